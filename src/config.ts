@@ -1,0 +1,157 @@
+/**
+ * The one place settings are read. Every setting comes from the environment; a `.env` file in
+ * the working directory is read too, but the environment wins, and an empty value means unset.
+ * Every setting is documented in `.env.example`.
+ */
+import { existsSync, readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseDotenv } from 'dotenv';
+import { z } from 'zod';
+
+const bool = z
+  .enum(['true', 'false', '1', '0', 'yes', 'no'])
+  .transform((v) => v === 'true' || v === '1' || v === 'yes');
+const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
+const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
+const httpUrl = z.url({ protocol: /^https?$/ });
+
+const schema = z.object({
+  INDEX_DIR: z.string().default('index'),
+  COURSE_DIR: z.string().default('examples/curso-exemplo'),
+
+  EMBEDDING_MODEL: z.string().default('Xenova/multilingual-e5-small'),
+  MODEL_CACHE_DIR: z.string().default('.cache/models'),
+  EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('q8'),
+  EMBEDDING_BATCH_SIZE: int(1, 512).default(16),
+  EMBEDDING_LOAD_TIMEOUT_MS: int(1_000, 3_600_000).default(120_000),
+
+  WINDOW_SECONDS: num(5, 3600).default(150),
+  WINDOW_STRIDE_SECONDS: num(1, 3600).default(110),
+  WINDOW_MAX_TOKENS: int(16, 8192).default(512),
+
+  RETRIEVAL_K: int(1, 50).default(5),
+  HNSW_M: int(4, 64).default(16),
+  HNSW_EF_CONSTRUCTION: int(10, 2000).default(200),
+  HNSW_EF: int(10, 2000).default(100),
+
+  OPENAI_API_KEY: z.string().optional(),
+  OPENAI_BASE_URL: httpUrl.optional(),
+  OPENAI_MODEL: z.string().default('gpt-4o-mini'),
+  LLM_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
+  LLM_MAX_RETRIES: int(0, 10).default(2),
+  LLM_CONCURRENCY: int(1, 256).default(4),
+  JUDGE_MODEL: z.string().optional(),
+
+  STORE_URL: z.string().default('sqlite://data/pergunta.sqlite'),
+  USER_ID_SALT: z.string().optional(),
+
+  RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
+
+  DISCORD_TOKEN: z.string().optional(),
+  DISCORD_APPLICATION_ID: z.string().regex(/^\d{5,25}$/, 'must be the numeric application id').optional(),
+  DISCORD_GUILD_ID: z.string().regex(/^\d{5,25}$/, 'must be a numeric guild (server) id').optional(),
+  DISCORD_API_URL: httpUrl.default('https://discord.com/api'),
+  DISCORD_EPHEMERAL: bool.default(false),
+
+  SLACK_BOT_TOKEN: z.string().optional(),
+  SLACK_SIGNING_SECRET: z.string().optional(),
+  SLACK_APP_TOKEN: z.string().optional(),
+  SLACK_API_URL: httpUrl.optional(),
+  SLACK_RESPONSE_TYPE: z.enum(['in_channel', 'ephemeral']).default('in_channel'),
+  SLACK_ANNOTATOR_IDS: z.string().optional(),
+  PORT: int(1, 65_535).default(3000),
+
+  LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
+  LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
+});
+
+type Raw = z.infer<typeof schema>;
+
+export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS'> {
+  /** Slack user ids allowed to annotate; empty means anyone in the workspace. */
+  SLACK_ANNOTATOR_IDS: string[];
+  /** Values that must never be written to logs or exports. */
+  secrets: string[];
+}
+
+export class ConfigError extends Error {
+  constructor(readonly problems: string[]) {
+    super(`invalid settings (see .env.example):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
+    this.name = 'ConfigError';
+  }
+}
+
+/** Reads `.env` (if present) under the environment, drops empty values, validates. */
+export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.resolve('.env')): Config {
+  const fromFile = existsSync(envFile) ? parseDotenv(readFileSync(envFile)) : {};
+  const merged: Record<string, string> = {};
+  for (const source of [fromFile, env]) {
+    for (const [key, value] of Object.entries(source)) {
+      if (value === undefined) continue;
+      if (value.trim() === '') delete merged[key];
+      else merged[key] = value.trim();
+    }
+  }
+  const parsed = schema.safeParse(merged);
+  if (!parsed.success) {
+    throw new ConfigError(
+      parsed.error.issues.map((issue) => {
+        const name = issue.path.join('.');
+        const shown = isSecretName(name) ? '' : ` (got ${JSON.stringify(merged[name] ?? '')})`;
+        return `${name}: ${issue.message}${shown}`;
+      }),
+    );
+  }
+  const raw = parsed.data;
+  const problems: string[] = [];
+  if (raw.WINDOW_STRIDE_SECONDS > raw.WINDOW_SECONDS) {
+    problems.push('WINDOW_STRIDE_SECONDS must not exceed WINDOW_SECONDS (windows would leave gaps)');
+  }
+  if (raw.DISCORD_TOKEN && !raw.DISCORD_APPLICATION_ID) {
+    problems.push('DISCORD_APPLICATION_ID is required when DISCORD_TOKEN is set');
+  }
+  if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
+    problems.push('SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set');
+  }
+  if (problems.length > 0) throw new ConfigError(problems);
+
+  const secrets = [
+    raw.OPENAI_API_KEY,
+    raw.USER_ID_SALT,
+    raw.DISCORD_TOKEN,
+    raw.SLACK_BOT_TOKEN,
+    raw.SLACK_SIGNING_SECRET,
+    raw.SLACK_APP_TOKEN,
+    passwordInUrl(raw.STORE_URL),
+  ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
+
+  return {
+    ...raw,
+    SLACK_ANNOTATOR_IDS: (raw.SLACK_ANNOTATOR_IDS ?? '')
+      .split(/[\s,]+/)
+      .map((s) => s.trim())
+      .filter(Boolean),
+    secrets,
+  };
+}
+
+function isSecretName(name: string): boolean {
+  return /TOKEN|KEY|SECRET|SALT/.test(name);
+}
+
+function passwordInUrl(url: string): string | undefined {
+  try {
+    const pw = new URL(url).password;
+    return pw ? decodeURIComponent(pw) : undefined;
+  } catch {
+    return undefined;
+  }
+}
+
+/** Which chat adapters have their credentials set. */
+export function configuredAdapters(config: Config): { discord: boolean; slack: boolean } {
+  return {
+    discord: Boolean(config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID),
+    slack: Boolean(config.SLACK_BOT_TOKEN && (config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET)),
+  };
+}

@@ -1,0 +1,122 @@
+/**
+ * The composition root of the answer core: config → embedder (or lexical-only fallback),
+ * index, retriever, LLM (or extractive fallback), answer service. Used by the CLI and by
+ * `npm start`; adapters receive what it builds and never construct these pieces themselves.
+ */
+import path from 'node:path';
+import { AnswerService } from './answer/answerService.js';
+import { createLlm, type Llm } from './answer/llm.js';
+import type { Config } from './config.js';
+import { EmbeddingModelUnavailableError, type Embedder } from './embeddings/embedder.js';
+import { loadTransformersEmbedder } from './embeddings/transformersEmbedder.js';
+import { loadCourseIndex, type CourseIndex } from './index/courseIndex.js';
+import { currentGeneration } from './index/indexFiles.js';
+import { ingestCourse, type IngestReport } from './index/ingest.js';
+import type { Logger } from './logger.js';
+import { HybridRetriever } from './retrieval/hybridRetriever.js';
+import type { WindowSettings } from './windowing.js';
+
+export interface Core {
+  config: Config;
+  index: CourseIndex;
+  embedder: Embedder | null;
+  retriever: HybridRetriever;
+  llm: Llm | null;
+  answers: AnswerService;
+}
+
+/** Loads the configured embedding model, or returns null (with one warning) when it cannot be loaded. */
+export async function loadEmbedderOrNull(config: Config, logger: Logger): Promise<Embedder | null> {
+  const started = Date.now();
+  try {
+    const embedder = await loadTransformersEmbedder({
+      modelId: config.EMBEDDING_MODEL,
+      cacheDir: path.resolve(config.MODEL_CACHE_DIR),
+      dtype: config.EMBEDDING_DTYPE,
+      batchSize: config.EMBEDDING_BATCH_SIZE,
+      maxTokens: config.WINDOW_MAX_TOKENS,
+      loadTimeoutMs: config.EMBEDDING_LOAD_TIMEOUT_MS,
+    });
+    logger.info({ model: embedder.modelId, dimensions: embedder.dimensions, ms: Date.now() - started }, 'embedding model loaded');
+    return embedder;
+  } catch (err) {
+    if (!(err instanceof EmbeddingModelUnavailableError)) throw err;
+    logger.warn(`embedding model unavailable, using lexical-only retrieval: ${err.reason}`);
+    return null;
+  }
+}
+
+export function windowSettings(config: Config): WindowSettings {
+  return {
+    windowSeconds: config.WINDOW_SECONDS,
+    strideSeconds: config.WINDOW_STRIDE_SECONDS,
+    maxTokens: config.WINDOW_MAX_TOKENS,
+  };
+}
+
+export function hnswParams(config: Config) {
+  return { m: config.HNSW_M, efConstruction: config.HNSW_EF_CONSTRUCTION, ef: config.HNSW_EF };
+}
+
+export async function runIngest(
+  config: Config,
+  logger: Logger,
+  sourceDir: string,
+  indexDir: string,
+  embedder: Embedder | null,
+): Promise<IngestReport> {
+  return ingestCourse({
+    sourceDir,
+    indexDir,
+    embedder,
+    embeddingModel: config.EMBEDDING_MODEL,
+    window: windowSettings(config),
+    hnsw: hnswParams(config),
+    logger,
+  });
+}
+
+export interface CreateCoreOptions {
+  indexDir?: string;
+  /** Build the index from COURSE_DIR when INDEX_DIR has none (fresh clone). */
+  buildIfMissing?: boolean;
+  /** An embedder already loaded (tests); `null` forces lexical-only. */
+  embedder?: Embedder | null;
+}
+
+export async function createCore(config: Config, logger: Logger, options: CreateCoreOptions = {}): Promise<Core> {
+  const indexDir = options.indexDir ?? config.INDEX_DIR;
+  const embedder = options.embedder !== undefined ? options.embedder : await loadEmbedderOrNull(config, logger);
+
+  if (options.buildIfMissing && !(await currentGeneration(indexDir))) {
+    logger.info(`no index in ${indexDir} yet: building it from ${config.COURSE_DIR} first`);
+    await runIngest(config, logger, config.COURSE_DIR, indexDir, embedder);
+  }
+  const index = await loadCourseIndex(indexDir, { embeddingModel: config.EMBEDDING_MODEL, ef: config.HNSW_EF });
+  const retriever = new HybridRetriever(index, embedder);
+  const llm = config.OPENAI_API_KEY
+    ? createLlm({
+        apiKey: config.OPENAI_API_KEY,
+        baseURL: config.OPENAI_BASE_URL,
+        model: config.OPENAI_MODEL,
+        timeoutMs: config.LLM_TIMEOUT_MS,
+        maxRetries: config.LLM_MAX_RETRIES,
+        maxConcurrency: config.LLM_CONCURRENCY,
+        logger,
+      })
+    : null;
+  logger.info(
+    {
+      index: indexDir,
+      videos: index.videos.size,
+      windows: index.windows.length,
+      builtAt: index.manifest.builtAt,
+      retriever: retriever.name,
+      embeddingModel: retriever.denseAvailable() ? index.manifest.embeddingModel : null,
+      llm: llm ? llm.model : 'none (extractive answers)',
+    },
+    'answer core ready',
+  );
+  const answers = new AnswerService({ retriever, videos: index.videos, llm, k: config.RETRIEVAL_K, logger });
+  return { config, index, embedder, retriever, llm, answers };
+}

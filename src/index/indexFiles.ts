@@ -1,0 +1,222 @@
+/**
+ * The index folder on disk.
+ *
+ *   INDEX_DIR/CURRENT            name of the generation in use (replaced atomically by rename)
+ *   INDEX_DIR/gen-<time>-<rand>/ one complete, immutable build:
+ *       manifest.json            format version, model, dimensions, window settings, counts,
+ *                                build time, videos with content hashes, file sizes + CRC32
+ *       windows.jsonl            one window per line, in lexical-document order
+ *       lexical.json/.bin        BM25 vocabulary and postings
+ *       dense.hnsw               hnswlib index (absent when built without an embedding model)
+ *
+ * A build is written to a hidden temporary folder, flushed, renamed into place, and only then is
+ * CURRENT switched. A crash at any point leaves CURRENT naming the previous complete build.
+ */
+import { createReadStream, createWriteStream } from 'node:fs';
+import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { randomBytes } from 'node:crypto';
+import { createInterface } from 'node:readline';
+import { crc32 } from 'node:zlib';
+import type { TranscriptWindow, Video } from '../types.js';
+import type { WindowSettings } from '../windowing.js';
+
+export const INDEX_FORMAT_VERSION = 1;
+const CURRENT = 'CURRENT';
+export const FILES = {
+  manifest: 'manifest.json',
+  windows: 'windows.jsonl',
+  lexicalHeader: 'lexical.json',
+  lexicalBody: 'lexical.bin',
+  dense: 'dense.hnsw',
+} as const;
+/** Files larger than this are checked by size only (a CRC of gigabytes would slow every start). */
+const CHECKSUM_LIMIT_BYTES = 512 * 1024 * 1024;
+
+export interface IndexedVideo extends Video {
+  /** Hash of the parsed cues, the window settings and the embedding model. */
+  hash: string;
+  windows: number;
+}
+
+export interface IndexManifest {
+  formatVersion: number;
+  builtAt: string;
+  source: string;
+  embeddingModel: string | null;
+  dimensions: number | null;
+  window: WindowSettings;
+  hnsw: { m: number; efConstruction: number } | null;
+  counts: { videos: number; windows: number; vocabulary: number };
+  nextCorpusId: number;
+  videos: IndexedVideo[];
+  files: Record<string, { bytes: number; crc32: number | null }>;
+}
+
+export class IndexNotFoundError extends Error {
+  constructor(readonly dir: string) {
+    super(`no index in ${dir}: run \`npm run ingest -- --source <course folder> --index ${dir}\``);
+    this.name = 'IndexNotFoundError';
+  }
+}
+
+export class IndexCorruptError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`index file ${file} is unusable: ${reason}. Rebuild it with \`npm run ingest\``);
+    this.name = 'IndexCorruptError';
+  }
+}
+
+/** The folder of the generation CURRENT names, or null when there is no index yet. */
+export async function currentGeneration(indexDir: string): Promise<string | null> {
+  let name: string;
+  try {
+    name = (await readFile(path.join(indexDir, CURRENT), 'utf8')).trim();
+  } catch (err) {
+    if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
+    throw err;
+  }
+  if (!/^gen-[\w.-]+$/.test(name)) throw new IndexCorruptError(path.join(indexDir, CURRENT), `unexpected content "${name.slice(0, 80)}"`);
+  return path.join(indexDir, name);
+}
+
+export async function readManifest(genDir: string): Promise<IndexManifest> {
+  const file = path.join(genDir, FILES.manifest);
+  let manifest: IndexManifest;
+  try {
+    manifest = JSON.parse(await readFile(file, 'utf8')) as IndexManifest;
+  } catch (err) {
+    throw new IndexCorruptError(file, (err as Error).message);
+  }
+  if (manifest.formatVersion !== INDEX_FORMAT_VERSION) {
+    throw new IndexCorruptError(file, `format version ${String(manifest.formatVersion)} is not supported (expected ${INDEX_FORMAT_VERSION})`);
+  }
+  return manifest;
+}
+
+/** Checks every file the manifest lists against its recorded size and checksum. */
+export async function verifyFiles(genDir: string, manifest: IndexManifest): Promise<void> {
+  for (const [name, expected] of Object.entries(manifest.files)) {
+    const file = path.join(genDir, name);
+    let bytes: number;
+    try {
+      bytes = (await stat(file)).size;
+    } catch {
+      throw new IndexCorruptError(file, 'the file is missing');
+    }
+    if (bytes !== expected.bytes) throw new IndexCorruptError(file, `it has ${bytes} bytes, expected ${expected.bytes} (truncated or modified)`);
+    if (expected.crc32 !== null && (await fileCrc32(file)) !== expected.crc32) {
+      throw new IndexCorruptError(file, 'its checksum does not match (corrupted)');
+    }
+  }
+}
+
+export async function readWindows(genDir: string): Promise<TranscriptWindow[]> {
+  const file = path.join(genDir, FILES.windows);
+  const windows: TranscriptWindow[] = [];
+  const lines = createInterface({ input: createReadStream(file, 'utf8'), crlfDelay: Infinity });
+  let lineNo = 0;
+  for await (const line of lines) {
+    lineNo++;
+    if (line === '') continue;
+    try {
+      windows.push(JSON.parse(line) as TranscriptWindow);
+    } catch {
+      throw new IndexCorruptError(`${file}:${lineNo}`, 'invalid JSON line');
+    }
+  }
+  return windows;
+}
+
+export interface GenerationContent {
+  manifest: Omit<IndexManifest, 'files' | 'formatVersion'>;
+  windows: readonly TranscriptWindow[];
+  lexical: { header: string; body: Buffer };
+  /** Writes the dense index to the given path, when there is one. */
+  writeDense?: (file: string) => Promise<void>;
+}
+
+/** Writes a complete generation and switches CURRENT to it. Returns the generation folder. */
+export async function writeGeneration(indexDir: string, content: GenerationContent): Promise<string> {
+  await mkdir(indexDir, { recursive: true });
+  const name = `gen-${new Date().toISOString().replace(/[:.]/g, '')}-${randomBytes(3).toString('hex')}`;
+  const tmp = path.join(indexDir, `.tmp-${name}`);
+  await mkdir(tmp);
+  try {
+    await writeLines(path.join(tmp, FILES.windows), content.windows);
+    await writeFile(path.join(tmp, FILES.lexicalHeader), content.lexical.header);
+    await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
+    if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
+    const files: IndexManifest['files'] = {};
+    for (const entry of await readdir(tmp)) {
+      const file = path.join(tmp, entry);
+      const bytes = (await stat(file)).size;
+      files[entry] = { bytes, crc32: bytes <= CHECKSUM_LIMIT_BYTES ? await fileCrc32(file) : null };
+      await fsyncFile(file);
+    }
+    const manifest: IndexManifest = { formatVersion: INDEX_FORMAT_VERSION, ...content.manifest, files };
+    await writeFile(path.join(tmp, FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
+    await fsyncFile(path.join(tmp, FILES.manifest));
+    const final = path.join(indexDir, name);
+    await rename(tmp, final);
+    const pointerTmp = path.join(indexDir, `.${CURRENT}.tmp`);
+    await writeFile(pointerTmp, `${name}\n`);
+    await fsyncFile(pointerTmp);
+    await rename(pointerTmp, path.join(indexDir, CURRENT));
+    await fsyncDir(indexDir);
+    await removeOldGenerations(indexDir, name);
+    return final;
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    throw err;
+  }
+}
+
+async function removeOldGenerations(indexDir: string, keep: string): Promise<void> {
+  for (const entry of await readdir(indexDir)) {
+    if (entry === keep) continue;
+    if (entry.startsWith('gen-') || entry.startsWith('.tmp-gen-')) {
+      await rm(path.join(indexDir, entry), { recursive: true, force: true }).catch(() => undefined);
+    }
+  }
+}
+
+async function writeLines(file: string, windows: readonly TranscriptWindow[]): Promise<void> {
+  const out = createWriteStream(file, 'utf8');
+  const done = new Promise<void>((resolve, reject) => {
+    out.on('finish', resolve);
+    out.on('error', reject);
+  });
+  for (const w of windows) {
+    const line = `${JSON.stringify({ corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text })}\n`;
+    if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', resolve));
+  }
+  out.end();
+  await done;
+}
+
+async function fileCrc32(file: string): Promise<number> {
+  let crc = 0;
+  for await (const chunk of createReadStream(file, { highWaterMark: 1 << 20 })) crc = crc32(chunk as Buffer, crc);
+  return crc;
+}
+
+async function fsyncFile(file: string): Promise<void> {
+  const handle = await open(file, 'r');
+  try {
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+}
+
+async function fsyncDir(dir: string): Promise<void> {
+  try {
+    await fsyncFile(dir);
+  } catch {
+    // Not every platform can fsync a directory; the rename is still atomic.
+  }
+}

@@ -1,0 +1,234 @@
+/**
+ * Course folder → index folder. Videos whose transcript, window settings and embedding model are
+ * unchanged since the previous build keep their windows, corpus ids and vectors (no re-embedding);
+ * only new or changed videos are windowed and embedded. A malformed transcript is reported and
+ * skipped (or, if the previous build had that video, its previous version is kept).
+ */
+import { createHash } from 'node:crypto';
+import path from 'node:path';
+import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
+import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
+import type { Embedder } from '../embeddings/embedder.js';
+import { Bm25Index } from '../lexical/bm25Index.js';
+import type { Logger } from '../logger.js';
+import { createProgress } from '../progress.js';
+import type { Cue, TranscriptWindow } from '../types.js';
+import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
+import { loadCourseIndex, type CourseIndex } from './courseIndex.js';
+import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
+
+export interface IngestOptions {
+  sourceDir: string;
+  indexDir: string;
+  /** Null when the embedding model cannot be loaded: the index is then lexical-only. */
+  embedder: Embedder | null;
+  /** The configured model id (recorded even when it could not be loaded, to detect mismatches). */
+  embeddingModel: string;
+  window: WindowSettings;
+  hnsw: HnswParams;
+  logger: Logger;
+}
+
+export interface IngestReport {
+  indexDir: string;
+  videos: number;
+  windows: number;
+  embedded: number;
+  reusedVideos: string[];
+  changedVideos: string[];
+  removedVideos: string[];
+  failedVideos: { videoId: string; error: string }[];
+  lexicalOnly: boolean;
+  durationMs: number;
+}
+
+export class IngestError extends Error {
+  constructor(message: string) {
+    super(message);
+    this.name = 'IngestError';
+  }
+}
+
+export async function ingestCourse(options: IngestOptions): Promise<IngestReport> {
+  const started = Date.now();
+  const { logger, embedder } = options;
+  const { videos } = await readCourse(options.sourceDir);
+  logger.info({ source: options.sourceDir, videos: videos.length }, 'reading transcripts');
+
+  const failedVideos: IngestReport['failedVideos'] = [];
+  const parsed = await loadCourseTranscripts(options.sourceDir, videos, (videoId, err) => {
+    failedVideos.push({ videoId, error: err.message });
+    logger.error({ videoId }, `transcript skipped: ${err.message}`);
+  });
+
+  const previous = await loadPrevious(options);
+  const modelId = embedder ? embedder.modelId : null;
+  const countTokens = embedder ? (t: string) => embedder.countTokens(t) : approximateTokenCount;
+  const reusable = previous && sameBuildSettings(previous, modelId, options) ? previous : null;
+
+  let nextCorpusId = previous?.manifest.nextCorpusId ?? 0;
+  const windows: TranscriptWindow[] = [];
+  const indexedVideos: IndexedVideo[] = [];
+  const toEmbed: TranscriptWindow[] = [];
+  const reusedVideos: string[] = [];
+  const changedVideos: string[] = [];
+  const keptWindows = new Set<number>();
+
+  const previousWindowsOf = (videoId: string) => (reusable ? reusable.windows.filter((w) => w.videoId === videoId) : []);
+  const parsedById = new Map(parsed.map((p) => [p.video.id, p.cues]));
+
+  for (const video of videos) {
+    const cues = parsedById.get(video.id);
+    const previousVideo = reusable?.manifest.videos.find((v) => v.id === video.id);
+    if (!cues) {
+      // Malformed transcript: keep the previous version of this video if there is one.
+      if (previousVideo) {
+        const kept = previousWindowsOf(video.id);
+        kept.forEach((w) => keptWindows.add(w.corpusId));
+        windows.push(...kept);
+        indexedVideos.push({ ...previousVideo, title: video.title, url: video.url });
+        logger.warn({ videoId: video.id }, 'kept the previously indexed version of this video');
+      }
+      continue;
+    }
+    const hash = contentHash(cues, options.window, modelId);
+    if (previousVideo && previousVideo.hash === hash) {
+      const kept = previousWindowsOf(video.id);
+      kept.forEach((w) => keptWindows.add(w.corpusId));
+      windows.push(...kept);
+      indexedVideos.push({ ...video, hash, windows: kept.length });
+      reusedVideos.push(video.id);
+      continue;
+    }
+    const drafts = buildWindows(cues, options.window, countTokens);
+    const fresh = drafts.map((d) => ({ corpusId: nextCorpusId++, videoId: video.id, ...d }));
+    windows.push(...fresh);
+    toEmbed.push(...fresh);
+    indexedVideos.push({ ...video, hash, windows: fresh.length });
+    changedVideos.push(video.id);
+  }
+  if (indexedVideos.length === 0) {
+    throw new IngestError(`no video of ${options.sourceDir} could be ingested (every transcript failed); the previous index, if any, is unchanged`);
+  }
+  const currentIds = new Set(videos.map((v) => v.id));
+  const removedVideos = (previous?.manifest.videos ?? []).map((v) => v.id).filter((id) => !currentIds.has(id));
+
+  const vectors = embedder ? await embedWindows(embedder, toEmbed, logger) : new Map<number, Float32Array>();
+  const dense = embedder ? buildDense(embedder, reusable, windows, keptWindows, vectors, options.hnsw) : null;
+
+  logger.info({ windows: windows.length }, 'building the lexical index');
+  const lexical = Bm25Index.build(windows.map((w) => w.text));
+  const serialized = lexical.serialize();
+
+  await writeGeneration(options.indexDir, {
+    manifest: {
+      builtAt: new Date().toISOString(),
+      source: path.resolve(options.sourceDir),
+      embeddingModel: dense ? modelId : null,
+      dimensions: dense ? dense.dimensions : null,
+      window: options.window,
+      hnsw: dense ? { m: options.hnsw.m, efConstruction: options.hnsw.efConstruction } : null,
+      counts: { videos: indexedVideos.length, windows: windows.length, vocabulary: lexical.vocabularySize },
+      nextCorpusId,
+      videos: indexedVideos,
+    },
+    windows,
+    lexical: serialized,
+    writeDense: dense ? (file) => dense.save(file) : undefined,
+  });
+
+  const report: IngestReport = {
+    indexDir: options.indexDir,
+    videos: indexedVideos.length,
+    windows: windows.length,
+    embedded: toEmbed.length && embedder ? toEmbed.length : 0,
+    reusedVideos,
+    changedVideos,
+    removedVideos,
+    failedVideos,
+    lexicalOnly: dense === null,
+    durationMs: Date.now() - started,
+  };
+  logger.info(
+    {
+      videos: report.videos,
+      windows: report.windows,
+      embedded: report.embedded,
+      reused: reusedVideos.length,
+      removed: removedVideos.length,
+      failed: failedVideos.length,
+      retrieval: dense ? 'hybrid' : 'lexical-only',
+    },
+    `index written to ${options.indexDir}`,
+  );
+  return report;
+}
+
+async function loadPrevious(options: IngestOptions): Promise<CourseIndex | null> {
+  if (!(await currentGeneration(options.indexDir))) return null;
+  try {
+    // Read whatever its model: whether anything is reused is decided by sameBuildSettings.
+    return await loadCourseIndex(options.indexDir, { ef: options.hnsw.ef });
+  } catch (err) {
+    options.logger.warn(`previous index in ${options.indexDir} cannot be reused (${(err as Error).message}); building from scratch`);
+    return null;
+  }
+}
+
+function sameBuildSettings(previous: CourseIndex, modelId: string | null, options: IngestOptions): boolean {
+  const m = previous.manifest;
+  const sameWindow = JSON.stringify(m.window) === JSON.stringify(options.window);
+  if (!sameWindow || m.embeddingModel !== modelId) return false;
+  if (modelId === null) return true;
+  return m.hnsw?.m === options.hnsw.m && m.hnsw.efConstruction === options.hnsw.efConstruction && previous.dense !== null;
+}
+
+function contentHash(cues: readonly Cue[], window: WindowSettings, modelId: string | null): string {
+  const hash = createHash('sha256');
+  hash.update(JSON.stringify({ window, modelId }));
+  for (const cue of cues) hash.update(`${cue.start}\t${cue.end}\t${cue.text}\n`);
+  return hash.digest('hex').slice(0, 32);
+}
+
+async function embedWindows(embedder: Embedder, windows: TranscriptWindow[], logger: Logger): Promise<Map<number, Float32Array>> {
+  const vectors = new Map<number, Float32Array>();
+  if (windows.length === 0) return vectors;
+  const progress = createProgress('embedding windows', windows.length, logger);
+  const batch = 64;
+  try {
+    for (let i = 0; i < windows.length; i += batch) {
+      const slice = windows.slice(i, i + batch);
+      const embedded = await embedder.embedPassages(slice.map((w) => w.text));
+      slice.forEach((w, j) => vectors.set(w.corpusId, embedded[j]!));
+      progress.update(Math.min(i + batch, windows.length));
+    }
+  } finally {
+    progress.stop();
+  }
+  return vectors;
+}
+
+function buildDense(
+  embedder: Embedder,
+  reusable: CourseIndex | null,
+  windows: readonly TranscriptWindow[],
+  kept: ReadonlySet<number>,
+  vectors: ReadonlyMap<number, Float32Array>,
+  params: HnswParams,
+): HnswIndex {
+  if (reusable?.dense) {
+    // Incremental: drop the windows that are gone, add the new ones; the graph is not rebuilt.
+    const dense = reusable.dense;
+    for (const w of reusable.windows) if (!kept.has(w.corpusId)) dense.remove(w.corpusId);
+    for (const [id, vector] of vectors) dense.add(id, vector);
+    return dense;
+  }
+  const dense = HnswIndex.create(embedder.dimensions, windows.length, params);
+  for (const w of windows) {
+    const vector = vectors.get(w.corpusId);
+    if (!vector) throw new Error(`window ${w.corpusId} has no vector`);
+    dense.add(w.corpusId, vector);
+  }
+  return dense;
+}
+

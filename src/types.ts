@@ -1,0 +1,83 @@
+/**
+ * Platform-neutral data model shared by the core, the CLI and every adapter.
+ * Nothing here depends on Discord or Slack.
+ */
+
+/** One timed caption from a transcript file. Times are seconds. */
+export interface Cue {
+  start: number;
+  end: number;
+  text: string;
+}
+
+/** One lecture video as described by the course manifest (videos.json / videos.csv). */
+export interface Video {
+  id: string;
+  title: string;
+  url: string;
+  /** Path of the transcript, relative to the course folder. */
+  transcript: string;
+}
+
+/** A time window of one video: the unit that is embedded, indexed and retrieved. */
+export interface TranscriptWindow {
+  /** Stable integer id: the same window keeps the same id across re-ingests of the same index. */
+  corpusId: number;
+  videoId: string;
+  start: number;
+  end: number;
+  text: string;
+}
+
+export type RetrieverName = 'dense' | 'lexical';
+
+/** A retrieved window with its fused score and which retrievers found it. */
+export interface RetrievedSegment extends TranscriptWindow {
+  /** Fused score (reciprocal rank fusion), higher is better. */
+  score: number;
+  /** Which retrievers returned this window, with their rank (1-based) and raw score. */
+  foundBy: Partial<Record<RetrieverName, { rank: number; score: number }>>;
+  title: string;
+  /** Link that opens the video at `start`. */
+  url: string;
+}
+
+/** A link sent with an answer: one merged time range of one video. */
+export interface Reference {
+  videoId: string;
+  title: string;
+  start: number;
+  end: number;
+  url: string;
+}
+
+export type AnswerKind = 'llm' | 'extractive' | 'not-found';
+
+/** Milliseconds spent per stage of answering. */
+export interface Timings {
+  embedMs?: number;
+  retrieveMs: number;
+  generateMs: number;
+  totalMs: number;
+}
+
+/** What `answer(question)` returns: everything an adapter needs to render a reply. */
+export interface AnswerResult {
+  id: string;
+  question: string;
+  answer: string;
+  kind: AnswerKind;
+  references: Reference[];
+  segments: RetrievedSegment[];
+  /** e.g. `e5+bm25` or `bm25`. */
+  retriever: string;
+  /** Embedding model id used for retrieval, or null when lexical-only. */
+  embeddingModel: string | null;
+  /** LLM model id, or `extractive` when no LLM is configured. */
+  model: string;
+  promptVersion: string;
+  /** One-line pt-BR notices for the user (e.g. lexical-only retrieval, extractive answer). */
+  notices: string[];
+  timings: Timings;
+  createdAt: string;
+}
