@@ -1,0 +1,143 @@
+/**
+ * What a chat adapter asks of the core, independent of the platform: answer a question for a
+ * user (rate limit, answer, record), take a vote or a comment, take a TA annotation. Every
+ * outcome carries the pt-BR text to show, so adapters only render.
+ */
+import { InvalidQuestionError, type AnswerService } from '../answer/answerService.js';
+import { LlmError } from '../answer/llm.js';
+import type { Logger } from '../logger.js';
+import {
+  AnswerNotFoundError,
+  type FeedbackStore,
+  type Label,
+  type Platform,
+  type VoteValue,
+} from '../store/types.js';
+import type { AnswerResult } from '../types.js';
+import { MESSAGES } from './messages.js';
+import { RateLimiter } from './rateLimiter.js';
+
+export type AskOutcome =
+  | { status: 'answered'; result: AnswerResult; recorded: boolean }
+  | { status: 'rate-limited'; message: string; retryAfterSeconds: number }
+  | { status: 'invalid'; message: string }
+  | { status: 'failed'; message: string };
+
+export type FeedbackOutcome = { ok: true; message: string } | { ok: false; message: string; reason: 'not-found' | 'forbidden' | 'store' };
+
+export interface AskInput {
+  platform: Platform;
+  /** Raw platform user id: used for the rate limit and pseudonymised before storage. */
+  userId: string;
+  channel: string | null;
+  question: string;
+  onDelta?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export class BotService {
+  constructor(
+    private readonly answers: AnswerService,
+    private readonly store: FeedbackStore,
+    private readonly limiter: RateLimiter,
+    private readonly logger: Logger,
+  ) {}
+
+  /** Never throws: every failure becomes an outcome with a pt-BR message. */
+  async ask(input: AskInput): Promise<AskOutcome> {
+    const decision = this.limiter.take(`${input.platform}:${input.userId}`);
+    if (!decision.allowed) {
+      this.logger.info({ platform: input.platform, retryAfter: decision.retryAfterSeconds }, 'question rate-limited');
+      return { status: 'rate-limited', retryAfterSeconds: decision.retryAfterSeconds, message: MESSAGES.rateLimited(decision.retryAfterSeconds) };
+    }
+    let result: AnswerResult;
+    try {
+      result = await this.answers.answer(input.question, { onDelta: input.onDelta, signal: input.signal });
+    } catch (err) {
+      if (err instanceof InvalidQuestionError) return { status: 'invalid', message: err.userMessage };
+      if (err instanceof LlmError) {
+        this.logger.error({ platform: input.platform, kind: err.kind }, `answer failed: ${err.message}`);
+        return { status: 'failed', message: err.userMessage };
+      }
+      this.logger.error({ platform: input.platform, err }, 'answer failed');
+      return { status: 'failed', message: MESSAGES.failed };
+    }
+    let recorded = true;
+    try {
+      await this.store.recordAnswer(
+        {
+          ...result,
+          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+            corpusId, score, foundBy, videoId, title, url, start, end, text,
+          })),
+        },
+        { platform: input.platform, channel: input.channel, rawUserId: input.userId },
+      );
+    } catch (err) {
+      // The student still gets the answer; only its evaluation record is missing.
+      recorded = false;
+      this.logger.error({ answerId: result.id, err: (err as Error).message }, 'answer not recorded in the feedback store');
+    }
+    return { status: 'answered', result, recorded };
+  }
+
+  async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {
+    try {
+      const { previous } = await this.withRetry(() =>
+        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment: input.comment }),
+      );
+      return { ok: true, message: MESSAGES.voteRecorded(input.value, previous) };
+    } catch (err) {
+      return this.feedbackFailure(err, 'vote');
+    }
+  }
+
+  async comment(input: { platform: Platform; userId: string; answerId: string; comment: string }): Promise<FeedbackOutcome> {
+    const comment = input.comment.replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
+    if (comment === '') return { ok: true, message: MESSAGES.voteRecorded('down', 'down') };
+    try {
+      await this.withRetry(() => this.store.commentVote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, comment }));
+      return { ok: true, message: MESSAGES.commentRecorded };
+    } catch (err) {
+      return this.feedbackFailure(err, 'comment');
+    }
+  }
+
+  /** `allowed` is the adapter's permission decision (e.g. SLACK_ANNOTATOR_IDS). */
+  async annotate(input: { platform: Platform; userId: string; answerId: string; label: Label; allowed: boolean }): Promise<FeedbackOutcome> {
+    if (!input.allowed) {
+      this.logger.info({ platform: input.platform }, 'annotation refused: user is not an annotator');
+      return { ok: false, reason: 'forbidden', message: MESSAGES.annotationRefused };
+    }
+    try {
+      await this.withRetry(() => this.store.annotate({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, label: input.label }));
+      return { ok: true, message: MESSAGES.annotationRecorded(input.label) };
+    } catch (err) {
+      return this.feedbackFailure(err, 'annotation');
+    }
+  }
+
+  /** Store writes are retried a few times (a networked store may blip); not-found is final. */
+  private async withRetry<T>(operation: () => Promise<T>, attempts = 3): Promise<T> {
+    let lastError: unknown;
+    for (let attempt = 1; attempt <= attempts; attempt++) {
+      try {
+        return await operation();
+      } catch (err) {
+        if (err instanceof AnswerNotFoundError) throw err;
+        lastError = err;
+        if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
+      }
+    }
+    throw lastError;
+  }
+
+  private feedbackFailure(err: unknown, what: string): FeedbackOutcome {
+    if (err instanceof AnswerNotFoundError) {
+      this.logger.info({ answerId: err.answerId }, `${what} for an unknown answer`);
+      return { ok: false, reason: 'not-found', message: MESSAGES.answerNotFound };
+    }
+    this.logger.error({ err: (err as Error).message }, `${what} not recorded`);
+    return { ok: false, reason: 'store', message: MESSAGES.voteFailed };
+  }
+}

@@ -1,0 +1,40 @@
+/**
+ * Per-user sliding-window rate limit, shared by every adapter (one implementation in the core).
+ * In memory: with several bot processes each enforces its own limit.
+ */
+export interface RateDecision {
+  allowed: boolean;
+  /** When not allowed: seconds until the user may ask again. */
+  retryAfterSeconds: number;
+}
+
+export class RateLimiter {
+  private readonly hits = new Map<string, number[]>();
+
+  constructor(
+    private readonly limit: number,
+    private readonly windowMs = 60_000,
+    private readonly now: () => number = Date.now,
+  ) {}
+
+  /** Records an attempt for `key` if allowed. */
+  take(key: string): RateDecision {
+    const now = this.now();
+    const recent = (this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs);
+    if (recent.length >= this.limit) {
+      this.hits.set(key, recent);
+      const retryAfterMs = recent[0]! + this.windowMs - now;
+      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
+    }
+    recent.push(now);
+    this.hits.set(key, recent);
+    if (this.hits.size > 10_000) this.prune(now);
+    return { allowed: true, retryAfterSeconds: 0 };
+  }
+
+  private prune(now: number): void {
+    for (const [key, times] of this.hits) {
+      if (times.every((t) => now - t >= this.windowMs)) this.hits.delete(key);
+    }
+  }
+}

@@ -1,0 +1,147 @@
+/**
+ * The feedback store's data model: every answered question with everything that produced it,
+ * the votes and TA annotations it received, and the automated judge's verdict. One store module
+ * is used by every adapter and by export/evaluate. User ids are pseudonymous (salted hash):
+ * raw Discord/Slack ids are never stored.
+ */
+import type { AnswerKind, Reference, RetrieverName, Timings } from '../types.js';
+
+export type Platform = 'discord' | 'slack' | 'cli';
+export type VoteValue = 'up' | 'down';
+/** C = correct, P = partially correct, I = incorrect. */
+export type Label = 'C' | 'P' | 'I';
+
+export interface StoredSegment {
+  corpusId: number;
+  score: number;
+  foundBy: Partial<Record<RetrieverName, { rank: number; score: number }>>;
+  videoId: string;
+  title: string;
+  /** Link to the video at `start`. */
+  url: string;
+  start: number;
+  end: number;
+  text: string;
+}
+
+export interface AnswerRecord {
+  id: string;
+  question: string;
+  answer: string;
+  kind: AnswerKind;
+  retriever: string;
+  embeddingModel: string | null;
+  model: string;
+  promptVersion: string;
+  segments: StoredSegment[];
+  references: Reference[];
+  notices: string[];
+  timings: Timings;
+  platform: Platform;
+  channel: string | null;
+  /** Pseudonymous id of the asker. */
+  user: string;
+  createdAt: string;
+}
+
+export interface VoteRecord {
+  answerId: string;
+  /** Pseudonymous id of the voter. */
+  user: string;
+  value: VoteValue;
+  comment: string | null;
+  platform: Platform;
+  at: string;
+}
+
+export interface AnnotationRecord {
+  answerId: string;
+  label: Label;
+  /** Pseudonymous id of the TA. */
+  annotator: string;
+  platform: Platform;
+  at: string;
+}
+
+export interface JudgeScore {
+  /** Raw judge score on the 0–3 scale. */
+  raw: number;
+  /** raw / 3, 0–1. */
+  normalized: number;
+  criteria: string;
+  supportingEvidence: string;
+}
+
+export interface JudgeRecord {
+  answerId: string;
+  status: 'ok' | 'failed';
+  /** Why the judge failed, when status is 'failed'. */
+  error: string | null;
+  judgeModel: string;
+  promptVersion: string;
+  at: string;
+  answerRelevance: JudgeScore | null;
+  /** One per retrieved segment, same order. */
+  contextRelevance: (JudgeScore & { corpusId: number })[];
+  /** One per answer sentence. */
+  groundedness: (JudgeScore & { sentence: string })[];
+  /** Mean normalised groundedness, or null. */
+  groundednessMean: number | null;
+  /** Automated C/P/I label. */
+  label: Label | null;
+  /** True when the answer says the lectures do not cover the question (reported apart). */
+  abstained: boolean;
+  /** "Criteria: … Supporting Evidence: … Score: N" */
+  reasoning: string;
+}
+
+/** One answer with everything about it: what export writes. */
+export interface FullRecord extends AnswerRecord {
+  votes: { up: number; down: number; items: VoteRecord[] };
+  /** Latest TA annotation, or null. */
+  annotation: AnnotationRecord | null;
+  judge: JudgeRecord | null;
+}
+
+export class AnswerNotFoundError extends Error {
+  constructor(readonly answerId: string) {
+    super(`answer ${answerId} is not in the store`);
+    this.name = 'AnswerNotFoundError';
+  }
+}
+
+export class StoreUnavailableError extends Error {
+  constructor(reason: string) {
+    super(`feedback store unavailable: ${reason}`);
+    this.name = 'StoreUnavailableError';
+  }
+}
+
+export interface FeedbackStore {
+  /** Human description without secrets, e.g. `sqlite (data/pergunta.sqlite)`. */
+  readonly description: string;
+  /** Salted hash of a platform user id: stable, not reversible without the salt. */
+  pseudonymize(platform: Platform, rawUserId: string): string;
+  /** Stores the answer as sent; `rawUserId` is pseudonymised before it is stored. */
+  recordAnswer(
+    answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user' | 'segments'> & { segments: StoredSegment[] },
+    context: { platform: Platform; channel: string | null; rawUserId: string },
+  ): Promise<AnswerRecord>;
+  getAnswer(id: string): Promise<AnswerRecord | undefined>;
+  /**
+   * One vote per user per answer; a new vote replaces the user's previous one (the latest
+   * counts). Keeps the previous comment unless a new one is given. Throws AnswerNotFoundError.
+   */
+  vote(input: { answerId: string; platform: Platform; rawUserId: string; value: VoteValue; comment?: string | null }): Promise<{ previous: VoteValue | null; vote: VoteRecord }>;
+  /** Adds/replaces the comment on the user's existing vote. Throws AnswerNotFoundError. */
+  commentVote(input: { answerId: string; platform: Platform; rawUserId: string; comment: string }): Promise<VoteRecord>;
+  /** Records a TA annotation; the latest counts. Throws AnswerNotFoundError. */
+  annotate(input: { answerId: string; platform: Platform; rawUserId: string; label: Label }): Promise<AnnotationRecord>;
+  votes(answerId: string): Promise<VoteRecord[]>;
+  annotation(answerId: string): Promise<AnnotationRecord | null>;
+  saveJudge(record: JudgeRecord): Promise<void>;
+  judge(answerId: string): Promise<JudgeRecord | null>;
+  /** Every answer (oldest first) with votes, annotation and judge; `since` filters by createdAt. */
+  listRecords(options?: { since?: Date }): Promise<FullRecord[]>;
+  close(): Promise<void>;
+}
