@@ -1,0 +1,259 @@
+/**
+ * Answers one student question: normalise → retrieve → LLM (or extractive fallback when no
+ * LLM is configured) → references. Platform-neutral: adapters render the AnswerResult.
+ */
+import { randomUUID } from 'node:crypto';
+import { performance } from 'node:perf_hooks';
+import type { Retriever } from '../retrieval/retriever.js';
+import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
+import { extractiveAnswer } from './extractive.js';
+import { LlmError, type Llm, type LlmLogger } from './llm.js';
+import { NOT_FOUND_MESSAGE, PROMPT_VERSION, buildMessages, isNotCoveredAnswer } from './prompt.js';
+import { citedReferences } from './references.js';
+
+export const MAX_QUESTION_CHARS = 2000;
+
+export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta extraída das transcrições.';
+
+export type InvalidQuestionReason = 'empty' | 'too-long';
+
+/** The question cannot be answered as written; `userMessage` (pt-BR) says why. */
+export class InvalidQuestionError extends Error {
+  override readonly name = 'InvalidQuestionError';
+  readonly userMessage: string;
+  constructor(readonly reason: InvalidQuestionReason) {
+    super(reason === 'empty' ? 'question is empty' : `question is longer than ${MAX_QUESTION_CHARS} characters`);
+    this.userMessage =
+      reason === 'empty'
+        ? 'Escreva uma pergunta sobre o conteúdo das aulas.'
+        : `A pergunta é longa demais (máximo de ${MAX_QUESTION_CHARS} caracteres). Resuma e tente de novo.`;
+  }
+}
+
+/**
+ * NFC; zero-width, bidi and other format characters removed; line breaks/tabs become
+ * spaces, other control characters are removed; whitespace collapsed; trimmed.
+ */
+export function normalizeQuestion(raw: string): string {
+  return raw
+    .normalize('NFC')
+    .replace(/\p{Cf}+/gu, '')
+    .replace(/[\t\n\v\f\r\u0085\u2028\u2029]/g, ' ')
+    .replace(/\p{Cc}+/gu, '')
+    .replace(/\s+/g, ' ')
+    .trim();
+}
+
+export interface AnswerServiceOptions {
+  retriever: Retriever;
+  /** Course videos by id (titles and base URLs of the references). */
+  videos: ReadonlyMap<string, Video>;
+  /** null: no LLM configured, answers are extractive. */
+  llm: Llm | null;
+  /** Excerpts retrieved per question. */
+  k: number;
+  /**
+   * Segments whose fused score is below this are dropped before answering (if all are,
+   * the answer is 'not-found'). Fused scores are reciprocal-rank-fusion values, so this is
+   * only meaningful relative to the retriever's configuration. Default: keep everything.
+   */
+  minScore?: number;
+  logger?: LlmLogger;
+}
+
+export interface AnswerOptions {
+  /** Overrides the service's `k` for this question. */
+  k?: number;
+  /**
+   * Receives the answer text as it is produced. The pieces always concatenate to
+   * `result.answer`: LLM answers are streamed; extractive and not-found answers arrive as one piece.
+   */
+  onDelta?: (text: string) => void;
+  signal?: AbortSignal;
+}
+
+export type AnswerStreamEvent = { type: 'delta'; text: string } | { type: 'done'; result: AnswerResult };
+
+function elapsed(since: number): number {
+  return Math.round(performance.now() - since);
+}
+
+export class AnswerService {
+  private readonly retriever: Retriever;
+  private readonly videos: ReadonlyMap<string, Video>;
+  private readonly llm: Llm | null;
+  private readonly k: number;
+  private readonly minScore: number | undefined;
+  private readonly logger: LlmLogger | undefined;
+
+  constructor(opts: AnswerServiceOptions) {
+    this.retriever = opts.retriever;
+    this.videos = opts.videos;
+    this.llm = opts.llm;
+    this.k = opts.k;
+    this.minScore = opts.minScore;
+    this.logger = opts.logger;
+  }
+
+  /**
+   * Answers `question`. Throws `InvalidQuestionError` for an empty or too long question,
+   * `LlmError` when the LLM fails (show its `userMessage`), the signal's reason when aborted,
+   * and whatever the retriever throws.
+   */
+  async answer(question: string, opts: AnswerOptions = {}): Promise<AnswerResult> {
+    const t0 = performance.now();
+    const id = randomUUID();
+    const createdAt = new Date().toISOString();
+    const q = normalizeQuestion(question);
+    if (q === '') throw new InvalidQuestionError('empty');
+    if ([...q].length > MAX_QUESTION_CHARS) throw new InvalidQuestionError('too-long');
+    opts.signal?.throwIfAborted();
+
+    const k = opts.k ?? this.k;
+    const tRetrieve = performance.now();
+    const search = await this.retriever.search(q, k);
+    const retrieveMs = elapsed(tRetrieve);
+    opts.signal?.throwIfAborted();
+
+    let segments: RetrievedSegment[] = search.segments.slice(0, k);
+    if (this.minScore !== undefined) {
+      const min = this.minScore;
+      segments = segments.filter((s) => s.score >= min);
+    }
+    const notices = [...search.notices];
+
+    let answer: string;
+    let kind: AnswerKind;
+    let references: AnswerResult['references'];
+    const tGenerate = performance.now();
+    if (segments.length === 0) {
+      answer = NOT_FOUND_MESSAGE;
+      kind = 'not-found';
+      references = [];
+      opts.onDelta?.(answer);
+    } else if (this.llm) {
+      const titles = new Map([...this.videos].map(([vid, v]) => [vid, v.title]));
+      try {
+        answer = await this.llm.complete(
+          buildMessages(q, segments, titles),
+          { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
+        );
+      } catch (err) {
+        if (err instanceof LlmError) {
+          this.logger?.warn(
+            { id, kind: err.kind, status: err.status, attempts: err.attempts, err: err.message },
+            'answer failed: LLM error',
+          );
+        }
+        throw err;
+      }
+      if (isNotCoveredAnswer(answer)) {
+        kind = 'not-found';
+        // Links to excerpts the model judged irrelevant would be noise, unless it cited some.
+        references = citedReferences(answer, segments, this.videos, { fallback: 'none' });
+      } else {
+        kind = 'llm';
+        references = citedReferences(answer, segments, this.videos);
+      }
+    } else {
+      answer = extractiveAnswer(q, segments, this.videos);
+      kind = 'extractive';
+      references = citedReferences(answer, segments, this.videos);
+      notices.push(EXTRACTIVE_NOTICE);
+      opts.onDelta?.(answer);
+    }
+    const generateMs = elapsed(tGenerate);
+
+    const result: AnswerResult = {
+      id,
+      question: q,
+      answer,
+      kind,
+      references,
+      segments,
+      retriever: search.retriever,
+      embeddingModel: search.embeddingModel,
+      model: this.llm?.model ?? 'extractive',
+      promptVersion: PROMPT_VERSION,
+      notices,
+      timings: {
+        ...(search.embedMs !== undefined ? { embedMs: Math.round(search.embedMs) } : {}),
+        retrieveMs,
+        generateMs,
+        totalMs: elapsed(t0),
+      },
+      createdAt,
+    };
+    this.logger?.info(
+      {
+        id,
+        kind,
+        model: result.model,
+        retriever: result.retriever,
+        segments: segments.length,
+        references: references.length,
+        answerChars: answer.length,
+        timings: result.timings,
+      },
+      'answered',
+    );
+    return result;
+  }
+
+  /**
+   * Same as `answer`, as a stream of events: `delta` pieces of the answer text (which
+   * concatenate to the final answer), then one `done` with the full result. Errors are
+   * thrown from the iteration. Leaving the loop early aborts the LLM request.
+   */
+  async *answerStream(
+    question: string,
+    opts: Omit<AnswerOptions, 'onDelta'> = {},
+  ): AsyncGenerator<AnswerStreamEvent, void, undefined> {
+    const ac = new AbortController();
+    const outer = opts.signal;
+    const onOuterAbort = () => ac.abort(outer?.reason);
+    if (outer?.aborted) ac.abort(outer.reason);
+    else outer?.addEventListener('abort', onOuterAbort, { once: true });
+
+    const queue: string[] = [];
+    let wake: (() => void) | undefined;
+    let outcome: { ok: true; result: AnswerResult } | { ok: false; error: unknown } | undefined;
+    const run = this.answer(question, {
+      ...(opts.k !== undefined ? { k: opts.k } : {}),
+      signal: ac.signal,
+      onDelta: (text) => {
+        queue.push(text);
+        wake?.();
+      },
+    }).then(
+      (result) => {
+        outcome = { ok: true, result };
+      },
+      (error: unknown) => {
+        outcome = { ok: false, error };
+      },
+    );
+    void run.finally(() => wake?.());
+
+    try {
+      for (;;) {
+        while (queue.length > 0) yield { type: 'delta', text: queue.shift() as string };
+        if (outcome) break;
+        await new Promise<void>((resolve) => {
+          wake = resolve;
+        });
+        wake = undefined;
+      }
+      while (queue.length > 0) yield { type: 'delta', text: queue.shift() as string };
+      if (!outcome.ok) throw outcome.error;
+      yield { type: 'done', result: outcome.result };
+    } finally {
+      outer?.removeEventListener('abort', onOuterAbort);
+      if (!outcome) {
+        ac.abort(new DOMException('The answer stream was closed early', 'AbortError'));
+        await run; // never rejects: errors are captured in `outcome`
+      }
+    }
+  }
+}
+
