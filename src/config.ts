@@ -23,6 +23,7 @@ const schema = z.object({
   MODEL_CACHE_DIR: z.string().default('.cache/models'),
   EMBEDDING_DTYPE: z.enum(['fp32', 'q8']).default('q8'),
   EMBEDDING_BATCH_SIZE: int(1, 512).default(16),
+  EMBEDDING_OFFLINE: bool.default(false),
   EMBEDDING_LOAD_TIMEOUT_MS: int(1_000, 3_600_000).default(120_000),
 
   WINDOW_SECONDS: num(5, 3600).default(150),

@@ -32,6 +32,7 @@ export async function loadEmbedderOrNull(config: Config, logger: Logger): Promis
     const embedder = await loadTransformersEmbedder({
       modelId: config.EMBEDDING_MODEL,
       cacheDir: path.resolve(config.MODEL_CACHE_DIR),
+      allowRemote: !config.EMBEDDING_OFFLINE,
       dtype: config.EMBEDDING_DTYPE,
       batchSize: config.EMBEDDING_BATCH_SIZE,
       maxTokens: config.WINDOW_MAX_TOKENS,

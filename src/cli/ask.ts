@@ -4,7 +4,7 @@
  * go to stderr. With no index yet, the sample course is ingested first.
  */
 import { Command, InvalidArgumentError } from 'commander';
-import { InvalidQuestionError } from '../answer/answerService.js';
+import { InvalidQuestionError, normalizeQuestion } from '../answer/answerService.js';
 import { formatClock } from '../answer/links.js';
 import { LlmError } from '../answer/llm.js';
 import { createCore } from '../core.js';
@@ -58,6 +58,11 @@ export function toJson(result: AnswerResult): object {
 }
 
 runMain(async () => {
+  if (normalizeQuestion(question) === '') {
+    // Checked before loading anything: no need to build an index to refuse an empty question.
+    process.stderr.write(`${new InvalidQuestionError('empty').userMessage}\n`);
+    return 2;
+  }
   const core = await createCore(config, logger, { indexDir: opts.index, buildIfMissing: true });
   try {
     const streaming = !opts.json;
