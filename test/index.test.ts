@@ -218,7 +218,11 @@ describe('index folder integrity', () => {
 
   it.each([
     ['windows.jsonl', 'truncated', async (f: string) => truncate(f, 100)],
-    ['lexical.bin', 'corrupted', async (f: string) => { const b = await readFile(f); b[b.length - 1] ^= 0xff; await writeFile(f, b); }],
+    ['lexical.bin', 'corrupted', async (f: string) => {
+      const b = await readFile(f);
+      b.writeUInt8(b.readUInt8(b.length - 1) ^ 0xff, b.length - 1);
+      await writeFile(f, b);
+    }],
     ['dense.hnsw', 'grown', async (f: string) => appendFile(f, 'xx')],
     ['dense.hnsw', 'deleted', async (f: string) => rm(f)],
   ])('a %s that was %s is a clear error naming the file', async (file, _how, damage) => {

@@ -43,6 +43,17 @@ export class BotService {
     private readonly logger: Logger,
   ) {}
 
+  /**
+   * The rate-limit outcome `ask` would return for this user right now, without counting an
+   * attempt; null when the user may ask. Lets an adapter answer an over-limit user privately
+   * before it opens a public reply (`ask` still enforces the limit).
+   */
+  checkRateLimit(input: { platform: Platform; userId: string }): Extract<AskOutcome, { status: 'rate-limited' }> | null {
+    const decision = this.limiter.peek(`${input.platform}:${input.userId}`);
+    if (decision.allowed) return null;
+    return { status: 'rate-limited', retryAfterSeconds: decision.retryAfterSeconds, message: MESSAGES.rateLimited(decision.retryAfterSeconds) };
+  }
+
   /** Never throws: every failure becomes an outcome with a pt-BR message. */
   async ask(input: AskInput): Promise<AskOutcome> {
     const decision = this.limiter.take(`${input.platform}:${input.userId}`);

@@ -21,15 +21,27 @@ export class RateLimiter {
   take(key: string): RateDecision {
     const now = this.now();
     const recent = (this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs);
-    if (recent.length >= this.limit) {
+    const decision = this.decide(recent, now);
+    if (!decision.allowed) {
       this.hits.set(key, recent);
-      const retryAfterMs = recent[0]! + this.windowMs - now;
-      return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
+      return decision;
     }
     recent.push(now);
     this.hits.set(key, recent);
     if (this.hits.size > 10_000) this.prune(now);
     return { allowed: true, retryAfterSeconds: 0 };
+  }
+
+  /** What `take(key)` would decide now, without recording an attempt. */
+  peek(key: string): RateDecision {
+    const now = this.now();
+    return this.decide((this.hits.get(key) ?? []).filter((t) => now - t < this.windowMs), now);
+  }
+
+  private decide(recent: number[], now: number): RateDecision {
+    if (recent.length < this.limit) return { allowed: true, retryAfterSeconds: 0 };
+    const retryAfterMs = recent[0]! + this.windowMs - now;
+    return { allowed: false, retryAfterSeconds: Math.max(1, Math.ceil(retryAfterMs / 1000)) };
   }
 
   private prune(now: number): void {
