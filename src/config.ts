@@ -68,6 +68,9 @@ const schema = z.object({
 
 type Raw = z.infer<typeof schema>;
 
+/** Every setting name (each one is documented in .env.example). */
+export const SETTING_NAMES = Object.keys(schema.shape);
+
 export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS'> {
   /** Slack user ids allowed to annotate; empty means anyone in the workspace. */
   SLACK_ANNOTATOR_IDS: string[];
