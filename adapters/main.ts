@@ -1,0 +1,79 @@
+/**
+ * `npm start`: one process running every chat adapter whose credentials are configured.
+ * Loads the answer core and the feedback store once, starts Discord and/or Slack, and on
+ * SIGINT/SIGTERM stops them (in-flight questions finish, their votes are stored) before closing
+ * the store.
+ */
+import { BotService } from '../src/bot/botService.js';
+import { RateLimiter } from '../src/bot/rateLimiter.js';
+import type { AdapterDeps, RunningAdapter } from '../src/bot/adapter.js';
+import { setup, runMain } from '../src/cli/common.js';
+import { configuredAdapters } from '../src/config.js';
+import { createCore } from '../src/core.js';
+import { createFeedbackStore } from '../src/store/createStore.js';
+
+const { config, logger } = setup();
+
+runMain(async () => {
+  const wanted = configuredAdapters(config);
+  if (!wanted.discord && !wanted.slack) {
+    console.error(
+      'No chat adapter is configured: set DISCORD_TOKEN + DISCORD_APPLICATION_ID and/or SLACK_BOT_TOKEN + ' +
+        '(SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) in .env (see .env.example).\n' +
+        'To try the bot without any account, ask from the terminal: npm run ask -- "O que é fine-tuning?"',
+    );
+    return 1;
+  }
+
+  const core = await createCore(config, logger, { buildIfMissing: true });
+  const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, logger });
+  logger.info({ store: store.description }, 'feedback store ready');
+  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
+  const deps: AdapterDeps = { config, logger, bot, store };
+
+  const running: RunningAdapter[] = [];
+  try {
+    if (wanted.discord) {
+      const { startDiscord } = await import('./discord/index.js');
+      running.push(await startDiscord(deps));
+    }
+    if (wanted.slack) {
+      const { startSlack } = await import('./slack/index.js');
+      running.push(await startSlack(deps));
+    }
+  } catch (err) {
+    await Promise.allSettled(running.map((a) => a.stop()));
+    await store.close();
+    throw err;
+  }
+  logger.info(
+    {
+      adapters: running.map((a) => a.name),
+      videos: core.index.videos.size,
+      windows: core.index.windows.length,
+      retriever: core.retriever.name,
+      llm: core.llm?.model ?? 'none (extractive answers)',
+      store: store.description,
+    },
+    'pergunta is running',
+  );
+
+  await new Promise<void>((resolve) => {
+    let stopping = false;
+    const stop = (signal: NodeJS.Signals) => {
+      if (stopping) return;
+      stopping = true;
+      logger.info(`${signal} received: stopping`);
+      void Promise.allSettled(running.map((a) => a.stop()))
+        .then(async (results) => {
+          for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
+          await store.close();
+          logger.info('stopped');
+        })
+        .finally(resolve);
+    };
+    process.once('SIGINT', stop);
+    process.once('SIGTERM', stop);
+  });
+  return 0;
+}, logger);
