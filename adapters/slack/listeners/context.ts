@@ -1,0 +1,44 @@
+/** What every Slack listener receives, and the helpers they share. */
+import type { RespondArguments, RespondFn } from '@slack/bolt';
+import type { BotService } from '../../../src/bot/botService.js';
+import type { Config } from '../../../src/config.js';
+import type { Logger } from '../../../src/logger.js';
+
+export interface ListenerContext {
+  bot: BotService;
+  config: Pick<Config, 'SLACK_RESPONSE_TYPE' | 'SLACK_ANNOTATOR_IDS'>;
+  logger: Logger;
+  /**
+   * Wraps a listener so that it counts as in flight until it settles (stop() waits for it)
+   * and so that whatever it throws is logged instead of reaching Bolt.
+   */
+  track<A>(name: string, listener: (args: A) => Promise<void>): (args: A) => Promise<void>;
+}
+
+/**
+ * `respond()` that never throws: a failure (expired `response_url`, Slack rejecting the
+ * blocks, network) is logged, without the URL, and reported as false.
+ */
+export async function tryRespond(
+  respond: RespondFn,
+  message: RespondArguments,
+  logger: Logger,
+  what: string,
+): Promise<boolean> {
+  try {
+    await respond(message);
+    return true;
+  } catch (err) {
+    logger.error({ what, err: errorText(err) }, 'slack respond() failed');
+    return false;
+  }
+}
+
+/** A private reply that leaves the original message alone. */
+export function ephemeral(text: string): RespondArguments {
+  return { response_type: 'ephemeral', replace_original: false, text };
+}
+
+export function errorText(err: unknown): string {
+  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
+}

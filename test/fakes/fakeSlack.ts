@@ -1,0 +1,496 @@
+/**
+ * fakeSlack: everything of Slack a Bolt app talks to, on 127.0.0.1 (no network), plus the
+ * helpers to talk to the app the way Slack does. One HTTP server on a random port serves:
+ *
+ * - the Web API: `POST /api/<method>` (point the app at it with `clientOptions.slackApiUrl`,
+ *   i.e. SLACK_API_URL = `fake.apiUrl`). Every call is recorded in `apiCalls` (form or JSON
+ *   body parsed). `auth.test` answers a bot identity, `apps.connections.open` the fake's own
+ *   Socket Mode URL, anything else `{ ok: true }`; `onApi(method, handler)` overrides one.
+ * - `response_url`s: `responseUrl(key?)` gives a URL under `/respond/<key>`; every JSON post to
+ *   it (what Bolt's `respond()` sends) is recorded in `responses`. `waitForResponses(key, n)`
+ *   waits for them (`waitForResponseCount(n)` for all keys together, e.g. in load tests);
+ *   `setResponseStatus(404)` makes them fail (expired URL).
+ * - Socket Mode: a `ws` WebSocket server at `/link/`. On connection it sends `{type:'hello'}`;
+ *   `sendEnvelope(type, payload)` sends `{envelope_id, type, payload, accepts_response_payload}`
+ *   to the newest connection and resolves with the app's acknowledgement
+ *   `{envelope_id, payload}`. `waitForSocket()` / `waitForSocketClose()` follow the connection.
+ *
+ * And, for HTTP mode, Slack's side of a request:
+ * - `signSlackRequest(secret, body, timestamp?)`: the `x-slack-signature` and
+ *   `x-slack-request-timestamp` headers (`v0=` + HMAC-SHA256 of `v0:{ts}:{raw body}`).
+ * - `slashCommand({...})` / `blockActions({...})`: realistic payloads (every field Bolt needs).
+ * - `formBody(payload)`: the urlencoded body Slack posts (interactive payloads as the `payload`
+ *   field holding JSON); content type exactly `application/x-www-form-urlencoded`.
+ * - `postToApp(url, payload, { signingSecret, timestamp?, tamper? })`: signs and posts; returns
+ *   status, body and elapsed ms. `tamper: 'signature' | 'no-headers' | 'stale'` forges the
+ *   three rejections Bolt must answer with 401.
+ *
+ *   const slack = await startFakeSlack();
+ *   // app: SLACK_API_URL=slack.apiUrl ...
+ *   const res = await postToApp(`${appUrl}/slack/events`,
+ *     slashCommand({ text: 'O que é X?', response_url: slack.responseUrl('q1') }), { signingSecret });
+ *   const [answer] = await slack.waitForResponses('q1', 1);
+ *   ...
+ *   await slack.close();
+ *
+ * With pergunta's adapter (adapters/slack): `startSlack(deps, { listen: { port: 0, host:
+ * '127.0.0.1' } })` listens on a free port (`adapter.port`), and `adapter.idle()` resolves when
+ * no listener is running. Socket Mode: set SLACK_APP_TOKEN and SLACK_API_URL = `apiUrl`;
+ * `startSlack` resolves once the fake has sent `hello`. test/slack.test.ts shows both.
+ *
+ * Remember Bolt runs listeners after `ack()` (processBeforeResponse: false): wait for the last
+ * side effect (usually the last `respond()`, or `adapter.idle()`), or late calls leak into the
+ * next test. Stop the app before `close()` (Socket Mode: `waitForSocketClose()` first).
+ */
+import { createHmac, randomUUID } from 'node:crypto';
+import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+export interface ApiCall {
+  method: string;
+  headers: IncomingHttpHeaders;
+  /** Parsed form or JSON body. */
+  body: Record<string, unknown>;
+  at: number;
+}
+
+export interface ResponsePost {
+  /** The `<key>` of `/respond/<key>`. */
+  key: string;
+  /** The JSON Bolt posted (`text`, `blocks`, `response_type`, `replace_original`...). */
+  body: ResponseBody;
+  at: number;
+}
+
+/** What Bolt's respond() posts; only the fields tests usually read are typed. */
+export interface ResponseBody {
+  text?: string;
+  blocks?: SlackBlock[];
+  response_type?: 'in_channel' | 'ephemeral';
+  replace_original?: boolean;
+  delete_original?: boolean;
+  [field: string]: unknown;
+}
+
+/** A Block Kit block as JSON; tests narrow it further. */
+export interface SlackBlock {
+  type: string;
+  block_id?: string;
+  text?: { type: string; text: string };
+  elements?: Array<Record<string, unknown>>;
+  [field: string]: unknown;
+}
+
+export interface SocketAck {
+  envelope_id: string;
+  payload?: Record<string, unknown>;
+}
+
+export type ApiHandler = (call: ApiCall) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
+
+export interface FakeSlack {
+  /** `http://127.0.0.1:<port>` */
+  readonly url: string;
+  /** `http://127.0.0.1:<port>/api/`: the app's SLACK_API_URL / `clientOptions.slackApiUrl`. */
+  readonly apiUrl: string;
+  /** What `apps.connections.open` returns: `ws://127.0.0.1:<port>/link/?ticket=…`. */
+  readonly socketUrl: string;
+  readonly apiCalls: ApiCall[];
+  readonly responses: ResponsePost[];
+  /** A fresh response_url; `key` defaults to a random id. */
+  responseUrl(key?: string): string;
+  responsesFor(key: string): ResponsePost[];
+  /** Resolves when `key` has received `n` posts; rejects after `timeoutMs` (default 5000). */
+  waitForResponses(key: string, n: number, timeoutMs?: number): Promise<ResponsePost[]>;
+  /** Resolves when `n` posts in all (any key) have arrived: handy for load tests. */
+  waitForResponseCount(n: number, timeoutMs?: number): Promise<void>;
+  /** HTTP status the response_url answers with (default 200). */
+  setResponseStatus(status: number): void;
+  /** Overrides the answer to one Web API method. */
+  onApi(method: string, handler: ApiHandler): void;
+  /** Socket Mode connections currently open. */
+  readonly openSockets: number;
+  /** Resolves once a Socket Mode client is connected (and has been sent `hello`). */
+  waitForSocket(timeoutMs?: number): Promise<void>;
+  /** Resolves once no Socket Mode connection is open. */
+  waitForSocketClose(timeoutMs?: number): Promise<void>;
+  /** Sends an envelope to the newest connection; resolves with the app's ack. */
+  sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: object, timeoutMs?: number): Promise<SocketAck>;
+  /** Forgets recorded calls and responses (the server keeps running). */
+  reset(): void;
+  close(): Promise<void>;
+}
+
+const DEFAULT_TEAM = { id: 'T0FAKE', domain: 'curso-fake' };
+
+function readBody(req: IncomingMessage): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const parts: Buffer[] = [];
+    req.on('data', (c: Buffer) => parts.push(c));
+    req.on('end', () => resolve(Buffer.concat(parts).toString('utf8')));
+    req.on('error', reject);
+  });
+}
+
+function parseBody(raw: string, contentType: string | undefined): Record<string, unknown> {
+  if (raw === '') return {};
+  if (contentType?.includes('application/json')) {
+    try {
+      const parsed: unknown = JSON.parse(raw);
+      return typeof parsed === 'object' && parsed !== null ? (parsed as Record<string, unknown>) : { value: parsed };
+    } catch {
+      return { raw };
+    }
+  }
+  return Object.fromEntries(new URLSearchParams(raw));
+}
+
+function sendJson(res: ServerResponse, status: number, body: unknown): void {
+  const text = JSON.stringify(body);
+  res.writeHead(status, { 'content-type': 'application/json; charset=utf-8', 'content-length': Buffer.byteLength(text) });
+  res.end(text);
+}
+
+/** Polls `check` until it returns true (waking on `signal()`), or rejects after `timeoutMs`. */
+function waiter() {
+  const wakers = new Set<() => void>();
+  return {
+    signal: () => {
+      for (const wake of [...wakers]) wake();
+    },
+    until(check: () => boolean, timeoutMs: number, what: () => string): Promise<void> {
+      return new Promise((resolve, reject) => {
+        const test = () => {
+          if (!check()) return;
+          cleanup();
+          resolve();
+        };
+        const timer = setTimeout(() => {
+          cleanup();
+          reject(new Error(`fakeSlack: timed out after ${timeoutMs} ms waiting for ${what()}`));
+        }, timeoutMs);
+        const cleanup = () => {
+          clearTimeout(timer);
+          wakers.delete(test);
+        };
+        wakers.add(test);
+        test();
+      });
+    },
+  };
+}
+
+export async function startFakeSlack(): Promise<FakeSlack> {
+  const apiCalls: ApiCall[] = [];
+  const responses: ResponsePost[] = [];
+  const byKey = new Map<string, ResponsePost[]>();
+  const handlers = new Map<string, ApiHandler>();
+  const sockets = new Set<Socket>();
+  const wsClients = new Set<WebSocket>();
+  const acks = new Map<string, (ack: SocketAck) => void>();
+  const changes = waiter();
+  let responseStatus = 200;
+  let tickets = 0;
+  let url = '';
+
+  const defaultApi = (call: ApiCall): { status?: number; body: unknown } => {
+    switch (call.method) {
+      case 'auth.test':
+        return {
+          body: {
+            ok: true,
+            url: `https://${DEFAULT_TEAM.domain}.slack.com/`,
+            team: 'Curso Fake',
+            user: 'pergunta',
+            team_id: DEFAULT_TEAM.id,
+            user_id: 'U0BOT',
+            bot_id: 'B0BOT',
+            is_enterprise_install: false,
+          },
+        };
+      case 'apps.connections.open':
+        return { body: { ok: true, url: `${url.replace(/^http/, 'ws')}/link/?ticket=fake-ticket-${++tickets}&app_id=A0FAKE` } };
+      default:
+        return { body: { ok: true } };
+    }
+  };
+
+  const server = createServer((req, res) => {
+    void (async () => {
+      const raw = await readBody(req);
+      const path = (req.url ?? '/').split('?')[0] ?? '/';
+      const api = /^\/api\/([\w.]+)$/.exec(path);
+      if (api && req.method === 'POST') {
+        const call: ApiCall = { method: api[1] as string, headers: req.headers, body: parseBody(raw, req.headers['content-type']), at: Date.now() };
+        apiCalls.push(call);
+        changes.signal();
+        const answer = await (handlers.get(call.method) ?? defaultApi)(call);
+        sendJson(res, answer.status ?? 200, answer.body);
+        return;
+      }
+      const respond = /^\/respond\/([^/]+)$/.exec(path);
+      if (respond && req.method === 'POST') {
+        const post: ResponsePost = { key: decodeURIComponent(respond[1] as string), body: parseBody(raw, 'application/json') as ResponseBody, at: Date.now() };
+        responses.push(post);
+        const list = byKey.get(post.key);
+        if (list) list.push(post);
+        else byKey.set(post.key, [post]);
+        changes.signal();
+        res.writeHead(responseStatus, { 'content-type': 'text/plain' });
+        res.end(responseStatus < 300 ? 'ok' : 'expired_url');
+        return;
+      }
+      sendJson(res, 404, { ok: false, error: 'unknown_method' });
+    })().catch((err: unknown) => {
+      if (!res.headersSent) sendJson(res, 500, { ok: false, error: String(err) });
+    });
+  });
+  server.on('connection', (socket) => {
+    sockets.add(socket);
+    socket.on('close', () => sockets.delete(socket));
+  });
+
+  const wss = new WebSocketServer({ noServer: true });
+  server.on('upgrade', (req, socket, head) => {
+    if (!(req.url ?? '').startsWith('/link')) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => {
+      wsClients.add(ws);
+      ws.on('message', (data) => {
+        let message: unknown;
+        try {
+          message = JSON.parse(String(data));
+        } catch {
+          return;
+        }
+        const id = (message as { envelope_id?: unknown }).envelope_id;
+        if (typeof id === 'string') acks.get(id)?.(message as SocketAck);
+      });
+      ws.on('close', () => {
+        wsClients.delete(ws);
+        changes.signal();
+      });
+      ws.send(JSON.stringify({ type: 'hello', num_connections: wsClients.size, debug_info: { host: 'fake-slack' }, connection_info: { app_id: 'A0FAKE' } }));
+      changes.signal();
+    });
+  });
+
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  url = `http://127.0.0.1:${(server.address() as AddressInfo).port}`;
+
+  const newest = (): WebSocket | undefined => [...wsClients].filter((ws) => ws.readyState === ws.OPEN).pop();
+
+  return {
+    url,
+    apiUrl: `${url}/api/`,
+    get socketUrl() {
+      return `${url.replace(/^http/, 'ws')}/link/`;
+    },
+    apiCalls,
+    responses,
+    responseUrl: (key = randomUUID()) => `${url}/respond/${encodeURIComponent(key)}`,
+    responsesFor: (key) => [...(byKey.get(key) ?? [])],
+    async waitForResponses(key, n, timeoutMs = 5000) {
+      const count = () => byKey.get(key)?.length ?? 0;
+      await changes.until(() => count() >= n, timeoutMs, () => `${n} posts to response_url ${key} (got ${count()})`);
+      return [...(byKey.get(key) ?? [])];
+    },
+    async waitForResponseCount(n, timeoutMs = 5000) {
+      await changes.until(() => responses.length >= n, timeoutMs, () => `${n} posts to response_urls in all (got ${responses.length})`);
+    },
+    setResponseStatus(status) {
+      responseStatus = status;
+    },
+    onApi(method, handler) {
+      handlers.set(method, handler);
+    },
+    get openSockets() {
+      return wsClients.size;
+    },
+    waitForSocket: (timeoutMs = 5000) => changes.until(() => newest() !== undefined, timeoutMs, () => 'a Socket Mode connection'),
+    waitForSocketClose: (timeoutMs = 5000) =>
+      changes.until(() => wsClients.size === 0, timeoutMs, () => `${wsClients.size} Socket Mode connection(s) to close`),
+    sendEnvelope(type, payload, timeoutMs = 5000) {
+      const ws = newest();
+      if (!ws) return Promise.reject(new Error('fakeSlack: no Socket Mode connection'));
+      const envelopeId = randomUUID();
+      return new Promise<SocketAck>((resolve, reject) => {
+        const timer = setTimeout(() => {
+          acks.delete(envelopeId);
+          reject(new Error(`fakeSlack: no ack for ${type} envelope after ${timeoutMs} ms`));
+        }, timeoutMs);
+        acks.set(envelopeId, (ack) => {
+          clearTimeout(timer);
+          acks.delete(envelopeId);
+          resolve(ack);
+        });
+        ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
+      });
+    },
+    reset() {
+      apiCalls.length = 0;
+      responses.length = 0;
+      byKey.clear();
+      responseStatus = 200;
+      handlers.clear();
+    },
+    async close() {
+      for (const ws of wsClients) ws.terminate();
+      await new Promise<void>((resolve) => wss.close(() => resolve()));
+      for (const socket of sockets) socket.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// Slack's side of an HTTP request
+
+export function signSlackRequest(
+  signingSecret: string,
+  rawBody: string,
+  timestamp: number = Math.floor(Date.now() / 1000),
+): { 'x-slack-signature': string; 'x-slack-request-timestamp': string } {
+  const signature = createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex');
+  return { 'x-slack-signature': `v0=${signature}`, 'x-slack-request-timestamp': String(timestamp) };
+}
+
+export interface SlashCommandPayload {
+  token: string;
+  command: string;
+  text: string;
+  response_url: string;
+  trigger_id: string;
+  user_id: string;
+  user_name: string;
+  team_id: string;
+  team_domain: string;
+  channel_id: string;
+  channel_name: string;
+  api_app_id: string;
+  is_enterprise_install: string;
+}
+
+/** A `/pergunta` (by default) slash command payload; override any field. */
+export function slashCommand(fields: Partial<SlashCommandPayload> & { text: string; response_url: string }): SlashCommandPayload {
+  return {
+    token: 'legacy-verification-token',
+    command: '/pergunta',
+    trigger_id: `${Date.now()}.trigger`,
+    user_id: 'U0ALUNO',
+    user_name: 'aluno',
+    team_id: DEFAULT_TEAM.id,
+    team_domain: DEFAULT_TEAM.domain,
+    channel_id: 'C0DUVIDAS',
+    channel_name: 'duvidas',
+    api_app_id: 'A0FAKE',
+    is_enterprise_install: 'false',
+    ...fields,
+  };
+}
+
+/** One element action inside a `block_actions` payload. */
+export type ElementAction =
+  | { type: 'button'; action_id: string; value: string; block_id?: string; text?: string }
+  | { type: 'static_select'; action_id: string; selected: { value: string; text: string }; block_id?: string };
+
+export interface BlockActionsPayload {
+  type: 'block_actions';
+  [field: string]: unknown;
+}
+
+/** A `block_actions` payload for a click on a message posted by the app. */
+export function blockActions(opts: {
+  userId: string;
+  action: ElementAction;
+  response_url: string;
+  channelId?: string;
+  messageTs?: string;
+}): BlockActionsPayload {
+  const ts = `${Math.floor(Date.now() / 1000)}.000100`;
+  const { action } = opts;
+  const element =
+    action.type === 'button'
+      ? {
+          type: 'button',
+          action_id: action.action_id,
+          block_id: action.block_id ?? 'pergunta_feedback',
+          text: { type: 'plain_text', text: action.text ?? action.action_id, emoji: true },
+          value: action.value,
+          action_ts: ts,
+        }
+      : {
+          type: 'static_select',
+          action_id: action.action_id,
+          block_id: action.block_id ?? 'pergunta_feedback',
+          selected_option: { text: { type: 'plain_text', text: action.selected.text, emoji: true }, value: action.selected.value },
+          action_ts: ts,
+        };
+  return {
+    type: 'block_actions',
+    user: { id: opts.userId, username: opts.userId.toLowerCase(), name: opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
+    api_app_id: 'A0FAKE',
+    token: 'legacy-verification-token',
+    container: { type: 'message', message_ts: opts.messageTs ?? ts, channel_id: opts.channelId ?? 'C0DUVIDAS', is_ephemeral: false },
+    trigger_id: `${Date.now()}.trigger`,
+    team: DEFAULT_TEAM,
+    enterprise: null,
+    is_enterprise_install: false,
+    channel: { id: opts.channelId ?? 'C0DUVIDAS', name: 'duvidas' },
+    message: { type: 'message', ts: opts.messageTs ?? ts, text: '', bot_id: 'B0BOT' },
+    state: { values: {} },
+    response_url: opts.response_url,
+    actions: [element],
+  };
+}
+
+/** The urlencoded body Slack posts: commands as fields, interactive payloads as `payload=<json>`. */
+export function formBody(payload: SlashCommandPayload | BlockActionsPayload): string {
+  if ('type' in payload && payload.type === 'block_actions') {
+    return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
+  }
+  return new URLSearchParams(payload as unknown as Record<string, string>).toString();
+}
+
+export interface PostResult {
+  status: number;
+  /** Raw response body (Bolt answers the ack's JSON, or empty). */
+  text: string;
+  /** Parsed `text` when it is JSON. */
+  json: Record<string, unknown> | undefined;
+  ms: number;
+}
+
+/**
+ * Posts `payload` to the app as Slack would, signed with `signingSecret`. `tamper` forges the
+ * requests Bolt must reject: a wrong signature, no signature headers, or a timestamp six
+ * minutes old (correctly signed).
+ */
+export async function postToApp(
+  url: string,
+  payload: SlashCommandPayload | BlockActionsPayload,
+  opts: { signingSecret: string; timestamp?: number; tamper?: 'signature' | 'no-headers' | 'stale' },
+): Promise<PostResult> {
+  const body = formBody(payload);
+  const now = Math.floor(Date.now() / 1000);
+  const timestamp = opts.tamper === 'stale' ? now - 6 * 60 : (opts.timestamp ?? now);
+  const signed = signSlackRequest(opts.tamper === 'signature' ? `${opts.signingSecret}-wrong` : opts.signingSecret, body, timestamp);
+  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
+  if (opts.tamper !== 'no-headers') Object.assign(headers, signed);
+  const started = performance.now();
+  const res = await fetch(url, { method: 'POST', headers, body });
+  const text = await res.text();
+  let json: Record<string, unknown> | undefined;
+  try {
+    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
+  } catch {
+    json = undefined;
+  }
+  return { status: res.status, text, json, ms: performance.now() - started };
+}
