@@ -93,7 +93,7 @@ describe('logger', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', format: 'pretty', write: (l) => lines.push(l) });
     logger.warn({ videos: 7 }, 'index loaded');
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d warn  index loaded {2}videos=7\n$/);
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d warn {2}index loaded {2}videos=7\n$/);
   });
 
   it('scrubs JSON-escaped forms of a secret too', () => {

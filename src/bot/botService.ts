@@ -8,6 +8,7 @@ import { LlmError } from '../answer/llm.js';
 import type { Logger } from '../logger.js';
 import {
   AnswerNotFoundError,
+  VoteNotFoundError,
   type FeedbackStore,
   type Label,
   type Platform,
@@ -135,7 +136,7 @@ export class BotService {
       try {
         return await operation();
       } catch (err) {
-        if (err instanceof AnswerNotFoundError) throw err;
+        if (err instanceof AnswerNotFoundError || err instanceof VoteNotFoundError) throw err;
         lastError = err;
         if (attempt < attempts) await new Promise((resolve) => setTimeout(resolve, 100 * 2 ** attempt));
       }
@@ -144,6 +145,9 @@ export class BotService {
   }
 
   private feedbackFailure(err: unknown, what: string): FeedbackOutcome {
+    if (err instanceof VoteNotFoundError) {
+      return { ok: false, reason: 'not-found', message: MESSAGES.commentWithoutVote };
+    }
     if (err instanceof AnswerNotFoundError) {
       this.logger.info({ answerId: err.answerId }, `${what} for an unknown answer`);
       return { ok: false, reason: 'not-found', message: MESSAGES.answerNotFound };

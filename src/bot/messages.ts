@@ -16,6 +16,7 @@ export const MESSAGES = {
         : `Voto alterado para ${value === 'up' ? '👍' : '👎'}.`,
   voteFailed: 'Não consegui registrar seu voto agora. Tente de novo em instantes.',
   commentPrompt: 'O que faltou ou estava errado? (opcional)',
+  commentWithoutVote: 'Vote 👍 ou 👎 nesta resposta antes de deixar um comentário.',
   commentRecorded: 'Obrigado pelo comentário! Ele foi registrado junto com o seu voto.',
   annotationRecorded: (label: Label) => `Avaliação registrada: ${LABEL_NAMES[label]}.`,
   annotationRefused: 'Só monitores e professores da disciplina podem avaliar respostas.',

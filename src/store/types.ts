@@ -110,6 +110,14 @@ export class AnswerNotFoundError extends Error {
   }
 }
 
+/** A comment was sent by a user who has no vote on that answer. */
+export class VoteNotFoundError extends Error {
+  constructor(readonly answerId: string) {
+    super(`no vote by this user on answer ${answerId} to attach a comment to`);
+    this.name = 'VoteNotFoundError';
+  }
+}
+
 export class StoreUnavailableError extends Error {
   constructor(reason: string) {
     super(`feedback store unavailable: ${reason}`);

@@ -1,0 +1,116 @@
+/**
+ * `npm run evaluate [-- --since DATE --limit N --force --out FILE]`
+ *
+ * Judges the recorded answers that have no verdict yet (or whose last verdict failed; every
+ * answer with --force) with the LLM judge, storing each verdict as it is made, then prints the
+ * summary table on stdout and writes it as JSON (default `data/evaluation-summary.json`).
+ * Progress and logs go to stderr. The judge model is JUDGE_MODEL, or OPENAI_MODEL.
+ * Exit codes: 0 all verdicts made; 1 some verdict failed or the run stopped early (the summary
+ * is still written); 2 usage error or no LLM configured.
+ */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { createLlm } from '../answer/llm.js';
+import { parseSince, SINCE_HELP } from '../evaluation/exportRecords.js';
+import { evaluateStore, Judge } from '../evaluation/judge.js';
+import { formatSummary, summarize } from '../evaluation/summary.js';
+import { createProgress, type Progress } from '../progress.js';
+import { createFeedbackStore } from '../store/createStore.js';
+import { runMain, setup } from './common.js';
+
+export const NO_LLM_MESSAGE =
+  'O juiz automático precisa de um LLM: defina OPENAI_API_KEY (e OPENAI_BASE_URL para um servidor compatível com a API da OpenAI, ' +
+  'como Ollama ou vLLM; o modelo do juiz é JUDGE_MODEL, ou OPENAI_MODEL). Nada foi avaliado.';
+
+/** Writes `content` to `file` through a temporary file and a rename. */
+async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, content, 'utf8');
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+function parseLimit(value: string): number {
+  const n = Number(value);
+  if (!Number.isInteger(n) || n < 1) throw new InvalidArgumentError('use um número inteiro maior que zero');
+  return n;
+}
+
+const { config, logger } = setup();
+const program = new Command('evaluate')
+  .description('Judge the recorded answers with the LLM judge and summarise the evaluation.')
+  .option('--since <date>', 'only answers created from this date on (YYYY-MM-DD or ISO 8601)')
+  .option('--limit <n>', 'judge at most N answers (oldest first)', parseLimit)
+  .option('--force', 'judge again answers that already have a verdict')
+  .option('--out <file>', 'where to write the summary as JSON', 'data/evaluation-summary.json')
+  .showHelpAfterError()
+  .exitOverride();
+try {
+  program.parse();
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  throw err;
+}
+const opts = program.opts<{ since?: string; limit?: number; force?: boolean; out: string }>();
+let since: Date | undefined;
+if (opts.since !== undefined) {
+  since = parseSince(opts.since);
+  if (!since) {
+    process.stderr.write(`--since: data inválida "${opts.since}" (${SINCE_HELP})\n`);
+    process.exit(2);
+  }
+}
+if (!config.OPENAI_API_KEY) {
+  process.stderr.write(`${NO_LLM_MESSAGE}\n`);
+  process.exit(2);
+}
+const apiKey = config.OPENAI_API_KEY;
+
+runMain(async () => {
+  const llm = createLlm({
+    apiKey,
+    ...(config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {}),
+    model: config.JUDGE_MODEL ?? config.OPENAI_MODEL,
+    timeoutMs: config.LLM_TIMEOUT_MS,
+    maxRetries: config.LLM_MAX_RETRIES,
+    temperature: 0,
+    maxTokens: 800,
+    maxConcurrency: config.LLM_CONCURRENCY,
+    logger,
+  });
+  const judge = new Judge({ llm, logger });
+  const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, logger });
+  try {
+    let progress: Progress | undefined;
+    const result = await evaluateStore(store, judge, {
+      ...(since ? { since } : {}),
+      ...(opts.limit !== undefined ? { limit: opts.limit } : {}),
+      force: opts.force === true,
+      logger,
+      onProgress: (done, total) => {
+        if (done === 0) progress = createProgress('evaluate', total, logger);
+        else progress?.update(done);
+      },
+    });
+    progress?.stop();
+    logger.info(
+      { judgeModel: judge.model, considered: result.considered, skipped: result.skipped, judged: result.judged, failed: result.failed },
+      'evaluation finished',
+    );
+    if (result.stoppedEarly) logger.error(`evaluation stopped early: ${result.stoppedEarly}`);
+
+    const summary = summarize(await store.listRecords(since ? { since } : {}), since ? { since } : {});
+    process.stdout.write(formatSummary(summary));
+    await writeFileAtomic(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
+    logger.info({ out: opts.out }, 'summary written');
+    return result.failed > 0 || result.stoppedEarly ? 1 : 0;
+  } finally {
+    await store.close();
+  }
+}, logger);

@@ -1,0 +1,106 @@
+/**
+ * `npm run export -- --format jsonl|csv|md [--out FILE] [--since DATE] [--hide-urls]`
+ *
+ * Exports every recorded answer (oldest first) with its votes, TA annotation and judge verdict.
+ * The export goes to stdout, alone, unless `--out` is given (then the file is written
+ * atomically); logs and progress go to stderr. `--since` takes `YYYY-MM-DD` (local midnight)
+ * or an ISO 8601 date-time; anything else exits with code 2, like any usage error.
+ * `--format` may be left out when `--out` ends in `.jsonl`, `.csv` or `.md`.
+ */
+import { existsSync } from 'node:fs';
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { Command, CommanderError, Option } from 'commander';
+import { csvHeader, csvRow, jsonlLine, markdownBlock, parseSince, SINCE_HELP, toMarkdown } from '../evaluation/exportRecords.js';
+import { createProgress } from '../progress.js';
+import { createFeedbackStore, sqlitePathOf } from '../store/createStore.js';
+import type { FullRecord } from '../store/types.js';
+import { runMain, setup } from './common.js';
+
+export type ExportFormat = 'jsonl' | 'csv' | 'md';
+
+/** Exports with at least this many records show progress on stderr. */
+const PROGRESS_FROM = 200;
+
+function formatFromPath(file: string | undefined): ExportFormat | undefined {
+  const ext = file ? path.extname(file).toLowerCase() : '';
+  if (ext === '.jsonl' || ext === '.ndjson') return 'jsonl';
+  if (ext === '.csv') return 'csv';
+  if (ext === '.md' || ext === '.markdown') return 'md';
+  return undefined;
+}
+
+function usageError(message: string): never {
+  process.stderr.write(`${message}\n`);
+  process.exit(2);
+}
+
+/** Writes `content` to `file` through a temporary file and a rename (never a half-written export). */
+async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, content, 'utf8');
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
+}
+
+const { config, logger } = setup();
+const program = new Command('export')
+  .description('Export the evaluation records: answers with their segments, votes, TA annotation and judge verdict.')
+  .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'md']))
+  .option('--out <file>', 'write to this file instead of stdout')
+  .option('--since <date>', 'only answers created from this date on (YYYY-MM-DD or ISO 8601)')
+  .option('--hide-urls', 'replace every URL with "oculto" (reports shared outside the course)')
+  .showHelpAfterError()
+  .exitOverride();
+try {
+  program.parse();
+} catch (err) {
+  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
+  throw err;
+}
+const opts = program.opts<{ format?: ExportFormat; out?: string; since?: string; hideUrls?: boolean }>();
+const format = opts.format ?? formatFromPath(opts.out) ?? usageError('informe o formato com --format jsonl|csv|md');
+const since = opts.since === undefined ? undefined : (parseSince(opts.since) ?? usageError(`--since: data inválida "${opts.since}" (${SINCE_HELP})`));
+
+function render(records: readonly FullRecord[]): string {
+  const exportOptions = { hideUrls: opts.hideUrls === true };
+  if (format === 'md' && records.length === 0) return toMarkdown(records, exportOptions);
+  const progress = records.length >= PROGRESS_FROM ? createProgress('export', records.length, logger) : undefined;
+  const parts: string[] = format === 'csv' ? [csvHeader()] : [];
+  records.forEach((record, i) => {
+    if (format === 'jsonl') parts.push(jsonlLine(record, i + 1, exportOptions));
+    else if (format === 'csv') parts.push(csvRow(record, i + 1, exportOptions));
+    else parts.push(`${i > 0 ? '\n' : ''}${markdownBlock(record, i + 1, exportOptions)}\n\n---\n`);
+    progress?.update(i + 1);
+  });
+  progress?.stop();
+  return parts.join('');
+}
+
+runMain(async () => {
+  let records: FullRecord[] = [];
+  const url = config.STORE_URL;
+  if (/^sqlite:/i.test(url) && !existsSync(sqlitePathOf(url))) {
+    // Exporting must not create an empty store (nor its salt).
+    logger.warn({ file: sqlitePathOf(url) }, 'the feedback store file does not exist yet: nothing has been recorded');
+  } else {
+    const store = await createFeedbackStore({ url, salt: config.USER_ID_SALT, logger });
+    try {
+      records = await store.listRecords(since ? { since } : {});
+    } finally {
+      await store.close();
+    }
+  }
+  const content = render(records);
+  if (opts.out) {
+    await writeFileAtomic(opts.out, content);
+  } else {
+    await new Promise<void>((resolve, reject) => process.stdout.write(content, (err) => (err ? reject(err) : resolve())));
+  }
+  logger.info({ records: records.length, format, out: opts.out ?? 'stdout', since: since?.toISOString() }, 'export finished');
+}, logger);

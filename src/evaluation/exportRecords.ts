@@ -1,0 +1,437 @@
+/**
+ * Export of the evaluation records: JSONL (one full record per answer), CSV (one row per
+ * answer, RFC 4180) and the pt-BR Markdown report of the evaluation-record note. Pure
+ * functions, no I/O. Records are numbered 1, 2, 3… in the order given (the CLI passes them
+ * oldest first).
+ *
+ * `hideUrls` replaces every link (segment and reference URLs, and any http(s) URL inside a
+ * text: answer, transcript, comments, judge reasoning) with `oculto`, for reports shared
+ * outside the course. Raw user ids are never in a record (the store keeps pseudonyms only),
+ * and no secret is ever part of one.
+ */
+import { formatClock, formatHms } from '../answer/links.js';
+import { isNotCoveredAnswer } from '../answer/prompt.js';
+import type { FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
+import type { AnswerKind, Timings } from '../types.js';
+
+// ---------------------------------------------------------------------------------------------
+// --since (shared by the export and evaluate commands)
+
+/** Parses `--since`: `YYYY-MM-DD` (local midnight) or an ISO 8601 date-time; undefined when invalid. */
+export function parseSince(value: string): Date | undefined {
+  const v = value.trim();
+  const dateOnly = /^(\d{4})-(\d{2})-(\d{2})$/.exec(v);
+  if (dateOnly) {
+    const [y, m, d] = [Number(dateOnly[1]), Number(dateOnly[2]), Number(dateOnly[3])];
+    const date = new Date(y, m - 1, d);
+    return date.getFullYear() === y && date.getMonth() === m - 1 && date.getDate() === d ? date : undefined;
+  }
+  const dateTime = /^(\d{4})-(\d{2})-(\d{2})[T ]\d{2}:\d{2}(:\d{2}(\.\d+)?)?(Z|[+-]\d{2}:?\d{2})?$/i.exec(v);
+  if (!dateTime) return undefined;
+  // Date.parse rolls 2026-02-30 over to March: check the calendar date first.
+  const [y, m, d] = [Number(dateTime[1]), Number(dateTime[2]), Number(dateTime[3])];
+  if (new Date(Date.UTC(y, m - 1, d)).getUTCDate() !== d || m < 1 || m > 12) return undefined;
+  const ms = Date.parse(v.replace(' ', 'T'));
+  return Number.isFinite(ms) ? new Date(ms) : undefined;
+}
+
+/** pt-BR hint shown with an invalid `--since`. */
+export const SINCE_HELP = 'use AAAA-MM-DD ou data e hora ISO 8601, por exemplo 2026-03-01 ou 2026-03-01T08:00:00-03:00';
+
+export interface ExportOptions {
+  hideUrls?: boolean;
+}
+
+export const HIDDEN_URL = 'oculto';
+
+const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`()[\]{}]+/gi;
+
+export interface ExportSegment {
+  corpusId: number;
+  score: number;
+  videoId: string;
+  title: string;
+  url: string;
+  start: number;
+  end: number;
+  startHms: string;
+  endHms: string;
+  foundBy: FullRecord['segments'][number]['foundBy'];
+  text: string;
+}
+
+export interface ExportJudge extends Omit<JudgeRecord, 'answerId'> {
+  /** Mean normalised context relevance over the retrieved segments, or null. */
+  contextRelevanceMean: number | null;
+}
+
+/** One JSONL line. */
+export interface ExportRecord {
+  number: number;
+  id: string;
+  createdAt: string;
+  platform: Platform;
+  channel: string | null;
+  /** Pseudonymous id of the asker (`discord:3f9a…`). */
+  user: string;
+  question: string;
+  answer: string;
+  kind: AnswerKind;
+  /** The answer says the lectures do not cover the question. */
+  abstained: boolean;
+  retriever: string;
+  embeddingModel: string | null;
+  model: string;
+  promptVersion: string;
+  segments: ExportSegment[];
+  references: { videoId: string; title: string; start: number; end: number; url: string }[];
+  notices: string[];
+  timings: Timings;
+  votes: { up: number; down: number; items: { user: string; value: VoteValue; comment: string | null; platform: Platform; at: string }[] };
+  annotation: Label | null;
+  annotationInfo: { annotator: string; platform: Platform; at: string } | null;
+  judge: ExportJudge | null;
+}
+
+function hideText(text: string, opts: ExportOptions): string {
+  return opts.hideUrls ? text.replace(URL_IN_TEXT, HIDDEN_URL) : text;
+}
+
+function hideUrl(url: string, opts: ExportOptions): string {
+  return opts.hideUrls ? HIDDEN_URL : url;
+}
+
+function mean(values: readonly number[]): number | null {
+  return values.length === 0 ? null : values.reduce((a, b) => a + b, 0) / values.length;
+}
+
+export function isAbstention(record: { kind: AnswerKind; answer: string }): boolean {
+  return record.kind === 'not-found' || isNotCoveredAnswer(record.answer);
+}
+
+function exportJudge(judge: JudgeRecord | null, opts: ExportOptions): ExportJudge | null {
+  if (!judge) return null;
+  const score = <T extends JudgeScore>(s: T): T => ({
+    ...s,
+    criteria: hideText(s.criteria, opts),
+    supportingEvidence: hideText(s.supportingEvidence, opts),
+  });
+  const { answerId: _answerId, ...rest } = judge;
+  return {
+    ...rest,
+    error: judge.error === null ? null : hideText(judge.error, opts),
+    answerRelevance: judge.answerRelevance ? score(judge.answerRelevance) : null,
+    contextRelevance: judge.contextRelevance.map(score),
+    groundedness: judge.groundedness.map((g) => ({ ...score(g), sentence: hideText(g.sentence, opts) })),
+    reasoning: hideText(judge.reasoning, opts),
+    contextRelevanceMean: mean(judge.contextRelevance.map((c) => c.normalized)),
+  };
+}
+
+/** The JSONL object of one record (`number` is its 1-based position in the export). */
+export function toExportRecord(record: FullRecord, number: number, opts: ExportOptions = {}): ExportRecord {
+  return {
+    number,
+    id: record.id,
+    createdAt: record.createdAt,
+    platform: record.platform,
+    channel: record.channel,
+    user: record.user,
+    question: hideText(record.question, opts),
+    answer: hideText(record.answer, opts),
+    kind: record.kind,
+    abstained: isAbstention(record),
+    retriever: record.retriever,
+    embeddingModel: record.embeddingModel,
+    model: record.model,
+    promptVersion: record.promptVersion,
+    segments: record.segments.map((s) => ({
+      corpusId: s.corpusId,
+      score: s.score,
+      videoId: s.videoId,
+      title: s.title,
+      url: hideUrl(s.url, opts),
+      start: s.start,
+      end: s.end,
+      startHms: formatHms(s.start),
+      endHms: formatHms(s.end),
+      foundBy: s.foundBy,
+      text: hideText(s.text, opts),
+    })),
+    references: record.references.map((r) => ({ videoId: r.videoId, title: r.title, start: r.start, end: r.end, url: hideUrl(r.url, opts) })),
+    notices: [...record.notices],
+    timings: { ...record.timings },
+    votes: {
+      up: record.votes.up,
+      down: record.votes.down,
+      items: record.votes.items.map((v) => ({
+        user: v.user,
+        value: v.value,
+        comment: v.comment === null ? null : hideText(v.comment, opts),
+        platform: v.platform,
+        at: v.at,
+      })),
+    },
+    annotation: record.annotation?.label ?? null,
+    annotationInfo: record.annotation
+      ? { annotator: record.annotation.annotator, platform: record.annotation.platform, at: record.annotation.at }
+      : null,
+    judge: exportJudge(record.judge, opts),
+  };
+}
+
+// ---------------------------------------------------------------------------------------------
+// JSONL
+
+export function jsonlLine(record: FullRecord, number: number, opts: ExportOptions = {}): string {
+  return `${JSON.stringify(toExportRecord(record, number, opts))}\n`;
+}
+
+export function toJsonl(records: readonly FullRecord[], opts: ExportOptions = {}): string {
+  return records.map((r, i) => jsonlLine(r, i + 1, opts)).join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// CSV (RFC 4180: comma separated, CRLF between records, fields with a comma, quote, CR or LF
+// enclosed in double quotes, quotes doubled)
+
+export const CSV_COLUMNS = [
+  'number',
+  'id',
+  'createdAt',
+  'platform',
+  'channel',
+  'user',
+  'question',
+  'answer',
+  'kind',
+  'abstained',
+  'retriever',
+  'embeddingModel',
+  'model',
+  'promptVersion',
+  'segmentCorpusIds',
+  'segmentScores',
+  'references',
+  'votesUp',
+  'votesDown',
+  'voteComments',
+  'annotation',
+  'annotator',
+  'annotatedAt',
+  'judgeStatus',
+  'judgeError',
+  'answerRelevance',
+  'answerRelevanceRaw',
+  'contextRelevance',
+  'groundedness',
+  'automatedLabel',
+  'judgeReasoning',
+  'judgeModel',
+  'judgePromptVersion',
+  'embedMs',
+  'retrieveMs',
+  'generateMs',
+  'totalMs',
+] as const;
+
+type CsvColumn = (typeof CSV_COLUMNS)[number];
+
+/** Quotes a field when it holds a comma, a double quote, CR or LF. */
+export function csvField(value: string | number | boolean | null | undefined): string {
+  if (value === null || value === undefined) return '';
+  const text = String(value);
+  return /[",\r\n]/.test(text) ? `"${text.replace(/"/g, '""')}"` : text;
+}
+
+/**
+ * Free text typed by students or produced by a model, made safe for spreadsheets: a cell that
+ * starts with `=`, `+`, `-`, `@`, tab or CR would be read as a formula, so it gets a leading `'`.
+ */
+export function spreadsheetText(text: string): string {
+  return /^[=+\-@\t\r]/.test(text) ? `'${text}` : text;
+}
+
+function fixed(value: number | null | undefined, digits: number): string {
+  return value === null || value === undefined || !Number.isFinite(value) ? '' : value.toFixed(digits);
+}
+
+function csvCells(record: FullRecord, number: number, opts: ExportOptions): Record<CsvColumn, string | number | boolean | null> {
+  const r = toExportRecord(record, number, opts);
+  const j = r.judge;
+  return {
+    number: r.number,
+    id: r.id,
+    createdAt: r.createdAt,
+    platform: r.platform,
+    channel: r.channel,
+    user: r.user,
+    question: spreadsheetText(r.question),
+    answer: spreadsheetText(r.answer),
+    kind: r.kind,
+    abstained: r.abstained,
+    retriever: r.retriever,
+    embeddingModel: r.embeddingModel,
+    model: r.model,
+    promptVersion: r.promptVersion,
+    segmentCorpusIds: r.segments.map((s) => s.corpusId).join(';'),
+    segmentScores: r.segments.map((s) => s.score.toFixed(4)).join(';'),
+    references: spreadsheetText(r.references.map((ref) => `${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)}) ${ref.url}`).join('\n')),
+    votesUp: r.votes.up,
+    votesDown: r.votes.down,
+    voteComments: spreadsheetText(
+      r.votes.items
+        .filter((v) => v.comment !== null)
+        .map((v) => `${v.value === 'up' ? '👍' : '👎'} ${v.comment ?? ''}`)
+        .join('\n'),
+    ),
+    annotation: r.annotation,
+    annotator: r.annotationInfo?.annotator ?? null,
+    annotatedAt: r.annotationInfo?.at ?? null,
+    judgeStatus: j?.status ?? null,
+    judgeError: j?.error ? spreadsheetText(j.error) : null,
+    answerRelevance: fixed(j?.answerRelevance?.normalized, 2),
+    answerRelevanceRaw: j?.answerRelevance?.raw ?? null,
+    contextRelevance: fixed(j?.contextRelevanceMean, 2),
+    groundedness: fixed(j?.groundednessMean, 2),
+    automatedLabel: j?.label ?? null,
+    judgeReasoning: j ? spreadsheetText(j.reasoning) : null,
+    judgeModel: j?.judgeModel ?? null,
+    judgePromptVersion: j?.promptVersion ?? null,
+    embedMs: r.timings.embedMs ?? null,
+    retrieveMs: r.timings.retrieveMs,
+    generateMs: r.timings.generateMs,
+    totalMs: r.timings.totalMs,
+  };
+}
+
+export function csvHeader(): string {
+  return `${CSV_COLUMNS.join(',')}\r\n`;
+}
+
+export function csvRow(record: FullRecord, number: number, opts: ExportOptions = {}): string {
+  const cells = csvCells(record, number, opts);
+  return `${CSV_COLUMNS.map((c) => csvField(cells[c])).join(',')}\r\n`;
+}
+
+export function toCsv(records: readonly FullRecord[], opts: ExportOptions = {}): string {
+  return csvHeader() + records.map((r, i) => csvRow(r, i + 1, opts)).join('');
+}
+
+// ---------------------------------------------------------------------------------------------
+// Markdown (pt-BR report; layout of the evaluation-record note)
+
+const RETRIEVER_NAMES: Record<string, string> = { e5: 'E5', bm25: 'BM25', dense: 'busca densa', lexical: 'BM25' };
+
+/** `e5+bm25` → `E5 + BM25`, `bm25` → `BM25`; unknown parts are kept as they are. */
+export function retrieverLabel(retriever: string): string {
+  const parts = retriever
+    .split('+')
+    .map((p) => p.trim())
+    .filter(Boolean);
+  if (parts.length === 0) return 'recuperador desconhecido';
+  return parts.map((p) => RETRIEVER_NAMES[p.toLowerCase()] ?? p).join(' + ');
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s+/g, ' ').trim();
+}
+
+function mdLinkText(text: string): string {
+  return text.replace(/([[\]\\])/g, '\\$1');
+}
+
+function mdUrl(url: string): string {
+  return url.replace(/[\s()<>]/g, (c) => encodeURIComponent(c));
+}
+
+const dash = '—';
+
+function answerHeading(record: FullRecord): string {
+  if (record.kind === 'extractive') return 'Resposta extrativa (sem LLM)';
+  if (record.kind === 'not-found' && record.segments.length === 0) return 'Resposta padrão (nenhum trecho encontrado)';
+  return 'Resposta gerada pelo LLM';
+}
+
+function timingsText(t: Timings): string {
+  const parts: string[] = [];
+  if (t.embedMs !== undefined) parts.push(`embedding ${t.embedMs} ms`);
+  parts.push(`recuperação ${t.retrieveMs} ms`, `geração ${t.generateMs} ms`, `total ${t.totalMs} ms`);
+  return parts.join(', ');
+}
+
+/** One question's block, without the trailing `---`. */
+export function markdownBlock(record: FullRecord, number: number, opts: ExportOptions = {}): string {
+  const r = toExportRecord(record, number, opts);
+  const out: string[] = [];
+  out.push(`**Pergunta ${number}**: ${oneLine(r.question)}`, '');
+
+  const heading = `**Segmentos recuperados pelo ${retrieverLabel(r.retriever)}**:`;
+  if (r.segments.length === 0) {
+    out.push(`${heading} nenhum`, '');
+  } else {
+    out.push(heading);
+    r.segments.forEach((s, i) => {
+      if (i > 0) out.push('');
+      out.push(
+        `- *Corpus ID:* ${s.corpusId}`,
+        `- *Score:* ${s.score.toFixed(4)}`,
+        `- *URL:* ${s.url}`,
+        `- *Início:* ${s.startHms}`,
+        `- *Fim:* ${s.endHms}`,
+        `- *Transcrição:* ${oneLine(s.text)}`,
+      );
+    });
+    out.push('');
+  }
+
+  out.push(`**${answerHeading(record)}**: ${r.answer.trim()}`, '');
+
+  if (r.references.length === 0) {
+    out.push('**Referências**: nenhuma', '');
+  } else {
+    out.push('**Referências**:');
+    for (const ref of r.references) {
+      const label = `${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)})`;
+      out.push(opts.hideUrls ? `- ${label}: ${HIDDEN_URL}` : `- [${mdLinkText(label)}](${mdUrl(ref.url)})`);
+    }
+    out.push('');
+  }
+
+  out.push(`**Anotação manual**: ${r.annotation ?? dash}`, '');
+
+  const j = r.judge;
+  let ar: string;
+  if (!j) ar = `${dash} (ainda não avaliada)`;
+  else if (j.status === 'failed') ar = `${dash} (a avaliação automática falhou: ${oneLine(j.error ?? 'motivo desconhecido')})`;
+  else if (j.abstained) ar = `${dash} (abstenção: a resposta diz que as aulas não abordam o assunto)`;
+  else ar = j.answerRelevance ? j.answerRelevance.normalized.toFixed(2) : dash;
+  out.push(`**Answer Relevance (AR)**: ${ar}`, '');
+  out.push(`**Anotação automatizada**: ${j?.status === 'ok' && j.label ? j.label : dash}`, '');
+  out.push(`**Raciocínio (AR CoT)**: ${j?.status === 'ok' && j.reasoning ? oneLine(j.reasoning) : dash}`, '');
+
+  // Further fields of the record (votes, other judge scores, what generated the answer).
+  out.push(r.votes.up + r.votes.down === 0 ? '**Votos**: nenhum' : `**Votos**: 👍 ${r.votes.up} · 👎 ${r.votes.down}`);
+  for (const v of r.votes.items) {
+    if (v.comment !== null) out.push(`- ${v.value === 'up' ? '👍' : '👎'} “${oneLine(v.comment)}”`);
+  }
+  out.push('');
+  if (j?.status === 'ok') {
+    out.push(
+      `**Relevância do contexto**: ${j.contextRelevanceMean === null ? dash : j.contextRelevanceMean.toFixed(2)} · ` +
+        `**Fundamentação (groundedness)**: ${j.groundednessMean === null ? dash : j.groundednessMean.toFixed(2)} · ` +
+        `**Juiz**: ${j.judgeModel} (${j.promptVersion})`,
+      '',
+    );
+  }
+  const embedding = r.embeddingModel ? ` (${r.embeddingModel})` : '';
+  out.push(
+    `**Modelo**: ${r.model} · **Versão do prompt**: ${r.promptVersion} · **Recuperação**: ${r.retriever}${embedding} · **Tempos**: ${timingsText(r.timings)}`,
+  );
+  return out.join('\n');
+}
+
+export function toMarkdown(records: readonly FullRecord[], opts: ExportOptions = {}): string {
+  if (records.length === 0) return '_Nenhuma resposta registrada no período._\n';
+  return records.map((r, i) => `${markdownBlock(r, i + 1, opts)}\n\n---\n`).join('\n');
+}

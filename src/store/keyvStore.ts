@@ -1,0 +1,554 @@
+/**
+ * The feedback store on top of keyv (any backend: SQLite, Redis, Postgres, or an in-memory Map).
+ *
+ * Data layout (every key lives in the keyv namespace `pergunta`; `<id>` is the answer id,
+ * URI-encoded so it never contains `:`; `<user>` is a pseudonym such as `discord:3f9a0c…`):
+ *
+ * | key                                        | value                                  |
+ * |--------------------------------------------|----------------------------------------|
+ * | `answer:<id>`                              | AnswerRecord                           |
+ * | `vote:<id>:<user>`                         | VoteRecord: one key per voter          |
+ * | `annotation:<id>`                          | latest AnnotationRecord                |
+ * | `annotation:<id>:<ISO time>:<annotator>`   | every AnnotationRecord (history)       |
+ * | `judge:<id>`                               | JudgeRecord                            |
+ * | `meta:salt`                                | generated salt (only without USER_ID_SALT) |
+ * | `meta:saltCheck`                           | HMAC of a constant under the salt (detects a changed salt) |
+ *
+ * Nothing is lost under concurrency because no write reads-modifies-writes a shared value:
+ * each vote is its own key (200 voters on one answer are 200 keys), an annotation is a plain
+ * overwrite (the latest wins) plus an append-only history key. Within one process, writes to
+ * the same key are serialised (so a vote and a comment by the same user cannot undo each
+ * other); across processes the same user acting twice at the same instant is the only race,
+ * and its outcome is still one vote. Listing uses keyv's `iterator()` (SQLite, Postgres, Redis
+ * and Map all have one) and classifies keys by prefix; it reads the whole namespace, so
+ * `votes(answerId)` and `listRecords()` cost O(keys in the store).
+ *
+ * Raw platform user ids are never stored: `pseudonymize` is HMAC-SHA256(salt,
+ * `<platform>:<rawId>`) truncated to 16 hex characters and prefixed by the platform.
+ */
+import { createHmac, randomBytes } from 'node:crypto';
+import type { Keyv } from 'keyv';
+import type { Logger } from '../logger.js';
+import {
+  AnswerNotFoundError,
+  StoreUnavailableError,
+  VoteNotFoundError,
+  type AnnotationRecord,
+  type AnswerRecord,
+  type FeedbackStore,
+  type FullRecord,
+  type JudgeRecord,
+  type Label,
+  type Platform,
+  type VoteRecord,
+  type VoteValue,
+} from './types.js';
+
+export const STORE_NAMESPACE = 'pergunta';
+/** Hex characters kept from the HMAC (64 bits: collisions are negligible at course scale). */
+export const PSEUDONYM_HEX_CHARS = 16;
+/** Default bound on one backend operation; a store that does not answer becomes an error. */
+export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+
+/** `commentVote` for a user who has not voted on that answer. */
+
+export const storeKeys = {
+  answer: (answerId: string) => `answer:${encodeURIComponent(answerId)}`,
+  vote: (answerId: string, user: string) => `vote:${encodeURIComponent(answerId)}:${user}`,
+  votePrefix: (answerId: string) => `vote:${encodeURIComponent(answerId)}:`,
+  annotation: (answerId: string) => `annotation:${encodeURIComponent(answerId)}`,
+  annotationHistory: (answerId: string, at: string, annotator: string) =>
+    `annotation:${encodeURIComponent(answerId)}:${at}:${annotator}`,
+  judge: (answerId: string) => `judge:${encodeURIComponent(answerId)}`,
+  salt: 'meta:salt',
+  saltCheck: 'meta:saltCheck',
+} as const;
+
+export function pseudonymFor(salt: string, platform: Platform, rawUserId: string): string {
+  const digest = createHmac('sha256', salt).update(`${platform}:${rawUserId}`).digest('hex');
+  return `${platform}:${digest.slice(0, PSEUDONYM_HEX_CHARS)}`;
+}
+
+function saltFingerprint(salt: string): string {
+  return createHmac('sha256', salt).update('pergunta:salt-check').digest('hex').slice(0, 16);
+}
+
+/** Serialises async work per key inside this process. */
+class KeyedMutex {
+  private readonly tails = new Map<string, Promise<unknown>>();
+
+  run<T>(key: string, work: () => Promise<T>): Promise<T> {
+    const previous = this.tails.get(key) ?? Promise.resolve();
+    const result = previous.then(work, work);
+    const tail = result.then(
+      () => undefined,
+      () => undefined,
+    );
+    this.tails.set(key, tail);
+    void tail.then(() => {
+      if (this.tails.get(key) === tail) this.tails.delete(key);
+    });
+    return result;
+  }
+}
+
+function isObject(value: unknown): value is Record<string, unknown> {
+  return typeof value === 'object' && value !== null && !Array.isArray(value);
+}
+
+// The values below were written by this module; the guards only reject foreign or corrupt data.
+function asAnswer(value: unknown): AnswerRecord | undefined {
+  return isObject(value) && typeof value.id === 'string' && typeof value.question === 'string' ? (value as unknown as AnswerRecord) : undefined;
+}
+function asVote(value: unknown): VoteRecord | undefined {
+  return isObject(value) && typeof value.answerId === 'string' && (value.value === 'up' || value.value === 'down')
+    ? (value as unknown as VoteRecord)
+    : undefined;
+}
+function asAnnotation(value: unknown): AnnotationRecord | undefined {
+  return isObject(value) && typeof value.answerId === 'string' && typeof value.label === 'string'
+    ? (value as unknown as AnnotationRecord)
+    : undefined;
+}
+function asJudge(value: unknown): JudgeRecord | undefined {
+  return isObject(value) && typeof value.answerId === 'string' && (value.status === 'ok' || value.status === 'failed')
+    ? (value as unknown as JudgeRecord)
+    : undefined;
+}
+
+function byTime<T extends { at: string }>(a: T, b: T): number {
+  return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
+}
+
+function normalizeComment(comment: string): string | null {
+  const clean = comment.replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
+  return clean === '' ? null : clean;
+}
+
+export interface KeyvStoreOptions {
+  /** Human description without secrets, e.g. `sqlite (data/pergunta.sqlite)`. */
+  description: string;
+  /** USER_ID_SALT; when absent a random salt is generated once and kept in the store. */
+  salt?: string;
+  logger: Logger;
+  /** Bound on one backend operation, ms. Default 10 s. */
+  operationTimeoutMs?: number;
+  /** Values to remove from error messages (e.g. a password in the store URL). */
+  secrets?: string[];
+  /** Extra cleanup after keyv is disconnected. */
+  onClose?: () => Promise<void>;
+  /** Clock, for tests. */
+  now?: () => Date;
+}
+
+type SaltState =
+  | { source: 'env'; salt: string; checked: boolean }
+  | { source: 'stored'; salt: string }
+  | { source: 'generated'; salt: string; persisted: boolean };
+
+export class KeyvFeedbackStore implements FeedbackStore {
+  readonly description: string;
+  private readonly logger: Logger;
+  private readonly timeoutMs: number;
+  private readonly secrets: string[];
+  private readonly onClose: (() => Promise<void>) | undefined;
+  private readonly now: () => Date;
+  private readonly mutex = new KeyedMutex();
+  private readonly inFlight = new Set<Promise<unknown>>();
+  private lastBackendError: string | undefined;
+  private errorCount = 0;
+  private lastTimestamp = 0;
+  private closed = false;
+  private salt!: SaltState;
+
+  private constructor(
+    private readonly keyv: Keyv,
+    opts: KeyvStoreOptions,
+  ) {
+    this.description = opts.description;
+    this.logger = opts.logger;
+    this.timeoutMs = opts.operationTimeoutMs ?? DEFAULT_OPERATION_TIMEOUT_MS;
+    this.secrets = (opts.secrets ?? []).filter((s) => s.length > 0);
+    this.onClose = opts.onClose;
+    this.now = opts.now ?? (() => new Date());
+    keyv.on('error', (err: unknown) => {
+      this.errorCount++;
+      this.lastBackendError = this.clean(err instanceof Error ? err.message : String(err));
+      this.logger.debug({ store: this.description, reason: this.lastBackendError }, 'feedback store backend error');
+    });
+  }
+
+  /**
+   * Opens the store: reads the salt (which also proves the backend answers) and fails with
+   * StoreUnavailableError when it does not.
+   */
+  static async open(keyv: Keyv, opts: KeyvStoreOptions): Promise<KeyvFeedbackStore> {
+    const store = new KeyvFeedbackStore(keyv, opts);
+    if (typeof keyv.iterator !== 'function') {
+      throw new StoreUnavailableError(`${store.description}: this keyv backend cannot list its keys (no iterator)`);
+    }
+    try {
+      await store.initSalt(opts.salt);
+    } catch (err) {
+      await keyv.disconnect().catch(() => undefined);
+      await opts.onClose?.().catch(() => undefined);
+      throw err;
+    }
+    return store;
+  }
+
+  pseudonymize(platform: Platform, rawUserId: string): string {
+    return pseudonymFor(this.salt.salt, platform, rawUserId);
+  }
+
+  async recordAnswer(
+    answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user'>,
+    context: { platform: Platform; channel: string | null; rawUserId: string },
+  ): Promise<AnswerRecord> {
+    return this.track(async () => {
+      await this.persistSaltIfNeeded();
+      const record: AnswerRecord = {
+        id: answer.id,
+        question: answer.question,
+        answer: answer.answer,
+        kind: answer.kind,
+        retriever: answer.retriever,
+        embeddingModel: answer.embeddingModel,
+        model: answer.model,
+        promptVersion: answer.promptVersion,
+        segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+          corpusId,
+          score,
+          foundBy,
+          videoId,
+          title,
+          url,
+          start,
+          end,
+          text,
+        })),
+        references: answer.references.map(({ videoId, title, start, end, url }) => ({ videoId, title, start, end, url })),
+        notices: [...answer.notices],
+        timings: { ...answer.timings },
+        platform: context.platform,
+        channel: context.channel,
+        user: this.pseudonymize(context.platform, context.rawUserId),
+        createdAt: answer.createdAt,
+      };
+      await this.set('record answer', storeKeys.answer(record.id), record);
+      return record;
+    });
+  }
+
+  async getAnswer(id: string): Promise<AnswerRecord | undefined> {
+    return this.track(async () => asAnswer(await this.get('read answer', storeKeys.answer(id))));
+  }
+
+  async vote(input: {
+    answerId: string;
+    platform: Platform;
+    rawUserId: string;
+    value: VoteValue;
+    comment?: string | null;
+  }): Promise<{ previous: VoteValue | null; vote: VoteRecord }> {
+    // The lock is taken at once (not after an await), so in one process the last call wins.
+    const lockKey = storeKeys.vote(input.answerId, this.pseudonymize(input.platform, input.rawUserId));
+    return this.track(() =>
+      this.mutex.run(lockKey, async () => {
+        await this.persistSaltIfNeeded();
+        await this.requireAnswer(input.answerId);
+        const user = this.pseudonymize(input.platform, input.rawUserId);
+        const key = storeKeys.vote(input.answerId, user);
+        const previous = asVote(await this.get('read vote', key));
+        const comment =
+          input.comment === undefined || input.comment === null ? (previous?.comment ?? null) : normalizeComment(input.comment);
+        const vote: VoteRecord = {
+          answerId: input.answerId,
+          user,
+          value: input.value,
+          comment,
+          platform: input.platform,
+          at: this.timestamp(),
+        };
+        await this.set('record vote', key, vote);
+        return { previous: previous?.value ?? null, vote };
+      }),
+    );
+  }
+
+  async commentVote(input: { answerId: string; platform: Platform; rawUserId: string; comment: string }): Promise<VoteRecord> {
+    const key = storeKeys.vote(input.answerId, this.pseudonymize(input.platform, input.rawUserId));
+    return this.track(() =>
+      this.mutex.run(key, async () => {
+        await this.requireAnswer(input.answerId);
+        const previous = asVote(await this.get('read vote', key));
+        if (!previous) throw new VoteNotFoundError(input.answerId);
+        const vote: VoteRecord = { ...previous, comment: normalizeComment(input.comment), at: this.timestamp() };
+        await this.set('record comment', key, vote);
+        return vote;
+      }),
+    );
+  }
+
+  async annotate(input: { answerId: string; platform: Platform; rawUserId: string; label: Label }): Promise<AnnotationRecord> {
+    if (!['C', 'P', 'I'].includes(input.label)) return Promise.reject(new RangeError(`invalid label ${String(input.label)}`));
+    return this.track(() =>
+      this.mutex.run(storeKeys.annotation(input.answerId), async () => {
+        await this.persistSaltIfNeeded();
+        await this.requireAnswer(input.answerId);
+        const annotator = this.pseudonymize(input.platform, input.rawUserId);
+        const record: AnnotationRecord = {
+          answerId: input.answerId,
+          label: input.label,
+          annotator,
+          platform: input.platform,
+          at: this.timestamp(),
+        };
+        await this.set('record annotation', storeKeys.annotationHistory(input.answerId, record.at, annotator), record);
+        await this.set('record annotation', storeKeys.annotation(input.answerId), record);
+        return record;
+      }),
+    );
+  }
+
+  async votes(answerId: string): Promise<VoteRecord[]> {
+    return this.track(async () => {
+      const prefix = storeKeys.votePrefix(answerId);
+      const out: VoteRecord[] = [];
+      for (const [key, value] of await this.entries()) {
+        if (!key.startsWith(prefix)) continue;
+        const vote = asVote(value);
+        if (vote) out.push(vote);
+      }
+      return out.sort(byTime);
+    });
+  }
+
+  async annotation(answerId: string): Promise<AnnotationRecord | null> {
+    return this.track(async () => asAnnotation(await this.get('read annotation', storeKeys.annotation(answerId))) ?? null);
+  }
+
+  async saveJudge(record: JudgeRecord): Promise<void> {
+    return this.track(async () => {
+      await this.requireAnswer(record.answerId);
+      await this.set('record judge', storeKeys.judge(record.answerId), record);
+    });
+  }
+
+  async judge(answerId: string): Promise<JudgeRecord | null> {
+    return this.track(async () => asJudge(await this.get('read judge', storeKeys.judge(answerId))) ?? null);
+  }
+
+  async listRecords(options: { since?: Date } = {}): Promise<FullRecord[]> {
+    return this.track(async () => {
+      const answers = new Map<string, AnswerRecord>();
+      const votes = new Map<string, VoteRecord[]>();
+      const annotations = new Map<string, AnnotationRecord>();
+      const judges = new Map<string, JudgeRecord>();
+      for (const [key, value] of await this.entries()) {
+        const [kind, encodedId, ...rest] = key.split(':');
+        if (encodedId === undefined) continue;
+        if (kind === 'answer' && rest.length === 0) {
+          const answer = asAnswer(value);
+          if (answer) answers.set(answer.id, answer);
+        } else if (kind === 'vote') {
+          const vote = asVote(value);
+          if (vote) votes.set(vote.answerId, [...(votes.get(vote.answerId) ?? []), vote]);
+        } else if (kind === 'annotation' && rest.length === 0) {
+          const annotation = asAnnotation(value);
+          if (annotation) annotations.set(annotation.answerId, annotation);
+        } else if (kind === 'judge' && rest.length === 0) {
+          const judge = asJudge(value);
+          if (judge) judges.set(judge.answerId, judge);
+        }
+      }
+      const sinceMs = options.since?.getTime();
+      const records: FullRecord[] = [];
+      for (const answer of answers.values()) {
+        const created = Date.parse(answer.createdAt);
+        if (sinceMs !== undefined && !(created >= sinceMs)) continue;
+        const items = (votes.get(answer.id) ?? []).sort(byTime);
+        records.push({
+          ...answer,
+          votes: {
+            up: items.filter((v) => v.value === 'up').length,
+            down: items.filter((v) => v.value === 'down').length,
+            items,
+          },
+          annotation: annotations.get(answer.id) ?? null,
+          judge: judges.get(answer.id) ?? null,
+        });
+      }
+      return records.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
+    });
+  }
+
+  /** Waits for the operations in flight (their writes land), then disconnects. */
+  async close(): Promise<void> {
+    if (this.closed) return;
+    this.closed = true;
+    while (this.inFlight.size > 0) await Promise.allSettled([...this.inFlight]);
+    try {
+      await this.keyv.disconnect();
+    } catch (err) {
+      this.logger.warn({ store: this.description, reason: this.clean((err as Error).message) }, 'feedback store did not close cleanly');
+    }
+    await this.onClose?.();
+  }
+
+  // ---------------------------------------------------------------------------------------------
+
+  private async initSalt(envSalt: string | undefined): Promise<void> {
+    if (envSalt !== undefined && envSalt !== '') {
+      this.salt = { source: 'env', salt: envSalt, checked: false };
+      const check = await this.get('read salt check', storeKeys.saltCheck);
+      if (typeof check === 'string') {
+        this.salt.checked = true;
+        if (check !== saltFingerprint(envSalt)) {
+          this.logger.warn(
+            { store: this.description },
+            'USER_ID_SALT differs from the salt this store was written with: pseudonyms of new records will not match the earlier ones',
+          );
+        }
+      }
+      return;
+    }
+    const stored = await this.get('read salt', storeKeys.salt);
+    if (typeof stored === 'string' && stored.length > 0) {
+      this.salt = { source: 'stored', salt: stored };
+      return;
+    }
+    if (typeof (await this.get('read salt check', storeKeys.saltCheck)) === 'string') {
+      this.logger.warn(
+        { store: this.description },
+        'this store was written with USER_ID_SALT, which is now unset: pseudonyms of new records will not match the earlier ones',
+      );
+    }
+    // Persisted at the first write, so read-only commands (export) never write to the store.
+    this.salt = { source: 'generated', salt: randomBytes(32).toString('hex'), persisted: false };
+  }
+
+  private async persistSaltIfNeeded(): Promise<void> {
+    const state = this.salt;
+    if (state.source === 'stored') return;
+    if (state.source === 'env') {
+      if (state.checked) return;
+      await this.mutex.run(storeKeys.saltCheck, async () => {
+        if (state.checked) return;
+        const existing = await this.get('read salt check', storeKeys.saltCheck);
+        if (typeof existing !== 'string') await this.set('record salt check', storeKeys.saltCheck, saltFingerprint(state.salt));
+        state.checked = true;
+      });
+      return;
+    }
+    if (state.persisted) return;
+    await this.mutex.run(storeKeys.salt, async () => {
+      if (state.persisted) return;
+      // Another process may have generated one meanwhile: adopt it, so pseudonyms stay consistent.
+      const existing = await this.get('read salt', storeKeys.salt);
+      if (typeof existing === 'string' && existing.length > 0) {
+        this.salt = { source: 'stored', salt: existing };
+        return;
+      }
+      await this.set('record salt', storeKeys.salt, state.salt);
+      await this.set('record salt check', storeKeys.saltCheck, saltFingerprint(state.salt));
+      state.persisted = true;
+      this.logger.warn(
+        { store: this.description, key: storeKeys.salt },
+        'USER_ID_SALT is not set: generated a random salt for pseudonymous user ids and stored it in the feedback store. ' +
+          'Set USER_ID_SALT (a long random string) so pseudonyms do not depend on data kept next to the records.',
+      );
+    });
+  }
+
+  private async requireAnswer(answerId: string): Promise<void> {
+    const answer = await this.get('read answer', storeKeys.answer(answerId));
+    if (asAnswer(answer) === undefined) throw new AnswerNotFoundError(answerId);
+  }
+
+  /** ISO time strictly increasing within this process (so the latest write also has the latest time). */
+  private timestamp(): string {
+    const ms = Math.max(this.now().getTime(), this.lastTimestamp + 1);
+    this.lastTimestamp = ms;
+    return new Date(ms).toISOString();
+  }
+
+  private track<T>(work: () => Promise<T>): Promise<T> {
+    if (this.closed) return Promise.reject(new StoreUnavailableError(`${this.description}: the store is closed`));
+    const promise = work();
+    this.inFlight.add(promise);
+    const done = () => this.inFlight.delete(promise);
+    promise.then(done, done);
+    return promise;
+  }
+
+  private clean(text: string): string {
+    let out = text;
+    for (const secret of this.secrets) out = out.split(secret).join('[redacted]');
+    return out;
+  }
+
+  /** `errorsBefore`: the error count when the failed operation started (its own events only). */
+  private unavailable(what: string, err: unknown, errorsBefore = this.errorCount - 1): StoreUnavailableError {
+    if (err instanceof StoreUnavailableError) return err;
+    let reason = err instanceof Error ? err.message : String(err);
+    // @keyv/redis replaces the connection error with a generic message; the event has the cause.
+    const fresh = this.errorCount > errorsBefore;
+    if (fresh && this.lastBackendError && !reason.includes(this.lastBackendError)) reason = `${reason} (${this.lastBackendError})`;
+    return new StoreUnavailableError(`${this.description}: ${what} failed: ${this.clean(reason)}`);
+  }
+
+  /** Runs one backend call with a deadline; any failure becomes a StoreUnavailableError. */
+  private async backend<T>(what: string, call: () => Promise<T>): Promise<T> {
+    const errorsBefore = this.errorCount;
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(
+        () => reject(new StoreUnavailableError(`${this.description}: ${what} did not answer within ${this.timeoutMs} ms`)),
+        this.timeoutMs,
+      );
+    });
+    try {
+      return await Promise.race([call(), deadline]);
+    } catch (err) {
+      throw this.unavailable(what, err, errorsBefore);
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  private async get(what: string, key: string): Promise<unknown> {
+    return this.backend(what, () => this.keyv.get(key) as Promise<unknown>);
+  }
+
+  private async set(what: string, key: string, value: unknown): Promise<void> {
+    const ok = await this.backend(what, () => this.keyv.set(key, value));
+    if (ok === false) throw this.unavailable(what, new Error('the backend refused the write'));
+  }
+
+  /** Every entry of the namespace, deduplicated by key (Redis SCAN may repeat keys). */
+  private async entries(): Promise<Map<string, unknown>> {
+    const iterate = this.keyv.iterator;
+    if (!iterate) throw new StoreUnavailableError(`${this.description}: this keyv backend cannot list its keys`);
+    const errorsBefore = this.errorCount;
+    const iterator = iterate(undefined) as AsyncGenerator<[string, unknown], void>;
+    const out = new Map<string, unknown>();
+    try {
+      for (;;) {
+        const step = await this.backend('list records', () => iterator.next());
+        if (step.done) break;
+        const [key, value] = step.value;
+        if (typeof key === 'string' && value !== undefined && value !== null) out.set(key, value);
+      }
+    } finally {
+      // Not awaited: after a timeout the generator may still be stuck in its pending step.
+      void iterator.return?.(undefined).catch(() => undefined);
+    }
+    // Some adapters (Postgres) end the iteration quietly on an error and only emit an event:
+    // a partial listing must not pass for a complete one.
+    if (this.errorCount !== errorsBefore) {
+      throw this.unavailable('list records', new Error(this.lastBackendError ?? 'the backend reported an error while listing'), errorsBefore);
+    }
+    return out;
+  }
+}
