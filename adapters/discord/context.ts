@@ -1,0 +1,29 @@
+/** What every interaction handler receives. */
+import type { MessageMentionOptions } from 'discord.js';
+import type { BotService } from '../../src/bot/botService.js';
+import type { Config } from '../../src/config.js';
+import type { Logger } from '../../src/logger.js';
+import type { FeedbackStore } from '../../src/store/types.js';
+import type { DiscordMessage } from './render.js';
+
+export interface HandlerContext {
+  config: Config;
+  logger: Logger;
+  bot: BotService;
+  store: FeedbackStore;
+  /** Minimum gap between two streaming edits of one reply (ms). */
+  editIntervalMs: number;
+}
+
+/** The bot never pings anyone: no @everyone/@here, roles, users or replied user. */
+export const NO_MENTIONS: MessageMentionOptions = { parse: [], repliedUser: false };
+
+/** A rendered message as discord.js options, with mentions disabled. */
+export function toOptions(message: DiscordMessage): { content: string; embeds: DiscordMessage['embeds']; components: DiscordMessage['components']; allowedMentions: MessageMentionOptions } {
+  return { content: message.content ?? '', embeds: message.embeds, components: message.components, allowedMentions: NO_MENTIONS };
+}
+
+/** Pseudonymous user id for logs (raw Discord ids are not logged). */
+export function logUser(ctx: HandlerContext, userId: string): string {
+  return ctx.store.pseudonymize('discord', userId);
+}

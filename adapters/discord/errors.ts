@@ -1,0 +1,22 @@
+/** Loggable descriptions of discord.js errors, without the request URL (it holds interaction tokens). */
+import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
+
+export interface ErrorDescription {
+  message: string;
+  code?: number | string;
+  status?: number;
+  method?: string;
+}
+
+export function describeError(err: unknown): ErrorDescription {
+  if (err instanceof DiscordAPIError) return { message: err.message, code: err.code, status: err.status, method: err.method };
+  if (err instanceof HTTPError) return { message: err.message, status: err.status, method: err.method };
+  if (err instanceof RateLimitError) return { message: `rate limited for ${err.timeToReset} ms`, method: err.method };
+  if (err instanceof Error) return { message: err.message };
+  return { message: String(err) };
+}
+
+/** Discord's "Unknown interaction": the 3-second (or 15-minute) window was missed. */
+export function isUnknownInteraction(err: unknown): boolean {
+  return err instanceof DiscordAPIError && err.code === 10062;
+}

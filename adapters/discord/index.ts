@@ -1,0 +1,119 @@
+/**
+ * The Discord adapter: a discord.js Client (gateway intent `Guilds` only, no privileged intents)
+ * that answers `/pergunta` and takes 👍/👎 and comments. REST and gateway both go through
+ * DISCORD_API_URL (the client asks `/gateway/bot` where to connect), so a proxy or a test fake
+ * replaces Discord with one setting.
+ */
+import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
+import type { AdapterDeps, RunningAdapter } from '../../src/bot/adapter.js';
+import { PERGUNTA_COMMAND } from './commands/pergunta.js';
+import { NO_MENTIONS, type HandlerContext } from './context.js';
+import { describeError } from './errors.js';
+import { onInteraction } from './events/interactionCreate.js';
+import { DEFAULT_EDIT_INTERVAL_MS } from './streaming.js';
+
+export interface DiscordAdapterOptions {
+  /** Minimum gap between two streaming edits of one reply (ms). Default 1000. */
+  editIntervalMs?: number;
+  /** Extra discord.js client options (tests pass an identify throttler that does not wait). */
+  clientOptions?: Partial<ClientOptions>;
+  /** At startup, check (one REST call) that `/pergunta` is registered and warn if not. Default true. */
+  checkCommands?: boolean;
+}
+
+export interface DiscordAdapter extends RunningAdapter {
+  readonly client: Client<true>;
+  /** Resolves when no interaction is being handled. */
+  whenIdle(): Promise<void>;
+}
+
+export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOptions = {}): Promise<DiscordAdapter> {
+  const { config, logger } = deps;
+  const token = config.DISCORD_TOKEN;
+  const applicationId = config.DISCORD_APPLICATION_ID;
+  if (!token || !applicationId) throw new Error('Discord adapter: DISCORD_TOKEN and DISCORD_APPLICATION_ID must be set (see .env.example)');
+
+  const ctx: HandlerContext = {
+    config,
+    logger,
+    bot: deps.bot,
+    store: deps.store,
+    editIntervalMs: options.editIntervalMs ?? DEFAULT_EDIT_INTERVAL_MS,
+  };
+  const client = new Client({
+    ...options.clientOptions,
+    intents: [GatewayIntentBits.Guilds],
+    rest: { ...options.clientOptions?.rest, api: config.DISCORD_API_URL },
+    allowedMentions: NO_MENTIONS,
+  });
+
+  const inFlight = new Set<Promise<void>>();
+  const onCreate = (interaction: Interaction): void => {
+    const work = onInteraction(interaction, ctx)
+      .catch((err: unknown) => logger.error({ err: describeError(err) }, 'discord: interaction handler failed'))
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  };
+  client.on(Events.InteractionCreate, onCreate);
+  client.on(Events.Error, (err) => logger.error({ err: describeError(err) }, 'discord: client error'));
+  client.on(Events.Warn, (message) => logger.warn(`discord: ${message}`));
+  client.on(Events.ShardDisconnect, (event) => logger.warn({ code: event.code }, 'discord: gateway disconnected'));
+  client.on(Events.ShardResume, () => logger.info('discord: gateway resumed'));
+
+  const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
+  try {
+    await client.login(token);
+  } catch (err) {
+    await client.destroy();
+    throw new Error(`Discord login failed: ${describeError(err).message}`);
+  }
+  const readyClient = await ready;
+  logger.info(
+    {
+      bot: readyClient.user.tag,
+      applicationId: readyClient.application.id,
+      guilds: readyClient.guilds.cache.size,
+      ephemeral: config.DISCORD_EPHEMERAL,
+      api: config.DISCORD_API_URL,
+    },
+    'discord: connected',
+  );
+  if (readyClient.application.id !== applicationId) {
+    logger.warn({ applicationId }, 'discord: DISCORD_APPLICATION_ID is not the application of this bot token; run discord:register with the right one');
+  }
+  if (options.checkCommands ?? true) await checkRegistration(readyClient, config.DISCORD_GUILD_ID, deps);
+
+  const whenIdle = async (): Promise<void> => {
+    while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
+  };
+  let stopping: Promise<void> | undefined;
+  return {
+    name: 'discord',
+    client: readyClient,
+    whenIdle,
+    stop() {
+      stopping ??= (async () => {
+        client.off(Events.InteractionCreate, onCreate);
+        const pending = inFlight.size;
+        if (pending > 0) logger.info({ pending }, 'discord: waiting for interactions in flight');
+        await whenIdle();
+        await client.destroy();
+        logger.info('discord: stopped');
+      })();
+      return stopping;
+    },
+  };
+}
+
+/** Warns (does not fail) when `/pergunta` is not registered where the bot will be used. */
+async function checkRegistration(client: Client<true>, guildId: string | undefined, { logger }: AdapterDeps): Promise<void> {
+  try {
+    const global = await client.application.commands.fetch();
+    const inGuild = guildId ? await client.application.commands.fetch({ guildId }) : undefined;
+    const found = [...global.values(), ...(inGuild?.values() ?? [])].some((c) => c.name === PERGUNTA_COMMAND);
+    if (found) logger.info({ scope: inGuild?.some((c) => c.name === PERGUNTA_COMMAND) ? 'guild' : 'global' }, `discord: /${PERGUNTA_COMMAND} is registered`);
+    else logger.warn(`discord: /${PERGUNTA_COMMAND} is not registered yet: run \`npm run discord:register\``);
+  } catch (err) {
+    logger.warn({ err: describeError(err) }, 'discord: could not check the registered commands');
+  }
+}

@@ -1,0 +1,63 @@
+/**
+ * The optional comment after 👎: the "Deixar comentário" button (`comment:<id>`) opens a modal
+ * with one optional short text; submitting it stores the comment with the user's vote.
+ */
+import {
+  LabelBuilder,
+  MessageFlags,
+  ModalBuilder,
+  TextInputBuilder,
+  TextInputStyle,
+  type ButtonInteraction,
+  type ModalSubmitInteraction,
+} from 'discord.js';
+import { MESSAGES } from '../../../src/bot/messages.js';
+import { truncate } from '../../../src/bot/text.js';
+import { logUser, toOptions, type HandlerContext } from '../context.js';
+import { COMMENT_FIELD_ID, customIds } from '../customIds.js';
+import { describeError } from '../errors.js';
+import { DISCORD_LIMITS, LABELS, renderNotice } from '../render.js';
+
+/** Longest comment the modal accepts. */
+export const COMMENT_MAX_CHARS = 500;
+
+export function commentModal(answerId: string): ModalBuilder {
+  return new ModalBuilder()
+    .setCustomId(customIds.comment(answerId))
+    .setTitle(truncate(LABELS.commentModalTitle, DISCORD_LIMITS.modalTitle))
+    .addLabelComponents(
+      new LabelBuilder()
+        .setLabel(truncate(MESSAGES.commentPrompt, DISCORD_LIMITS.modalLabel))
+        .setTextInputComponent(
+          new TextInputBuilder().setCustomId(COMMENT_FIELD_ID).setStyle(TextInputStyle.Paragraph).setRequired(false).setMaxLength(COMMENT_MAX_CHARS),
+        ),
+    );
+}
+
+/** "Deixar comentário": a modal must be the first response, so it is shown at once. */
+export async function handleCommentButton(interaction: ButtonInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
+  await interaction
+    .showModal(commentModal(answerId))
+    .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not open the comment modal'));
+}
+
+export async function handleCommentSubmit(interaction: ModalSubmitInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
+  const user = logUser(ctx, interaction.user.id);
+  try {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  } catch (err) {
+    ctx.logger.warn({ user, err: describeError(err) }, 'discord: comment defer failed');
+    return;
+  }
+  let comment = '';
+  try {
+    comment = interaction.fields.getTextInputValue(COMMENT_FIELD_ID);
+  } catch {
+    // A modal without the field (changed since it was opened): treat as no comment.
+  }
+  const outcome = await ctx.bot.comment({ platform: 'discord', userId: interaction.user.id, answerId, comment });
+  ctx.logger.info({ user, answerId, chars: comment.length, ok: outcome.ok }, 'discord: comment');
+  await interaction
+    .editReply(toOptions(outcome.ok ? { content: outcome.message, embeds: [], components: [] } : renderNotice(outcome.message)))
+    .catch((err: unknown) => ctx.logger.error({ user, err: describeError(err) }, 'discord: could not confirm the comment'));
+}

@@ -1,0 +1,28 @@
+/**
+ * 👍/👎 buttons (`vote:up:<id>` / `vote:down:<id>`): the vote is stored at once (one per user
+ * per answer, the latest counts) and confirmed privately. After 👎 the confirmation carries a
+ * "Deixar comentário" button that opens the comment modal; the vote stands whether or not the
+ * user comments.
+ */
+import { MessageFlags, type ButtonInteraction } from 'discord.js';
+import type { VoteValue } from '../../../src/store/types.js';
+import { logUser, toOptions, type HandlerContext } from '../context.js';
+import { describeError } from '../errors.js';
+import { commentRow, renderNotice } from '../render.js';
+
+export async function handleVote(interaction: ButtonInteraction, action: { value: VoteValue; answerId: string }, ctx: HandlerContext): Promise<void> {
+  const user = logUser(ctx, interaction.user.id);
+  try {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+  } catch (err) {
+    ctx.logger.warn({ user, err: describeError(err) }, 'discord: vote defer failed');
+    return;
+  }
+  const outcome = await ctx.bot.vote({ platform: 'discord', userId: interaction.user.id, answerId: action.answerId, value: action.value });
+  ctx.logger.info({ user, answerId: action.answerId, value: action.value, ok: outcome.ok, ...(outcome.ok ? {} : { reason: outcome.reason }) }, 'discord: vote');
+  const message = outcome.ok ? { content: outcome.message, embeds: [], components: [] } : renderNotice(outcome.message);
+  if (outcome.ok && action.value === 'down') message.components = [commentRow(action.answerId)];
+  await interaction
+    .editReply(toOptions(message))
+    .catch((err: unknown) => ctx.logger.error({ user, err: describeError(err) }, 'discord: could not confirm the vote'));
+}

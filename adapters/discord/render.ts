@@ -1,0 +1,247 @@
+/**
+ * AnswerResult → Discord message payloads, always within Discord's limits. Pure functions.
+ *
+ * The final reply is one embed (question as title, answer as description, references as
+ * fields, notices in the footer), a row of link buttons that open the videos at the right
+ * second (at most 5), and a row with 👍/👎. An answer too long for one embed is split at
+ * paragraph/sentence boundaries: the reply holds the first part (and everything above),
+ * up to `MAX_CONTINUATIONS` follow-up messages hold the rest; beyond that it is trimmed with "…".
+ */
+import {
+  ButtonStyle,
+  ComponentType,
+  type APIActionRowComponent,
+  type APIButtonComponent,
+  type APIComponentInMessageActionRow,
+  type APIEmbed,
+  type APIEmbedField,
+} from 'discord.js';
+import { formatClock } from '../../src/answer/links.js';
+import { MESSAGES } from '../../src/bot/messages.js';
+import { splitText, truncate } from '../../src/bot/text.js';
+import type { AnswerResult, Reference } from '../../src/types.js';
+import { customIds } from './customIds.js';
+
+/** Discord's documented limits (characters unless noted). */
+export const DISCORD_LIMITS = {
+  content: 2000,
+  embedTitle: 256,
+  embedDescription: 4096,
+  embedFields: 25,
+  fieldName: 256,
+  fieldValue: 1024,
+  footer: 2048,
+  /** Sum of every title, description, field name/value, footer and author name in a message. */
+  embedTotal: 6000,
+  buttonsPerRow: 5,
+  buttonLabel: 80,
+  customId: 100,
+  linkUrl: 512,
+  modalTitle: 45,
+  modalLabel: 45,
+} as const;
+
+/** Follow-up messages an over-long answer may take after the reply itself. */
+export const MAX_CONTINUATIONS = 3;
+/** Reference fields at most (the rest is summarised as "+N"). */
+const MAX_REFERENCE_FIELDS = 3;
+const LINK_TEXT_MAX = 100;
+
+/** pt-BR labels of the Discord rendering (the sentences come from src/bot/messages.ts). */
+export const LABELS = {
+  references: 'Referências',
+  referencesMore: 'Referências (cont.)',
+  moreReferences: (n: number) => `…e mais ${n} ${n === 1 ? 'trecho' : 'trechos'}.`,
+  continues: 'A resposta continua na mensagem seguinte.',
+  part: (i: number, n: number) => `Parte ${i} de ${n}`,
+  writing: 'Escrevendo a resposta…',
+  voteUp: 'Ajudou',
+  voteDown: 'Não ajudou',
+  leaveComment: 'Deixar comentário',
+  commentModalTitle: 'Comentário sobre a resposta',
+} as const;
+
+const COLORS = { answer: 0x3b82f6, notFound: 0x9ca3af, progress: 0x93c5fd } as const;
+
+export type MessageRow = APIActionRowComponent<APIComponentInMessageActionRow>;
+
+/** The platform-neutral shape of one message the adapter sends (mentions are added when sending). */
+export interface DiscordMessage {
+  content: string | null;
+  embeds: APIEmbed[];
+  components: MessageRow[];
+}
+
+export interface RenderedAnswer {
+  /** What the deferred reply becomes. */
+  message: DiscordMessage;
+  /** Follow-up messages with the rest of an over-long answer (usually none). */
+  continuations: DiscordMessage[];
+}
+
+/** Characters of an embed that count towards the 6000 total. */
+export function embedLength(embed: APIEmbed): number {
+  return (
+    (embed.title?.length ?? 0) +
+    (embed.description?.length ?? 0) +
+    (embed.footer?.text.length ?? 0) +
+    (embed.author?.name.length ?? 0) +
+    (embed.fields ?? []).reduce((n, f) => n + f.name.length + f.value.length, 0)
+  );
+}
+
+/** Masked-link text: brackets escaped, one line. */
+function linkText(text: string): string {
+  return truncate(text.replace(/\s+/g, ' ').trim(), LINK_TEXT_MAX).replace(/([[\]\\])/g, '\\$1');
+}
+
+/** A URL safe inside `(...)` of a masked link. */
+function linkTarget(url: string): string {
+  return url.replace(/\(/g, '%28').replace(/\)/g, '%29').replace(/\s/g, '%20');
+}
+
+function isLinkable(url: string): boolean {
+  return /^https?:\/\//i.test(url) && url.length <= DISCORD_LIMITS.linkUrl;
+}
+
+export function referenceLine(ref: Reference): string {
+  const range = `${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  const title = isLinkable(ref.url) ? `[${linkText(ref.title)}](${linkTarget(ref.url)})` : linkText(ref.title);
+  return `• ${title} · ${range}`;
+}
+
+function referenceFields(references: readonly Reference[]): APIEmbedField[] {
+  const fields: APIEmbedField[] = [];
+  let value = '';
+  let used = 0;
+  for (const ref of references) {
+    const line = truncate(referenceLine(ref), DISCORD_LIMITS.fieldValue);
+    const joined = value === '' ? line : `${value}\n${line}`;
+    if (joined.length <= DISCORD_LIMITS.fieldValue) {
+      value = joined;
+      used++;
+      continue;
+    }
+    if (fields.length + 1 >= MAX_REFERENCE_FIELDS) break;
+    fields.push({ name: fields.length === 0 ? LABELS.references : LABELS.referencesMore, value });
+    value = line;
+    used++;
+  }
+  const rest = references.length - used;
+  if (rest > 0) {
+    const more = LABELS.moreReferences(rest);
+    value = value.length + more.length + 1 <= DISCORD_LIMITS.fieldValue ? `${value}\n${more}` : value;
+  }
+  if (value !== '') fields.push({ name: fields.length === 0 ? LABELS.references : LABELS.referencesMore, value });
+  return fields;
+}
+
+function linkButtonRow(references: readonly Reference[]): MessageRow | null {
+  const buttons: APIButtonComponent[] = [];
+  for (const ref of references) {
+    if (buttons.length === DISCORD_LIMITS.buttonsPerRow) break;
+    if (!isLinkable(ref.url)) continue;
+    const clock = formatClock(ref.start);
+    const title = truncate(ref.title.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.buttonLabel - clock.length - 5);
+    buttons.push({ type: ComponentType.Button, style: ButtonStyle.Link, url: ref.url, label: `▶ ${clock} · ${title}` });
+  }
+  return buttons.length > 0 ? { type: ComponentType.ActionRow, components: buttons } : null;
+}
+
+export function voteRow(answerId: string): MessageRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.vote('up', answerId), emoji: { name: '👍' }, label: LABELS.voteUp },
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.vote('down', answerId), emoji: { name: '👎' }, label: LABELS.voteDown },
+    ],
+  };
+}
+
+export function commentRow(answerId: string): MessageRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [
+      { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customIds.comment(answerId), emoji: { name: '✍️' }, label: LABELS.leaveComment },
+    ],
+  };
+}
+
+/**
+ * The final reply for an answer. `votes: false` leaves out the 👍/👎 row (when the answer
+ * could not be recorded, a vote would only fail).
+ */
+export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): RenderedAnswer {
+  const color = result.kind === 'not-found' ? COLORS.notFound : COLORS.answer;
+  const title = truncate(result.question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+  const fields = referenceFields(result.references);
+  const notices = result.notices.join(' · ');
+
+  const withoutDescription = (footer: string): APIEmbed => ({
+    color,
+    ...(title ? { title } : {}),
+    ...(fields.length > 0 ? { fields } : {}),
+    ...(footer ? { footer: { text: truncate(footer, DISCORD_LIMITS.footer) } } : {}),
+  });
+  // Reserve room for the "continues" footer so the budget holds whichever footer is used.
+  const reserved = embedLength(withoutDescription(notices ? `${notices} · ${LABELS.continues}` : LABELS.continues));
+  const budget = Math.max(200, Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - reserved));
+
+  const text = result.answer.trim();
+  const [first = '', ...rest] = splitAnswer(text, budget);
+  const continues = rest.length > 0;
+  const footer = continues ? (notices ? `${notices} · ${LABELS.continues}` : LABELS.continues) : notices;
+  const embed: APIEmbed = { ...withoutDescription(footer), description: first || '…' };
+
+  const components: MessageRow[] = [];
+  const links = linkButtonRow(result.references);
+  if (links) components.push(links);
+  if (opts.votes) components.push(voteRow(result.id));
+
+  const total = rest.length + 1;
+  const continuations = rest.map(
+    (part, i): DiscordMessage => ({
+      content: null,
+      embeds: [{ color, description: part, footer: { text: LABELS.part(i + 2, total) } }],
+      components: [],
+    }),
+  );
+  return { message: { content: null, embeds: [embed], components }, continuations };
+}
+
+/** First part ≤ `firstLimit`, then parts ≤ 4096, at most 1 + MAX_CONTINUATIONS (the last trimmed with "…"). */
+function splitAnswer(text: string, firstLimit: number): string[] {
+  if (text.length <= firstLimit) return [text];
+  const first = splitText(text, firstLimit)[0] ?? '';
+  const remaining = text.slice(first.length).trim();
+  const parts = splitText(remaining, DISCORD_LIMITS.embedDescription);
+  if (parts.length > MAX_CONTINUATIONS) {
+    const kept = parts.slice(0, MAX_CONTINUATIONS);
+    kept[MAX_CONTINUATIONS - 1] = truncate(`${kept[MAX_CONTINUATIONS - 1] ?? ''} ${parts[MAX_CONTINUATIONS] ?? ''}`, DISCORD_LIMITS.embedDescription);
+    return [first, ...kept];
+  }
+  return [first, ...parts];
+}
+
+/** The reply while the answer is being written (streaming preview). */
+export function renderProgress(question: string, textSoFar: string): DiscordMessage {
+  const title = truncate(question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+  const text = textSoFar.trim();
+  return {
+    content: null,
+    embeds: [
+      {
+        color: COLORS.progress,
+        ...(title ? { title } : {}),
+        description: text ? `${truncate(text, DISCORD_LIMITS.embedDescription - 2)} ▌` : MESSAGES.searching,
+        footer: { text: LABELS.writing },
+      },
+    ],
+    components: [],
+  };
+}
+
+/** A short pt-BR message in place of an answer (errors, rate limit). Clears embeds and buttons. */
+export function renderNotice(message: string, icon = '⚠️'): DiscordMessage {
+  return { content: truncate(`${icon} ${message}`, DISCORD_LIMITS.content), embeds: [], components: [] };
+}

@@ -1,0 +1,1027 @@
+/**
+ * fakeDiscord: a fake Discord REST API + gateway on 127.0.0.1 for tests (no network). It is
+ * complete enough for the REAL discord.js 14 `Client` to log in, register application commands
+ * and handle slash commands, buttons and modals; see ../../../shared/notes/offline-testing.md.
+ *
+ *   const discord = await startFakeDiscord();             // random port, one guild + one channel
+ *   const client = new Client({ intents: [GatewayIntentBits.Guilds], rest: { api: discord.apiUrl } });
+ *   await client.login(discord.token);                     // or DISCORD_API_URL=discord.apiUrl
+ *   const ix = discord.slashCommand({ name: 'pergunta', options: { texto: 'O que é overfitting?' } });
+ *   await ix.waitFor(() => ix.edits.length > 0);           // what the bot sent for this interaction
+ *   ix.original;                                           // current state of the reply (@original)
+ *   const click = discord.clickButton({ customId: 'vote:up:…', message: ix.original });
+ *   const submit = discord.submitModal({ customId: 'comment:…', fields: { comentario: 'faltou X' } });
+ *   discord.requests;                                      // every REST call, in arrival order
+ *   await discord.close();                                 // call after client.destroy()
+ *
+ * REST (base `apiUrl` = `http://127.0.0.1:<port>/api`; the version prefix `/v10` is accepted and
+ * ignored; `%40original` is decoded). Answers 404 JSON to anything else (the discord.js REST
+ * client would otherwise retry for a long time).
+ * - `GET /gateway/bot`, `GET /gateway`: the gateway URL on the same port.
+ * - `GET /users/@me`, `GET /applications/@me`.
+ * - `GET|PUT|POST /applications/:app/commands` and `/applications/:app/guilds/:guild/commands`:
+ *   PUT replaces the set (bulk overwrite), POST adds or replaces one by name; validated
+ *   against Discord's command limits; kept in `commands.global` / `commands.guild(id)`.
+ * - `POST /interactions/:id/:token/callback`: types 4 (reply), 5 (defer), 6 (deferred update),
+ *   7 (update the component's message), 9 (modal). 204, or 200 with an InteractionCallbackResponse
+ *   when `?with_response=true`. Only one callback per interaction (400 code 40060 after that),
+ *   and only within `ackDeadlineMs` (default 3000, like Discord) of the dispatch (404 code
+ *   10062 "Unknown interaction" afterwards).
+ * - `GET|PATCH|DELETE /webhooks/:app/:token/messages/:id` (`@original` or a follow-up id) and
+ *   `POST /webhooks/:app/:token` (follow-up): answer full message objects, as Discord does.
+ * - Bot-token auth (`Authorization: Bot <token>`) is checked on every route except the
+ *   interaction callback and webhook routes, which Discord authenticates by interaction token.
+ * - Message and modal bodies are validated against Discord's limits (content 2000; embeds 10,
+ *   title 256, description 4096, 25 fields, field name 256 / value 1024, footer 2048, 6000 in
+ *   total; 5 rows of 5 buttons, label 80, custom_id 100, link url 512; modal title 45…); an
+ *   invalid body gets Discord's `400 {code: 50035, message: 'Invalid Form Body', errors}`.
+ *   `strictLimits: false` turns this off.
+ * - Multipart bodies (file uploads) are not supported: 400.
+ * - `failNext(rule)` makes the next matching request(s) fail with a given status/body (e.g. a
+ *   429 with `retry_after`, or a 500); `restLatencyMs` delays every REST answer (load tests).
+ *
+ * Gateway (`ws://127.0.0.1:<port>/gateway`, JSON text frames, no compression): HELLO, then
+ * IDENTIFY → READY (user, guilds, application) + one GUILD_CREATE per guild; heartbeats are
+ * ACKed; RESUME is answered with INVALID_SESSION (the client then identifies again). A wrong
+ * token closes the socket with 4004. `dispatch(event, data)` sends any event to every identified
+ * session; `slashCommand`, `clickButton` and `submitModal` send INTERACTION_CREATE payloads with
+ * everything discord.js needs (`entitlements`, `authorizing_integration_owners`, a `channel`
+ * object, `member.user` in guilds or `user` in DMs, a full `message` for components).
+ *
+ * Every interaction is tracked as a `FakeInteraction`: its callback, edits, follow-ups and
+ * deletions (`events`, each with an arrival time `at`), the current `original` message and the
+ * `followUps`. Messages the bot created are also in `messages` by id, so a test can click the
+ * buttons of a reply: `clickButton({ customId, message: ix.original })`.
+ */
+import { EventEmitter } from 'node:events';
+import { createServer, type IncomingMessage, type ServerResponse } from 'node:http';
+import type { AddressInfo, Socket } from 'node:net';
+import { randomBytes } from 'node:crypto';
+import { WebSocketServer, type WebSocket } from 'ws';
+
+/** Any JSON object (payloads are checked by the tests that read them, not typed here). */
+export type Json = Record<string, unknown>;
+
+export interface FakeUser {
+  id: string;
+  username: string;
+  global_name: string | null;
+  discriminator: string;
+  avatar: string | null;
+  bot?: boolean;
+}
+
+export interface FakeGuildSpec {
+  id?: string;
+  name?: string;
+  /** Text channels; default one named `geral`. */
+  channels?: Array<{ id?: string; name?: string }>;
+}
+
+export interface FakeDiscordOptions {
+  /** Default '100000000000000001'. */
+  applicationId?: string;
+  /** The bot token the fake accepts (REST `Bot <token>` and IDENTIFY). Default 'fake-bot-token'. */
+  token?: string;
+  /** Username of the bot user. Default 'pergunta'. */
+  botName?: string;
+  /** Guilds the bot is in. Default one guild with one text channel. */
+  guilds?: FakeGuildSpec[];
+  /** Delay before every REST answer, fixed or per request. Default 0. */
+  restLatencyMs?: number | ((req: RestCall) => number);
+  /** Interaction callbacks later than this (ms after the dispatch) get 10062. Default 3000. */
+  ackDeadlineMs?: number;
+  /** Validate message/modal/command bodies against Discord's limits. Default true. */
+  strictLimits?: boolean;
+  /** HELLO heartbeat interval. Default 41250 (Discord's). */
+  heartbeatIntervalMs?: number;
+}
+
+/** One REST request as received. */
+export interface RestCall {
+  seq: number;
+  method: string;
+  /** Path without `/api` and the version prefix, URL-decoded, without the query: `/webhooks/1/tok/messages/@original`. */
+  path: string;
+  query: Record<string, string>;
+  /** Parsed JSON body, or undefined. */
+  body: unknown;
+  /** Whether a valid `Authorization: Bot <token>` header came with it. */
+  authorized: boolean;
+  /** Date.now() at arrival. */
+  at: number;
+  /** HTTP status answered (set when the answer is sent). */
+  status?: number;
+  /** For interaction routes: the interaction it belongs to. */
+  interactionId?: string;
+}
+
+export type InteractionEvent =
+  | { kind: 'callback'; at: number; type: number; data: Json | undefined }
+  | { kind: 'edit'; at: number; messageId: string; body: Json }
+  | { kind: 'followup'; at: number; messageId: string; body: Json }
+  | { kind: 'delete'; at: number; messageId: string };
+
+/** Rule for `failNext`. */
+export interface FailRule {
+  method?: string;
+  /** Matched against `RestCall.path` (string: substring). */
+  path?: string | RegExp;
+  status: number;
+  /** Default `{ message, code: 0 }`. */
+  body?: unknown;
+  headers?: Record<string, string>;
+  /** Any other condition on the request (e.g. on its body). */
+  match?: (call: RestCall) => boolean;
+  /** How many matching requests fail. Default 1. */
+  times?: number;
+}
+
+export interface SlashCommandInput {
+  name: string;
+  /** `{ texto: '…' }` (strings → type 3, booleans → 5, integers → 4, other numbers → 10), or raw options. */
+  options?: Record<string, string | number | boolean> | Json[];
+  user?: FakeUser;
+  /** Default: the first guild; null for a DM with the bot. */
+  guildId?: string | null;
+  channelId?: string;
+  locale?: string;
+}
+
+export interface ButtonClickInput {
+  customId: string;
+  /** The message the button is on: an object (e.g. `ix.original`), an id from `messages`, or omitted (a synthetic old message). */
+  message?: Json | string;
+  user?: FakeUser;
+  guildId?: string | null;
+  channelId?: string;
+  locale?: string;
+}
+
+export interface ModalSubmitInput {
+  customId: string;
+  /** Text input values by custom_id, sent as label components (Discord's current modal shape). */
+  fields: Record<string, string>;
+  /** The message whose button opened the modal, if any. */
+  message?: Json | string;
+  user?: FakeUser;
+  guildId?: string | null;
+  channelId?: string;
+  locale?: string;
+}
+
+const DISCORD_EPOCH = 1420070400000n;
+let snowflakeCounter = 0n;
+
+/** A valid, increasing snowflake (discord.js derives timestamps from them). */
+export function snowflake(): string {
+  snowflakeCounter = (snowflakeCounter + 1n) & 0xfffn;
+  return String(((BigInt(Date.now()) - DISCORD_EPOCH) << 22n) | (1n << 17n) | snowflakeCounter);
+}
+
+let userCounter = 0;
+/** A user object (unique id). */
+export function makeUser(username = `aluno${++userCounter}`): FakeUser {
+  return { id: snowflake(), username, global_name: username, discriminator: '0', avatar: null };
+}
+
+/** Flag bits Discord keeps on interaction messages. */
+const EPHEMERAL = 64;
+const LOADING = 128;
+
+export class FakeInteraction {
+  readonly events: InteractionEvent[] = [];
+  /** The reply (@original) as it is now; undefined before a reply/defer, or after deletion. */
+  original: Json | undefined;
+  /** True once @original was deleted. */
+  deleted = false;
+  readonly followUps: Json[] = [];
+  readonly dispatchedAt = Date.now();
+
+  constructor(
+    readonly id: string,
+    readonly token: string,
+    /** 2 = application command, 3 = message component, 5 = modal submit. */
+    readonly type: number,
+    readonly user: FakeUser,
+    readonly payload: Json,
+    private readonly changes: EventEmitter,
+  ) {}
+
+  get callback(): Extract<InteractionEvent, { kind: 'callback' }> | undefined {
+    return this.events.find((e): e is Extract<InteractionEvent, { kind: 'callback' }> => e.kind === 'callback');
+  }
+
+  /** Edits of @original (the message id the original had), in order. */
+  get edits(): Array<Extract<InteractionEvent, { kind: 'edit' }>> {
+    const originalId = this.originalId;
+    return this.events.filter((e): e is Extract<InteractionEvent, { kind: 'edit' }> => e.kind === 'edit' && e.messageId === originalId);
+  }
+
+  /** Whether the first response was ephemeral (flag 64). */
+  get ephemeral(): boolean {
+    const flags = Number(this.callback?.data?.flags ?? 0);
+    return (flags & EPHEMERAL) !== 0;
+  }
+
+  /** Data of the modal shown (callback type 9), if any. */
+  get modal(): Json | undefined {
+    const cb = this.callback;
+    return cb?.type === 9 ? cb.data : undefined;
+  }
+
+  /** Every message body the bot sent for this interaction (reply/update data, edits, follow-ups). */
+  get messageBodies(): Json[] {
+    const out: Json[] = [];
+    for (const e of this.events) {
+      if (e.kind === 'callback' && (e.type === 4 || e.type === 7) && e.data) out.push(e.data);
+      if (e.kind === 'edit' || e.kind === 'followup') out.push(e.body);
+    }
+    return out;
+  }
+
+  /** @internal */
+  originalId: string | undefined;
+
+  /** @internal */
+  record(event: InteractionEvent): void {
+    this.events.push(event);
+    this.changes.emit('change');
+  }
+
+  /** Resolves with the first truthy value of `check()`, re-evaluated after every REST event; rejects after `timeoutMs`. */
+  waitFor<T>(check: () => T | undefined | null | false, timeoutMs = 5000): Promise<T> {
+    return waitUntil(this.changes, check, timeoutMs, () => `interaction ${this.id}: ${JSON.stringify(this.events.map((e) => e.kind))}`);
+  }
+}
+
+function waitUntil<T>(
+  changes: EventEmitter,
+  check: () => T | undefined | null | false,
+  timeoutMs: number,
+  describe: () => string,
+): Promise<T> {
+  return new Promise<T>((resolve, reject) => {
+    const test = (): boolean => {
+      const value = check();
+      if (value) {
+        cleanup();
+        resolve(value);
+        return true;
+      }
+      return false;
+    };
+    const timer = setTimeout(() => {
+      cleanup();
+      reject(new Error(`fakeDiscord: condition not met after ${timeoutMs} ms (${describe()})`));
+    }, timeoutMs);
+    const listener = () => void test();
+    const cleanup = () => {
+      clearTimeout(timer);
+      changes.off('change', listener);
+    };
+    changes.on('change', listener);
+    test();
+  });
+}
+
+export interface FakeDiscord {
+  /** `http://127.0.0.1:<port>/api`: the discord.js `rest.api` option / DISCORD_API_URL. */
+  readonly apiUrl: string;
+  readonly port: number;
+  readonly applicationId: string;
+  readonly token: string;
+  readonly botUser: FakeUser;
+  /** The first guild and its first channel (defaults for interactions). */
+  readonly guildId: string;
+  readonly channelId: string;
+  /** Every REST call, in arrival order. */
+  readonly requests: RestCall[];
+  /** IDENTIFY payloads received. */
+  readonly identifies: Json[];
+  /** Open gateway sessions that completed IDENTIFY. */
+  readonly sessions: number;
+  /** Registered commands. */
+  readonly commands: { readonly global: Json[]; guild(id: string): Json[] };
+  /** Every message the bot created through interactions, by id (current state). */
+  readonly messages: Map<string, Json>;
+  readonly interactions: Map<string, FakeInteraction>;
+  slashCommand(input: SlashCommandInput): FakeInteraction;
+  clickButton(input: ButtonClickInput): FakeInteraction;
+  submitModal(input: ModalSubmitInput): FakeInteraction;
+  /** Sends a gateway dispatch (op 0) to every identified session. */
+  dispatch(event: string, data: unknown): void;
+  failNext(rule: FailRule): void;
+  /** Forgets recorded requests, interactions and messages (keeps sessions and commands): between load-test rounds. */
+  reset(): void;
+  /** Resolves once a session is identified (READY and GUILD_CREATEs sent). */
+  waitForSession(timeoutMs?: number): Promise<void>;
+  /** Resolves with the first truthy `check()`, re-evaluated after every REST call and gateway event. */
+  waitFor<T>(check: () => T | undefined | null | false, timeoutMs?: number): Promise<T>;
+  /** Closes gateway sessions and every HTTP connection, then the server. */
+  close(): Promise<void>;
+}
+
+interface GuildState {
+  id: string;
+  name: string;
+  channels: Array<{ id: string; name: string }>;
+}
+
+export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
+  const applicationId = options.applicationId ?? '100000000000000001';
+  const token = options.token ?? 'fake-bot-token';
+  const strict = options.strictLimits ?? true;
+  const ackDeadlineMs = options.ackDeadlineMs ?? 3000;
+  const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
+  const botUser: FakeUser = { id: applicationId, username: options.botName ?? 'pergunta', global_name: null, discriminator: '0', avatar: null, bot: true };
+  const guilds: GuildState[] = (options.guilds ?? [{}]).map((g, i) => ({
+    id: g.id ?? snowflake(),
+    name: g.name ?? `Disciplina ${i + 1}`,
+    channels: (g.channels ?? [{}]).map((c, j) => ({ id: c.id ?? snowflake(), name: c.name ?? (j === 0 ? 'geral' : `canal-${j}`) })),
+  }));
+  const firstGuild = guilds[0];
+  const firstChannel = firstGuild?.channels[0];
+  if (!firstGuild || !firstChannel) throw new Error('fakeDiscord: at least one guild with one channel is needed');
+
+  const changes = new EventEmitter();
+  changes.setMaxListeners(0);
+  const requests: RestCall[] = [];
+  const identifies: Json[] = [];
+  const globalCommands: Json[] = [];
+  const guildCommands = new Map<string, Json[]>();
+  const messages = new Map<string, Json>();
+  const interactions = new Map<string, FakeInteraction>();
+  const byToken = new Map<string, FakeInteraction>();
+  const failRules: FailRule[] = [];
+  const httpSockets = new Set<Socket>();
+  const sessions = new Map<WebSocket, { seq: number; identified: boolean }>();
+  let restSeq = 0;
+  let closed = false;
+
+  // ---------------------------------------------------------------- helpers
+  const now = () => Date.now();
+  const channelById = (id: string) => {
+    for (const g of guilds) for (const c of g.channels) if (c.id === id) return { guild: g, channel: c };
+    return undefined;
+  };
+
+  function makeMessage(ix: FakeInteraction | undefined, body: Json, id = snowflake()): Json {
+    const channelId = String(ix?.payload.channel_id ?? firstChannel!.id);
+    const guildId = ix ? (ix.payload.guild_id as string | undefined) : firstGuild!.id;
+    const message: Json = {
+      id,
+      type: ix?.type === 2 ? 20 : 0,
+      channel_id: channelId,
+      ...(guildId ? { guild_id: guildId } : {}),
+      author: botUser,
+      content: '',
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      flags: 0,
+      application_id: applicationId,
+      webhook_id: applicationId,
+    };
+    applyBody(message, body);
+    return message;
+  }
+
+  function applyBody(message: Json, body: Json): void {
+    for (const key of ['content', 'embeds', 'components', 'attachments'] as const) {
+      if (body[key] !== undefined && body[key] !== null) message[key] = body[key];
+    }
+    if (body.flags !== undefined && body.flags !== null) {
+      message.flags = (Number(message.flags) & EPHEMERAL) | (Number(body.flags) & ~LOADING);
+    }
+  }
+
+  const discordError = (message: string, code: number, errors?: unknown) => ({ message, code, ...(errors ? { errors } : {}) });
+
+  // ---------------------------------------------------------------- validation (Discord's limits)
+  function validateMessage(body: Json): string[] {
+    const problems: string[] = [];
+    if (typeof body.content === 'string' && body.content.length > 2000) problems.push(`content: ${body.content.length} > 2000`);
+    const embeds = Array.isArray(body.embeds) ? (body.embeds as Json[]) : [];
+    if (embeds.length > 10) problems.push(`embeds: ${embeds.length} > 10`);
+    let total = 0;
+    embeds.forEach((embed, i) => {
+      const len = (v: unknown) => (typeof v === 'string' ? v.length : 0);
+      const check = (name: string, value: unknown, max: number) => {
+        if (len(value) > max) problems.push(`embeds[${i}].${name}: ${len(value)} > ${max}`);
+        total += len(value);
+      };
+      check('title', embed.title, 256);
+      check('description', embed.description, 4096);
+      check('footer.text', (embed.footer as Json | undefined)?.text, 2048);
+      check('author.name', (embed.author as Json | undefined)?.name, 256);
+      const fields = Array.isArray(embed.fields) ? (embed.fields as Json[]) : [];
+      if (fields.length > 25) problems.push(`embeds[${i}].fields: ${fields.length} > 25`);
+      fields.forEach((f, j) => {
+        if (len(f.name) === 0 || len(f.value) === 0) problems.push(`embeds[${i}].fields[${j}]: empty name or value`);
+        check(`fields[${j}].name`, f.name, 256);
+        check(`fields[${j}].value`, f.value, 1024);
+      });
+      if (typeof embed.url === 'string' && !/^https?:\/\//.test(embed.url)) problems.push(`embeds[${i}].url: not http(s)`);
+    });
+    if (total > 6000) problems.push(`embeds: ${total} characters in total > 6000`);
+    const rows = Array.isArray(body.components) ? (body.components as Json[]) : [];
+    if (rows.length > 5) problems.push(`components: ${rows.length} rows > 5`);
+    const customIds = new Set<string>();
+    rows.forEach((row, i) => {
+      if (row.type !== 1) return;
+      const items = Array.isArray(row.components) ? (row.components as Json[]) : [];
+      if (items.length === 0 || items.length > 5) problems.push(`components[${i}]: ${items.length} buttons (1..5)`);
+      items.forEach((b, j) => {
+        if (b.type !== 2) return;
+        const where = `components[${i}].components[${j}]`;
+        if (typeof b.label === 'string' && b.label.length > 80) problems.push(`${where}.label: ${b.label.length} > 80`);
+        if (!b.label && !b.emoji) problems.push(`${where}: needs a label or an emoji`);
+        if (b.style === 5) {
+          if (typeof b.url !== 'string' || b.url.length > 512 || !/^https?:\/\//.test(b.url)) problems.push(`${where}.url: invalid`);
+          if (b.custom_id !== undefined) problems.push(`${where}: link buttons have no custom_id`);
+        } else {
+          const id = b.custom_id;
+          if (typeof id !== 'string' || id.length === 0 || id.length > 100) problems.push(`${where}.custom_id: invalid`);
+          else if (customIds.has(id)) problems.push(`${where}.custom_id: duplicate ${id}`);
+          else customIds.add(id);
+        }
+      });
+    });
+    return problems;
+  }
+
+  function validateModal(data: Json): string[] {
+    const problems: string[] = [];
+    if (typeof data.title !== 'string' || data.title.length === 0 || data.title.length > 45) problems.push('title: 1..45');
+    if (typeof data.custom_id !== 'string' || data.custom_id.length === 0 || data.custom_id.length > 100) problems.push('custom_id: 1..100');
+    const comps = Array.isArray(data.components) ? (data.components as Json[]) : [];
+    if (comps.length === 0 || comps.length > 5) problems.push(`components: ${comps.length} (1..5)`);
+    for (const c of comps) {
+      const input = (c.type === 18 ? c.component : Array.isArray(c.components) ? (c.components as Json[])[0] : undefined) as Json | undefined;
+      const label = c.type === 18 ? c.label : input?.label;
+      if (typeof label !== 'string' || label.length === 0 || label.length > 45) problems.push('label: 1..45');
+      if (input?.type === 4) {
+        if (typeof input.max_length === 'number' && input.max_length > 4000) problems.push('text input max_length > 4000');
+        if (typeof input.custom_id !== 'string' || input.custom_id.length > 100) problems.push('text input custom_id');
+      }
+    }
+    return problems;
+  }
+
+  function validateCommand(cmd: Json): string[] {
+    const problems: string[] = [];
+    const nameOk = (n: unknown) => typeof n === 'string' && /^[-_\p{L}\p{N}]{1,32}$/u.test(n) && n === n.toLowerCase();
+    const descOk = (d: unknown) => typeof d === 'string' && d.length >= 1 && d.length <= 100;
+    if (!nameOk(cmd.name)) problems.push(`name ${String(cmd.name)}`);
+    if ((cmd.type ?? 1) === 1 && !descOk(cmd.description)) problems.push('description: 1..100');
+    const opts = Array.isArray(cmd.options) ? (cmd.options as Json[]) : [];
+    if (opts.length > 25) problems.push('options: > 25');
+    for (const o of opts) {
+      if (!nameOk(o.name)) problems.push(`option name ${String(o.name)}`);
+      if (!descOk(o.description)) problems.push(`option ${String(o.name)} description: 1..100`);
+      if (typeof o.max_length === 'number' && (o.max_length < 1 || o.max_length > 6000)) problems.push('option max_length: 1..6000');
+    }
+    return problems;
+  }
+
+  // ---------------------------------------------------------------- REST
+  async function readBody(req: IncomingMessage): Promise<string> {
+    const parts: Buffer[] = [];
+    for await (const chunk of req) parts.push(chunk as Buffer);
+    return Buffer.concat(parts).toString('utf8');
+  }
+
+  function send(res: ServerResponse, call: RestCall, status: number, body?: unknown, headers: Record<string, string> = {}): void {
+    call.status = status;
+    if (res.destroyed || res.writableEnded) return;
+    if (body === undefined) {
+      res.writeHead(status, headers);
+      res.end();
+    } else {
+      const text = JSON.stringify(body);
+      res.writeHead(status, { 'content-type': 'application/json', 'content-length': Buffer.byteLength(text), ...headers });
+      res.end(text);
+    }
+    changes.emit('change');
+  }
+
+  async function handleRest(req: IncomingMessage, res: ServerResponse): Promise<void> {
+    const url = new URL(req.url ?? '/', 'http://127.0.0.1');
+    let path = url.pathname.replace(/^\/api/, '').replace(/^\/v\d+/, '');
+    path = path.split('/').map((p) => decodeURIComponent(p)).join('/');
+    const raw = await readBody(req);
+    const contentType = String(req.headers['content-type'] ?? '');
+    let body: unknown;
+    if (raw && contentType.includes('application/json')) {
+      try {
+        body = JSON.parse(raw) as unknown;
+      } catch {
+        body = undefined;
+      }
+    }
+    const call: RestCall = {
+      seq: ++restSeq,
+      method: req.method ?? 'GET',
+      path,
+      query: Object.fromEntries(url.searchParams),
+      body,
+      authorized: req.headers.authorization === `Bot ${token}`,
+      at: now(),
+    };
+    requests.push(call);
+
+    const latency = typeof options.restLatencyMs === 'function' ? options.restLatencyMs(call) : (options.restLatencyMs ?? 0);
+    if (latency > 0) await new Promise((r) => setTimeout(r, latency));
+    if (closed) return;
+
+    const rule = failRules.find(
+      (r) =>
+        (!r.method || r.method.toUpperCase() === call.method) &&
+        (!r.path || (typeof r.path === 'string' ? call.path.includes(r.path) : r.path.test(call.path))) &&
+        (!r.match || r.match(call)),
+    );
+    if (rule) {
+      rule.times = (rule.times ?? 1) - 1;
+      if (rule.times <= 0) failRules.splice(failRules.indexOf(rule), 1);
+      send(res, call, rule.status, rule.body ?? discordError(`fakeDiscord: injected ${rule.status}`, 0), rule.headers);
+      return;
+    }
+    if (contentType.includes('multipart/form-data')) {
+      send(res, call, 400, discordError('fakeDiscord: multipart bodies (files) are not supported', 50035));
+      return;
+    }
+    route(call, res);
+  }
+
+  function route(call: RestCall, res: ServerResponse): void {
+    const { method, path } = call;
+    const body = (call.body ?? {}) as Json;
+    let m: RegExpMatchArray | null;
+
+    // Interaction callback (authenticated by the interaction token).
+    if ((m = path.match(/^\/interactions\/(\d+)\/([^/]+)\/callback$/)) && method === 'POST') {
+      const ix = interactions.get(m[1]!);
+      if (!ix || ix.token !== m[2]) return send(res, call, 404, discordError('Unknown interaction', 10062));
+      call.interactionId = ix.id;
+      if (now() - ix.dispatchedAt > ackDeadlineMs) return send(res, call, 404, discordError('Unknown interaction', 10062));
+      if (ix.callback) return send(res, call, 400, discordError('Interaction has already been acknowledged.', 40060));
+      const type = Number(body.type);
+      const data = (body.data ?? undefined) as Json | undefined;
+      if (strict && (type === 4 || type === 7) && data) {
+        const problems = validateMessage(data);
+        if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+      }
+      if (strict && type === 9) {
+        const problems = validateModal(data ?? {});
+        if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+      }
+      if (![4, 5, 6, 7, 9, 8].includes(type)) return send(res, call, 400, discordError('Invalid interaction response type', 50035));
+      ix.record({ kind: 'callback', at: call.at, type, data });
+      let message: Json | undefined;
+      if (type === 4 || type === 5) {
+        // A deferred reply is a "loading" message ("Bot is thinking…") until its first edit.
+        message = makeMessage(ix, type === 4 ? (data ?? {}) : {});
+        message.flags = (Number(data?.flags ?? 0) & EPHEMERAL) | (type === 5 ? LOADING : 0);
+        ix.original = message;
+        ix.originalId = String(message.id);
+        messages.set(String(message.id), message);
+      } else if ((type === 6 || type === 7) && ix.payload.message) {
+        const target = messages.get(String((ix.payload.message as Json).id));
+        ix.originalId = String((ix.payload.message as Json).id);
+        if (target) {
+          if (type === 7 && data) applyBody(target, data);
+          ix.original = target;
+        }
+      }
+      if (call.query.with_response === 'true') {
+        return send(res, call, 200, {
+          interaction: {
+            id: ix.id,
+            type: ix.type,
+            activity_instance_id: null,
+            response_message_id: message?.id ?? null,
+            response_message_loading: type === 5,
+            response_message_ephemeral: (Number(data?.flags ?? 0) & EPHEMERAL) !== 0,
+          },
+          resource: { type, ...(message ? { message } : {}) },
+        });
+      }
+      return send(res, call, 204);
+    }
+
+    // Interaction webhooks (follow-ups and @original).
+    if ((m = path.match(/^\/webhooks\/(\d+)\/([^/]+)(?:\/messages\/([^/]+))?$/))) {
+      const ix = byToken.get(m[2]!);
+      if (!ix || m[1] !== applicationId) return send(res, call, 404, discordError('Unknown Webhook', 10015));
+      call.interactionId = ix.id;
+      const messageRef = m[3];
+      if (!messageRef) {
+        if (method !== 'POST') return send(res, call, 405, discordError('405: Method Not Allowed', 0));
+        if (!ix.callback) return send(res, call, 404, discordError('Unknown Webhook', 10015));
+        if (strict) {
+          const problems = validateMessage(body);
+          if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+        }
+        const message = makeMessage(ix, { ...body, flags: Number(body.flags ?? 0) & EPHEMERAL });
+        messages.set(String(message.id), message);
+        ix.followUps.push(message);
+        ix.record({ kind: 'followup', at: call.at, messageId: String(message.id), body });
+        return send(res, call, 200, message);
+      }
+      const messageId = messageRef === '@original' ? ix.originalId : messageRef;
+      const message = messageId ? messages.get(messageId) : undefined;
+      if (!messageId || !message || (messageRef === '@original' && ix.deleted)) return send(res, call, 404, discordError('Unknown Message', 10008));
+      if (method === 'GET') return send(res, call, 200, message);
+      if (method === 'PATCH') {
+        if (strict) {
+          const problems = validateMessage(body);
+          if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+        }
+        applyBody(message, body);
+        message.flags = Number(message.flags) & ~LOADING;
+        message.edited_timestamp = new Date().toISOString();
+        ix.record({ kind: 'edit', at: call.at, messageId, body });
+        return send(res, call, 200, message);
+      }
+      if (method === 'DELETE') {
+        messages.delete(messageId);
+        if (messageId === ix.originalId) {
+          ix.deleted = true;
+          ix.original = undefined;
+        }
+        ix.record({ kind: 'delete', at: call.at, messageId });
+        return send(res, call, 204);
+      }
+      return send(res, call, 405, discordError('405: Method Not Allowed', 0));
+    }
+
+    // Everything else needs the bot token.
+    if (!call.authorized) return send(res, call, 401, discordError('401: Unauthorized', 0));
+
+    if ((path === '/gateway/bot' || path === '/gateway') && method === 'GET') {
+      const url = `ws://127.0.0.1:${port}/gateway`;
+      if (path === '/gateway') return send(res, call, 200, { url });
+      return send(res, call, 200, {
+        url,
+        shards: 1,
+        session_start_limit: { total: 1000, remaining: 999, reset_after: 86_400_000, max_concurrency: 1 },
+      });
+    }
+    if (path === '/users/@me' && method === 'GET') return send(res, call, 200, botUser);
+    if (path === '/applications/@me' && method === 'GET') {
+      return send(res, call, 200, { id: applicationId, name: botUser.username, description: '', bot_public: true, bot_require_code_grant: false, flags: 0, bot: botUser });
+    }
+    if ((m = path.match(/^\/applications\/(\d+)(?:\/guilds\/(\d+))?\/commands$/))) {
+      if (m[1] !== applicationId) return send(res, call, 403, discordError('Missing Access', 50001));
+      const guildId = m[2];
+      if (guildId && !guilds.some((g) => g.id === guildId)) return send(res, call, 403, discordError('Missing Access', 50001));
+      const list = guildId ? (guildCommands.get(guildId) ?? []) : globalCommands;
+      const stored = (cmd: Json): Json => ({
+        id: snowflake(),
+        application_id: applicationId,
+        ...(guildId ? { guild_id: guildId } : {}),
+        version: snowflake(),
+        type: 1,
+        default_member_permissions: null,
+        nsfw: false,
+        ...cmd,
+      });
+      if (method === 'GET') return send(res, call, 200, list);
+      if (method === 'PUT') {
+        if (!Array.isArray(call.body)) return send(res, call, 400, discordError('Invalid Form Body', 50035));
+        const cmds = call.body as Json[];
+        if (strict) {
+          const problems = cmds.flatMap(validateCommand);
+          if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+        }
+        const next = cmds.map(stored);
+        if (guildId) guildCommands.set(guildId, next);
+        else globalCommands.splice(0, globalCommands.length, ...next);
+        return send(res, call, 200, next);
+      }
+      if (method === 'POST') {
+        if (strict) {
+          const problems = validateCommand(body);
+          if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+        }
+        const cmd = stored(body);
+        const next = [...list.filter((c) => c.name !== body.name), cmd];
+        if (guildId) guildCommands.set(guildId, next);
+        else globalCommands.splice(0, globalCommands.length, ...next);
+        return send(res, call, 201, cmd);
+      }
+    }
+    return send(res, call, 404, discordError(`fakeDiscord: no route for ${method} ${path}`, 0));
+  }
+
+  // ---------------------------------------------------------------- gateway
+  const wss = new WebSocketServer({ noServer: true });
+
+  function sendFrame(ws: WebSocket, frame: Json): void {
+    if (ws.readyState === ws.OPEN) ws.send(JSON.stringify(frame));
+  }
+
+  function sendDispatch(ws: WebSocket, t: string, d: unknown): void {
+    const session = sessions.get(ws);
+    if (!session) return;
+    session.seq += 1;
+    sendFrame(ws, { op: 0, t, s: session.seq, d });
+  }
+
+  function guildCreatePayload(g: GuildState): Json {
+    return {
+      id: g.id,
+      name: g.name,
+      icon: null,
+      splash: null,
+      discovery_splash: null,
+      owner_id: snowflake(),
+      afk_channel_id: null,
+      afk_timeout: 300,
+      verification_level: 0,
+      default_message_notifications: 0,
+      explicit_content_filter: 0,
+      roles: [{ id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: '2248473465835073', managed: false, mentionable: false, flags: 0 }],
+      emojis: [],
+      stickers: [],
+      features: [],
+      mfa_level: 0,
+      system_channel_id: null,
+      system_channel_flags: 0,
+      rules_channel_id: null,
+      vanity_url_code: null,
+      description: null,
+      banner: null,
+      premium_tier: 0,
+      preferred_locale: 'pt-BR',
+      public_updates_channel_id: null,
+      nsfw_level: 0,
+      premium_progress_bar_enabled: false,
+      joined_at: new Date().toISOString(),
+      large: false,
+      unavailable: false,
+      member_count: 2,
+      voice_states: [],
+      members: [],
+      channels: g.channels.map((c, i) => ({ id: c.id, type: 0, guild_id: g.id, name: c.name, position: i, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0 })),
+      threads: [],
+      presences: [],
+      stage_instances: [],
+      guild_scheduled_events: [],
+      soundboard_sounds: [],
+    };
+  }
+
+  wss.on('connection', (ws) => {
+    sessions.set(ws, { seq: 0, identified: false });
+    sendFrame(ws, { op: 10, d: { heartbeat_interval: heartbeatIntervalMs }, s: null, t: null });
+    ws.on('message', (raw: Buffer) => {
+      let frame: Json;
+      try {
+        frame = JSON.parse(raw.toString('utf8')) as Json;
+      } catch {
+        ws.close(4002, 'Decode error');
+        return;
+      }
+      const session = sessions.get(ws);
+      if (!session) return;
+      switch (frame.op) {
+        case 1:
+          sendFrame(ws, { op: 11, d: null, s: null, t: null });
+          break;
+        case 2: {
+          const d = (frame.d ?? {}) as Json;
+          identifies.push(d);
+          if (d.token !== token && d.token !== `Bot ${token}`) {
+            ws.close(4004, 'Authentication failed.');
+            return;
+          }
+          session.identified = true;
+          sendDispatch(ws, 'READY', {
+            v: 10,
+            user: { ...botUser, verified: true, mfa_enabled: false, flags: 0 },
+            guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
+            session_id: randomBytes(16).toString('hex'),
+            resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
+            shard: [0, 1],
+            application: { id: applicationId, flags: 0 },
+            private_channels: [],
+            relationships: [],
+            presences: [],
+            user_settings: {},
+            guild_join_requests: [],
+            geo_ordered_rtc_regions: [],
+          });
+          for (const g of guilds) sendDispatch(ws, 'GUILD_CREATE', guildCreatePayload(g));
+          changes.emit('change');
+          break;
+        }
+        case 6:
+          sendFrame(ws, { op: 9, d: false, s: null, t: null });
+          break;
+        default:
+          break; // presence updates, member requests...: ignored
+      }
+    });
+    ws.on('close', () => {
+      sessions.delete(ws);
+      changes.emit('change');
+    });
+  });
+
+  function dispatch(event: string, data: unknown): void {
+    for (const [ws, session] of sessions) if (session.identified) sendDispatch(ws, event, data);
+  }
+
+  // ---------------------------------------------------------------- interactions
+  function interactionBase(type: number, input: { user?: FakeUser; guildId?: string | null; channelId?: string; locale?: string }, data: Json, message?: Json) {
+    const user = input.user ?? defaultUser;
+    const guildId = input.guildId === undefined ? firstGuild!.id : input.guildId;
+    const id = snowflake();
+    const itoken = `fake-interaction-${id}-${randomBytes(12).toString('hex')}`;
+    const locale = input.locale ?? 'pt-BR';
+    let payload: Json;
+    if (guildId) {
+      const guild = guilds.find((g) => g.id === guildId);
+      const channelId = input.channelId ?? guild?.channels[0]?.id ?? firstChannel!.id;
+      const channelName = channelById(channelId)?.channel.name ?? 'canal';
+      payload = {
+        guild_id: guildId,
+        guild: { id: guildId, locale: 'pt-BR', features: [] },
+        guild_locale: 'pt-BR',
+        channel_id: channelId,
+        channel: { id: channelId, type: 0, guild_id: guildId, name: channelName, position: 0, permission_overwrites: [], nsfw: false, parent_id: null, flags: 0 },
+        member: {
+          user,
+          roles: [],
+          joined_at: new Date().toISOString(),
+          deaf: false,
+          mute: false,
+          flags: 0,
+          pending: false,
+          nick: null,
+          avatar: null,
+          premium_since: null,
+          communication_disabled_until: null,
+          permissions: '2248473465835073',
+        },
+        authorizing_integration_owners: { '0': guildId },
+        context: 0,
+      };
+    } else {
+      const channelId = input.channelId ?? snowflake();
+      payload = {
+        channel_id: channelId,
+        channel: { id: channelId, type: 1, recipients: [user], flags: 0 },
+        user,
+        authorizing_integration_owners: { '0': firstGuild!.id },
+        context: 1,
+      };
+    }
+    Object.assign(payload, {
+      id,
+      application_id: applicationId,
+      type,
+      token: itoken,
+      version: 1,
+      app_permissions: '2248473465835073',
+      locale,
+      entitlements: [],
+      attachment_size_limit: 10_485_760,
+      data,
+      ...(message ? { message } : {}),
+    });
+    const ix = new FakeInteraction(id, itoken, type, user, payload, changes);
+    interactions.set(id, ix);
+    byToken.set(itoken, ix);
+    dispatch('INTERACTION_CREATE', payload);
+    return ix;
+  }
+
+  function resolveMessage(ref: Json | string | undefined, channelId: string | undefined): Json {
+    if (typeof ref === 'string') {
+      const found = messages.get(ref);
+      if (!found) throw new Error(`fakeDiscord: no message ${ref}`);
+      return found;
+    }
+    if (ref) return ref;
+    // A message the bot sent long ago (e.g. before a restart): the fake does not know it.
+    return makeMessage(undefined, { channel_id: channelId ?? firstChannel!.id });
+  }
+
+  const defaultUser = makeUser('aluna');
+
+  function slashCommand(input: SlashCommandInput): FakeInteraction {
+    const options: Json[] = Array.isArray(input.options)
+      ? input.options
+      : Object.entries(input.options ?? {}).map(([name, value]) => ({
+          name,
+          value,
+          type: typeof value === 'string' ? 3 : typeof value === 'boolean' ? 5 : Number.isInteger(value) ? 4 : 10,
+        }));
+    const registered = [...globalCommands, ...[...guildCommands.values()].flat()].find((c) => c.name === input.name);
+    return interactionBase(2, input, { id: registered?.id ?? snowflake(), name: input.name, type: 1, options });
+  }
+
+  function clickButton(input: ButtonClickInput): FakeInteraction {
+    const message = resolveMessage(input.message, input.channelId);
+    return interactionBase(3, { ...input, channelId: input.channelId ?? String(message.channel_id) }, { custom_id: input.customId, component_type: 2 }, message);
+  }
+
+  function submitModal(input: ModalSubmitInput): FakeInteraction {
+    let n = 0;
+    const components = Object.entries(input.fields).map(([customId, value]) => ({
+      type: 18,
+      id: ++n,
+      component: { type: 4, id: ++n, custom_id: customId, value },
+    }));
+    const message = input.message === undefined ? undefined : resolveMessage(input.message, input.channelId);
+    return interactionBase(5, input, { custom_id: input.customId, components }, message);
+  }
+
+  // ---------------------------------------------------------------- server
+  const server = createServer((req, res) => {
+    handleRest(req, res).catch((err: unknown) => {
+      if (!res.headersSent) {
+        res.writeHead(500, { 'content-type': 'application/json' });
+        res.end(JSON.stringify(discordError(`fakeDiscord: ${String(err)}`, 0)));
+      }
+    });
+  });
+  server.on('connection', (socket) => {
+    httpSockets.add(socket);
+    socket.on('close', () => httpSockets.delete(socket));
+  });
+  server.on('upgrade', (req, socket, head) => {
+    if (!(req.url ?? '').startsWith('/gateway')) {
+      socket.destroy();
+      return;
+    }
+    wss.handleUpgrade(req, socket, head, (ws) => wss.emit('connection', ws, req));
+  });
+  await new Promise<void>((resolve, reject) => {
+    server.once('error', reject);
+    server.listen(0, '127.0.0.1', () => resolve());
+  });
+  const port = (server.address() as AddressInfo).port;
+
+  return {
+    apiUrl: `http://127.0.0.1:${port}/api`,
+    port,
+    applicationId,
+    token,
+    botUser,
+    guildId: firstGuild.id,
+    channelId: firstChannel.id,
+    requests,
+    identifies,
+    get sessions() {
+      return [...sessions.values()].filter((s) => s.identified).length;
+    },
+    commands: {
+      get global() {
+        return globalCommands;
+      },
+      guild: (id: string) => guildCommands.get(id) ?? [],
+    },
+    messages,
+    interactions,
+    slashCommand,
+    clickButton,
+    submitModal,
+    dispatch,
+    failNext(rule) {
+      failRules.push({ ...rule });
+    },
+    reset() {
+      requests.length = 0;
+      identifies.length = 0;
+      interactions.clear();
+      byToken.clear();
+      messages.clear();
+      failRules.length = 0;
+    },
+    waitForSession(timeoutMs = 5000) {
+      return waitUntil(changes, () => [...sessions.values()].some((s) => s.identified), timeoutMs, () => 'no identified session').then(() => undefined);
+    },
+    waitFor(check, timeoutMs = 5000) {
+      return waitUntil(changes, check, timeoutMs, () => `${requests.length} REST calls`);
+    },
+    async close() {
+      if (closed) return;
+      closed = true;
+      for (const ws of sessions.keys()) ws.terminate();
+      wss.close();
+      for (const s of httpSockets) s.destroy();
+      await new Promise<void>((resolve) => server.close(() => resolve()));
+    },
+  };
+}
