@@ -49,6 +49,8 @@ export interface Reference {
   start: number;
   end: number;
   url: string;
+  /** Numbers of the excerpts (cited as [n] in the answer) inside this time range. */
+  excerpts?: number[];
 }
 
 export type AnswerKind = 'llm' | 'extractive' | 'not-found';

@@ -145,7 +145,7 @@ describe('AnswerService with an LLM', () => {
     expect(r.segments).toHaveLength(3);
     // Only [1] is cited: one reference, the v1 window, linked at its start.
     expect(r.references).toEqual([
-      { videoId: 'v1', title: 'Aula 1: Derivadas', start: 988, end: 1018, url: 'https://www.youtube.com/watch?v=AAA&t=988' },
+      { videoId: 'v1', title: 'Aula 1: Derivadas', start: 988, end: 1018, url: 'https://www.youtube.com/watch?v=AAA&t=988', excerpts: [1] },
     ]);
     expect(r.timings.embedMs).toBe(4);
     for (const ms of [r.timings.retrieveMs, r.timings.generateMs, r.timings.totalMs]) expect(ms).toBeGreaterThanOrEqual(0);

@@ -27,15 +27,15 @@ describe('buildReferences', () => {
   it('keeps separate windows separate, with links at their start', () => {
     const refs = buildReferences([seg('v1', 100, 130), seg('v1', 300, 330)], videos);
     expect(refs).toEqual([
-      { videoId: 'v1', title: 'Aula 1: Limites', start: 100, end: 130, url: 'https://www.youtube.com/watch?v=AAA&list=PL&t=100' },
-      { videoId: 'v1', title: 'Aula 1: Limites', start: 300, end: 330, url: 'https://www.youtube.com/watch?v=AAA&list=PL&t=300' },
+      { videoId: 'v1', title: 'Aula 1: Limites', start: 100, end: 130, url: 'https://www.youtube.com/watch?v=AAA&list=PL&t=100', excerpts: [1] },
+      { videoId: 'v1', title: 'Aula 1: Limites', start: 300, end: 330, url: 'https://www.youtube.com/watch?v=AAA&list=PL&t=300', excerpts: [2] },
     ]);
   });
 
   it('merges overlapping windows of the same video', () => {
     const refs = buildReferences([seg('v1', 120, 150), seg('v1', 100, 130)], videos);
     expect(refs).toHaveLength(1);
-    expect(refs[0]).toMatchObject({ start: 100, end: 150 });
+    expect(refs[0]).toMatchObject({ start: 100, end: 150, excerpts: [1, 2] });
     expect(refs[0]?.url).toContain('t=100');
   });
 
@@ -120,5 +120,18 @@ describe('citedNumbers / citedReferences', () => {
     expect(citedReferences('Sem citação.', segments, videos)).toHaveLength(2);
     expect(citedReferences('Sem citação.', segments, videos, { fallback: 'none' })).toEqual([]);
     expect(citedReferences('Cita [9] inexistente.', segments, videos)).toHaveLength(2);
+  });
+});
+
+describe('excerpt numbers on references', () => {
+  it('keep the [n] numbers of the excerpts each reference contains, also after citation filtering', () => {
+    const segments = [seg('v1', 100, 130), seg('v2', 0, 30), seg('v1', 120, 160)];
+    const refs = citedReferences('Veja [3] e também [2].', segments, videos);
+    expect(refs.map((r) => [r.videoId, r.excerpts])).toEqual([
+      ['v2', [2]],
+      ['v1', [3]],
+    ]);
+    const all = buildReferences(segments, videos);
+    expect(all.find((r) => r.videoId === 'v1')?.excerpts).toEqual([1, 3]);
   });
 });

@@ -17,6 +17,7 @@ import {
   type APIEmbedField,
 } from 'discord.js';
 import { formatClock } from '../../src/answer/links.js';
+import { excerptTag } from '../../src/answer/references.js';
 import { MESSAGES } from '../../src/bot/messages.js';
 import { splitText, truncate } from '../../src/bot/text.js';
 import type { AnswerResult, Reference } from '../../src/types.js';
@@ -107,7 +108,7 @@ function isLinkable(url: string): boolean {
 export function referenceLine(ref: Reference): string {
   const range = `${formatClock(ref.start)}–${formatClock(ref.end)}`;
   const title = isLinkable(ref.url) ? `[${linkText(ref.title)}](${linkTarget(ref.url)})` : linkText(ref.title);
-  return `• ${title} · ${range}`;
+  return `• ${excerptTag(ref)}${title} · ${range}`;
 }
 
 function referenceFields(references: readonly Reference[]): APIEmbedField[] {

@@ -11,6 +11,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import { formatClock } from '../../src/answer/links.js';
+import { excerptTag } from '../../src/answer/references.js';
 import { LABEL_NAMES } from '../../src/bot/messages.js';
 import { splitText, truncate } from '../../src/bot/text.js';
 import type { Label } from '../../src/store/types.js';
@@ -76,9 +77,9 @@ export function referenceLabel(ref: Reference): string {
   return `${ref.title} · ${formatClock(ref.start)}–${formatClock(ref.end)}`;
 }
 
-/** `<url|Título · 16:28–22:47>` with the title escaped. */
+/** `[1] <url|Título · 16:28–22:47>` with the title escaped (excerpt numbers first, when known). */
 export function referenceLink(ref: Reference): string {
-  return mrkdwnLink(ref.url, escapeMrkdwn(linkLabel(referenceLabel(ref))));
+  return `${excerptTag(ref)}${mrkdwnLink(ref.url, escapeMrkdwn(linkLabel(referenceLabel(ref))))}`;
 }
 
 /** Option value of the annotation menu: `C:<answer id>`. */

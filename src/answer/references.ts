@@ -20,6 +20,8 @@ interface Range {
   end: number;
   /** 0-based position of the best (lowest-index) segment merged into this range. */
   bestRank: number;
+  /** Excerpt numbers ([n] in the answer) merged into this range. */
+  excerpts: number[];
   title: string;
   baseUrl: string;
 }
@@ -35,12 +37,15 @@ interface Range {
 export function buildReferences(
   segments: readonly RetrievedSegment[],
   videos: ReadonlyMap<string, VideoInfo>,
+  /** The excerpt number ([n] in the prompt) of each segment; default its position + 1. */
+  numbers: readonly number[] = segments.map((_, i) => i + 1),
 ): Reference[] {
-  const byVideo = new Map<string, Array<{ seg: RetrievedSegment; rank: number }>>();
+  const byVideo = new Map<string, Array<{ seg: RetrievedSegment; rank: number; number: number }>>();
   segments.forEach((seg, rank) => {
+    const entry = { seg, rank, number: numbers[rank] ?? rank + 1 };
     const list = byVideo.get(seg.videoId);
-    if (list) list.push({ seg, rank });
-    else byVideo.set(seg.videoId, [{ seg, rank }]);
+    if (list) list.push(entry);
+    else byVideo.set(seg.videoId, [entry]);
   });
 
   const ranges: Range[] = [];
@@ -48,12 +53,13 @@ export function buildReferences(
     const video = videos.get(videoId);
     list.sort((a, b) => a.seg.start - b.seg.start || a.seg.end - b.seg.end);
     let current: Range | undefined;
-    for (const { seg, rank } of list) {
+    for (const { seg, rank, number } of list) {
       const start = Math.min(seg.start, seg.end);
       const end = Math.max(seg.start, seg.end);
       if (current && start <= current.end + TOUCH_EPSILON) {
         current.end = Math.max(current.end, end);
         current.bestRank = Math.min(current.bestRank, rank);
+        current.excerpts.push(number);
         continue;
       }
       current = {
@@ -61,6 +67,7 @@ export function buildReferences(
         start,
         end,
         bestRank: rank,
+        excerpts: [number],
         title: video?.title ?? seg.title,
         baseUrl: video?.url ?? seg.url,
       };
@@ -75,6 +82,7 @@ export function buildReferences(
     start: r.start,
     end: r.end,
     url: videoLinkAt(r.baseUrl, r.start),
+    excerpts: [...r.excerpts].sort((a, b) => a - b),
   }));
 }
 
@@ -116,8 +124,15 @@ export function citedReferences(
 ): Reference[] {
   const cited = new Set(citedNumbers(answer, segments.length));
   if (cited.size === 0) return opts.fallback === 'none' ? [] : buildReferences(segments, videos);
+  const kept = segments.map((seg, i) => ({ seg, number: i + 1 })).filter(({ number }) => cited.has(number));
   return buildReferences(
-    segments.filter((_, i) => cited.has(i + 1)),
+    kept.map((k) => k.seg),
     videos,
+    kept.map((k) => k.number),
   );
+}
+
+/** `[1, 3] ` — the excerpt numbers a reference holds, so readers can match the answer's [n]. */
+export function excerptTag(ref: Reference): string {
+  return ref.excerpts && ref.excerpts.length > 0 ? `[${ref.excerpts.join(', ')}] ` : '';
 }

@@ -7,6 +7,7 @@ import { Command, InvalidArgumentError } from 'commander';
 import { InvalidQuestionError, normalizeQuestion } from '../answer/answerService.js';
 import { formatClock } from '../answer/links.js';
 import { LlmError } from '../answer/llm.js';
+import { excerptTag } from '../answer/references.js';
 import { createCore } from '../core.js';
 import type { AnswerResult } from '../types.js';
 import { runMain, setup } from './common.js';
@@ -35,7 +36,7 @@ export function toJson(result: AnswerResult): object {
     question: result.question,
     answer: result.answer,
     kind: result.kind,
-    references: result.references.map(({ videoId, title, start, end, url }) => ({ videoId, title, start, end, url })),
+    references: result.references.map(({ videoId, title, start, end, url, excerpts }) => ({ videoId, title, start, end, url, excerpts })),
     segments: result.segments.map(({ corpusId, videoId, title, start, end, score, foundBy, url, text }) => ({
       corpusId,
       videoId,
@@ -79,7 +80,7 @@ runMain(async () => {
     if (result.references.length > 0) {
       lines.push('Trechos das aulas:');
       for (const ref of result.references) {
-        lines.push(`- ${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)}): ${ref.url}`);
+        lines.push(`- ${excerptTag(ref)}${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)}): ${ref.url}`);
       }
     }
     process.stdout.write(`${lines.join('\n')}\n`);
