@@ -19,6 +19,7 @@ import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import type { AdapterDeps, RunningAdapter } from '../../src/bot/adapter.js';
+import { guardRequestBodies } from './httpGuard.js';
 import { registerListeners } from './listeners/index.js';
 import { errorText, type ListenerContext } from './listeners/context.js';
 import { createBoltLogger } from './logging.js';
@@ -136,6 +137,7 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
   await app.init();
   let server: Server | null = null;
   if (receiver instanceof HTTPReceiver) {
+    guardRequestBodies(receiver, signingSecret as string, logger);
     const port = options.listen?.port ?? config.PORT;
     server = await receiver.start(options.listen?.host ? { port, host: options.listen.host } : port);
   } else {

@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
 import type { Retriever } from '../retrieval/retriever.js';
+import { removeInvisible } from '../transcripts/common.js';
 import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
 import { extractiveAnswer } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
@@ -31,13 +32,12 @@ export class InvalidQuestionError extends Error {
 }
 
 /**
- * NFC; zero-width, bidi and other format characters removed; line breaks/tabs become
- * spaces, other control characters are removed; whitespace collapsed; trimmed.
+ * NFC; zero-width, bidi and other format characters removed (except the joiners inside emoji
+ * sequences such as 👩‍💻), and unpaired surrogates; line breaks/tabs become spaces, other
+ * control characters are removed; whitespace collapsed; trimmed.
  */
 export function normalizeQuestion(raw: string): string {
-  return raw
-    .normalize('NFC')
-    .replace(/\p{Cf}+/gu, '')
+  return removeInvisible(raw.normalize('NFC'))
     .replace(/[\t\n\v\f\r\u0085\u2028\u2029]/g, ' ')
     .replace(/\p{Cc}+/gu, '')
     .replace(/\s+/g, ' ')

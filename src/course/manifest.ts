@@ -166,14 +166,24 @@ function headerName(raw: string): string {
   return raw.trim().replace(/^"(.*)"$/, '$1').trim().toLowerCase();
 }
 
-/** Picks `,`, `;` (spreadsheets in pt-BR locale) or tab from the header line. */
+/**
+ * Picks `,`, `;` (spreadsheets in pt-BR locale) or tab from the header line: the one that
+ * splits it into the most expected column names (`,` on a tie), so that a header missing a
+ * column is still read with the right delimiter and the error names the missing column.
+ */
 function detectDelimiter(text: string): string {
   const headerLine = text.split('\n').find((l) => l.trim().length > 0) ?? '';
+  let best = ',';
+  let bestCount = 0;
   for (const delimiter of [',', ';', '\t']) {
     const names = headerLine.split(delimiter).map(headerName);
-    if (FIELDS.every((f) => names.includes(f))) return delimiter;
+    const count = FIELDS.filter((f) => names.includes(f)).length;
+    if (count > bestCount) {
+      best = delimiter;
+      bestCount = count;
+    }
   }
-  return ',';
+  return best;
 }
 
 function readCsvEntries(file: string, content: string): RawEntry[] {

@@ -6,6 +6,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
+import { splitText } from '../bot/text.js';
 import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
 import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
 import type { Embedder } from '../embeddings/embedder.js';
@@ -91,7 +92,8 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
       }
       continue;
     }
-    const hash = contentHash(cues, options.window, modelId);
+    const windowCues = splitLongCues(cues, options.window.maxTokens, countTokens);
+    const hash = contentHash(windowCues, options.window, modelId);
     if (previousVideo && previousVideo.hash === hash) {
       const kept = previousWindowsOf(video.id);
       kept.forEach((w) => keptWindows.add(w.corpusId));
@@ -100,7 +102,7 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
       reusedVideos.push(video.id);
       continue;
     }
-    const drafts = buildWindows(cues, options.window, countTokens);
+    const drafts = buildWindows(windowCues, options.window, countTokens);
     const fresh = drafts.map((d) => ({ corpusId: nextCorpusId++, videoId: video.id, ...d }));
     windows.push(...fresh);
     toEmbed.push(...fresh);
@@ -181,6 +183,51 @@ function sameBuildSettings(previous: CourseIndex, modelId: string | null, option
   if (!sameWindow || m.embeddingModel !== modelId) return false;
   if (modelId === null) return true;
   return m.hnsw?.m === options.hnsw.m && m.hnsw.efConstruction === options.hnsw.efConstruction && previous.dense !== null;
+}
+
+/**
+ * Cues too long for one window (a Whisper segment holding a whole lecture, captions without
+ * line breaks) are cut at word boundaries into pieces of about a quarter of the token limit,
+ * their times spread by character position. Without this, such a cue became one window far
+ * over the embedding model's limit (silently truncated when embedded, megabytes in every
+ * prompt that retrieved it) and every link into it pointed at its first second.
+ * Cues that fit are returned as they are (so existing content hashes do not change).
+ */
+export function splitLongCues(cues: readonly Cue[], maxTokens: number, countTokens: (text: string) => number): Cue[] {
+  const base = countTokens('');
+  const budget = Math.max(1, maxTokens - base);
+  // No tokenizer produces more than 4 tokens per UTF-16 unit: shorter cues fit without counting.
+  const fitsCheaply = (text: string) => text.length * 4 <= budget;
+  const fits = (text: string) => fitsCheaply(text) || countTokens(text) <= maxTokens;
+  const out: Cue[] = [];
+  for (const cue of cues) {
+    if (fits(cue.text)) {
+      out.push(cue);
+      continue;
+    }
+    const tokens = Math.max(1, countTokens(cue.text) - base);
+    const charsPerToken = cue.text.length / tokens;
+    const pieces: string[] = [];
+    // At least 2 characters per piece: splitText never cuts a surrogate pair, so a limit of 1
+    // could not make progress on an emoji.
+    const cut = (text: string, chars: number): void => {
+      for (const piece of splitText(text, Math.max(2, chars))) {
+        if (piece.length <= 2 || fits(piece)) pieces.push(piece);
+        else cut(piece, Math.floor(piece.length / 2));
+      }
+    };
+    cut(cue.text, Math.floor((budget / 4) * charsPerToken));
+    const duration = cue.end - cue.start;
+    const ms = (seconds: number) => Math.round(seconds * 1000) / 1000;
+    let from = 0;
+    const starts = pieces.map((piece) => {
+      const at = cue.text.indexOf(piece, from);
+      from = at >= 0 ? at + piece.length : from;
+      return ms(cue.start + (duration * Math.max(0, at)) / cue.text.length);
+    });
+    pieces.forEach((text, i) => out.push({ start: starts[i]!, end: i + 1 < pieces.length ? starts[i + 1]! : cue.end, text }));
+  }
+  return out;
 }
 
 function contentHash(cues: readonly Cue[], window: WindowSettings, modelId: string | null): string {

@@ -52,10 +52,17 @@ export function columnAt(text: string, offset: number): number {
   return end - text.lastIndexOf('\n', end - 1);
 }
 
-/** Shortens a line for quoting in an error message. */
+/**
+ * Shortens a line for quoting in an error message, as a JSON string whose control and format
+ * characters are all escaped (`\u009b`, `\u202e`…): a hostile or binary file must not be able
+ * to send terminal escape sequences or reorder the text of the admin's terminal.
+ */
 export function quote(s: string, max = 60): string {
   const t = s.trim();
-  return JSON.stringify(t.length > max ? `${t.slice(0, max)}…` : t);
+  return JSON.stringify(t.length > max ? `${t.slice(0, max)}…` : t).replace(
+    /[\p{Cc}\p{Cf}]/gu,
+    (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, '0')}`,
+  );
 }
 
 // [HH:]MM:SS[.,]f{1,3} — hours are optional and may have any number of digits (> 99 ok);
@@ -70,13 +77,13 @@ const TIMESTAMP = /^(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$/;
 export function parseTimestamp(raw: string, format: CaptionFormat): number | { error: string } {
   const expected = format === 'srt' ? 'HH:MM:SS,mmm' : 'HH:MM:SS.mmm';
   const m = TIMESTAMP.exec(raw);
-  if (!m) return { error: `timestamp ${JSON.stringify(raw)} is not valid (expected ${expected})` };
+  if (!m) return { error: `timestamp ${quote(raw)} is not valid (expected ${expected})` };
   const hours = m[1] === undefined ? 0 : Number(m[1]);
   const minutes = Number(m[2]);
   const seconds = Number(m[3]);
   if (minutes > 59 || seconds > 59) {
     return {
-      error: `timestamp ${JSON.stringify(raw)} is not valid (minutes and seconds must be below 60; expected ${expected})`,
+      error: `timestamp ${quote(raw)} is not valid (minutes and seconds must be below 60; expected ${expected})`,
     };
   }
   const millis = m[4] === undefined ? 0 : Number(m[4].padEnd(3, '0'));
@@ -107,7 +114,7 @@ export function parseTimingLine(
     throw new TranscriptError(
       file,
       lineNo,
-      `cue ends before it starts (end ${JSON.stringify(endRaw)} is before start ${JSON.stringify(left)})`,
+      `cue ends before it starts (end ${quote(endRaw)} is before start ${quote(left)})`,
     );
   }
   return { start, end };
@@ -124,6 +131,23 @@ const NAMED_ENTITIES: Readonly<Record<string, string>> = {
   rlm: '',
 };
 
+/**
+ * Format characters (zero-width spaces and joiners, bidi marks and overrides, soft hyphens,
+ * BOMs…) and unpaired UTF-16 surrogates, except a zero-width joiner that links two emoji into
+ * one (👩‍💻, 🤷‍♂️): group 1 captures such an emoji with its joiner, which is kept.
+ */
+const INVISIBLE = /(\p{Extended_Pictographic}[\p{Emoji_Modifier}\uFE0F]*\u200D)(?=\p{Extended_Pictographic})|\p{Cf}+|\p{Cs}+/gu;
+
+/**
+ * Removes characters that are invisible or not valid Unicode: format characters (zero-width,
+ * bidi controls, soft hyphen, BOM) except the joiners inside emoji sequences, and unpaired
+ * surrogates. They split words that look whole (so searches miss them) and can reorder how
+ * text is displayed.
+ */
+export function removeInvisible(text: string): string {
+  return text.replace(INVISIBLE, (_match, emojiJoin: string | undefined) => emojiJoin ?? '');
+}
+
 /** Decodes the HTML entities found in captions (`&amp;` `&lt;` `&gt;` `&nbsp;` `&#39;` `&#x27;`…). */
 export function decodeEntities(text: string): string {
   return text.replace(/&(#[0-9]+|#[xX][0-9a-fA-F]+|[A-Za-z]+);/g, (whole: string, body: string) => {
@@ -139,7 +163,8 @@ export function decodeEntities(text: string): string {
 /**
  * Turns the text lines of one cue into plain text: markup removed (`<i>`, `</b>`, `<c.color>`,
  * `<v Speaker>`, `<font color=…>`, karaoke timestamps `<00:00:01.000>`, ASS overrides `{\an8}`),
- * entities decoded, lines joined with a space, whitespace collapsed.
+ * entities decoded, invisible characters removed (see `removeInvisible`), control characters
+ * turned into spaces, lines joined with a space, whitespace collapsed.
  * A bare `<` that does not start a tag (e.g. `x < y`) is kept.
  */
 export function cleanCueText(lines: readonly string[]): string {
@@ -148,7 +173,7 @@ export function cleanCueText(lines: readonly string[]): string {
     .replace(/<\d[\d:.]*>/g, '') // karaoke / timestamp tags
     .replace(/<\/?[A-Za-z][^<>]*>/g, '') // <i> </i> <c.yellow> <v Professor> <font ...>
     .replace(/\{\\[^{}]*\}/g, ''); // {\an8} {\i1}
-  return decodeEntities(noTags).replace(/\s+/g, ' ').trim();
+  return removeInvisible(decodeEntities(noTags)).replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim();
 }
 
 /** Drops empty cues, sorts by start (stable), and refuses a file with no cues at all. */
@@ -320,6 +345,104 @@ export function locateJson(text: string): JsonPos | undefined {
 }
 
 /**
+ * Offset of the first syntax error in `text` (which JSON.parse refused), or undefined when it
+ * cannot be told. V8 does not always say where the error is (e.g. "Unexpected token ']', …
+ * is not valid JSON" for a trailing comma), so this strict scanner finds it.
+ */
+export function jsonSyntaxErrorOffset(text: string): number | undefined {
+  let i = 0;
+  const fail = (): never => {
+    throw new JsonSyntaxAt(i);
+  };
+  const ws = (): void => {
+    while (i < text.length && (text[i] === ' ' || text[i] === '\t' || text[i] === '\n' || text[i] === '\r')) i++;
+  };
+  const string = (): void => {
+    i++; // opening quote
+    while (i < text.length) {
+      const c = text.charCodeAt(i);
+      if (c === 0x22) {
+        i++;
+        return;
+      }
+      if (c < 0x20) fail();
+      if (c === 0x5c) {
+        const e = text[i + 1] ?? '';
+        if (e === 'u') {
+          if (!/^[0-9a-fA-F]{4}$/.test(text.slice(i + 2, i + 6))) fail();
+          i += 6;
+        } else if ('"\\/bfnrt'.includes(e) && e !== '') i += 2;
+        else fail();
+      } else i++;
+    }
+    fail(); // unterminated
+  };
+  const value = (): void => {
+    ws();
+    const c = text[i];
+    if (c === '{') {
+      i++;
+      ws();
+      if (text[i] === '}') {
+        i++;
+        return;
+      }
+      for (;;) {
+        ws();
+        if (text[i] !== '"') fail();
+        string();
+        ws();
+        if (text[i] !== ':') fail();
+        i++;
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === '}') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '[') {
+      i++;
+      ws();
+      if (text[i] === ']') {
+        i++;
+        return;
+      }
+      for (;;) {
+        value();
+        ws();
+        if (text[i] === ',') i++;
+        else if (text[i] === ']') {
+          i++;
+          return;
+        } else fail();
+      }
+    }
+    if (c === '"') return string();
+    JSON_LITERAL.lastIndex = i;
+    const literal = JSON_LITERAL.exec(text);
+    if (!literal) fail();
+    i += (literal as RegExpExecArray)[0].length;
+  };
+  try {
+    value();
+    ws();
+    return i < text.length ? i : undefined;
+  } catch (err) {
+    // Anything else (e.g. a stack overflow on absurdly deep nesting): no location.
+    return err instanceof JsonSyntaxAt ? Math.min(err.offset, text.length) : undefined;
+  }
+}
+
+const JSON_LITERAL = /-?(?:0|[1-9]\d*)(?:\.\d+)?(?:[eE][+-]?\d+)?|true|false|null/y;
+
+class JsonSyntaxAt {
+  constructor(readonly offset: number) {}
+}
+
+/**
  * JSON.parse with a readable error: returns the value, or the reason and 1-based line.
  * `text` must already have its BOM removed and newlines normalised.
  */
@@ -330,15 +453,19 @@ export function parseJsonText(text: string): { ok: true; value: unknown } | { ok
   } catch (err) {
     const message = err instanceof Error ? err.message : String(err);
     const pos = /at position (\d+)/.exec(message);
-    // Drop V8's own location details; we report line and column ourselves.
-    const clean = message.replace(/\s*in JSON at position \d+.*$/, '').replace(/\s*\(line \d+ column \d+\)$/, '');
-    if (pos) {
-      const offset = Number(pos[1]);
-      const line = lineAt(text, offset);
-      return { ok: false, reason: `invalid JSON: ${clean} (line ${line}, column ${columnAt(text, offset)})`, line };
-    }
+    // Drop V8's own location details and its quote of the text; we report line and column.
+    const clean = message
+      .replace(/\s*in JSON at position \d+.*$/s, '')
+      .replace(/ at position \d+.*$/s, '')
+      .replace(/\s*\(line \d+ column \d+\)$/, '')
+      .replace(/,\s*(?:\.\.\.)?".*"(?:\.\.\.)?\s*is not valid JSON$/s, '');
     if (/end of JSON input/i.test(message)) {
       return { ok: false, reason: `invalid JSON: ${clean} (the file ends too early)`, line: lineAt(text, text.length) };
+    }
+    const offset = pos ? Number(pos[1]) : jsonSyntaxErrorOffset(text);
+    if (offset !== undefined) {
+      const line = lineAt(text, offset);
+      return { ok: false, reason: `invalid JSON: ${clean} (line ${line}, column ${columnAt(text, offset)})`, line };
     }
     return { ok: false, reason: `invalid JSON: ${clean}` };
   }

@@ -44,7 +44,10 @@ export function parseTranscriptText(text: string, fileName: string): Cue[] {
 
 /**
  * Decodes file bytes: UTF-16 (LE/BE) when it starts with a UTF-16 BOM, otherwise UTF-8, falling
- * back to Windows-1252 when the bytes are not valid UTF-8 (old pt-BR .srt files often are).
+ * back to Windows-1252 when the bytes are not UTF-8 (old pt-BR .srt files often are).
+ * A UTF-8 file with a few damaged bytes (a stray byte, a character cut in two) stays UTF-8, the
+ * damaged bytes becoming U+FFFD: decoding it all as Windows-1252 would garble every accented
+ * letter of the lecture ("validaÃ§Ã£o") and make its words unsearchable.
  * A UTF-8 BOM is kept here and removed by the parsers.
  */
 export function decodeTranscriptBytes(bytes: Uint8Array): string {
@@ -53,8 +56,31 @@ export function decodeTranscriptBytes(bytes: Uint8Array): string {
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
-    return new TextDecoder('windows-1252').decode(bytes);
+    const lenient = new TextDecoder('utf-8', { ignoreBOM: true }).decode(bytes);
+    if (bytes[0] === 0xef && bytes[1] === 0xbb && bytes[2] === 0xbf) return lenient; // declared UTF-8
+    let damaged = 0;
+    let multiByte = 0;
+    for (const ch of lenient) {
+      if (ch === '\uFFFD') damaged++;
+      else if (ch.charCodeAt(0) > 0x7f) multiByte++;
+    }
+    // Windows-1252 text almost never forms valid multi-byte UTF-8 sequences by chance.
+    return multiByte > damaged ? lenient : decodeWindows1252(bytes);
   }
+}
+
+/** What Windows-1252 puts at bytes 0x80–0x9F (the other bytes are Latin-1). */
+const CP1252_80_9F = '€\u0081‚ƒ„…†‡ˆ‰Š‹Œ\u008DŽ\u008F\u0090‘’“”•–—˜™š›œ\u009DžŸ';
+
+/**
+ * Windows-1252, decoded by hand: Node 20's `TextDecoder('windows-1252')` decodes bytes
+ * 0x80–0x9F as Latin-1 C1 control characters, which would turn the curly quotes, dashes and
+ * "…" of subtitles written on Windows into invisible control characters.
+ */
+export function decodeWindows1252(bytes: Uint8Array): string {
+  return Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength)
+    .toString('latin1')
+    .replace(/[\x80-\x9f]/g, (c) => CP1252_80_9F[c.charCodeAt(0) - 0x80] ?? c);
 }
 
 /**

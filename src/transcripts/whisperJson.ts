@@ -1,14 +1,14 @@
 /** Whisper-style JSON transcripts: `{ "segments": [{ "start", "end", "text" }] }` or a bare array of segments. */
 import type { Cue } from '../types.js';
 import { TranscriptError } from './errors.js';
-import { cleanCueText, finishCues, lineAt, locateJson, normalizeNewlines, parseJsonText, type JsonPos } from './common.js';
+import { cleanCueText, finishCues, lineAt, locateJson, normalizeNewlines, parseJsonText, quote, type JsonPos } from './common.js';
 
 const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
 function describe(value: unknown): string {
   if (value === null) return 'null';
   if (Array.isArray(value)) return 'an array';
-  if (typeof value === 'string') return JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+  if (typeof value === 'string') return quote(value, 40);
   if (typeof value === 'object') return 'an object';
   return String(value);
 }

@@ -29,6 +29,8 @@ export async function handlePergunta(interaction: ChatInputCommandInteraction, c
     return;
   }
 
+  // Read before deferring: reading it cannot fail afterwards and leave the reply "thinking".
+  const question = questionOf(interaction);
   const ephemeral = ctx.config.DISCORD_EPHEMERAL;
   try {
     await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
@@ -38,7 +40,6 @@ export async function handlePergunta(interaction: ChatInputCommandInteraction, c
     return;
   }
 
-  const question = interaction.options.getString(QUESTION_OPTION, true);
   const preview = normalizeQuestion(question);
   const editor = new ThrottledEditor<DiscordMessage>(
     (message) => interaction.editReply(toOptions(message)),
@@ -117,6 +118,19 @@ export async function handlePergunta(interaction: ChatInputCommandInteraction, c
     await interaction
       .editReply(toOptions(renderNotice(MESSAGES.failed)))
       .catch((again: unknown) => ctx.logger.error({ user, err: describeError(again) }, 'discord: could not send the error message either'));
+  }
+}
+
+/**
+ * The question as sent; '' (answered with "Escreva uma pergunta…") when the option is missing
+ * or is not a string, which Discord never sends for the registered command but a stale
+ * registration or a malformed payload could: discord.js would throw, after the defer.
+ */
+function questionOf(interaction: ChatInputCommandInteraction): string {
+  try {
+    return interaction.options.getString(QUESTION_OPTION) ?? '';
+  } catch {
+    return '';
   }
 }
 

@@ -2,6 +2,7 @@ import type { App, BlockAction, ButtonAction, StaticSelectAction } from '@slack/
 import { ACTION_IDS } from '../../blocks.js';
 import type { ListenerContext } from '../context.js';
 import { annotateAction } from './annotate.js';
+import { UNKNOWN_ACTION_ID, unknownAction } from './unknown.js';
 import { voteAction } from './vote.js';
 
 export function registerActions(app: App, ctx: ListenerContext): void {
@@ -15,4 +16,5 @@ export function registerActions(app: App, ctx: ListenerContext): void {
     { type: 'block_actions', action_id: ACTION_IDS.annotate },
     ctx.track(`action ${ACTION_IDS.annotate}`, annotateAction(ctx)),
   );
+  app.action<BlockAction>({ type: 'block_actions', action_id: UNKNOWN_ACTION_ID }, ctx.track('action (unknown)', unknownAction(ctx)));
 }
