@@ -160,6 +160,18 @@ class AttemptTimeout extends Error {
 /** Internal marker for a stream that ended without a finish_reason. */
 class IncompleteStream extends Error {}
 
+/** ` (cause: cause of cause…)` of an error, up to three levels, or ''. */
+function causeChain(err: Error): string {
+  const parts: string[] = [];
+  let cause: unknown = err.cause;
+  for (let depth = 0; depth < 3 && cause instanceof Error; depth++) {
+    const code = (cause as NodeJS.ErrnoException).code;
+    parts.push(code && !cause.message.includes(code) ? `${cause.message} [${code}]` : cause.message);
+    cause = cause.cause;
+  }
+  return parts.length > 0 ? ` (${parts.join(': ')})` : '';
+}
+
 /** Maps anything thrown by one attempt to a sanitised LlmError. */
 function toLlmError(err: unknown, apiKey: string): LlmError {
   if (err instanceof LlmError) return err;
@@ -176,7 +188,9 @@ function toLlmError(err: unknown, apiKey: string): LlmError {
     return new LlmError('timeout', 'LLM request timed out waiting for the response headers', { retryable: true });
   }
   if (err instanceof APIConnectionError) {
-    return new LlmError('unavailable', `LLM connection failed: ${clean(err.message)}`, { retryable: true });
+    // The SDK's message is only "Connection error."; the cause chain says why (ECONNREFUSED,
+    // ENOTFOUND, a reset...), which is what an operator needs to read in the log.
+    return new LlmError('unavailable', `LLM connection failed: ${clean(err.message + causeChain(err))}`, { retryable: true });
   }
   if (err instanceof APIError) {
     const status = err.status;

@@ -17,6 +17,7 @@ import {
 import type { AnswerResult } from '../types.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
+import { nextTurn } from './turns.js';
 
 export type AskOutcome =
   | { status: 'answered'; result: AnswerResult; recorded: boolean }
@@ -64,6 +65,9 @@ export class BotService {
     }
     let result: AnswerResult;
     try {
+      // Under a burst, each question's synchronous work (retrieval, prompt) gets its own
+      // event-loop turn, so acknowledgements and timers are not held up by the whole burst.
+      await nextTurn();
       result = await this.answers.answer(input.question, { onDelta: input.onDelta, signal: input.signal });
     } catch (err) {
       if (err instanceof InvalidQuestionError) return { status: 'invalid', message: err.userMessage };

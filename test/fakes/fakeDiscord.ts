@@ -41,12 +41,26 @@
  *   429 with `retry_after`, or a 500); `restLatencyMs` delays every REST answer (load tests).
  *
  * Gateway (`ws://127.0.0.1:<port>/gateway`, JSON text frames, no compression): HELLO, then
- * IDENTIFY → READY (user, guilds, application) + one GUILD_CREATE per guild; heartbeats are
- * ACKed; RESUME is answered with INVALID_SESSION (the client then identifies again). A wrong
- * token closes the socket with 4004. `dispatch(event, data)` sends any event to every identified
- * session; `slashCommand`, `clickButton` and `submitModal` send INTERACTION_CREATE payloads with
- * everything discord.js needs (`entitlements`, `authorizing_integration_owners`, a `channel`
- * object, `member.user` in guilds or `user` in DMs, a full `message` for components).
+ * IDENTIFY → READY (user, guilds, application, `session_id`, `resume_gateway_url`) + one
+ * GUILD_CREATE per guild; heartbeats are ACKed. A wrong token closes the socket with 4004.
+ * `dispatch(event, data)` sends any event to every identified session; `slashCommand`,
+ * `clickButton` and `submitModal` send INTERACTION_CREATE payloads with everything discord.js
+ * needs (`entitlements`, `authorizing_integration_owners`, a `channel` object, `member.user` in
+ * guilds or `user` in DMs, a full `message` for components).
+ *
+ * Disconnects and RESUME, as Discord does them:
+ * - A session whose socket closes with any code but 1000/1001 (the client's own clean close)
+ *   stays resumable: dispatches meant for it (e.g. an interaction) are kept, numbered in its
+ *   sequence, while it is away.
+ * - RESUME `{ token, session_id, seq }` for a resumable session replays every dispatch after
+ *   `seq` (the ones the client missed), then sends RESUMED; for anything else it is answered
+ *   with INVALID_SESSION `d: false` (the client then identifies again). Each attempt is recorded
+ *   in `resumes`.
+ * - `disconnectGateway({ code, abrupt, resumable })` drops every gateway connection: a close
+ *   frame with `code` (default 4000, which discord.js resumes after), or `abrupt: true` for a
+ *   TCP-level drop without a close frame; `resumable: false` also invalidates the sessions (the
+ *   client must identify again). `requestReconnect()` sends op 7 RECONNECT (the client closes
+ *   and resumes).
  *
  * Every interaction is tracked as a `FakeInteraction`: its callback, edits, follow-ups and
  * deletions (`events`, each with an arrival time `at`), the current `original` message and the
@@ -299,6 +313,8 @@ export interface FakeDiscord {
   readonly requests: RestCall[];
   /** IDENTIFY payloads received. */
   readonly identifies: Json[];
+  /** RESUME attempts received, and whether the session could be resumed. */
+  readonly resumes: Array<{ sessionId: string; seq: number; accepted: boolean; replayed: number }>;
   /** Open gateway sessions that completed IDENTIFY. */
   readonly sessions: number;
   /** Registered commands. */
@@ -309,10 +325,14 @@ export interface FakeDiscord {
   slashCommand(input: SlashCommandInput): FakeInteraction;
   clickButton(input: ButtonClickInput): FakeInteraction;
   submitModal(input: ModalSubmitInput): FakeInteraction;
-  /** Sends a gateway dispatch (op 0) to every identified session. */
+  /** Sends a gateway dispatch (op 0) to every identified session (kept for resumable sessions that are away). */
   dispatch(event: string, data: unknown): void;
+  /** Drops every gateway connection (see the header): close code (default 4000), or `abrupt`; `resumable: false` invalidates the sessions. */
+  disconnectGateway(options?: { code?: number; abrupt?: boolean; resumable?: boolean }): void;
+  /** Sends op 7 RECONNECT to every identified session (the client closes and resumes). */
+  requestReconnect(): void;
   failNext(rule: FailRule): void;
-  /** Forgets recorded requests, interactions and messages (keeps sessions and commands): between load-test rounds. */
+  /** Forgets recorded requests, identifies, resumes, interactions and messages (keeps sessions and commands): between load-test rounds. */
   reset(): void;
   /** Resolves once a session is identified (READY and GUILD_CREATEs sent). */
   waitForSession(timeoutMs?: number): Promise<void>;
@@ -321,6 +341,17 @@ export interface FakeDiscord {
   /** Closes gateway sessions and every HTTP connection, then the server. */
   close(): Promise<void>;
 }
+
+/** One gateway session (IDENTIFY → READY), alive across a disconnect until it is resumed or invalidated. */
+interface GatewaySession {
+  id: string;
+  seq: number;
+  identified: boolean;
+  /** Dispatches sent (or kept while away), for RESUME replays; the last HISTORY_LIMIT. */
+  history: Json[];
+}
+
+const HISTORY_LIMIT = 1000;
 
 interface GuildState {
   id: string;
@@ -355,7 +386,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const byToken = new Map<string, FakeInteraction>();
   const failRules: FailRule[] = [];
   const httpSockets = new Set<Socket>();
-  const sessions = new Map<WebSocket, { seq: number; identified: boolean }>();
+  const sessions = new Map<WebSocket, GatewaySession>();
+  /** Sessions whose socket closed uncleanly, by session id: RESUME can pick them up. */
+  const resumable = new Map<string, GatewaySession>();
+  const resumes: FakeDiscord['resumes'] = [];
   let restSeq = 0;
   let closed = false;
 
@@ -732,8 +766,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   function sendDispatch(ws: WebSocket, t: string, d: unknown): void {
     const session = sessions.get(ws);
     if (!session) return;
+    sendFrame(ws, record(session, t, d));
+  }
+
+  /** Numbers a dispatch in the session's sequence and keeps it for a later RESUME. */
+  function record(session: GatewaySession, t: string, d: unknown): Json {
     session.seq += 1;
-    sendFrame(ws, { op: 0, t, s: session.seq, d });
+    const frame = { op: 0, t, s: session.seq, d };
+    session.history.push(frame);
+    if (session.history.length > HISTORY_LIMIT) session.history.splice(0, session.history.length - HISTORY_LIMIT);
+    return frame;
   }
 
   function guildCreatePayload(g: GuildState): Json {
@@ -781,7 +823,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   }
 
   wss.on('connection', (ws) => {
-    sessions.set(ws, { seq: 0, identified: false });
+    sessions.set(ws, { id: '', seq: 0, identified: false, history: [] });
     sendFrame(ws, { op: 10, d: { heartbeat_interval: heartbeatIntervalMs }, s: null, t: null });
     ws.on('message', (raw: Buffer) => {
       let frame: Json;
@@ -805,11 +847,12 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
             return;
           }
           session.identified = true;
+          session.id = randomBytes(16).toString('hex');
           sendDispatch(ws, 'READY', {
             v: 10,
             user: { ...botUser, verified: true, mfa_enabled: false, flags: 0 },
             guilds: guilds.map((g) => ({ id: g.id, unavailable: true })),
-            session_id: randomBytes(16).toString('hex'),
+            session_id: session.id,
             resume_gateway_url: `ws://127.0.0.1:${port}/gateway`,
             shard: [0, 1],
             application: { id: applicationId, flags: 0 },
@@ -824,21 +867,62 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
           changes.emit('change');
           break;
         }
-        case 6:
-          sendFrame(ws, { op: 9, d: false, s: null, t: null });
+        case 6: {
+          const d = (frame.d ?? {}) as Json;
+          const sessionId = String(d.session_id ?? '');
+          const seq = Number(d.seq ?? 0);
+          const away = resumable.get(sessionId);
+          const tokenOk = d.token === token || d.token === `Bot ${token}`;
+          if (!away || !tokenOk || seq > away.seq) {
+            resumes.push({ sessionId, seq, accepted: false, replayed: 0 });
+            sendFrame(ws, { op: 9, d: false, s: null, t: null });
+            break;
+          }
+          resumable.delete(sessionId);
+          away.identified = true;
+          sessions.set(ws, away);
+          const missed = away.history.filter((f) => Number(f.s) > seq);
+          resumes.push({ sessionId, seq, accepted: true, replayed: missed.length });
+          for (const f of missed) sendFrame(ws, f);
+          sendDispatch(ws, 'RESUMED', null);
+          changes.emit('change');
           break;
+        }
         default:
           break; // presence updates, member requests...: ignored
       }
     });
-    ws.on('close', () => {
+    ws.on('close', (code: number) => {
+      const session = sessions.get(ws);
       sessions.delete(ws);
+      // The client's own clean close ends the session; anything else leaves it resumable.
+      if (session?.identified && code !== 1000 && code !== 1001 && !closed && !invalidated.has(ws)) {
+        session.identified = false;
+        resumable.set(session.id, session);
+      }
       changes.emit('change');
     });
   });
 
   function dispatch(event: string, data: unknown): void {
     for (const [ws, session] of sessions) if (session.identified) sendDispatch(ws, event, data);
+    // Kept (and numbered) for sessions that are away, to be replayed when they resume.
+    for (const session of resumable.values()) record(session, event, data);
+  }
+
+  /** Sockets dropped with `resumable: false`: their sessions end with them. */
+  const invalidated = new WeakSet<WebSocket>();
+  function disconnectGateway(opts: { code?: number; abrupt?: boolean; resumable?: boolean } = {}): void {
+    if (opts.resumable === false) resumable.clear();
+    for (const ws of [...sessions.keys()]) {
+      if (opts.resumable === false) invalidated.add(ws);
+      if (opts.abrupt) ws.terminate();
+      else ws.close(opts.code ?? 4000, 'fakeDiscord: disconnected');
+    }
+  }
+
+  function requestReconnect(): void {
+    for (const [ws, session] of sessions) if (session.identified) sendFrame(ws, { op: 7, d: null, s: null, t: null });
   }
 
   // ---------------------------------------------------------------- interactions
@@ -983,6 +1067,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     channelId: firstChannel.id,
     requests,
     identifies,
+    resumes,
     get sessions() {
       return [...sessions.values()].filter((s) => s.identified).length;
     },
@@ -998,12 +1083,15 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     clickButton,
     submitModal,
     dispatch,
+    disconnectGateway,
+    requestReconnect,
     failNext(rule) {
       failRules.push({ ...rule });
     },
     reset() {
       requests.length = 0;
       identifies.length = 0;
+      resumes.length = 0;
       interactions.clear();
       byToken.clear();
       messages.clear();
