@@ -99,35 +99,237 @@ export class Bm25Index {
     return new Bm25Index(params, terms, start, docs, tfs, Uint32Array.from(lengths));
   }
 
-  /** Top `k` documents for the query, best first. Documents sharing no term are not returned. */
+  /**
+   * Top `k` documents for the query, best first (equal scores: lower document first). Documents
+   * sharing no term are not returned.
+   *
+   * Short postings are scored exhaustively, term at a time. When the query's postings are long
+   * (common words in a large index), a MaxScore-style evaluation gives the same result faster:
+   * terms are scored in decreasing order of their best possible contribution, and once the
+   * terms left cannot lift a document that has not been seen yet into the top k, they are only
+   * looked up (walking or galloping through their doc-sorted postings) for the documents that
+   * still can. The final candidates are rescored exactly as the exhaustive path scores them, so
+   * both paths return the same documents with the same scores.
+   */
   search(query: string, k: number): LexicalHit[] {
     const n = this.docLengths.length;
     if (n === 0 || k <= 0) return [];
     const queryTerms = [...new Set(analyze(query))];
-    if (queryTerms.length === 0) return [];
-    const { k1, b } = this.params;
-    const avgdl = this.averageLength();
-    const scores = this.scratch;
-    let touchedCount = 0;
+    const ids: number[] = [];
+    let postings = 0;
     for (const term of queryTerms) {
       const t = this.termIds.get(term);
       if (t === undefined) continue;
-      const from = this.postingsStart[t]!;
-      const to = this.postingsStart[t + 1]!;
-      const df = to - from;
-      const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-      for (let p = from; p < to; p++) {
-        const doc = this.postingDocs[p]!;
-        const tf = this.postingTfs[p]!;
-        const norm = k1 * (1 - b + (b * this.docLengths[doc]!) / avgdl);
-        if (scores[doc] === 0) this.touched[touchedCount++] = doc;
-        scores[doc] = scores[doc]! + (idf * (tf * (k1 + 1))) / (tf + norm);
-      }
+      ids.push(t);
+      postings += this.postingsStart[t + 1]! - this.postingsStart[t]!;
     }
+    if (ids.length === 0) return [];
+    const idfs = ids.map((t) => this.idf(t));
+    return ids.length === 1 || postings <= EXHAUSTIVE_POSTINGS
+      ? this.searchExhaustive(ids, idfs, k)
+      : this.searchMaxScore(ids, idfs, k);
+  }
+
+  private idf(t: number): number {
+    const n = this.docLengths.length;
+    const df = this.postingsStart[t + 1]! - this.postingsStart[t]!;
+    return Math.log(1 + (n - df + 0.5) / (df + 0.5));
+  }
+
+  /** k1 · (1 − b + b · |d| / avgdl) per document (float64: the same value as computed inline). */
+  private norms(): Float64Array {
+    if (!this.normCache) {
+      const { k1, b } = this.params;
+      const avgdl = this.averageLength();
+      const norms = new Float64Array(this.docLengths.length);
+      for (let d = 0; d < norms.length; d++) norms[d] = k1 * (1 - b + (b * this.docLengths[d]!) / avgdl);
+      this.normCache = norms;
+    }
+    return this.normCache;
+  }
+  private normCache: Float64Array | null = null;
+
+  /** Largest tf·(k1+1)/(tf+norm) over a term's postings (its contribution is at most idf × this). */
+  private termBound(t: number): number {
+    this.boundCache ??= new Float64Array(this.terms.length).fill(-1);
+    let bound = this.boundCache[t]!;
+    if (bound < 0) {
+      const norms = this.norms();
+      const k1p1 = this.params.k1 + 1;
+      bound = 0;
+      for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) {
+        const tf = this.postingTfs[p]!;
+        const w = (tf * k1p1) / (tf + norms[this.postingDocs[p]!]!);
+        if (w > bound) bound = w;
+      }
+      this.boundCache[t] = bound;
+    }
+    return bound;
+  }
+  private boundCache: Float64Array | null = null;
+
+  /** Adds every posting of term `t` to the scratch scores; returns the new touched count. */
+  private accumulate(t: number, idf: number, touchedCount: number): number {
+    const scores = this.scratch;
+    const touched = this.touched;
+    const docs = this.postingDocs;
+    const tfs = this.postingTfs;
+    const norms = this.norms();
+    const k1p1 = this.params.k1 + 1;
+    let count = touchedCount;
+    for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) {
+      const doc = docs[p]!;
+      const tf = tfs[p]!;
+      const before = scores[doc]!;
+      if (before === 0) touched[count++] = doc;
+      scores[doc] = before + (idf * (tf * k1p1)) / (tf + norms[doc]!);
+    }
+    return count;
+  }
+
+  private searchExhaustive(ids: readonly number[], idfs: readonly number[], k: number): LexicalHit[] {
+    let touchedCount = 0;
+    for (let i = 0; i < ids.length; i++) touchedCount = this.accumulate(ids[i]!, idfs[i]!, touchedCount);
+    const scores = this.scratch;
     const hits = topK(this.touched, touchedCount, scores, k);
     for (let i = 0; i < touchedCount; i++) scores[this.touched[i]!] = 0;
     return hits;
   }
+
+  /** Term frequency of `doc` in term `t`'s postings (binary search; they are sorted by doc), or 0. */
+  private tfOf(t: number, doc: number): number {
+    let lo = this.postingsStart[t]!;
+    let hi = this.postingsStart[t + 1]! - 1;
+    const docs = this.postingDocs;
+    while (lo <= hi) {
+      const mid = (lo + hi) >>> 1;
+      const d = docs[mid]!;
+      if (d === doc) return this.postingTfs[mid]!;
+      if (d < doc) lo = mid + 1;
+      else hi = mid - 1;
+    }
+    return 0;
+  }
+
+  private searchMaxScore(ids: readonly number[], idfs: readonly number[], k: number): LexicalHit[] {
+    const scores = this.scratch;
+    const touched = this.touched;
+    const norms = this.norms();
+    const k1p1 = this.params.k1 + 1;
+    const bounds = ids.map((t, i) => idfs[i]! * this.termBound(t));
+    const order = ids.map((_, i) => i).sort((a, c) => bounds[c]! - bounds[a]! || a - c);
+    // rest[j]: the most the terms order[j..] can add to any document.
+    const rest = new Float64Array(order.length + 1);
+    for (let j = order.length - 1; j >= 0; j--) rest[j] = rest[j + 1]! + bounds[order[j]!]!;
+
+    // Phase 1: scan whole postings, best terms first, while an unseen document could still make
+    // the top k (it can score at most rest[j]).
+    let touchedCount = 0;
+    let j = 0;
+    let threshold = 0;
+    // touched[] is a series of runs, one per scanned term, each in ascending document order.
+    const runEnds: number[] = [];
+    while (j < order.length) {
+      const i = order[j]!;
+      touchedCount = this.accumulate(ids[i]!, idfs[i]!, touchedCount);
+      runEnds.push(touchedCount);
+      j++;
+      // No document can score more than the terms scanned so far; only then can the k-th be high enough.
+      if (j === order.length || touchedCount < k || rest[0]! - rest[j]! <= rest[j]!) continue;
+      threshold = kthLargest(touched, touchedCount, scores, k, this.heap);
+      if (rest[j]! < threshold * (1 - SAFETY)) break;
+    }
+
+    let candidates: Int32Array;
+    if (j === order.length) {
+      candidates = touched.subarray(0, touchedCount);
+    } else {
+      // Phase 2: only documents already seen that can still reach the threshold; the remaining
+      // terms are looked up for them, galloping through the doc-sorted postings once per run.
+      this.candidateBuffer ??= new Int32Array(this.docLengths.length);
+      const buffer = this.candidateBuffer;
+      let cut = threshold * (1 - SAFETY) - rest[j]!;
+      let count = 0;
+      const runs: number[] = [0];
+      let from = 0;
+      for (const runEnd of runEnds) {
+        for (let c = from; c < runEnd; c++) if (scores[touched[c]!]! >= cut) buffer[count++] = touched[c]!;
+        runs.push(count);
+        from = runEnd;
+      }
+      const docs = this.postingDocs;
+      for (; j < order.length; j++) {
+        const i = order[j]!;
+        const idf = idfs[i]!;
+        const begin = this.postingsStart[ids[i]!]!;
+        const end = this.postingsStart[ids[i]! + 1]!;
+        // Few postings per candidate: step through them; many: gallop over them.
+        const dense = end - begin < 16 * count;
+        for (let r = 0; r + 1 < runs.length; r++) {
+          let p = begin;
+          for (let c = runs[r]!; c < runs[r + 1]! && p < end; c++) {
+            const doc = buffer[c]!;
+            if (dense) {
+              while (p < end && docs[p]! < doc) p++;
+            } else if (docs[p]! < doc) {
+              // gallop, then binary search in (lo, hi]
+              let step = 1;
+              let lo = p;
+              while (p + step < end && docs[p + step]! < doc) {
+                lo = p + step;
+                step *= 2;
+              }
+              let hi = Math.min(p + step, end - 1);
+              while (lo < hi) {
+                const mid = (lo + hi) >>> 1;
+                if (docs[mid]! < doc) lo = mid + 1;
+                else hi = mid;
+              }
+              p = docs[lo]! < doc ? lo + 1 : lo;
+            }
+            if (p < end && docs[p] === doc) {
+              const tf = this.postingTfs[p]!;
+              scores[doc] = scores[doc]! + (idf * (tf * k1p1)) / (tf + norms[doc]!);
+            }
+          }
+        }
+        if (count > k) threshold = Math.max(threshold, kthLargest(buffer, count, scores, k, this.heap));
+        cut = threshold * (1 - SAFETY) - rest[j + 1]!;
+        // Drop those that can no longer make it, keeping each run in order.
+        let kept = 0;
+        for (let r = 0; r + 1 < runs.length; r++) {
+          const runFrom = runs[r]!;
+          const runTo = runs[r + 1]!;
+          runs[r] = kept;
+          for (let c = runFrom; c < runTo; c++) if (scores[buffer[c]!]! >= cut) buffer[kept++] = buffer[c]!;
+        }
+        runs[runs.length - 1] = kept;
+        count = kept;
+      }
+      candidates = buffer.subarray(0, count);
+    }
+
+    // Rescore the few that can be in the top k exactly as searchExhaustive does (terms in query
+    // order, float32 accumulation), so that both paths agree to the last bit.
+    const finalCut = candidates.length > k ? kthLargest(candidates, candidates.length, scores, k, this.heap) * (1 - SAFETY) : -Infinity;
+    const exact: LexicalHit[] = [];
+    const f32 = new Float32Array(1);
+    for (let c = 0; c < candidates.length; c++) {
+      const doc = candidates[c]!;
+      if (scores[doc]! < finalCut) continue;
+      f32[0] = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const tf = this.tfOf(ids[i]!, doc);
+        if (tf > 0) f32[0] = f32[0]! + (idfs[i]! * (tf * k1p1)) / (tf + norms[doc]!);
+      }
+      exact.push({ doc, score: f32[0]! });
+    }
+    for (let c = 0; c < touchedCount; c++) scores[touched[c]!] = 0;
+    exact.sort(byScoreThenDoc);
+    return exact.slice(0, k);
+  }
+  private readonly heap: Float32Array = new Float32Array(64);
+  private candidateBuffer: Int32Array | null = null;
 
   private avgdlCache = -1;
   private averageLength(): number {
@@ -184,27 +386,67 @@ export class Bm25Index {
   }
 }
 
-/** Partial selection of the k best scores among the touched documents. */
+/** Above this many postings per query, `searchMaxScore` is used (below, scanning everything is as fast). */
+const EXHAUSTIVE_POSTINGS = 20_000;
+/** Relative margin on pruning decisions, far above float32 rounding (~1e-7 per addition). */
+const SAFETY = 1e-4;
+
+function byScoreThenDoc(a: LexicalHit, c: LexicalHit): number {
+  return c.score - a.score || a.doc - c.doc;
+}
+
+/** The k best of the touched documents: score descending, then lower document first. */
 function topK(docs: Int32Array, count: number, scores: Float32Array, k: number): LexicalHit[] {
   const best: LexicalHit[] = [];
-  let worst = -Infinity;
   for (let i = 0; i < count; i++) {
     const doc = docs[i]!;
     const score = scores[doc]!;
-    if (best.length < k) {
-      best.push({ doc, score });
-      if (best.length === k) {
-        best.sort((a, c) => c.score - a.score || a.doc - c.doc);
-        worst = best[k - 1]!.score;
+    if (best.length === k) {
+      const last = best[k - 1]!;
+      if (score < last.score || (score === last.score && doc > last.doc)) continue;
+    }
+    let pos = best.length;
+    while (pos > 0) {
+      const prev = best[pos - 1]!;
+      if (prev.score > score || (prev.score === score && prev.doc < doc)) break;
+      pos--;
+    }
+    best.splice(pos, 0, { doc, score });
+    if (best.length > k) best.pop();
+  }
+  return best;
+}
+
+/** The k-th largest score among the first `count` documents (count ≥ k), with a size-k min-heap. */
+function kthLargest(docs: Int32Array, count: number, scores: Float32Array, k: number, buffer: Float32Array): number {
+  const heap = buffer.length >= k ? buffer : new Float32Array(k);
+  let size = 0;
+  for (let i = 0; i < count; i++) {
+    const score = scores[docs[i]!]!;
+    if (size < k) {
+      // sift up
+      let at = size++;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (heap[parent]! <= score) break;
+        heap[at] = heap[parent]!;
+        at = parent;
       }
-    } else if (score > worst) {
-      let pos = k - 1;
-      while (pos > 0 && best[pos - 1]!.score < score) pos--;
-      best.splice(pos, 0, { doc, score });
-      best.pop();
-      worst = best[k - 1]!.score;
+      heap[at] = score;
+    } else if (score > heap[0]!) {
+      // replace the minimum, sift down
+      let at = 0;
+      for (;;) {
+        const left = 2 * at + 1;
+        if (left >= k) break;
+        const right = left + 1;
+        const child = right < k && heap[right]! < heap[left]! ? right : left;
+        if (heap[child]! >= score) break;
+        heap[at] = heap[child]!;
+        at = child;
+      }
+      heap[at] = score;
     }
   }
-  if (best.length < k) best.sort((a, c) => c.score - a.score || a.doc - c.doc);
-  return best;
+  return size < k ? -Infinity : heap[0]!;
 }

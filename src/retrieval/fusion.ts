@@ -31,11 +31,16 @@ export function reciprocalRankFusion(lists: readonly RankedList[], k: number, rr
       entry.foundBy[list.name] = { rank, score: hit.score };
     });
   }
+  // Each entry's best rank is computed once, not in every comparison.
   return [...fused.values()]
-    .sort((a, b) => b.score - a.score || bestRank(a) - bestRank(b) || a.id - b.id)
-    .slice(0, k);
+    .map((hit) => ({ hit, best: bestRank(hit) }))
+    .sort((a, b) => b.hit.score - a.hit.score || a.best - b.best || a.hit.id - b.hit.id)
+    .slice(0, k)
+    .map((d) => d.hit);
 }
 
 function bestRank(hit: FusedHit): number {
-  return Math.min(...Object.values(hit.foundBy).map((f) => f.rank));
+  let best = Infinity;
+  for (const found of Object.values(hit.foundBy)) if (found.rank < best) best = found.rank;
+  return best;
 }

@@ -1,0 +1,88 @@
+/**
+ * `npm run eval:retrieval -- [--source DIR] [--index DIR] [--questions FILE] [--json]`
+ *
+ * Runs a course's labelled questions (`SOURCE/questions.json`) through lexical, dense and hybrid
+ * retrieval and prints hit@1/@5/@10, MRR@10 and nDCG@10 per retriever plus the questions each
+ * one misses. Without `--index`, the source course is ingested into a temporary folder first.
+ * Dense and hybrid are reported as skipped (with the reason) when the embedding model cannot be
+ * loaded or the index has no dense vectors. stdout carries only the report (with `--json`, one
+ * JSON object); logs go to stderr.
+ */
+import { mkdtemp, rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { Command } from 'commander';
+import { runIngest } from '../core.js';
+import type { Config } from '../config.js';
+import { EmbeddingModelUnavailableError } from '../embeddings/embedder.js';
+import { loadTransformersEmbedder, type TransformersEmbedder } from '../embeddings/transformersEmbedder.js';
+import { evaluateRetrieval, formatReport, readQuestions } from '../evaluation/retrievalEval.js';
+import { loadCourseIndex } from '../index/courseIndex.js';
+import type { Logger } from '../logger.js';
+import { runMain, setup } from './common.js';
+
+const { config, logger } = setup();
+const program = new Command('eval:retrieval')
+  .description('Measure retrieval quality (hit@k, MRR, nDCG) on a course with labelled questions.')
+  .option('--source <dir>', 'course folder with videos.json, transcripts and questions.json', 'examples/curso-exemplo')
+  .option('--index <dir>', 'evaluate this index folder instead of ingesting the source into a temporary one')
+  .option('--questions <file>', 'labelled questions (default: SOURCE/questions.json)')
+  .option('--json', 'print one JSON object instead of tables')
+  .showHelpAfterError();
+program.parse();
+const opts = program.opts<{ source: string; index?: string; questions?: string; json?: boolean }>();
+
+/** The configured embedding model, or the reason it cannot be used. */
+async function loadEmbedder(cfg: Config, log: Logger): Promise<{ embedder: TransformersEmbedder | null; reason?: string }> {
+  try {
+    const embedder = await loadTransformersEmbedder({
+      modelId: cfg.EMBEDDING_MODEL,
+      cacheDir: path.resolve(cfg.MODEL_CACHE_DIR),
+      allowRemote: !cfg.EMBEDDING_OFFLINE,
+      dtype: cfg.EMBEDDING_DTYPE,
+      batchSize: cfg.EMBEDDING_BATCH_SIZE,
+      maxTokens: cfg.WINDOW_MAX_TOKENS,
+      loadTimeoutMs: cfg.EMBEDDING_LOAD_TIMEOUT_MS,
+    });
+    log.info({ model: embedder.modelId, dimensions: embedder.dimensions }, 'embedding model loaded');
+    return { embedder };
+  } catch (err) {
+    if (!(err instanceof EmbeddingModelUnavailableError)) throw err;
+    const reason = `embedding model ${cfg.EMBEDDING_MODEL} unavailable: ${err.reason}`;
+    log.warn(`${reason}; dense and hybrid retrieval are skipped`);
+    return { embedder: null, reason };
+  }
+}
+
+runMain(async () => {
+  const questionsFile = path.resolve(opts.questions ?? path.join(opts.source, 'questions.json'));
+  const questions = await readQuestions(questionsFile);
+  const { embedder, reason } = await loadEmbedder(config, logger);
+  let temp: string | null = null;
+  try {
+    let indexDir = opts.index;
+    if (!indexDir) {
+      temp = await mkdtemp(path.join(tmpdir(), 'pergunta-eval-'));
+      indexDir = path.join(temp, 'index');
+      logger.info(`ingesting ${opts.source} into a temporary index`);
+      await runIngest(config, logger, opts.source, indexDir, embedder);
+    }
+    const index = await loadCourseIndex(indexDir, {
+      ...(embedder ? { embeddingModel: embedder.modelId } : {}),
+      ef: config.HNSW_EF,
+    });
+    const report = await evaluateRetrieval({
+      index,
+      questions,
+      embedder,
+      ...(reason !== undefined ? { embedderUnavailableReason: reason } : {}),
+      questionsFile,
+    });
+    if (temp) report.indexDir = '(temporary, ingested from ' + path.resolve(opts.source) + ')';
+    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    return 0;
+  } finally {
+    await embedder?.dispose().catch(() => undefined);
+    if (temp) await rm(temp, { recursive: true, force: true });
+  }
+}, logger);

@@ -1,0 +1,349 @@
+/**
+ * Retrieval-quality evaluation against a course's labelled questions (`questions.json`):
+ *
+ *   [{ "q": "...", "video": ["aula02", "aula06"], "range": [[361.7, 435.3], [266.5, 318.7]] }]
+ *
+ * `range[i]` pairs with `video[i]`. A retrieved window is relevant (a hit) when its video is one
+ * of the listed videos and its time span overlaps that video's paired range by more than an
+ * instant (windows that merely touch the range at one end do not count). Relevance is binary.
+ *
+ * Metrics, per question, then averaged over the questions (k = 10 unless said otherwise):
+ * - hit@k: 1 when any of the first k windows is relevant;
+ * - MRR@k: 1 / rank of the first relevant window within the first k, else 0;
+ * - nDCG@k: Σ rel_i / log2(i + 1) over the first k ranks, divided by the same sum for an ideal
+ *   ranking, which puts first every relevant window of the index (at most k of them).
+ *
+ * The metric functions are pure; `evaluateRetrieval` runs the three retrievers (lexical BM25,
+ * dense HNSW, hybrid fusion — the same code that answers students) over a loaded index.
+ */
+import { readFile } from 'node:fs/promises';
+import { normalizeQuestion } from '../answer/answerService.js';
+import type { Embedder } from '../embeddings/embedder.js';
+import type { CourseIndex } from '../index/courseIndex.js';
+import { HybridRetriever } from '../retrieval/hybridRetriever.js';
+
+export interface LabelledQuestion {
+  q: string;
+  /** Videos where the answer is; `range[i]` is the part of `video[i]` that answers it. */
+  video: string[];
+  range: [number, number][];
+}
+
+/** The part of a retrieved window the metrics look at. */
+export interface WindowSpan {
+  videoId: string;
+  start: number;
+  end: number;
+}
+
+export type RetrieverKind = 'lexical' | 'dense' | 'hybrid';
+export const RETRIEVER_KINDS: readonly RetrieverKind[] = ['lexical', 'dense', 'hybrid'];
+
+export class QuestionsFileError extends Error {
+  constructor(
+    readonly file: string,
+    reason: string,
+  ) {
+    super(`${file}: ${reason}`);
+    this.name = 'QuestionsFileError';
+  }
+}
+
+/** Validates the parsed content of a questions file. */
+export function parseQuestions(value: unknown, file = 'questions.json'): LabelledQuestion[] {
+  if (!Array.isArray(value)) throw new QuestionsFileError(file, 'expected an array of questions');
+  return value.map((entry: unknown, i) => {
+    const where = `question ${i + 1}`;
+    if (typeof entry !== 'object' || entry === null) throw new QuestionsFileError(file, `${where} is not an object`);
+    const { q, video, range } = entry as Record<string, unknown>;
+    if (typeof q !== 'string' || q.trim() === '') throw new QuestionsFileError(file, `${where}: "q" must be a non-empty string`);
+    if (!Array.isArray(video) || video.length === 0 || !video.every((v) => typeof v === 'string' && v !== '')) {
+      throw new QuestionsFileError(file, `${where}: "video" must be a non-empty array of video ids`);
+    }
+    if (!Array.isArray(range) || range.length !== video.length) {
+      throw new QuestionsFileError(file, `${where}: "range" must have one [start, end] per video (${video.length})`);
+    }
+    const ranges = range.map((r: unknown, j): [number, number] => {
+      if (!Array.isArray(r) || r.length !== 2 || !r.every((x) => typeof x === 'number' && Number.isFinite(x)) || r[0] > r[1]) {
+        throw new QuestionsFileError(file, `${where}: range ${j + 1} must be [start, end] in seconds with start ≤ end`);
+      }
+      return [r[0] as number, r[1] as number];
+    });
+    return { q, video: video as string[], range: ranges };
+  });
+}
+
+export async function readQuestions(file: string): Promise<LabelledQuestion[]> {
+  let text: string;
+  try {
+    text = await readFile(file, 'utf8');
+  } catch (err) {
+    throw new QuestionsFileError(file, `cannot be read (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+  }
+  let value: unknown;
+  try {
+    value = JSON.parse(text);
+  } catch (err) {
+    throw new QuestionsFileError(file, `is not valid JSON (${(err as Error).message})`);
+  }
+  return parseQuestions(value, file);
+}
+
+/** True when [start, end] and [from, to] share more than a single instant. */
+export function overlaps(span: { start: number; end: number }, [from, to]: readonly [number, number]): boolean {
+  return span.start < to && from < span.end;
+}
+
+/** Whether a window answers the question: a listed video, overlapping that video's paired range. */
+export function isRelevant(window: WindowSpan, question: LabelledQuestion): boolean {
+  for (let i = 0; i < question.video.length; i++) {
+    if (question.video[i] === window.videoId && overlaps(window, question.range[i]!)) return true;
+  }
+  return false;
+}
+
+/** Relevance of each retrieved window, in rank order. */
+export function relevanceFlags(ranked: readonly WindowSpan[], question: LabelledQuestion): boolean[] {
+  return ranked.map((w) => isRelevant(w, question));
+}
+
+/** How many windows of the index are relevant (the ideal ranking of nDCG). */
+export function countRelevant(windows: readonly WindowSpan[], question: LabelledQuestion): number {
+  let n = 0;
+  for (const w of windows) if (isRelevant(w, question)) n++;
+  return n;
+}
+
+/** 1-based rank of the first relevant window within the first k, or null. */
+export function firstRelevantRank(flags: readonly boolean[], k: number): number | null {
+  const limit = Math.min(k, flags.length);
+  for (let i = 0; i < limit; i++) if (flags[i]) return i + 1;
+  return null;
+}
+
+export function hitAtK(flags: readonly boolean[], k: number): number {
+  return firstRelevantRank(flags, k) === null ? 0 : 1;
+}
+
+export function reciprocalRankAtK(flags: readonly boolean[], k: number): number {
+  const rank = firstRelevantRank(flags, k);
+  return rank === null ? 0 : 1 / rank;
+}
+
+/**
+ * Binary-relevance nDCG@k. `relevantTotal` is the number of relevant windows in the whole index;
+ * the ideal ranking has min(relevantTotal, k) of them first. 0 when nothing is relevant.
+ */
+export function ndcgAtK(flags: readonly boolean[], relevantTotal: number, k: number): number {
+  let dcg = 0;
+  const limit = Math.min(k, flags.length);
+  for (let i = 0; i < limit; i++) if (flags[i]) dcg += 1 / Math.log2(i + 2);
+  let ideal = 0;
+  const idealCount = Math.min(k, Math.max(relevantTotal, 0));
+  for (let i = 0; i < idealCount; i++) ideal += 1 / Math.log2(i + 2);
+  return ideal === 0 ? 0 : Math.min(1, dcg / ideal);
+}
+
+export interface QuestionOutcome {
+  /** 0-based position in the questions file. */
+  index: number;
+  q: string;
+  expected: { videoId: string; start: number; end: number }[];
+  /** Rank of the first relevant window within the first k, or null (a miss). */
+  firstRelevantRank: number | null;
+  hit1: number;
+  hit5: number;
+  hit10: number;
+  rr10: number;
+  ndcg10: number;
+  /** Relevant windows in the index for this question. */
+  relevantInIndex: number;
+  /** The first retrieved windows, best first. */
+  top: { videoId: string; start: number; end: number; relevant: boolean }[];
+}
+
+export interface Metrics {
+  questions: number;
+  hit1: number;
+  hit5: number;
+  hit10: number;
+  mrr10: number;
+  ndcg10: number;
+}
+
+/** Scores one ranked list (best first) for one question. */
+export function scoreQuestion(
+  question: LabelledQuestion,
+  index: number,
+  ranked: readonly WindowSpan[],
+  relevantInIndex: number,
+  showTop = 3,
+): QuestionOutcome {
+  const flags = relevanceFlags(ranked, question);
+  return {
+    index,
+    q: question.q,
+    expected: question.video.map((videoId, i) => ({ videoId, start: question.range[i]![0], end: question.range[i]![1] })),
+    firstRelevantRank: firstRelevantRank(flags, 10),
+    hit1: hitAtK(flags, 1),
+    hit5: hitAtK(flags, 5),
+    hit10: hitAtK(flags, 10),
+    rr10: reciprocalRankAtK(flags, 10),
+    ndcg10: ndcgAtK(flags, relevantInIndex, 10),
+    relevantInIndex,
+    top: ranked.slice(0, showTop).map((w, i) => ({ videoId: w.videoId, start: w.start, end: w.end, relevant: flags[i]! })),
+  };
+}
+
+/** Means over the questions. */
+export function aggregate(outcomes: readonly QuestionOutcome[]): Metrics {
+  const n = outcomes.length;
+  const mean = (pick: (o: QuestionOutcome) => number) => (n === 0 ? 0 : outcomes.reduce((a, o) => a + pick(o), 0) / n);
+  return {
+    questions: n,
+    hit1: mean((o) => o.hit1),
+    hit5: mean((o) => o.hit5),
+    hit10: mean((o) => o.hit10),
+    mrr10: mean((o) => o.rr10),
+    ndcg10: mean((o) => o.ndcg10),
+  };
+}
+
+export type RetrieverReport =
+  | { retriever: RetrieverKind; status: 'ok'; name: string; metrics: Metrics; misses: QuestionOutcome[]; questions: QuestionOutcome[] }
+  | { retriever: RetrieverKind; status: 'skipped'; reason: string };
+
+export interface EvaluationReport {
+  questionsFile: string | null;
+  indexDir: string;
+  questions: number;
+  windows: number;
+  videos: number;
+  embeddingModel: string | null;
+  k: number;
+  /** Questions whose ranges overlap no window of the index (a labelling or ingest problem). */
+  unanswerable: number[];
+  retrievers: RetrieverReport[];
+}
+
+export interface EvaluateOptions {
+  index: CourseIndex;
+  questions: readonly LabelledQuestion[];
+  /** Null: dense and hybrid are skipped with `embedderUnavailableReason`. */
+  embedder: Embedder | null;
+  embedderUnavailableReason?: string;
+  /** Windows retrieved per question (metrics look at the first 10). Default 10. */
+  k?: number;
+  questionsFile?: string;
+}
+
+/** Runs every question through the lexical, dense and hybrid retrievers of a loaded index. */
+export async function evaluateRetrieval(options: EvaluateOptions): Promise<EvaluationReport> {
+  const { index, questions, embedder } = options;
+  const k = Math.max(10, options.k ?? 10);
+  const relevantTotals = questions.map((q) => countRelevant(index.windows, q));
+  const normalized = questions.map((q) => normalizeQuestion(q.q));
+
+  const windowsOfLabels = (labels: readonly number[]): WindowSpan[] =>
+    labels.flatMap((label) => {
+      const position = index.positions.get(label);
+      return position === undefined ? [] : [index.windows[position]!];
+    });
+  const score = (ranked: (i: number) => readonly WindowSpan[]) => questions.map((q, i) => scoreQuestion(q, i, ranked(i), relevantTotals[i]!));
+  const ok = (retriever: RetrieverKind, name: string, outcomes: QuestionOutcome[]): RetrieverReport => ({
+    retriever,
+    status: 'ok',
+    name,
+    metrics: aggregate(outcomes),
+    misses: outcomes.filter((o) => o.hit10 === 0),
+    questions: outcomes,
+  });
+
+  const reports: RetrieverReport[] = [];
+  reports.push(ok('lexical', 'bm25', score((i) => index.lexical.search(normalized[i]!, k).map((h) => index.windows[h.doc]!))));
+
+  let denseSkip: string | null = null;
+  if (!embedder) denseSkip = options.embedderUnavailableReason ?? 'the embedding model is not available';
+  else if (!index.dense) denseSkip = `the index in ${index.dir} was built without an embedding model (lexical-only)`;
+  if (denseSkip !== null || !embedder || !index.dense) {
+    const reason = denseSkip ?? 'the embedding model is not available';
+    reports.push({ retriever: 'dense', status: 'skipped', reason }, { retriever: 'hybrid', status: 'skipped', reason });
+  } else {
+    const dense = index.dense;
+    const vectors: Float32Array[] = [];
+    for (const q of normalized) vectors.push(await embedder.embedQuery(q));
+    const hybrid = new HybridRetriever(index, embedder);
+    reports.push(ok('dense', shortName(embedder.modelId), score((i) => windowsOfLabels(dense.search(vectors[i]!, k).map((h) => h.label)))));
+    reports.push(ok('hybrid', hybrid.name, score((i) => hybrid.searchVector(normalized[i]!, vectors[i]!, k))));
+  }
+
+  return {
+    questionsFile: options.questionsFile ?? null,
+    indexDir: index.dir,
+    questions: questions.length,
+    windows: index.windows.length,
+    videos: index.videos.size,
+    embeddingModel: index.dense && embedder ? index.manifest.embeddingModel : null,
+    k,
+    unanswerable: relevantTotals.flatMap((n, i) => (n === 0 ? [i] : [])),
+    retrievers: reports,
+  };
+}
+
+function shortName(modelId: string): string {
+  return modelId.split('/').pop() ?? modelId;
+}
+
+function clock(seconds: number): string {
+  const s = Math.max(0, Math.round(seconds));
+  return `${Math.floor(s / 60)}:${String(s % 60).padStart(2, '0')}`;
+}
+
+function fixed(x: number): string {
+  return x.toFixed(3);
+}
+
+/** The report as text: one metrics table, then the misses of each retriever. */
+export function formatReport(report: EvaluationReport): string {
+  const lines: string[] = [];
+  lines.push(`Retrieval quality: ${report.questions} questions, ${report.windows} windows of ${report.videos} videos (index ${report.indexDir})`);
+  lines.push('');
+  lines.push('| retriever | hit@1 | hit@5 | hit@10 | MRR@10 | nDCG@10 |');
+  lines.push('|---|---|---|---|---|---|');
+  for (const r of report.retrievers) {
+    if (r.status === 'ok') {
+      const m = r.metrics;
+      lines.push(`| ${r.retriever} (${r.name}) | ${fixed(m.hit1)} | ${fixed(m.hit5)} | ${fixed(m.hit10)} | ${fixed(m.mrr10)} | ${fixed(m.ndcg10)} |`);
+    } else {
+      lines.push(`| ${r.retriever} | skipped | – | – | – | – |`);
+    }
+  }
+  const skipped = report.retrievers.flatMap((r) => (r.status === 'skipped' ? [r] : []));
+  const reasons = [...new Set(skipped.map((r) => r.reason))];
+  for (const reason of reasons) {
+    lines.push('');
+    lines.push(`${skipped.filter((r) => r.reason === reason).map((r) => r.retriever).join(' and ')} skipped: ${reason}`);
+  }
+  for (const r of report.retrievers) {
+    if (r.status !== 'ok') continue;
+    lines.push('');
+    if (r.misses.length === 0) {
+      lines.push(`${r.retriever}: no misses (every question has a relevant window in the top 10)`);
+      continue;
+    }
+    lines.push(`${r.retriever}: ${r.misses.length} question(s) with no relevant window in the top 10`);
+    for (const miss of r.misses) {
+      const expected = miss.expected.map((e) => `${e.videoId} ${clock(e.start)}–${clock(e.end)}`).join(' or ');
+      const got = miss.top.map((t) => `${t.videoId} ${clock(t.start)}–${clock(t.end)}`).join(', ') || 'nothing';
+      lines.push(`  - #${miss.index + 1} "${miss.q}"`);
+      lines.push(`      expected ${expected}; got ${got}`);
+    }
+  }
+  if (report.unanswerable.length > 0) {
+    lines.push('');
+    lines.push(
+      `warning: question(s) ${report.unanswerable.map((i) => `#${i + 1}`).join(', ')} overlap no window of the index (check the ranges and video ids)`,
+    );
+  }
+  return `${lines.join('\n')}\n`;
+}
