@@ -132,7 +132,8 @@ export class AnswerService {
       references = [];
       opts.onDelta?.(answer);
     } else if (this.llm) {
-      const titles = new Map([...this.videos].map(([vid, v]) => [vid, v.title]));
+      // Only the retrieved videos' titles: copying every title cost ~2.7 ms per answer at 6,667 videos.
+      const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       try {
         answer = await this.llm.complete(
           buildMessages(q, segments, titles),
