@@ -16,6 +16,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { spawnRedisReady } from './redisServer.js';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 
@@ -114,35 +115,11 @@ export interface PasswordRedis {
 export async function startRedisWithPassword(password: string, timeoutMs = 10_000): Promise<PasswordRedis> {
   const dir = await mkdtemp(path.join(tmpdir(), 'pergunta-redis-auth-'));
   const port = await freePort();
-  const child = spawn(
+  const child = await spawnRedisReady(
     process.env.REDIS_SERVER_BIN ?? 'redis-server',
     ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--requirepass', password],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
+    timeoutMs,
   );
-  let output = '';
-  await new Promise<void>((resolve, reject) => {
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`redis-server did not become ready within ${timeoutMs} ms:\n${output}`));
-    }, timeoutMs);
-    const onData = (chunk: Buffer) => {
-      output += chunk.toString('utf8');
-      if (/Ready to accept connections/i.test(output)) {
-        clearTimeout(timer);
-        resolve();
-      }
-    };
-    child.stdout?.on('data', onData);
-    child.stderr?.on('data', onData);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`redis-server exited before it was ready (code ${String(code)}):\n${output}`));
-    });
-  });
   const killOnExit = () => child.kill('SIGKILL');
   process.once('exit', killOnExit);
   return {

@@ -45,12 +45,12 @@ function waitForExit(child: ChildProcess, timeoutMs: number): Promise<boolean> {
   });
 }
 
-async function startOnce(binary: string, port: number, dir: string, timeoutMs: number): Promise<RedisServer> {
-  const child = spawn(
-    binary,
-    ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'],
-    { stdio: ['ignore', 'pipe', 'pipe'] },
-  );
+/**
+ * Spawns redis-server with `args` and resolves once it logs "Ready to accept connections";
+ * rejects (killing it) when it exits first, is missing, or is not ready within `timeoutMs`.
+ */
+export async function spawnRedisReady(binary: string, args: string[], timeoutMs: number): Promise<ChildProcess> {
+  const child = spawn(binary, args, { stdio: ['ignore', 'pipe', 'pipe'] });
   let output = '';
   await new Promise<void>((resolve, reject) => {
     const timer = setTimeout(() => {
@@ -75,6 +75,11 @@ async function startOnce(binary: string, port: number, dir: string, timeoutMs: n
       reject(new Error(`redis-server exited before it was ready (code ${String(code)}, signal ${String(signal)}):\n${output}`));
     });
   });
+  return child;
+}
+
+async function startOnce(binary: string, port: number, dir: string, timeoutMs: number): Promise<RedisServer> {
+  const child = await spawnRedisReady(binary, ['--port', String(port), '--bind', '127.0.0.1', '--save', '', '--appendonly', 'no', '--dir', dir, '--daemonize', 'no', '--protected-mode', 'yes'], timeoutMs);
   const pid = child.pid ?? -1;
   // If the test process dies without calling stop(), do not leave the server behind.
   const killOnExit = () => child.kill('SIGKILL');

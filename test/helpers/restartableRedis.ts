@@ -10,12 +10,12 @@
  *
  * Fails with test/helpers/redisServer.ts's message when redis-server is not installed.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
+import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REDIS_MISSING_MESSAGE } from './redisServer.js';
+import { REDIS_MISSING_MESSAGE, spawnRedisReady } from './redisServer.js';
 
 export interface RestartableRedis {
   readonly url: string;
@@ -69,44 +69,14 @@ export async function startRestartableRedis(opts: { binary?: string; timeoutMs?:
   process.once('exit', killOnExit);
 
   async function startOnce(): Promise<void> {
-    const proc = spawn(
-      binary,
-      [
-        '--port', String(port),
+    const proc = await spawnRedisReady(binary, ['--port', String(port),
         '--bind', '127.0.0.1',
         '--dir', dir,
         '--save', '',
         '--appendonly', 'yes',
         '--appendfsync', 'always',
         '--daemonize', 'no',
-        '--protected-mode', 'yes',
-      ],
-      { stdio: ['ignore', 'pipe', 'pipe'] },
-    );
-    let output = '';
-    await new Promise<void>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        proc.kill('SIGKILL');
-        reject(new Error(`redis-server did not become ready within ${timeoutMs} ms:\n${output}`));
-      }, timeoutMs);
-      const onData = (chunk: Buffer) => {
-        output += chunk.toString('utf8');
-        if (/Ready to accept connections/i.test(output)) {
-          clearTimeout(timer);
-          resolve();
-        }
-      };
-      proc.stdout?.on('data', onData);
-      proc.stderr?.on('data', onData);
-      proc.once('error', (err: NodeJS.ErrnoException) => {
-        clearTimeout(timer);
-        reject(err.code === 'ENOENT' ? new Error(REDIS_MISSING_MESSAGE) : err);
-      });
-      proc.once('exit', (code, signal) => {
-        clearTimeout(timer);
-        reject(new Error(`redis-server exited before it was ready (code ${String(code)}, signal ${String(signal)}):\n${output}`));
-      });
-    });
+        '--protected-mode', 'yes',], timeoutMs);
     child = proc;
   }
 
