@@ -2,6 +2,8 @@
  * What every command-line entry point shares: settings, a stderr logger, and one place that turns
  * known errors into a short message and an exit code (no stack traces for user mistakes).
  */
+import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
+import path from 'node:path';
 import { ConfigError, loadConfig, type Config } from '../config.js';
 import { createLogger, type Logger } from '../logger.js';
 
@@ -34,4 +36,17 @@ export function runMain(main: () => Promise<number | void>, logger?: Logger): vo
       else console.error(error);
       process.exitCode = 1;
     });
+}
+
+/** Writes `content` to `file` through a temporary file and a rename (never a half-written file). */
+export async function writeFileAtomic(file: string, content: string): Promise<void> {
+  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
+  const tmp = `${file}.tmp-${process.pid}`;
+  try {
+    await writeFile(tmp, content, 'utf8');
+    await rename(tmp, file);
+  } catch (err) {
+    await rm(tmp, { force: true });
+    throw err;
+  }
 }

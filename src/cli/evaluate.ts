@@ -8,8 +8,6 @@
  * Exit codes: 0 all verdicts made; 1 some verdict failed or the run stopped early (the summary
  * is still written); 2 usage error or no LLM configured.
  */
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
-import path from 'node:path';
 import { Command, CommanderError, InvalidArgumentError } from 'commander';
 import { createLlm } from '../answer/llm.js';
 import { parseSince, SINCE_HELP } from '../evaluation/exportRecords.js';
@@ -17,24 +15,12 @@ import { evaluateStore, Judge } from '../evaluation/judge.js';
 import { formatSummary, summarize } from '../evaluation/summary.js';
 import { createProgress, type Progress } from '../progress.js';
 import { createFeedbackStore } from '../store/createStore.js';
-import { runMain, setup } from './common.js';
+import { runMain, setup, writeFileAtomic } from './common.js';
 
 export const NO_LLM_MESSAGE =
   'O juiz automático precisa de um LLM: defina OPENAI_API_KEY (e OPENAI_BASE_URL para um servidor compatível com a API da OpenAI, ' +
   'como Ollama ou vLLM; o modelo do juiz é JUDGE_MODEL, ou OPENAI_MODEL). Nada foi avaliado.';
 
-/** Writes `content` to `file` through a temporary file and a rename. */
-async function writeFileAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, content, 'utf8');
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 function parseLimit(value: string): number {
   const n = Number(value);

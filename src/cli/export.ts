@@ -8,14 +8,13 @@
  * `--format` may be left out when `--out` ends in `.jsonl`, `.csv` or `.md`.
  */
 import { existsSync } from 'node:fs';
-import { mkdir, rename, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { Command, CommanderError, Option } from 'commander';
 import { csvHeader, csvRow, jsonlLine, markdownBlock, parseSince, SINCE_HELP, toMarkdown } from '../evaluation/exportRecords.js';
 import { createProgress } from '../progress.js';
 import { createFeedbackStore, sqlitePathOf } from '../store/createStore.js';
 import type { FullRecord } from '../store/types.js';
-import { runMain, setup } from './common.js';
+import { runMain, setup, writeFileAtomic } from './common.js';
 
 export type ExportFormat = 'jsonl' | 'csv' | 'md';
 
@@ -35,18 +34,6 @@ function usageError(message: string): never {
   process.exit(2);
 }
 
-/** Writes `content` to `file` through a temporary file and a rename (never a half-written export). */
-async function writeFileAtomic(file: string, content: string): Promise<void> {
-  await mkdir(path.dirname(path.resolve(file)), { recursive: true });
-  const tmp = `${file}.tmp-${process.pid}`;
-  try {
-    await writeFile(tmp, content, 'utf8');
-    await rename(tmp, file);
-  } catch (err) {
-    await rm(tmp, { force: true });
-    throw err;
-  }
-}
 
 const { config, logger } = setup();
 const program = new Command('export')
