@@ -75,7 +75,14 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
   const changedVideos: string[] = [];
   const keptWindows = new Set<number>();
 
-  const previousWindowsOf = (videoId: string) => (reusable ? reusable.windows.filter((w) => w.videoId === videoId) : []);
+  // Grouped once: scanning every previous window for each video was quadratic in course size.
+  const previousByVideo = new Map<string, TranscriptWindow[]>();
+  for (const w of reusable?.windows ?? []) {
+    const list = previousByVideo.get(w.videoId);
+    if (list) list.push(w);
+    else previousByVideo.set(w.videoId, [w]);
+  }
+  const previousWindowsOf = (videoId: string) => previousByVideo.get(videoId) ?? [];
   const parsedById = new Map(parsed.map((p) => [p.video.id, p.cues]));
 
   for (const video of videos) {
