@@ -16,6 +16,7 @@
  */
 import type { ServerResponse } from 'node:http';
 import type { FakeBehavior, FakeRequest } from '../fakes/fakeOpenAI.js';
+import { mulberry32 } from '../../bench/lib/prng.js';
 
 export class ConcurrencyProbe {
   active = 0;
@@ -43,16 +44,7 @@ export class ConcurrencyProbe {
 }
 
 /** mulberry32: a small seeded PRNG, values in [0, 1). */
-export function seededRandom(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
+export const seededRandom = mulberry32;
 
 /** The question of a pergunta prompt: the text inside `<pergunta>…</pergunta>` of the user message. */
 export function questionOf(req: FakeRequest): string {

@@ -11,6 +11,7 @@
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
+import { mulberry32 } from '../../bench/lib/prng.js';
 
 const DIMENSIONS = 32;
 const SEED = 0x5eed_e5;
@@ -92,17 +93,6 @@ function hashString(text: string): number {
   return h >>> 0;
 }
 
-/** mulberry32 seeded PRNG, values in [0, 1). */
-function mulberry32(seed: number): () => number {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
 
 function randomVector(key: string, scale = 1): Float32Array {
   const next = mulberry32(hashString(key) ^ SEED);
