@@ -84,4 +84,22 @@ describe('Bm25Index.search with pruning', () => {
     expect(index.search(query, 30)).toEqual(first);
     expect(first).toHaveLength(30);
   });
+
+  it('breaks exact ties by the lower document on the pruned path, as scoring everything does', () => {
+    // Thousands of identical documents tie exactly; the pruned search must keep the lowest ones.
+    const pattern = ['modelo dados treino rede', 'modelo dados', 'treino rede gradiente erro', 'modelo rede rede'];
+    const tied = Array.from({ length: 16_000 }, (_, d) => pattern[d % pattern.length]!);
+    const tiedIndex = Bm25Index.build(tied);
+    const analyzedTied = tied.map((d) => analyze(d));
+    for (const query of ['modelo dados treino rede gradiente', 'rede modelo', 'dados erro gradiente treino']) {
+      const terms = new Set(analyze(query));
+      const postings = analyzedTied.reduce((a, doc) => a + new Set(doc.filter((t) => terms.has(t))).size, 0);
+      expect(postings).toBeGreaterThan(20_000); // the pruned path
+      const want = naiveSearch(analyzedTied, query, 30);
+      for (const k of [1, 7, 30]) {
+        const got = tiedIndex.search(query, k);
+        expect(got.map((h) => h.doc)).toEqual(want.slice(0, k).map((h) => h.doc));
+      }
+    }
+  });
 });

@@ -33,6 +33,12 @@ export class Bm25Index {
   private readonly termIds: Map<string, number>;
   private scratch: Float32Array;
   private readonly touched: Int32Array;
+  /**
+   * Per posting, tf·(k1+1) / (tf + k1·(1 − b + b·|d|/avgdl)): the term's contribution to the
+   * document's score is idf × this. Computed once at load, so that scoring reads postings in order
+   * instead of looking up each document's length.
+   */
+  private readonly weights: Float32Array;
 
   private constructor(
     readonly params: Bm25Params,
@@ -44,6 +50,7 @@ export class Bm25Index {
     private readonly docLengths: Uint32Array,
   ) {
     this.termIds = new Map(terms.map((t, i) => [t, i]));
+    this.weights = postingWeights(postingsStart, postingDocs, postingTfs, docLengths, params);
     this.scratch = new Float32Array(docLengths.length);
     this.touched = new Int32Array(docLengths.length);
   }
@@ -104,11 +111,8 @@ export class Bm25Index {
    * sharing no term are not returned.
    *
    * Short postings are scored exhaustively, term at a time. When the query's postings are long
-   * (common words in a large index), a MaxScore-style evaluation gives the same result faster:
-   * terms are scored in decreasing order of their best possible contribution, and once the
-   * terms left cannot lift a document that has not been seen yet into the top k, they are only
-   * looked up (walking or galloping through their doc-sorted postings) for the documents that
-   * still can. The final candidates are rescored exactly as the exhaustive path scores them, so
+   * (common words in a large index), MaxScore gives the same result faster: see
+   * `searchMaxScore`. Its survivors are rescored exactly as the exhaustive path scores them, so
    * both paths return the same documents with the same scores.
    */
   search(query: string, k: number): LexicalHit[] {
@@ -136,53 +140,49 @@ export class Bm25Index {
     return Math.log(1 + (n - df + 0.5) / (df + 0.5));
   }
 
-  /** k1 · (1 − b + b · |d| / avgdl) per document (float64: the same value as computed inline). */
-  private norms(): Float64Array {
-    if (!this.normCache) {
-      const { k1, b } = this.params;
-      const avgdl = this.averageLength();
-      const norms = new Float64Array(this.docLengths.length);
-      for (let d = 0; d < norms.length; d++) norms[d] = k1 * (1 - b + (b * this.docLengths[d]!) / avgdl);
-      this.normCache = norms;
-    }
-    return this.normCache;
-  }
-  private normCache: Float64Array | null = null;
-
-  /** Largest tf·(k1+1)/(tf+norm) over a term's postings (its contribution is at most idf × this). */
+  /** Largest weight in a term's postings (its contribution is at most idf × this). */
   private termBound(t: number): number {
     this.boundCache ??= new Float64Array(this.terms.length).fill(-1);
     let bound = this.boundCache[t]!;
     if (bound < 0) {
-      const norms = this.norms();
-      const k1p1 = this.params.k1 + 1;
       bound = 0;
-      for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) {
-        const tf = this.postingTfs[p]!;
-        const w = (tf * k1p1) / (tf + norms[this.postingDocs[p]!]!);
-        if (w > bound) bound = w;
-      }
+      for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) if (this.weights[p]! > bound) bound = this.weights[p]!;
       this.boundCache[t] = bound;
     }
     return bound;
   }
   private boundCache: Float64Array | null = null;
 
+  /** The k-th largest weight in term t's postings (0 if it has fewer than k); cached per term and k. */
+  private kthWeight(t: number, k: number): number {
+    if (k >= 4096) return 0; // no starting bound for such k (keeps the cache key simple)
+    const key = t * 4096 + k;
+    let value = this.kthWeightCache.get(key);
+    if (value === undefined) {
+      const begin = this.postingsStart[t]!;
+      const end = this.postingsStart[t + 1]!;
+      const best = new TopK(k);
+      for (let p = begin; p < end; p++) if (!best.full || this.weights[p]! > best.minScore) best.offer(p, this.weights[p]!);
+      value = best.full ? best.minScore : 0;
+      if (this.kthWeightCache.size >= 100_000) this.kthWeightCache.clear();
+      this.kthWeightCache.set(key, value);
+    }
+    return value;
+  }
+  private readonly kthWeightCache = new Map<number, number>();
+
   /** Adds every posting of term `t` to the scratch scores; returns the new touched count. */
   private accumulate(t: number, idf: number, touchedCount: number): number {
     const scores = this.scratch;
     const touched = this.touched;
     const docs = this.postingDocs;
-    const tfs = this.postingTfs;
-    const norms = this.norms();
-    const k1p1 = this.params.k1 + 1;
+    const weights = this.weights;
     let count = touchedCount;
     for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) {
       const doc = docs[p]!;
-      const tf = tfs[p]!;
       const before = scores[doc]!;
       if (before === 0) touched[count++] = doc;
-      scores[doc] = before + (idf * (tf * k1p1)) / (tf + norms[doc]!);
+      scores[doc] = before + idf * weights[p]!;
     }
     return count;
   }
@@ -196,149 +196,112 @@ export class Bm25Index {
     return hits;
   }
 
-  /** Term frequency of `doc` in term `t`'s postings (binary search; they are sorted by doc), or 0. */
-  private tfOf(t: number, doc: number): number {
+  /** Weight of `doc` in term `t`'s postings (binary search; they are sorted by doc), or 0. */
+  private weightOf(t: number, doc: number): number {
     let lo = this.postingsStart[t]!;
     let hi = this.postingsStart[t + 1]! - 1;
     const docs = this.postingDocs;
     while (lo <= hi) {
       const mid = (lo + hi) >>> 1;
       const d = docs[mid]!;
-      if (d === doc) return this.postingTfs[mid]!;
+      if (d === doc) return this.weights[mid]!;
       if (d < doc) lo = mid + 1;
       else hi = mid - 1;
     }
     return 0;
   }
 
+  /**
+   * MaxScore, document at a time. Terms are ordered by their best possible contribution; the
+   * weakest ones whose bounds together cannot lift a document into the current top k are
+   * "non-essential": documents are only enumerated from the essential terms' postings, and the
+   * non-essential ones are looked up (galloping forward, documents come in order) for a document
+   * only while it can still beat the k-th score. Scores here are summed in bound order; the
+   * survivors are rescored in query order, exactly as `searchExhaustive` does.
+   */
   private searchMaxScore(ids: readonly number[], idfs: readonly number[], k: number): LexicalHit[] {
-    const scores = this.scratch;
-    const touched = this.touched;
-    const norms = this.norms();
-    const k1p1 = this.params.k1 + 1;
-    const bounds = ids.map((t, i) => idfs[i]! * this.termBound(t));
-    const order = ids.map((_, i) => i).sort((a, c) => bounds[c]! - bounds[a]! || a - c);
-    // rest[j]: the most the terms order[j..] can add to any document.
-    const rest = new Float64Array(order.length + 1);
-    for (let j = order.length - 1; j >= 0; j--) rest[j] = rest[j + 1]! + bounds[order[j]!]!;
-
-    // Phase 1: scan whole postings, best terms first, while an unseen document could still make
-    // the top k (it can score at most rest[j]).
-    let touchedCount = 0;
-    let j = 0;
-    let threshold = 0;
-    // touched[] is a series of runs, one per scanned term, each in ascending document order.
-    const runEnds: number[] = [];
-    while (j < order.length) {
+    const docs = this.postingDocs;
+    const weights = this.weights;
+    const m = ids.length;
+    // Lists in ascending order of bound; upTo[i] = bounds of lists 0..i together.
+    const order = ids.map((_, i) => i).sort((a, c) => idfs[a]! * this.termBound(ids[a]!) - idfs[c]! * this.termBound(ids[c]!) || a - c);
+    const pos = new Int32Array(m);
+    const end = new Int32Array(m);
+    const idf = new Float64Array(m);
+    const upTo = new Float64Array(m);
+    for (let j = 0; j < m; j++) {
       const i = order[j]!;
-      touchedCount = this.accumulate(ids[i]!, idfs[i]!, touchedCount);
-      runEnds.push(touchedCount);
-      j++;
-      // No document can score more than the terms scanned so far; only then can the k-th be high enough.
-      if (j === order.length || touchedCount < k || rest[0]! - rest[j]! <= rest[j]!) continue;
-      threshold = kthLargest(touched, touchedCount, scores, k, this.heap);
-      if (rest[j]! < threshold * (1 - SAFETY)) break;
+      pos[j] = this.postingsStart[ids[i]!]!;
+      end[j] = this.postingsStart[ids[i]! + 1]!;
+      idf[j] = idfs[i]!;
+      upTo[j] = (j > 0 ? upTo[j - 1]! : 0) + idf[j]! * this.termBound(ids[i]!);
+    }
+    const heap = new TopK(k);
+    // Documents within the safety margin of the k-th that the heap turned away or evicted.
+    const nearMisses: number[] = [];
+    const nearScores: number[] = [];
+    // A lower bound on the final k-th score to start from: at least k documents score at least
+    // the k-th best single-term contribution of any one term.
+    let threshold = 0;
+    for (let j = 0; j < m; j++) threshold = Math.max(threshold, idf[j]! * this.kthWeight(ids[order[j]!]!, k));
+    let cut = threshold * (1 - SAFETY); // a document must reach this to matter
+    let firstEssential = 0;
+    while (firstEssential < m && upTo[firstEssential]! < cut) firstEssential++;
+    for (;;) {
+      // The next document: the smallest current one among the essential lists.
+      let doc = NO_DOC;
+      for (let j = firstEssential; j < m; j++) if (pos[j]! < end[j]! && docs[pos[j]!]! < doc) doc = docs[pos[j]!]!;
+      if (doc === NO_DOC) break;
+      let score = 0;
+      for (let j = firstEssential; j < m; j++) {
+        const p = pos[j]!;
+        if (p < end[j]! && docs[p] === doc) {
+          score += idf[j]! * weights[p]!;
+          pos[j] = p + 1;
+        }
+      }
+      // Non-essential lists, strongest first, while the document can still reach the cut.
+      let j = firstEssential - 1;
+      for (; j >= 0; j--) {
+        if (score + upTo[j]! < cut) break;
+        const p = seek(docs, pos[j]!, end[j]!, doc);
+        pos[j] = p;
+        if (p < end[j]! && docs[p] === doc) score += idf[j]! * weights[p]!;
+      }
+      if (j >= 0 || score < cut) continue;
+      const evicted = heap.offer(doc, score);
+      if (evicted === doc) {
+        nearMisses.push(doc);
+        nearScores.push(score);
+        continue;
+      }
+      if (evicted !== NO_DOC) {
+        nearMisses.push(evicted);
+        nearScores.push(heap.lastEvictedScore);
+      }
+      if (heap.full && heap.minScore > threshold) {
+        threshold = heap.minScore;
+        cut = threshold * (1 - SAFETY);
+        while (firstEssential < m && upTo[firstEssential]! < cut) firstEssential++;
+      }
     }
 
-    let candidates: Int32Array;
-    if (j === order.length) {
-      candidates = touched.subarray(0, touchedCount);
-    } else {
-      // Phase 2: only documents already seen that can still reach the threshold; the remaining
-      // terms are looked up for them, galloping through the doc-sorted postings once per run.
-      this.candidateBuffer ??= new Int32Array(this.docLengths.length);
-      const buffer = this.candidateBuffer;
-      let cut = threshold * (1 - SAFETY) - rest[j]!;
-      let count = 0;
-      const runs: number[] = [0];
-      let from = 0;
-      for (const runEnd of runEnds) {
-        for (let c = from; c < runEnd; c++) if (scores[touched[c]!]! >= cut) buffer[count++] = touched[c]!;
-        runs.push(count);
-        from = runEnd;
-      }
-      const docs = this.postingDocs;
-      for (; j < order.length; j++) {
-        const i = order[j]!;
-        const idf = idfs[i]!;
-        const begin = this.postingsStart[ids[i]!]!;
-        const end = this.postingsStart[ids[i]! + 1]!;
-        // Few postings per candidate: step through them; many: gallop over them.
-        const dense = end - begin < 16 * count;
-        for (let r = 0; r + 1 < runs.length; r++) {
-          let p = begin;
-          for (let c = runs[r]!; c < runs[r + 1]! && p < end; c++) {
-            const doc = buffer[c]!;
-            if (dense) {
-              while (p < end && docs[p]! < doc) p++;
-            } else if (docs[p]! < doc) {
-              // gallop, then binary search in (lo, hi]
-              let step = 1;
-              let lo = p;
-              while (p + step < end && docs[p + step]! < doc) {
-                lo = p + step;
-                step *= 2;
-              }
-              let hi = Math.min(p + step, end - 1);
-              while (lo < hi) {
-                const mid = (lo + hi) >>> 1;
-                if (docs[mid]! < doc) lo = mid + 1;
-                else hi = mid;
-              }
-              p = docs[lo]! < doc ? lo + 1 : lo;
-            }
-            if (p < end && docs[p] === doc) {
-              const tf = this.postingTfs[p]!;
-              scores[doc] = scores[doc]! + (idf * (tf * k1p1)) / (tf + norms[doc]!);
-            }
-          }
-        }
-        if (count > k) threshold = Math.max(threshold, kthLargest(buffer, count, scores, k, this.heap));
-        cut = threshold * (1 - SAFETY) - rest[j + 1]!;
-        // Drop those that can no longer make it, keeping each run in order.
-        let kept = 0;
-        for (let r = 0; r + 1 < runs.length; r++) {
-          const runFrom = runs[r]!;
-          const runTo = runs[r + 1]!;
-          runs[r] = kept;
-          for (let c = runFrom; c < runTo; c++) if (scores[buffer[c]!]! >= cut) buffer[kept++] = buffer[c]!;
-        }
-        runs[runs.length - 1] = kept;
-        count = kept;
-      }
-      candidates = buffer.subarray(0, count);
-    }
-
-    // Rescore the few that can be in the top k exactly as searchExhaustive does (terms in query
-    // order, float32 accumulation), so that both paths agree to the last bit.
-    const finalCut = candidates.length > k ? kthLargest(candidates, candidates.length, scores, k, this.heap) * (1 - SAFETY) : -Infinity;
+    // Rescore the survivors exactly as searchExhaustive does (terms in query order, float32
+    // accumulation), so that both paths agree to the last bit.
+    const candidates = heap.docs();
+    for (let c = 0; c < nearMisses.length; c++) if (nearScores[c]! >= cut) candidates.push(nearMisses[c]!);
     const exact: LexicalHit[] = [];
     const f32 = new Float32Array(1);
-    for (let c = 0; c < candidates.length; c++) {
-      const doc = candidates[c]!;
-      if (scores[doc]! < finalCut) continue;
+    for (const doc of candidates) {
       f32[0] = 0;
       for (let i = 0; i < ids.length; i++) {
-        const tf = this.tfOf(ids[i]!, doc);
-        if (tf > 0) f32[0] = f32[0]! + (idfs[i]! * (tf * k1p1)) / (tf + norms[doc]!);
+        const weight = this.weightOf(ids[i]!, doc);
+        if (weight > 0) f32[0] = f32[0]! + idfs[i]! * weight;
       }
       exact.push({ doc, score: f32[0]! });
     }
-    for (let c = 0; c < touchedCount; c++) scores[touched[c]!] = 0;
     exact.sort(byScoreThenDoc);
     return exact.slice(0, k);
-  }
-  private readonly heap: Float32Array = new Float32Array(64);
-  private candidateBuffer: Int32Array | null = null;
-
-  private avgdlCache = -1;
-  private averageLength(): number {
-    if (this.avgdlCache < 0) {
-      let sum = 0;
-      for (const len of this.docLengths) sum += len;
-      this.avgdlCache = this.docLengths.length ? Math.max(sum / this.docLengths.length, 1) : 1;
-    }
-    return this.avgdlCache;
   }
 
   /** A JSON header (vocabulary and parameters) and one binary body with every array. */
@@ -391,6 +354,107 @@ const EXHAUSTIVE_POSTINGS = 20_000;
 /** Relative margin on pruning decisions, far above float32 rounding (~1e-7 per addition). */
 const SAFETY = 1e-4;
 
+const NO_DOC = 0x7fffffff;
+
+function postingWeights(start: Uint32Array, docs: Int32Array, tfs: Uint16Array, lengths: Uint32Array, { k1, b }: Bm25Params): Float32Array {
+  let sum = 0;
+  for (const len of lengths) sum += len;
+  const avgdl = lengths.length ? Math.max(sum / lengths.length, 1) : 1;
+  const norms = new Float64Array(lengths.length);
+  for (let d = 0; d < norms.length; d++) norms[d] = k1 * (1 - b + (b * lengths[d]!) / avgdl);
+  const weights = new Float32Array(docs.length);
+  for (let p = 0; p < weights.length; p++) {
+    const tf = tfs[p]!;
+    weights[p] = (tf * (k1 + 1)) / (tf + norms[docs[p]!]!);
+  }
+  return weights;
+}
+
+/** First position in docs[from..end) holding a document ≥ doc (galloping, then binary search). */
+function seek(docs: Int32Array, from: number, end: number, doc: number): number {
+  if (from >= end || docs[from]! >= doc) return from;
+  let lo = from; // docs[lo] < doc
+  let step = 1;
+  while (lo + step < end && docs[lo + step]! < doc) {
+    lo += step;
+    step *= 2;
+  }
+  let hi = Math.min(lo + step, end); // docs[hi] >= doc, or hi = end
+  while (hi - lo > 1) {
+    const mid = (lo + hi) >>> 1;
+    if (docs[mid]! < doc) lo = mid;
+    else hi = mid;
+  }
+  return hi;
+}
+
+/**
+ * The k best (score, doc) pairs seen so far; ties keep the lower document (documents arrive in
+ * ascending order, so an equal score never displaces one already kept).
+ */
+class TopK {
+  private readonly scores: Float64Array;
+  private readonly ids: Int32Array;
+  private size = 0;
+  lastEvictedScore = 0;
+
+  constructor(private readonly k: number) {
+    this.scores = new Float64Array(k);
+    this.ids = new Int32Array(k);
+  }
+
+  get full(): boolean {
+    return this.size === this.k;
+  }
+
+  /** The k-th best score (when full). */
+  get minScore(): number {
+    return this.scores[0]!;
+  }
+
+  /** Adds the pair; returns the document that left (this one if it did not get in), or NO_DOC. */
+  offer(doc: number, score: number): number {
+    const { scores, ids } = this;
+    if (this.size < this.k) {
+      let at = this.size++;
+      while (at > 0) {
+        const parent = (at - 1) >> 1;
+        if (scores[parent]! <= score) break;
+        scores[at] = scores[parent]!;
+        ids[at] = ids[parent]!;
+        at = parent;
+      }
+      scores[at] = score;
+      ids[at] = doc;
+      return NO_DOC;
+    }
+    if (score <= scores[0]!) {
+      this.lastEvictedScore = score;
+      return doc;
+    }
+    const evicted = ids[0]!;
+    this.lastEvictedScore = scores[0]!;
+    let at = 0;
+    for (;;) {
+      const left = 2 * at + 1;
+      if (left >= this.k) break;
+      const right = left + 1;
+      const child = right < this.k && scores[right]! < scores[left]! ? right : left;
+      if (scores[child]! >= score) break;
+      scores[at] = scores[child]!;
+      ids[at] = ids[child]!;
+      at = child;
+    }
+    scores[at] = score;
+    ids[at] = doc;
+    return evicted;
+  }
+
+  docs(): number[] {
+    return Array.from(this.ids.subarray(0, this.size));
+  }
+}
+
 function byScoreThenDoc(a: LexicalHit, c: LexicalHit): number {
   return c.score - a.score || a.doc - c.doc;
 }
@@ -415,38 +479,4 @@ function topK(docs: Int32Array, count: number, scores: Float32Array, k: number):
     if (best.length > k) best.pop();
   }
   return best;
-}
-
-/** The k-th largest score among the first `count` documents (count ≥ k), with a size-k min-heap. */
-function kthLargest(docs: Int32Array, count: number, scores: Float32Array, k: number, buffer: Float32Array): number {
-  const heap = buffer.length >= k ? buffer : new Float32Array(k);
-  let size = 0;
-  for (let i = 0; i < count; i++) {
-    const score = scores[docs[i]!]!;
-    if (size < k) {
-      // sift up
-      let at = size++;
-      while (at > 0) {
-        const parent = (at - 1) >> 1;
-        if (heap[parent]! <= score) break;
-        heap[at] = heap[parent]!;
-        at = parent;
-      }
-      heap[at] = score;
-    } else if (score > heap[0]!) {
-      // replace the minimum, sift down
-      let at = 0;
-      for (;;) {
-        const left = 2 * at + 1;
-        if (left >= k) break;
-        const right = left + 1;
-        const child = right < k && heap[right]! < heap[left]! ? right : left;
-        if (heap[child]! >= score) break;
-        heap[at] = heap[child]!;
-        at = child;
-      }
-      heap[at] = score;
-    }
-  }
-  return size < k ? -Infinity : heap[0]!;
 }
