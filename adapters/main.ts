@@ -25,7 +25,7 @@ runMain(async () => {
     return 1;
   }
 
-  const core = await createCore(config, logger, { buildIfMissing: true });
+  const core = await createCore(config, logger, { buildIfMissing: true, parallelLexical: true });
   const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, logger });
   logger.info({ store: store.description }, 'feedback store ready');
   const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
@@ -44,6 +44,7 @@ runMain(async () => {
   } catch (err) {
     await Promise.allSettled(running.map((a) => a.stop()));
     await store.close();
+    await core.close();
     throw err;
   }
   logger.info(
@@ -68,6 +69,7 @@ runMain(async () => {
         .then(async (results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
           await store.close();
+          await core.close();
           logger.info('stopped');
         })
         .finally(resolve);

@@ -3,6 +3,7 @@
  * index, retriever, LLM (or extractive fallback), answer service. Used by the CLI and by
  * `npm start`; adapters receive what it builds and never construct these pieces themselves.
  */
+import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { AnswerService } from './answer/answerService.js';
 import { createLlm, type Llm } from './answer/llm.js';
@@ -13,6 +14,7 @@ import { loadCourseIndex, type CourseIndex } from './index/courseIndex.js';
 import { currentGeneration } from './index/indexFiles.js';
 import { ingestCourse, type IngestReport } from './index/ingest.js';
 import type { Logger } from './logger.js';
+import { ParallelLexical } from './lexical/parallelLexical.js';
 import { HybridRetriever } from './retrieval/hybridRetriever.js';
 import type { WindowSettings } from './windowing.js';
 
@@ -23,6 +25,8 @@ export interface Core {
   retriever: HybridRetriever;
   llm: Llm | null;
   answers: AnswerService;
+  /** Stops what the core started (the lexical search thread). */
+  close(): Promise<void>;
 }
 
 /** Loads the configured embedding model, or returns null (with one warning) when it cannot be loaded. */
@@ -83,6 +87,11 @@ export interface CreateCoreOptions {
   buildIfMissing?: boolean;
   /** An embedder already loaded (tests); `null` forces lexical-only. */
   embedder?: Embedder | null;
+  /**
+   * Start the lexical search thread when LEXICAL_THREAD allows it (long-running processes: the
+   * bot). One-shot commands leave it off: starting the thread costs more than it saves them.
+   */
+  parallelLexical?: boolean;
 }
 
 export async function createCore(config: Config, logger: Logger, options: CreateCoreOptions = {}): Promise<Core> {
@@ -94,7 +103,8 @@ export async function createCore(config: Config, logger: Logger, options: Create
     await runIngest(config, logger, config.COURSE_DIR, indexDir, embedder);
   }
   const index = await loadCourseIndex(indexDir, { embeddingModel: config.EMBEDDING_MODEL, ef: config.HNSW_EF });
-  const retriever = new HybridRetriever(index, embedder);
+  const parallelLexical = options.parallelLexical ? await startLexicalThread(config, logger, index, embedder) : null;
+  const retriever = new HybridRetriever(index, embedder, { parallelLexical });
   const llm = config.OPENAI_API_KEY
     ? createLlm({
         apiKey: config.OPENAI_API_KEY,
@@ -115,9 +125,18 @@ export async function createCore(config: Config, logger: Logger, options: Create
       retriever: retriever.name,
       embeddingModel: retriever.denseAvailable() ? index.manifest.embeddingModel : null,
       llm: llm ? llm.model : 'none (extractive answers)',
+      lexicalThread: parallelLexical !== null,
     },
     'answer core ready',
   );
   const answers = new AnswerService({ retriever, videos: index.videos, llm, k: config.RETRIEVAL_K, logger });
-  return { config, index, embedder, retriever, llm, answers };
+  return { config, index, embedder, retriever, llm, answers, close: async () => parallelLexical?.close() };
+}
+
+async function startLexicalThread(config: Config, logger: Logger, index: CourseIndex, embedder: Embedder | null): Promise<ParallelLexical | null> {
+  const setting = config.LEXICAL_THREAD;
+  // With no dense search there is nothing to overlap the lexical search with.
+  if (setting === 'off' || !index.dense || !embedder) return null;
+  if (setting === 'auto' && availableParallelism() < 2) return null;
+  return ParallelLexical.start(index.lexical, { logger });
 }

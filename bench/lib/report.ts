@@ -83,23 +83,23 @@ function renderSizes(r: BenchResult, out: string[]): void {
 
   out.push('### Retrieval latency, ms p50 / p95 / p99');
   out.push('');
-  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | dense ours/raw (p50) | lexical (BM25) | hybrid (dense+BM25+RRF) | answer(), in-process fake LLM | answer(), fake OpenAI server (HTTP, streamed) |');
-  out.push('|---|---|---|---|---|---|---|---|');
+  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | dense ours/raw (p50) | lexical (BM25) | hybrid (dense+BM25+RRF), BM25 on the search thread | hybrid, one thread | answer(), in-process fake LLM | answer(), fake OpenAI server (HTTP, streamed) |');
+  out.push('|---|---|---|---|---|---|---|---|---|');
   for (const s of r.sizes) {
     out.push(
       `| ${n(s.size)} | ${trio(s.latency.dense)} | ${trio(s.latency.raw)} | ${x(s.ratios['dense p50 ours/raw'])} | ${trio(s.latency.lexical)} | ` +
-        `${trio(s.latency.hybrid)} | ${trio(s.latency.answerInProcess)} | ${isSkipped(s.latency.answerHttp) ? '–' : trio(s.latency.answerHttp)} |`,
+        `${trio(s.latency.hybrid)} | ${s.latency.hybridOneThread ? trio(s.latency.hybridOneThread) : '–'} | ${trio(s.latency.answerInProcess)} | ${isSkipped(s.latency.answerHttp) ? '–' : trio(s.latency.answerHttp)} |`,
     );
   }
   out.push('');
 
   out.push('CPU time of the same calls (user + system, ms p50 / p95 / p99): what each costs when the process has a core, without the waits for one that a busy shared machine adds to the wall-clock tail.');
   out.push('');
-  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | lexical (BM25) | hybrid | answer(), in-process fake LLM |');
-  out.push('|---|---|---|---|---|---|');
+  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | lexical (BM25) | hybrid (both threads) | hybrid, one thread | answer(), in-process fake LLM |');
+  out.push('|---|---|---|---|---|---|---|');
   for (const s of r.sizes) {
     out.push(
-      `| ${n(s.size)} | ${cpuTrio(s.latency.dense)} | ${cpuTrio(s.latency.raw)} | ${cpuTrio(s.latency.lexical)} | ${cpuTrio(s.latency.hybrid)} | ${cpuTrio(s.latency.answerInProcess)} |`,
+      `| ${n(s.size)} | ${cpuTrio(s.latency.dense)} | ${cpuTrio(s.latency.raw)} | ${cpuTrio(s.latency.lexical)} | ${cpuTrio(s.latency.hybrid)} | ${s.latency.hybridOneThread ? cpuTrio(s.latency.hybridOneThread) : '–'} | ${cpuTrio(s.latency.answerInProcess)} |`,
     );
   }
   out.push('');

@@ -76,7 +76,10 @@ export interface SizeResult {
     dense: LatencyStats;
     raw: LatencyStats;
     lexical: LatencyStats;
+    /** Lexical half on the search thread (the bot's default on 2+ CPUs). */
     hybrid: LatencyStats;
+    /** Everything on the calling thread (CLI, LEXICAL_THREAD=off). */
+    hybridOneThread?: LatencyStats;
     answerInProcess: LatencyStats;
     answerHttp: Maybe<LatencyStats>;
   };

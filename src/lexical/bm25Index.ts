@@ -29,6 +29,20 @@ interface SerializedHeader {
   terms: string[];
 }
 
+/**
+ * Everything a second thread needs to search the same index without copying it: the arrays are
+ * backed by SharedArrayBuffers (see `ParallelLexical`).
+ */
+export interface SharedBm25Parts {
+  params: Bm25Params;
+  terms: string[];
+  postingsStart: Uint32Array;
+  postingDocs: Int32Array;
+  postingTfs: Uint16Array;
+  docLengths: Uint32Array;
+  weights: Float32Array;
+}
+
 export class Bm25Index {
   private readonly termIds: Map<string, number>;
   private scratch: Float32Array;
@@ -48,9 +62,10 @@ export class Bm25Index {
     private readonly postingDocs: Int32Array,
     private readonly postingTfs: Uint16Array,
     private readonly docLengths: Uint32Array,
+    weights?: Float32Array,
   ) {
     this.termIds = new Map(terms.map((t, i) => [t, i]));
-    this.weights = postingWeights(postingsStart, postingDocs, postingTfs, docLengths, params);
+    this.weights = weights ?? postingWeights(postingsStart, postingDocs, postingTfs, docLengths, params);
     this.scratch = new Float32Array(docLengths.length);
     this.touched = new Int32Array(docLengths.length);
   }
@@ -304,6 +319,24 @@ export class Bm25Index {
     return exact.slice(0, k);
   }
 
+  /** The index's arrays in shared memory (copied there only if they are not already). */
+  shareable(): SharedBm25Parts {
+    return {
+      params: this.params,
+      terms: this.terms,
+      postingsStart: inSharedMemory(this.postingsStart, Uint32Array),
+      postingDocs: inSharedMemory(this.postingDocs, Int32Array),
+      postingTfs: inSharedMemory(this.postingTfs, Uint16Array),
+      docLengths: inSharedMemory(this.docLengths, Uint32Array),
+      weights: inSharedMemory(this.weights, Float32Array),
+    };
+  }
+
+  /** The same index over arrays another thread shared (`shareable()`); nothing is copied. */
+  static fromShared(parts: SharedBm25Parts): Bm25Index {
+    return new Bm25Index(parts.params, parts.terms, parts.postingsStart, parts.postingDocs, parts.postingTfs, parts.docLengths, parts.weights);
+  }
+
   /** A JSON header (vocabulary and parameters) and one binary body with every array. */
   serialize(): { header: string; body: Buffer } {
     const header: SerializedHeader = {
@@ -331,8 +364,9 @@ export class Bm25Index {
     if (body.byteLength !== expected) {
       throw new Error(`lexical index body has ${body.byteLength} bytes, expected ${expected} (truncated or corrupt)`);
     }
-    // Copy into aligned buffers (a Buffer from readFile may not be 4-byte aligned).
-    const aligned = new ArrayBuffer(expected);
+    // Copy into aligned buffers (a Buffer from readFile may not be 4-byte aligned); shared, so
+    // that a search thread can use them without a copy.
+    const aligned = new SharedArrayBuffer(expected);
     new Uint8Array(aligned).set(body);
     let offset = 0;
     const take = (bytes: number) => {
@@ -356,13 +390,22 @@ const SAFETY = 1e-4;
 
 const NO_DOC = 0x7fffffff;
 
+type TypedArrayOf<T> = { new (buffer: SharedArrayBuffer): T; BYTES_PER_ELEMENT: number };
+
+function inSharedMemory<T extends Uint32Array | Int32Array | Uint16Array | Float32Array>(array: T, Type: TypedArrayOf<T>): T {
+  if (array.buffer instanceof SharedArrayBuffer) return array;
+  const copy = new Type(new SharedArrayBuffer(array.length * Type.BYTES_PER_ELEMENT));
+  copy.set(array);
+  return copy;
+}
+
 function postingWeights(start: Uint32Array, docs: Int32Array, tfs: Uint16Array, lengths: Uint32Array, { k1, b }: Bm25Params): Float32Array {
   let sum = 0;
   for (const len of lengths) sum += len;
   const avgdl = lengths.length ? Math.max(sum / lengths.length, 1) : 1;
   const norms = new Float64Array(lengths.length);
   for (let d = 0; d < norms.length; d++) norms[d] = k1 * (1 - b + (b * lengths[d]!) / avgdl);
-  const weights = new Float32Array(docs.length);
+  const weights = new Float32Array(new SharedArrayBuffer(docs.length * Float32Array.BYTES_PER_ELEMENT));
   for (let p = 0; p < weights.length; p++) {
     const tf = tfs[p]!;
     weights[p] = (tf * (k1 + 1)) / (tf + norms[docs[p]!]!);

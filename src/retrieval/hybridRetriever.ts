@@ -7,6 +7,8 @@ import { performance } from 'node:perf_hooks';
 import { videoLinkAt, wholeSeconds } from '../answer/links.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
+import type { LexicalHit } from '../lexical/bm25Index.js';
+import type { ParallelLexical } from '../lexical/parallelLexical.js';
 import type { RetrievedSegment } from '../types.js';
 import { reciprocalRankFusion, type RankedList } from './fusion.js';
 import type { Retriever, SearchResult } from './retriever.js';
@@ -19,6 +21,11 @@ export interface HybridRetrieverOptions {
   /** How many candidates each retriever contributes before fusion (at least k). */
   candidates?: number;
   rrfK?: number;
+  /**
+   * A search thread for the lexical half: it then runs while this thread searches HNSW. Results
+   * are the same with or without it (the lexical search falls back to this thread).
+   */
+  parallelLexical?: ParallelLexical | null;
 }
 
 export class HybridRetriever implements Retriever {
@@ -33,6 +40,11 @@ export class HybridRetriever implements Retriever {
     const dense = this.denseAvailable();
     this.notices = dense ? [] : [index.dense ? NOTICE_NO_MODEL : NOTICE_NO_DENSE_INDEX];
     this.name = dense ? `${shortModelName(index.manifest.embeddingModel ?? '')}+bm25` : 'bm25';
+  }
+
+  /** True while the lexical half runs on its own thread (see ParallelLexical). */
+  get lexicalThread(): boolean {
+    return this.options.parallelLexical?.available ?? false;
   }
 
   /** True when questions are embedded and searched in the dense index. */
@@ -65,13 +77,15 @@ export class HybridRetriever implements Retriever {
     const { windows, positions, lexical, dense } = this.index;
     const candidates = Math.max(k, this.options.candidates ?? 30);
     const lists: RankedList[] = [];
+    const parallel = this.options.parallelLexical;
+    // Only worth a hand-over when this thread has HNSW to search meanwhile.
+    const handedOver = queryVector !== null && dense !== null && parallel ? parallel.begin(question, candidates) : false;
     if (queryVector && dense) {
       lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
     }
-    lists.push({
-      name: 'lexical',
-      hits: lexical.search(question, candidates).map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })),
-    });
+    let lexicalHits: LexicalHit[] | null = handedOver && parallel ? parallel.end() : null;
+    lexicalHits ??= lexical.search(question, candidates);
+    lists.push({ name: 'lexical', hits: lexicalHits.map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
     const segments: RetrievedSegment[] = [];
     for (const hit of reciprocalRankFusion(lists, k, this.options.rrfK)) {
       const position = positions.get(hit.id);

@@ -1,0 +1,164 @@
+/**
+ * Lexical search on a second thread, so that a hybrid query's BM25 search runs while the calling
+ * thread searches HNSW: the query then costs about the slower of the two instead of their sum.
+ *
+ * The worker searches the same index without a copy (its arrays live in SharedArrayBuffers, see
+ * `Bm25Index.shareable`). A request is handed over through shared memory and Atomics, not
+ * messages: `begin()` writes the query and wakes the worker, `end()` blocks (bounded) until the
+ * hits are back. Whenever the worker cannot answer (not started, gone, late, query too long, k too
+ * large) the caller is told to search on its own thread, so results never depend on the worker.
+ */
+import { createRequire } from 'node:module';
+import path from 'node:path';
+import { pathToFileURL } from 'node:url';
+import { Worker } from 'node:worker_threads';
+import type { Logger } from '../logger.js';
+import type { Bm25Index, LexicalHit } from './bm25Index.js';
+import { CONTROL, MAX_HITS, MAX_QUERY_BYTES, State, type LexicalThreadData } from './parallelProtocol.js';
+
+export interface ParallelLexicalOptions {
+  /** How long `end()` waits for the worker before giving up on it for good. */
+  answerTimeoutMs?: number;
+  /** How long `start()` waits for the worker to load. */
+  startTimeoutMs?: number;
+  logger?: Logger;
+}
+
+export class ParallelLexical {
+  private readonly control: Int32Array;
+  private readonly queryBytes: Uint8Array;
+  private readonly hitDocs: Int32Array;
+  private readonly hitScores: Float32Array;
+  private readonly encoder = new TextEncoder();
+  private broken: string | null = null;
+  private pending = false;
+
+  private constructor(
+    private readonly worker: Worker,
+    data: LexicalThreadData,
+    private readonly answerTimeoutMs: number,
+    private readonly logger: Logger | undefined,
+  ) {
+    this.control = data.control;
+    this.queryBytes = data.queryBytes;
+    this.hitDocs = data.hitDocs;
+    this.hitScores = data.hitScores;
+    worker.on('error', (err) => this.giveUp(`the search thread failed: ${err.message}`));
+    worker.on('exit', (code) => this.giveUp(`the search thread exited (code ${code})`));
+  }
+
+  /** Starts the search thread for `index`; null (with a log line) if it cannot start. */
+  static async start(index: Bm25Index, options: ParallelLexicalOptions = {}): Promise<ParallelLexical | null> {
+    const data: LexicalThreadData = {
+      index: index.shareable(),
+      control: new Int32Array(new SharedArrayBuffer(CONTROL.length * Int32Array.BYTES_PER_ELEMENT)),
+      queryBytes: new Uint8Array(new SharedArrayBuffer(MAX_QUERY_BYTES)),
+      hitDocs: new Int32Array(new SharedArrayBuffer(MAX_HITS * Int32Array.BYTES_PER_ELEMENT)),
+      hitScores: new Float32Array(new SharedArrayBuffer(MAX_HITS * Float32Array.BYTES_PER_ELEMENT)),
+    };
+    let worker: Worker;
+    try {
+      worker = startThread(new URL(`./lexicalThread${import.meta.url.endsWith('.ts') ? '.ts' : '.js'}`, import.meta.url), data);
+    } catch (err) {
+      options.logger?.warn(`lexical search stays on the main thread: ${(err as Error).message}`);
+      return null;
+    }
+    worker.unref();
+    const ready = await new Promise<string | null>((resolve) => {
+      const timer = setTimeout(() => resolve(`it did not start within ${options.startTimeoutMs ?? 30_000} ms`), options.startTimeoutMs ?? 30_000);
+      worker.once('message', (msg) => {
+        clearTimeout(timer);
+        resolve(msg === 'ready' ? null : `unexpected message ${String(msg)}`);
+      });
+      worker.once('error', (err) => {
+        clearTimeout(timer);
+        resolve(err.message);
+      });
+      worker.once('exit', (code) => {
+        clearTimeout(timer);
+        resolve(`it exited with code ${code}`);
+      });
+    });
+    if (ready !== null) {
+      options.logger?.warn(`lexical search stays on the main thread: the search thread ${ready}`);
+      await worker.terminate();
+      return null;
+    }
+    return new ParallelLexical(worker, data, options.answerTimeoutMs ?? 2_000, options.logger);
+  }
+
+  /** False when the thread is no longer used (see the log line that said why). */
+  get available(): boolean {
+    return this.broken === null;
+  }
+
+  /**
+   * Hands `query` to the search thread. Returns false when it cannot take it (the caller then
+   * searches itself); after true, call `end()` exactly once.
+   */
+  begin(query: string, k: number): boolean {
+    if (this.broken !== null || this.pending || k < 1 || k > MAX_HITS) return false;
+    const { read, written } = this.encoder.encodeInto(query, this.queryBytes);
+    if (read < query.length) return false;
+    this.control[CONTROL.queryLength] = written;
+    this.control[CONTROL.k] = k;
+    Atomics.store(this.control, CONTROL.state, State.Request);
+    Atomics.notify(this.control, CONTROL.state, 1);
+    this.pending = true;
+    return true;
+  }
+
+  /** The hits for the query given to `begin()`, or null if the thread did not answer in time or failed. */
+  end(): LexicalHit[] | null {
+    if (!this.pending) return null;
+    this.pending = false;
+    const control = this.control;
+    const deadline = performance.now() + this.answerTimeoutMs;
+    let state = Atomics.load(control, CONTROL.state);
+    while (state === State.Request) {
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(control, CONTROL.state, State.Request, left) === 'timed-out') break;
+      state = Atomics.load(control, CONTROL.state);
+    }
+    if (state !== State.Done) {
+      this.giveUp(`the search thread did not answer within ${this.answerTimeoutMs} ms`);
+      return null;
+    }
+    const failed = control[CONTROL.failed] !== 0;
+    const count = control[CONTROL.hitCount]!;
+    const hits: LexicalHit[] = [];
+    if (!failed) for (let i = 0; i < count; i++) hits.push({ doc: this.hitDocs[i]!, score: this.hitScores[i]! });
+    Atomics.store(control, CONTROL.state, State.Idle);
+    return failed ? null : hits;
+  }
+
+  async close(): Promise<void> {
+    if (this.broken === null) this.broken = 'closed';
+    Atomics.store(this.control, CONTROL.state, State.Stop);
+    Atomics.notify(this.control, CONTROL.state);
+    await this.worker.terminate();
+  }
+
+  private giveUp(reason: string): void {
+    if (this.broken !== null) return;
+    this.broken = reason;
+    this.logger?.warn(`lexical search moves back to the main thread: ${reason}`);
+    Atomics.store(this.control, CONTROL.state, State.Stop);
+    Atomics.notify(this.control, CONTROL.state);
+    void this.worker.terminate();
+  }
+}
+
+/**
+ * The thread runs TypeScript when this module does (tsx, vitest). Node 20 does not pass the tsx
+ * loader on to worker threads, so a .ts entry is started through a small bootstrap that loads it
+ * with tsx's API.
+ */
+function startThread(entry: URL, data: LexicalThreadData): Worker {
+  if (!entry.pathname.endsWith('.ts')) return new Worker(entry, { workerData: data });
+  // The ESM build of tsx/esm/api (require.resolve would give the CommonJS one).
+  const tsxDir = path.dirname(createRequire(import.meta.url).resolve('tsx/package.json'));
+  const tsxApi = pathToFileURL(path.join(tsxDir, 'dist/esm/api/index.mjs')).href;
+  const bootstrap = `import(${JSON.stringify(tsxApi)}).then((tsx) => tsx.tsImport(${JSON.stringify(entry.href)}, ${JSON.stringify(entry.href)}))`;
+  return new Worker(bootstrap, { eval: true, workerData: data });
+}

@@ -1,0 +1,150 @@
+/**
+ * The lexical search thread: same hits as searching on the calling thread, a hybrid search that
+ * gives the same segments with and without it, and a clean fall-back to the calling thread when
+ * the thread cannot take a query or has died.
+ */
+import type { Worker } from 'node:worker_threads';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { WeightedSampler, mulberry32 } from '../bench/lib/prng.js';
+import { loadConfig } from '../src/config.js';
+import { createCore } from '../src/core.js';
+import { loadTransformersEmbedder, type TransformersEmbedder } from '../src/embeddings/transformersEmbedder.js';
+import { loadCourseIndex, type CourseIndex } from '../src/index/courseIndex.js';
+import { ingestCourse } from '../src/index/ingest.js';
+import { Bm25Index } from '../src/lexical/bm25Index.js';
+import { ParallelLexical } from '../src/lexical/parallelLexical.js';
+import { MAX_HITS, MAX_QUERY_BYTES } from '../src/lexical/parallelProtocol.js';
+import { HybridRetriever } from '../src/retrieval/hybridRetriever.js';
+import { DEFAULT_WINDOW_SETTINGS } from '../src/windowing.js';
+import { SAMPLE_COURSE, recordingLogger, silentLogger, tempDir } from './helpers/course.js';
+import { writeTinyModel } from './helpers/tinyModel.js';
+
+const WORDS = (
+  'modelo dados treino teste rede camada neurônio peso gradiente erro função ativação perda taxa aprendizado ' +
+  'regularização dropout validação cruzada árvore floresta classe rótulo imagem convolução filtro pooling ' +
+  'precisão revocação matriz confusão curva limiar vetor embedding atenção token sequência memória lote época'
+).split(' ');
+
+function corpus(docs: number, seed: number): string[] {
+  const random = mulberry32(seed);
+  const sampler = new WeightedSampler(
+    WORDS,
+    WORDS.map((_, r) => 1 / (r + 1)),
+  );
+  return Array.from({ length: docs }, () => Array.from({ length: 20 + Math.floor(random() * 40) }, () => sampler.draw(random)).join(' '));
+}
+
+const QUESTIONS = [
+  'como funciona o gradiente da função de perda?',
+  'o que é dropout e regularização',
+  'qual a diferença entre precisão e revocação na matriz de confusão',
+  'taxa de aprendizado',
+  'convolução filtro pooling imagem camada',
+  'palavra que não existe',
+  'Época, lote e memória: çãõ ü ß 漢字 🙂',
+];
+
+describe('ParallelLexical', () => {
+  const index = Bm25Index.build(corpus(12_000, 7));
+  let parallel: ParallelLexical | null = null;
+
+  beforeAll(async () => {
+    parallel = await ParallelLexical.start(index, { logger: silentLogger() });
+  });
+  afterAll(async () => {
+    await parallel?.close();
+  });
+
+  it('returns exactly the hits of a search on the calling thread', () => {
+    expect(parallel).not.toBeNull();
+    for (const question of QUESTIONS) {
+      for (const k of [1, 10, 30]) {
+        expect(parallel!.begin(question, k)).toBe(true);
+        expect(parallel!.end()).toEqual(index.search(question, k));
+      }
+    }
+    expect(parallel!.available).toBe(true);
+  });
+
+  it('declines what it cannot take, so that the caller searches itself', () => {
+    expect(parallel!.begin('taxa de aprendizado', MAX_HITS + 1)).toBe(false);
+    expect(parallel!.begin('taxa de aprendizado', 0)).toBe(false);
+    expect(parallel!.begin('gradiente '.repeat(MAX_QUERY_BYTES / 5), 10)).toBe(false);
+    expect(parallel!.end()).toBeNull(); // nothing pending
+    // Still usable afterwards.
+    expect(parallel!.begin('taxa de aprendizado', 5)).toBe(true);
+    expect(parallel!.end()).toEqual(index.search('taxa de aprendizado', 5));
+  });
+
+  it('is given up, with a log line, when the thread dies; the caller then searches itself', async () => {
+    const log = recordingLogger();
+    const doomed = await ParallelLexical.start(index, { logger: log.logger });
+    expect(doomed).not.toBeNull();
+    // Simulate a crash of the thread.
+    await (doomed as unknown as { worker: Worker }).worker.terminate();
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(doomed!.available).toBe(false);
+    expect(doomed!.begin('taxa de aprendizado', 5)).toBe(false);
+    expect(log.lines.join('\n')).toMatch(/lexical search moves back to the main thread: the search thread exited/);
+    await doomed!.close();
+  });
+});
+
+describe('hybrid search with the lexical thread', () => {
+  let tiny: TransformersEmbedder;
+  let index: CourseIndex;
+  let indexDir: string;
+
+  beforeAll(async () => {
+    const model = await writeTinyModel(await tempDir('tiny-model-'));
+    tiny = await loadTransformersEmbedder({ modelId: model.modelId, localModelPath: model.modelPath, allowRemote: false });
+    indexDir = await tempDir('parallel-index-');
+    await ingestCourse({
+      sourceDir: SAMPLE_COURSE,
+      indexDir,
+      embedder: tiny,
+      embeddingModel: tiny.modelId,
+      window: { ...DEFAULT_WINDOW_SETTINGS, maxTokens: 512 },
+      hnsw: { m: 16, efConstruction: 100, ef: 50 },
+      logger: silentLogger(),
+    });
+    index = await loadCourseIndex(indexDir, { embeddingModel: tiny.modelId, ef: 50 });
+  });
+  afterAll(async () => {
+    await tiny.dispose();
+  });
+
+  it('returns the same segments as the single-threaded search', async () => {
+    const parallel = await ParallelLexical.start(index.lexical, { logger: silentLogger() });
+    expect(parallel).not.toBeNull();
+    const threaded = new HybridRetriever(index, tiny, { parallelLexical: parallel });
+    const single = new HybridRetriever(index, tiny);
+    expect(threaded.lexicalThread).toBe(true);
+    for (const question of [...QUESTIONS, 'O que é fine-tuning?', 'como evitar overfitting']) {
+      const vector = await tiny.embedQuery(question);
+      expect(threaded.searchVector(question, vector, 5)).toEqual(single.searchVector(question, vector, 5));
+    }
+    await parallel!.close();
+    expect(threaded.lexicalThread).toBe(false);
+    // Closed: the lexical half quietly runs on this thread again.
+    const vector = await tiny.embedQuery('taxa de aprendizado');
+    expect(threaded.searchVector('taxa de aprendizado', vector, 5)).toEqual(single.searchVector('taxa de aprendizado', vector, 5));
+  });
+
+  it('is started by the core for the bot when LEXICAL_THREAD allows it, and stopped by close()', async () => {
+    for (const [setting, expected] of [
+      ['on', true],
+      ['off', false],
+    ] as const) {
+      const config = loadConfig({ INDEX_DIR: indexDir, EMBEDDING_MODEL: tiny.modelId, LEXICAL_THREAD: setting }, '/nonexistent/.env');
+      const log = recordingLogger();
+      const core = await createCore(config, log.logger, { embedder: tiny, parallelLexical: true });
+      expect(core.retriever.lexicalThread).toBe(expected);
+      expect(log.lines.join('\n')).toContain(`"lexicalThread":${expected}`);
+      const answer = await core.answers.answer('O que é fine-tuning?');
+      expect(answer.references.length).toBeGreaterThan(0);
+      await core.close();
+      expect(core.retriever.lexicalThread).toBe(false);
+    }
+  });
+});
