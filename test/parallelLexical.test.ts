@@ -88,6 +88,18 @@ describe('ParallelLexical', () => {
     expect(log.lines.join('\n')).toMatch(/lexical search moves back to the main thread: the search thread exited/);
     await doomed!.close();
   });
+
+  it('is given up when it does not answer in time, and the search is done on the calling thread', async () => {
+    const log = recordingLogger();
+    // No time at all to answer: the thread cannot wake up, search and write back before end() looks.
+    const late = await ParallelLexical.start(index, { logger: log.logger, answerTimeoutMs: 0 });
+    expect(late!.begin('como funciona o gradiente da função de perda?', 30)).toBe(true);
+    expect(late!.end()).toBeNull();
+    expect(late!.available).toBe(false);
+    expect(late!.begin('taxa de aprendizado', 5)).toBe(false);
+    expect(log.lines.join('\n')).toMatch(/lexical search moves back to the main thread: the search thread did not answer within 0 ms/);
+    await late!.close();
+  });
 });
 
 describe('hybrid search with the lexical thread', () => {
@@ -135,6 +147,8 @@ describe('hybrid search with the lexical thread', () => {
     for (const [setting, expected] of [
       ['on', true],
       ['off', false],
+      // The sample course has 55 windows: below LEXICAL_THREAD_MIN_WINDOWS, not worth a thread.
+      ['auto', false],
     ] as const) {
       const config = loadConfig({ INDEX_DIR: indexDir, EMBEDDING_MODEL: tiny.modelId, LEXICAL_THREAD: setting }, '/nonexistent/.env');
       const log = recordingLogger();

@@ -262,26 +262,32 @@ export class Bm25Index {
     let cut = threshold * (1 - SAFETY); // a document must reach this to matter
     let firstEssential = 0;
     while (firstEssential < m && upTo[firstEssential]! < cut) firstEssential++;
+    // cur[j]: the document at pos[j] (NO_DOC once list j is exhausted).
+    const cur = new Int32Array(m);
+    for (let j = 0; j < m; j++) cur[j] = pos[j]! < end[j]! ? docs[pos[j]!]! : NO_DOC;
     for (;;) {
       // The next document: the smallest current one among the essential lists.
       let doc = NO_DOC;
-      for (let j = firstEssential; j < m; j++) if (pos[j]! < end[j]! && docs[pos[j]!]! < doc) doc = docs[pos[j]!]!;
+      for (let j = firstEssential; j < m; j++) if (cur[j]! < doc) doc = cur[j]!;
       if (doc === NO_DOC) break;
       let score = 0;
       for (let j = firstEssential; j < m; j++) {
+        if (cur[j] !== doc) continue;
         const p = pos[j]!;
-        if (p < end[j]! && docs[p] === doc) {
-          score += idf[j]! * weights[p]!;
-          pos[j] = p + 1;
-        }
+        score += idf[j]! * weights[p]!;
+        pos[j] = p + 1;
+        cur[j] = p + 1 < end[j]! ? docs[p + 1]! : NO_DOC;
       }
       // Non-essential lists, strongest first, while the document can still reach the cut.
       let j = firstEssential - 1;
       for (; j >= 0; j--) {
         if (score + upTo[j]! < cut) break;
-        const p = seek(docs, pos[j]!, end[j]!, doc);
-        pos[j] = p;
-        if (p < end[j]! && docs[p] === doc) score += idf[j]! * weights[p]!;
+        if (cur[j]! < doc) {
+          const p = seek(docs, pos[j]!, end[j]!, doc);
+          pos[j] = p;
+          cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
+        }
+        if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
       }
       if (j >= 0 || score < cut) continue;
       const evicted = heap.offer(doc, score);
