@@ -5,7 +5,8 @@
  */
 import { describe, expect, it } from 'vitest';
 import { runBench } from '../bench/lib/bench.js';
-import { courseVocabulary, makeQueries, makeSyntheticCorpus, vectorOf } from '../bench/lib/corpus.js';
+import { courseVocabulary, makeQueries, makeSyntheticCorpus, pseudoWord, vectorOf } from '../bench/lib/corpus.js';
+import { analyze } from '../src/lexical/portugueseAnalyzer.js';
 import { exactTopK, meanRecall, recallOf } from '../bench/lib/exact.js';
 import { renderReport } from '../bench/lib/report.js';
 import { percentile, summarize, summarizeSamples, timePairSync, type LatencyStats } from '../bench/lib/stats.js';
@@ -53,6 +54,17 @@ describe('benchmark helpers', () => {
     const queries = makeQueries(one, 10);
     expect(new Set(queries.texts).size).toBe(queries.texts.length);
     expect(queries.arrays[0]).toHaveLength(16);
+
+    // The topic-vocabulary variant keeps the same windows, vectors and query vectors; only the
+    // topic words change (to each topic's own pseudo-words, which the analyzer keeps apart).
+    const topical = makeSyntheticCorpus(vocabulary, { size: 60, dimensions: 16, clusters: 4, topicVocabulary: 'specific' });
+    expect(Array.from(topical.vectors)).toEqual(Array.from(one.vectors));
+    expect(topical.windows.map((w) => [w.corpusId, w.videoId, w.start])).toEqual(one.windows.map((w) => [w.corpusId, w.videoId, w.start]));
+    expect(topical.windows.map((w) => w.text)).not.toEqual(one.windows.map((w) => w.text));
+    const topicalQueries = makeQueries(topical, 10);
+    expect(topicalQueries.arrays).toEqual(queries.arrays);
+    const stems = new Set(Array.from({ length: 800 }, (_, i) => analyze(pseudoWord(i)).join(' ')));
+    expect(stems.size).toBe(800);
   });
 });
 
@@ -108,6 +120,11 @@ describe('npm run bench code paths (tiny sizes)', () => {
     if (isSkipped(s.latency.answerHttp)) throw new Error(`answer over HTTP skipped: ${s.latency.answerHttp.skipped}`);
     expectStats(s.latency.answerHttp);
     expect(s.ratios['dense p50 ours/raw']).toBeGreaterThan(0);
+    expectStats(s.latency.hybridOneThread!);
+    // The topic-vocabulary variant: its own lexical index (topic pseudo-words add stems) and latencies.
+    const topical = s.topicVocabulary!;
+    expect(topical.vocabulary).toBeGreaterThan(0);
+    for (const stats of [topical.lexical, topical.hybrid, topical.hybridOneThread]) expectStats(stats);
 
     // recall
     expect(s.recall.queries).toBe(100);

@@ -90,6 +90,14 @@ export interface SyntheticOptions {
   topicShare?: number;
   /** Skip the texts (dense-only uses). */
   withText?: boolean;
+  /**
+   * Where each cluster's topic words come from. 'course' (default): the sample course's own
+   * content words, so every topic word is also a common word everywhere (~1,300 stems in all:
+   * long postings, a stress case for BM25). 'specific': words of the cluster's own (pseudo-word)
+   * terminology, as distinct lectures have, while the other content words still come from the
+   * course; the vocabulary then grows with the number of topics as real corpora's do.
+   */
+  topicVocabulary?: 'course' | 'specific';
 }
 
 export interface SyntheticCorpus {
@@ -195,6 +203,27 @@ export function makeTopics(vocabulary: Vocabulary, clusters: number, topicWords:
   return topics;
 }
 
+const SYLLABLES = ['ba', 'ce', 'di', 'fo', 'gu', 'la', 'me', 'ni', 'po', 'ru', 'sa', 'te', 'vi', 'xo', 'ze', 'jo'];
+
+/** A pronounceable pseudo-word for number n, distinct for distinct n (and kept apart by the stemmer: it ends in "t"). */
+export function pseudoWord(n: number): string {
+  let word = '';
+  let rest = n;
+  for (let i = 0; i < 4; i++) {
+    word += SYLLABLES[rest % SYLLABLES.length];
+    rest = Math.floor(rest / SYLLABLES.length);
+  }
+  return `${word}${rest > 0 ? SYLLABLES[rest % SYLLABLES.length] : ''}t`;
+}
+
+/** Topics whose words belong to the topic alone (see SyntheticOptions.topicVocabulary). */
+export function makeSpecificTopics(clusters: number, topicWords: number): WeightedSampler<string>[] {
+  return Array.from({ length: clusters }, (_, c) => {
+    const words = Array.from({ length: topicWords }, (_, w) => pseudoWord(c * topicWords + w));
+    return new WeightedSampler(words, words.map((_, r) => 1 / (r + 1)));
+  });
+}
+
 export function makeSyntheticCorpus(vocabulary: Vocabulary, options: SyntheticOptions): SyntheticCorpus {
   const {
     size,
@@ -208,11 +237,13 @@ export function makeSyntheticCorpus(vocabulary: Vocabulary, options: SyntheticOp
     topicWords = 40,
     topicShare = 0.5,
     withText = true,
+    topicVocabulary = 'course',
   } = options;
   const random = mulberry32(seed);
   const normal = gaussian(mulberry32(seed ^ 0x9e3779b9));
   const space = new VectorSpace(dimensions, clusters, spread, seed + 1);
-  const topics = makeTopics(vocabulary, clusters, topicWords, mulberry32(seed + 2));
+  const topics =
+    topicVocabulary === 'specific' ? makeSpecificTopics(clusters, topicWords) : makeTopics(vocabulary, clusters, topicWords, mulberry32(seed + 2));
   const texts = new TextGenerator(vocabulary, topics, topicShare);
   const vectors = new Float32Array(size * dimensions);
   const windows: TranscriptWindow[] = [];

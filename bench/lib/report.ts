@@ -104,6 +104,21 @@ function renderSizes(r: BenchResult, out: string[]): void {
   }
   out.push('');
 
+  const topical = r.sizes.filter((s) => s.topicVocabulary);
+  if (topical.length > 0) {
+    out.push('### Topic-vocabulary corpus: the same windows and vectors, each topic with its own terminology (ms p50 / p95 / p99)');
+    out.push('');
+    out.push('| windows | distinct stems | BM25 build | lexical (BM25) | hybrid, BM25 on the search thread | hybrid, one thread |');
+    out.push('|---|---|---|---|---|---|');
+    for (const s of topical) {
+      const t = s.topicVocabulary!;
+      out.push(
+        `| ${n(s.size)} | ${n(t.vocabulary)} | ${sec(t.buildMs)} | ${trio(t.lexical)} | ${trio(t.hybrid)} | ${trio(t.hybridOneThread)} |`,
+      );
+    }
+    out.push('');
+  }
+
   out.push(`### HNSW recall@${r.settings.k} against exact search`);
   out.push('');
   out.push(`| windows | queries | at ef=${r.settings.hnsw.ef} (default) | smallest ef with ≥ 0.99 | ef=10 (hnswlib's default, LangChain's) | ef=64 | LangChain HNSWLib as shipped |`);

@@ -185,6 +185,7 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     latencyLimits,
   );
   const hybridStats = summarizeSamples(hybridSamples);
+  if (parallelLexical) notes.push(`hybrid: the search thread had not picked up ${parallelLexical.takenBack} of ${hybridSamples.wall.length} queries in time (the caller searched them itself)`);
   const hybridOneThreadStats = summarizeSamples(oneThreadSamples);
 
   const queryVectors = new Map(queries.texts.map((t, i) => [t, queries.vectors[i]!]));
@@ -215,6 +216,40 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
   }
 
   await parallelLexical?.close();
+
+  // ---- the same windows and vectors, with topic-specific words (see SyntheticOptions.topicVocabulary)
+  tag('topic-vocabulary corpus: lexical build, lexical and hybrid latency');
+  const topical = makeSyntheticCorpus(opts.vocabulary, {
+    size,
+    dimensions: corpus.dimensions,
+    clusters: opts.clusters,
+    seed: opts.seed,
+    windowSeconds: opts.window.windowSeconds,
+    strideSeconds: opts.window.strideSeconds,
+    topicVocabulary: 'specific',
+  });
+  const topicalQueries = makeQueries(topical, opts.queries, opts.seed + 1000);
+  const ntq = topicalQueries.texts.length;
+  const topicalBuild = await timed(() => Bm25Index.build(topical.windows.map((w) => w.text)));
+  const topicalIndex = { ...index, windows: topical.windows, lexical: topicalBuild.value };
+  const topicalLexical = summarizeSamples(timeSync((i) => topicalBuild.value.search(topicalQueries.texts[i % ntq]!, k), latencyLimits));
+  const topicalThread = await ParallelLexical.start(topicalBuild.value, { logger: { warn: (msg: string) => notes.push(msg) } as unknown as Logger });
+  const topicalRetriever = new HybridRetriever(topicalIndex, null, { candidates, parallelLexical: topicalThread });
+  const topicalSingle = new HybridRetriever(topicalIndex, null, { candidates });
+  const [topicalHybrid, topicalOneThread] = timePairSync(
+    (i) => topicalRetriever.searchVector(topicalQueries.texts[i % ntq]!, topicalQueries.vectors[i % ntq]!, k),
+    (i) => topicalSingle.searchVector(topicalQueries.texts[i % ntq]!, topicalQueries.vectors[i % ntq]!, k),
+    latencyLimits,
+  );
+  if (topicalThread) notes.push(`topic-vocabulary hybrid: ${topicalThread.takenBack} of ${topicalHybrid.wall.length} queries taken back from the search thread`);
+  await topicalThread?.close();
+  const topicVocabulary: SizeResult['topicVocabulary'] = {
+    vocabulary: topicalBuild.value.vocabularySize,
+    buildMs: topicalBuild.ms,
+    lexical: topicalLexical,
+    hybrid: summarizeSamples(topicalHybrid),
+    hybridOneThread: summarizeSamples(topicalOneThread),
+  };
 
   // ---- recall
   tag('recall against exact search');
@@ -360,6 +395,7 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     recall,
     incremental,
     peer,
+    topicVocabulary,
     ratios: {},
     notes,
   };

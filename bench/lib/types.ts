@@ -86,6 +86,15 @@ export interface SizeResult {
   recall: RecallResult;
   incremental: IncrementalResult;
   peer: Maybe<PeerResult>;
+  /** The same windows and vectors with topic-specific words (corpus.ts, topicVocabulary). */
+  topicVocabulary?: {
+    /** Distinct stems in the lexical index. */
+    vocabulary: number;
+    buildMs: number;
+    lexical: LatencyStats;
+    hybrid: LatencyStats;
+    hybridOneThread: LatencyStats;
+  };
   ratios: Record<string, number | null>;
   notes: string[];
 }

@@ -14,11 +14,13 @@ parentPort?.postMessage('ready');
 
 for (;;) {
   let state = Atomics.load(control, CONTROL.state);
-  while (state === State.Idle || state === State.Done) {
+  while (state !== State.Request && state !== State.Stop) {
     Atomics.wait(control, CONTROL.state, state);
     state = Atomics.load(control, CONTROL.state);
   }
-  if (state !== State.Request) break;
+  if (state === State.Stop) break;
+  // The caller may have taken the request back meanwhile (it searched itself): then wait again.
+  if (Atomics.compareExchange(control, CONTROL.state, State.Request, State.Busy) !== State.Request) continue;
   try {
     // slice(): a copy outside shared memory, which every TextDecoder accepts.
     const query = decoder.decode(queryBytes.slice(0, control[CONTROL.queryLength]));

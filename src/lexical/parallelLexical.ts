@@ -5,8 +5,9 @@
  * The worker searches the same index without a copy (its arrays live in SharedArrayBuffers, see
  * `Bm25Index.shareable`). A request is handed over through shared memory and Atomics, not
  * messages: `begin()` writes the query and wakes the worker, `end()` blocks (bounded) until the
- * hits are back. Whenever the worker cannot answer (not started, gone, late, query too long, k too
- * large) the caller is told to search on its own thread, so results never depend on the worker.
+ * hits are back, or takes the query back if the worker has not started on it. Whenever the worker
+ * cannot answer (not started yet, gone, late, query too long, k too large) the caller is told to
+ * search on its own thread, so results never depend on the worker.
  */
 import { createRequire } from 'node:module';
 import path from 'node:path';
@@ -108,16 +109,25 @@ export class ParallelLexical {
     return true;
   }
 
-  /** The hits for the query given to `begin()`, or null if the thread did not answer in time or failed. */
+  /**
+   * The hits for the query given to `begin()`, or null when the caller should search itself:
+   * the thread had not even picked the query up yet (a sleeping thread can take a while to wake
+   * on a busy machine; the query is taken back and nothing is lost), or it failed or did not
+   * answer in time (then it is given up for good).
+   */
   end(): LexicalHit[] | null {
     if (!this.pending) return null;
     this.pending = false;
     const control = this.control;
+    if (Atomics.compareExchange(control, CONTROL.state, State.Request, State.Idle) === State.Request) {
+      this.takenBack++;
+      return null;
+    }
     const deadline = performance.now() + this.answerTimeoutMs;
     let state = Atomics.load(control, CONTROL.state);
-    while (state === State.Request) {
+    while (state === State.Busy) {
       const left = deadline - performance.now();
-      if (left <= 0 || Atomics.wait(control, CONTROL.state, State.Request, left) === 'timed-out') break;
+      if (left <= 0 || Atomics.wait(control, CONTROL.state, State.Busy, left) === 'timed-out') break;
       state = Atomics.load(control, CONTROL.state);
     }
     if (state !== State.Done) {
@@ -131,6 +141,9 @@ export class ParallelLexical {
     Atomics.store(control, CONTROL.state, State.Idle);
     return failed ? null : hits;
   }
+
+  /** Queries taken back because the thread had not picked them up by the time the caller needed them. */
+  takenBack = 0;
 
   async close(): Promise<void> {
     if (this.broken === null) this.broken = 'closed';
