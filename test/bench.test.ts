@@ -121,6 +121,9 @@ describe('npm run bench code paths (tiny sizes)', () => {
     expectStats(s.latency.answerHttp);
     expect(s.ratios['dense p50 ours/raw']).toBeGreaterThan(0);
     expectStats(s.latency.hybridOneThread!);
+    // The search thread started; some queries may have been taken back from it, never more than were asked.
+    expect(s.latency.takenBack).toBeGreaterThanOrEqual(0);
+    expect(s.latency.takenBack).toBeLessThanOrEqual(s.latency.hybrid.n);
     // The topic-vocabulary variant: its own lexical index (topic pseudo-words add stems) and latencies.
     const topical = s.topicVocabulary!;
     expect(topical.vocabulary).toBeGreaterThan(0);

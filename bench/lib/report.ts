@@ -93,6 +93,16 @@ function renderSizes(r: BenchResult, out: string[]): void {
   }
   out.push('');
 
+  const takenBack = r.sizes.filter((s) => typeof s.latency.takenBack === 'number');
+  if (takenBack.length > 0) {
+    out.push(
+      `Hybrid queries the search thread had not picked up by the time HNSW was done (the caller took them back and searched itself): ${takenBack
+        .map((s) => `${n(s.size)} ${s.latency.takenBack} of ${s.latency.hybrid.n}`)
+        .join(', ')}.`,
+    );
+    out.push('');
+  }
+
   out.push('CPU time of the same calls (user + system, ms p50 / p95 / p99): what each costs when the process has a core, without the waits for one that a busy shared machine adds to the wall-clock tail.');
   out.push('');
   out.push('| windows | dense (HnswIndex) | raw hnswlib-node | lexical (BM25) | hybrid (both threads) | hybrid, one thread | answer(), in-process fake LLM |');

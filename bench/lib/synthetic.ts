@@ -185,7 +185,6 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     latencyLimits,
   );
   const hybridStats = summarizeSamples(hybridSamples);
-  if (parallelLexical) notes.push(`hybrid: the search thread had not picked up ${parallelLexical.takenBack} of ${hybridSamples.wall.length} queries in time (the caller searched them itself)`);
   const hybridOneThreadStats = summarizeSamples(oneThreadSamples);
 
   const queryVectors = new Map(queries.texts.map((t, i) => [t, queries.vectors[i]!]));
@@ -241,7 +240,7 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     (i) => topicalSingle.searchVector(topicalQueries.texts[i % ntq]!, topicalQueries.vectors[i % ntq]!, k),
     latencyLimits,
   );
-  if (topicalThread) notes.push(`topic-vocabulary hybrid: ${topicalThread.takenBack} of ${topicalHybrid.wall.length} queries taken back from the search thread`);
+  const topicalTakenBack = topicalThread ? topicalThread.takenBack : null;
   await topicalThread?.close();
   const topicVocabulary: SizeResult['topicVocabulary'] = {
     vocabulary: topicalBuild.value.vocabularySize,
@@ -249,6 +248,7 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     lexical: topicalLexical,
     hybrid: summarizeSamples(topicalHybrid),
     hybridOneThread: summarizeSamples(topicalOneThread),
+    takenBack: topicalTakenBack,
   };
 
   // ---- recall
@@ -389,6 +389,7 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
       lexical: lexicalStats,
       hybrid: hybridStats,
       hybridOneThread: hybridOneThreadStats,
+      takenBack: parallelLexical ? parallelLexical.takenBack : null,
       answerInProcess,
       answerHttp,
     },

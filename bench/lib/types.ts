@@ -80,6 +80,8 @@ export interface SizeResult {
     hybrid: LatencyStats;
     /** Everything on the calling thread (CLI, LEXICAL_THREAD=off). */
     hybridOneThread?: LatencyStats;
+    /** Of the "hybrid" queries, how many the search thread had not picked up when HNSW was done (the caller searched them); null without the thread. */
+    takenBack?: number | null;
     answerInProcess: LatencyStats;
     answerHttp: Maybe<LatencyStats>;
   };
@@ -94,6 +96,7 @@ export interface SizeResult {
     lexical: LatencyStats;
     hybrid: LatencyStats;
     hybridOneThread: LatencyStats;
+    takenBack: number | null;
   };
   ratios: Record<string, number | null>;
   notes: string[];
