@@ -174,6 +174,29 @@ describe('hybrid search with the lexical thread', () => {
     expect(threaded.searchVector('taxa de aprendizado', vector, 5)).toEqual(single.searchVector('taxa de aprendizado', vector, 5));
   });
 
+  it('collects the hand-over even when the dense search throws, so the thread stays usable', async () => {
+    const parallel = await ParallelLexical.start(index.lexical, { logger: silentLogger() });
+    const real = index.dense!;
+    let fail = true;
+    const flaky = {
+      search: (vector: ArrayLike<number>, n: number) => {
+        if (fail) {
+          fail = false;
+          throw new Error('dense index failure');
+        }
+        return real.search(vector, n);
+      },
+    } as unknown as typeof real;
+    const retriever = new HybridRetriever({ ...index, dense: flaky }, tiny, { parallelLexical: parallel });
+    const vector = await tiny.embedQuery('taxa de aprendizado');
+    expect(() => retriever.searchVector('taxa de aprendizado', vector, 5)).toThrow('dense index failure');
+    // Not left waiting on a query nobody collects: the next hand-over is accepted.
+    expect(parallel!.begin('taxa de aprendizado', 5)).toBe(true);
+    parallel!.end();
+    expect(retriever.searchVector('taxa de aprendizado', vector, 5)).toEqual(new HybridRetriever(index, tiny).searchVector('taxa de aprendizado', vector, 5));
+    await parallel!.close();
+  });
+
   it('is started by the core for the bot when LEXICAL_THREAD allows it, and stopped by close()', async () => {
     for (const [setting, expected] of [
       ['on', true],

@@ -80,10 +80,15 @@ export class HybridRetriever implements Retriever {
     const parallel = this.options.parallelLexical;
     // Only worth a hand-over when this thread has HNSW to search meanwhile.
     const handedOver = queryVector !== null && dense !== null && parallel ? parallel.begin(question, candidates) : false;
-    if (queryVector && dense) {
-      lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
+    let lexicalHits: LexicalHit[] | null = null;
+    try {
+      if (queryVector && dense) {
+        lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
+      }
+    } finally {
+      // Always collected, even when the dense search throws: the thread takes one query at a time.
+      if (handedOver && parallel) lexicalHits = parallel.end();
     }
-    let lexicalHits: LexicalHit[] | null = handedOver && parallel ? parallel.end() : null;
     lexicalHits ??= lexical.search(question, candidates);
     lists.push({ name: 'lexical', hits: lexicalHits.map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
     const segments: RetrievedSegment[] = [];
