@@ -11,7 +11,7 @@ import { AnswerService } from '../../src/answer/answerService.js';
 import { createLlm, type Llm } from '../../src/answer/llm.js';
 import type { ChatMessage } from '../../src/answer/prompt.js';
 import { HnswIndex, type HnswParams } from '../../src/dense/hnswIndex.js';
-import { loadCourseIndex } from '../../src/index/courseIndex.js';
+import { loadCourseIndex, type CourseIndex } from '../../src/index/courseIndex.js';
 import { FILES, writeGeneration, type IndexedVideo } from '../../src/index/indexFiles.js';
 import { ingestCourse } from '../../src/index/ingest.js';
 import { Bm25Index } from '../../src/lexical/bm25Index.js';
@@ -21,13 +21,13 @@ import type { Logger } from '../../src/logger.js';
 import { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
 import type { WindowSettings } from '../../src/windowing.js';
 import { startFakeOpenAI } from '../../test/fakes/fakeOpenAI.js';
-import { makeQueries, makeSyntheticCorpus, syntheticVideo, vectorOf, type SyntheticCorpus, type Vocabulary } from './corpus.js';
+import { makeQueries, makeSyntheticCorpus, syntheticVideo, vectorOf, type QuerySet, type SyntheticCorpus, type Vocabulary } from './corpus.js';
 import { exactTopK, meanRecall } from './exact.js';
 import { FAKE_MODEL, SpaceEmbedder, lectureSrt, stubHash, writeIncrementalCourse } from './ingestBench.js';
 import { benchPeer } from './peer.js';
 import { gaussian, mulberry32 } from './prng.js';
 import { probeRss, type ProbeResult } from './rssProbe.js';
-import { ratio, summarizeSamples, timeAsync, timePairSync, timeSync, timed, type LatencyStats } from './stats.js';
+import { ratio, summarizeSamples, timeAsync, timePairSync, timeSync, timed, type LatencyStats, type LoopLimits } from './stats.js';
 import type { IncrementalResult, Maybe, RecallResult, SizeResult } from './types.js';
 
 const { HierarchicalNSW } = hnswlib;
@@ -173,19 +173,9 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     latencyLimits,
   );
   const lexicalStats = summarizeSamples(timeSync((i) => index.lexical.search(queries.texts[i % nq]!, k), latencyLimits));
-  // As the bot runs it (LEXICAL_THREAD=auto on 2+ CPUs): BM25 on a second thread while HNSW
-  // runs here; and all on one thread (the CLI, or LEXICAL_THREAD=off), interleaved with it.
-  const parallelLexical = await ParallelLexical.start(index.lexical, { logger: { warn: (msg: string) => notes.push(msg) } as unknown as Logger });
+  const hybrid = await hybridBothWays(index, queries, k, candidates, latencyLimits, notes);
+  const parallelLexical = hybrid.thread;
   if (!parallelLexical) notes.push('the lexical search thread did not start: "hybrid" ran on one thread');
-  const retriever = new HybridRetriever(index, null, { candidates, parallelLexical });
-  const oneThread = new HybridRetriever(index, null, { candidates });
-  const [hybridSamples, oneThreadSamples] = timePairSync(
-    (i) => retriever.searchVector(queries.texts[i % nq]!, queries.vectors[i % nq]!, k),
-    (i) => oneThread.searchVector(queries.texts[i % nq]!, queries.vectors[i % nq]!, k),
-    latencyLimits,
-  );
-  const hybridStats = summarizeSamples(hybridSamples);
-  const hybridOneThreadStats = summarizeSamples(oneThreadSamples);
 
   const queryVectors = new Map(queries.texts.map((t, i) => [t, queries.vectors[i]!]));
   const embedder = new SpaceEmbedder(corpus.space, queryVectors);
@@ -230,25 +220,17 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
   const topicalQueries = makeQueries(topical, opts.queries, opts.seed + 1000);
   const ntq = topicalQueries.texts.length;
   const topicalBuild = await timed(() => Bm25Index.build(topical.windows.map((w) => w.text)));
-  const topicalIndex = { ...index, windows: topical.windows, lexical: topicalBuild.value };
   const topicalLexical = summarizeSamples(timeSync((i) => topicalBuild.value.search(topicalQueries.texts[i % ntq]!, k), latencyLimits));
-  const topicalThread = await ParallelLexical.start(topicalBuild.value, { logger: { warn: (msg: string) => notes.push(msg) } as unknown as Logger });
-  const topicalRetriever = new HybridRetriever(topicalIndex, null, { candidates, parallelLexical: topicalThread });
-  const topicalSingle = new HybridRetriever(topicalIndex, null, { candidates });
-  const [topicalHybrid, topicalOneThread] = timePairSync(
-    (i) => topicalRetriever.searchVector(topicalQueries.texts[i % ntq]!, topicalQueries.vectors[i % ntq]!, k),
-    (i) => topicalSingle.searchVector(topicalQueries.texts[i % ntq]!, topicalQueries.vectors[i % ntq]!, k),
-    latencyLimits,
-  );
-  const topicalTakenBack = topicalThread ? topicalThread.takenBack : null;
-  await topicalThread?.close();
+  const topicalIndex = { ...index, windows: topical.windows, lexical: topicalBuild.value };
+  const topicalHybrid = await hybridBothWays(topicalIndex, topicalQueries, k, candidates, latencyLimits, notes);
+  await topicalHybrid.thread?.close();
   const topicVocabulary: SizeResult['topicVocabulary'] = {
     vocabulary: topicalBuild.value.vocabularySize,
     buildMs: topicalBuild.ms,
     lexical: topicalLexical,
-    hybrid: summarizeSamples(topicalHybrid),
-    hybridOneThread: summarizeSamples(topicalOneThread),
-    takenBack: topicalTakenBack,
+    hybrid: topicalHybrid.hybrid,
+    hybridOneThread: topicalHybrid.oneThread,
+    takenBack: topicalHybrid.takenBack,
   };
 
   // ---- recall
@@ -387,9 +369,9 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
       dense: denseStats,
       raw: rawStats,
       lexical: lexicalStats,
-      hybrid: hybridStats,
-      hybridOneThread: hybridOneThreadStats,
-      takenBack: parallelLexical ? parallelLexical.takenBack : null,
+      hybrid: hybrid.hybrid,
+      hybridOneThread: hybrid.oneThread,
+      takenBack: hybrid.takenBack,
       answerInProcess,
       answerHttp,
     },
@@ -402,6 +384,31 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
   };
   result.ratios = computeRatios(result);
   return result;
+}
+
+/**
+ * Hybrid latency both ways, interleaved query by query: BM25 on the search thread while HNSW runs
+ * here (the bot, LEXICAL_THREAD=auto on 2+ CPUs), and all on one thread (the CLI, or
+ * LEXICAL_THREAD=off). The thread is left running for the caller (null if it did not start).
+ */
+async function hybridBothWays(
+  index: CourseIndex,
+  queries: QuerySet,
+  k: number,
+  candidates: number,
+  limits: LoopLimits,
+  notes: string[],
+): Promise<{ hybrid: LatencyStats; oneThread: LatencyStats; takenBack: number | null; thread: ParallelLexical | null }> {
+  const thread = await ParallelLexical.start(index.lexical, { logger: { warn: (msg: string) => notes.push(msg) } as unknown as Logger });
+  const threaded = new HybridRetriever(index, null, { candidates, parallelLexical: thread });
+  const single = new HybridRetriever(index, null, { candidates });
+  const n = queries.texts.length;
+  const [withThread, oneThread] = timePairSync(
+    (i) => threaded.searchVector(queries.texts[i % n]!, queries.vectors[i % n]!, k),
+    (i) => single.searchVector(queries.texts[i % n]!, queries.vectors[i % n]!, k),
+    limits,
+  );
+  return { hybrid: summarizeSamples(withThread), oneThread: summarizeSamples(oneThread), takenBack: thread ? thread.takenBack : null, thread };
 }
 
 function computeRatios(r: SizeResult): Record<string, number | null> {
