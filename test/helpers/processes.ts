@@ -13,10 +13,9 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { spawnRedisReady } from './redisServer.js';
+import { freePort, spawnRedisReady } from './redisServer.js';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
 
@@ -90,18 +89,6 @@ export function startScript(script: string, env: Record<string, string>, cwd = p
       }
     },
   };
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 export interface PasswordRedis {

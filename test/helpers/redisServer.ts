@@ -22,7 +22,8 @@ export const REDIS_MISSING_MESSAGE =
   'redis-server is not installed: the Redis store tests need it. Install it with `apt-get install -y redis-server` ' +
   '(or run `bash .ci/setup-services.sh`).';
 
-async function freePort(): Promise<number> {
+/** A TCP port on 127.0.0.1 that was free a moment ago (for a server started next). */
+export async function freePort(): Promise<number> {
   return new Promise((resolve, reject) => {
     const server = createServer();
     server.once('error', reject);

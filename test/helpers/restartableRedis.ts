@@ -12,10 +12,9 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm } from 'node:fs/promises';
-import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { REDIS_MISSING_MESSAGE, spawnRedisReady } from './redisServer.js';
+import { REDIS_MISSING_MESSAGE, freePort, spawnRedisReady } from './redisServer.js';
 
 export interface RestartableRedis {
   readonly url: string;
@@ -30,18 +29,6 @@ export interface RestartableRedis {
   kill(): Promise<void>;
   /** Stops the server and removes its data directory. */
   destroy(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const address = server.address();
-      const port = typeof address === 'object' && address ? address.port : 0;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 function exited(child: ChildProcess): boolean {
