@@ -16,12 +16,11 @@
  *   `{envelope_id, payload}`. `waitForSocket()` / `waitForSocketClose()` follow the connection.
  *
  * And, for HTTP mode, Slack's side of a request:
- * - `signSlackRequest(secret, body, timestamp?)`: the `x-slack-signature` and
- *   `x-slack-request-timestamp` headers (`v0=` + HMAC-SHA256 of `v0:{ts}:{raw body}`).
  * - `slashCommand({...})` / `blockActions({...})`: realistic payloads (every field Bolt needs).
  * - `formBody(payload)`: the urlencoded body Slack posts (interactive payloads as the `payload`
  *   field holding JSON); content type exactly `application/x-www-form-urlencoded`.
- * - `postToApp(url, payload, { signingSecret, timestamp?, tamper? })`: signs and posts; returns
+ * - `postToApp(url, payload, { signingSecret, timestamp?, tamper? })`: signs (`v0=` +
+ *   HMAC-SHA256 of `v0:{ts}:{raw body}`, see test/helpers/slackHttp.ts) and posts; returns
  *   status, body and elapsed ms. `tamper: 'signature' | 'no-headers' | 'stale'` forges the
  *   three rejections Bolt must answer with 401.
  *
@@ -42,10 +41,11 @@
  * side effect (usually the last `respond()`, or `adapter.idle()`), or late calls leak into the
  * next test. Stop the app before `close()` (Socket Mode: `waitForSocketClose()` first).
  */
-import { createHmac, randomUUID } from 'node:crypto';
+import { randomUUID } from 'node:crypto';
 import { createServer, type IncomingHttpHeaders, type IncomingMessage, type ServerResponse } from 'node:http';
 import type { AddressInfo, Socket } from 'node:net';
 import { WebSocketServer, type WebSocket } from 'ws';
+import { postRaw, type RawPostResult } from '../helpers/slackHttp.js';
 
 export interface ApiCall {
   method: string;
@@ -352,15 +352,6 @@ export async function startFakeSlack(): Promise<FakeSlack> {
 // ---------------------------------------------------------------------------------------------
 // Slack's side of an HTTP request
 
-export function signSlackRequest(
-  signingSecret: string,
-  rawBody: string,
-  timestamp: number = Math.floor(Date.now() / 1000),
-): { 'x-slack-signature': string; 'x-slack-request-timestamp': string } {
-  const signature = createHmac('sha256', signingSecret).update(`v0:${timestamp}:${rawBody}`).digest('hex');
-  return { 'x-slack-signature': `v0=${signature}`, 'x-slack-request-timestamp': String(timestamp) };
-}
-
 export interface SlashCommandPayload {
   token: string;
   command: string;
@@ -458,14 +449,8 @@ export function formBody(payload: SlashCommandPayload | BlockActionsPayload): st
   return new URLSearchParams(payload as unknown as Record<string, string>).toString();
 }
 
-export interface PostResult {
-  status: number;
-  /** Raw response body (Bolt answers the ack's JSON, or empty). */
-  text: string;
-  /** Parsed `text` when it is JSON. */
-  json: Record<string, unknown> | undefined;
-  ms: number;
-}
+/** Status, raw body (Bolt answers the ack's JSON, or empty), parsed JSON, and time taken. */
+export type PostResult = RawPostResult;
 
 /**
  * Posts `payload` to the app as Slack would, signed with `signingSecret`. `tamper` forges the
@@ -480,17 +465,7 @@ export async function postToApp(
   const body = formBody(payload);
   const now = Math.floor(Date.now() / 1000);
   const timestamp = opts.tamper === 'stale' ? now - 6 * 60 : (opts.timestamp ?? now);
-  const signed = signSlackRequest(opts.tamper === 'signature' ? `${opts.signingSecret}-wrong` : opts.signingSecret, body, timestamp);
-  const headers: Record<string, string> = { 'content-type': 'application/x-www-form-urlencoded' };
-  if (opts.tamper !== 'no-headers') Object.assign(headers, signed);
-  const started = performance.now();
-  const res = await fetch(url, { method: 'POST', headers, body });
-  const text = await res.text();
-  let json: Record<string, unknown> | undefined;
-  try {
-    json = text ? (JSON.parse(text) as Record<string, unknown>) : undefined;
-  } catch {
-    json = undefined;
-  }
-  return { status: res.status, text, json, ms: performance.now() - started };
+  if (opts.tamper === 'no-headers') return postRaw(url, body, { omit: ['signature', 'timestamp'] });
+  const signingSecret = opts.tamper === 'signature' ? `${opts.signingSecret}-wrong` : opts.signingSecret;
+  return postRaw(url, body, { signingSecret, timestamp });
 }
