@@ -1,5 +1,5 @@
 /** Runs a CLI entry point as a child process, the way `npm run <script>` does. */
-import { spawn } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 
 export interface CliResult {
@@ -25,12 +25,16 @@ export function cliEnv(extra: Record<string, string> = {}): Record<string, strin
 }
 
 export function runCli(script: string, args: string[], env: Record<string, string>, cwd = process.cwd(), timeoutMs = 60_000): Promise<CliResult> {
+  return collectOutput(spawn(TSX, [path.resolve(script), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), script, timeoutMs);
+}
+
+/** The child's exit code and whole output; killed (and rejected) after `timeoutMs`. */
+export function collectOutput(child: ChildProcess, script: string, timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {
-    const child = spawn(TSX, [path.resolve(script), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
     let stdout = '';
     let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
+    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
+    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
     const timer = setTimeout(() => {
       child.kill('SIGKILL');
       reject(new Error(`${script} did not finish in ${timeoutMs} ms\nstderr: ${stderr}`));

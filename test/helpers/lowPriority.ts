@@ -11,7 +11,7 @@
 import { spawn, type ChildProcess, type SpawnOptions } from 'node:child_process';
 import { setPriority } from 'node:os';
 import path from 'node:path';
-import type { CliResult } from './cli.js';
+import { collectOutput, type CliResult } from './cli.js';
 
 export const LOW_PRIORITY = 15;
 
@@ -30,20 +30,5 @@ export function spawnTsLowPriority(script: string, args: string[], env: Record<s
 
 /** Like test/helpers/cli.ts `runCli`, at low priority. */
 export function runCliLowPriority(script: string, args: string[], env: Record<string, string>, timeoutMs = 60_000): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const child = spawnTsLowPriority(script, args, env);
-    let stdout = '';
-    let stderr = '';
-    child.stdout?.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => {
-      child.kill('SIGKILL');
-      reject(new Error(`${script} did not finish in ${timeoutMs} ms\nstderr: ${stderr}`));
-    }, timeoutMs);
-    child.on('error', reject);
-    child.on('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
+  return collectOutput(spawnTsLowPriority(script, args, env), script, timeoutMs);
 }
