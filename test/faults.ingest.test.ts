@@ -15,11 +15,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { AnswerService } from '../src/answer/answerService.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../src/embeddings/transformersEmbedder.js';
 import { loadCourseIndex, type CourseIndex } from '../src/index/courseIndex.js';
-import { ingestCourse } from '../src/index/ingest.js';
 import { HybridRetriever } from '../src/retrieval/hybridRetriever.js';
-import { DEFAULT_WINDOW_SETTINGS } from '../src/windowing.js';
 import { cliEnv } from './helpers/cli.js';
-import { SAMPLE_COURSE, silentLogger, tempDir, writeCourse } from './helpers/course.js';
+import { SAMPLE_COURSE, ingestWithModel, tempDir, writeCourse } from './helpers/course.js';
 import { runCliLowPriority, spawnTsLowPriority } from './helpers/lowPriority.js';
 import { writeTinyModel } from './helpers/tinyModel.js';
 
@@ -101,15 +99,7 @@ beforeAll(async () => {
 
   // The good index: the sample course, hybrid, built with the tiny model.
   goodIndex = path.join(work, 'good-index');
-  await ingestCourse({
-    sourceDir: SAMPLE_COURSE,
-    indexDir: goodIndex,
-    embedder: tiny,
-    embeddingModel: MODEL,
-    window: DEFAULT_WINDOW_SETTINGS,
-    hnsw: { m: 16, efConstruction: 200, ef: 100 },
-    logger: silentLogger(),
-  });
+  await ingestWithModel(SAMPLE_COURSE, goodIndex, tiny);
   goodBuiltAt = (await loadCourseIndex(goodIndex, { embeddingModel: MODEL, ef: 100 })).manifest.builtAt;
 
   // The larger course: the sample course plus generated lectures (what the killed builds ingest).
@@ -187,15 +177,7 @@ describe('ingest killed midway', () => {
     expect(json.segments[0]!.videoId).toBe('aula06');
 
     // The next build over a folder a killed build left debris in completes and cleans it up.
-    await ingestCourse({
-      sourceDir: bigCourse,
-      indexDir: written.indexDir,
-      embedder: tiny,
-      embeddingModel: MODEL,
-      window: DEFAULT_WINDOW_SETTINGS,
-      hnsw: { m: 16, efConstruction: 200, ef: 100 },
-      logger: silentLogger(),
-    });
+    await ingestWithModel(bigCourse, written.indexDir, tiny);
     const entries = await readdir(written.indexDir);
     expect(entries.filter((e) => e.startsWith('.tmp-'))).toEqual([]);
     expect(entries.filter((e) => e.startsWith('gen-'))).toHaveLength(1);

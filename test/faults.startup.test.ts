@@ -17,13 +17,11 @@ import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { loadTransformersEmbedder } from '../src/embeddings/transformersEmbedder.js';
 import { currentGeneration } from '../src/index/indexFiles.js';
-import { ingestCourse } from '../src/index/ingest.js';
 import { NOTICE_NO_MODEL } from '../src/retrieval/hybridRetriever.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
-import { DEFAULT_WINDOW_SETTINGS } from '../src/windowing.js';
 import { makeUser, startFakeDiscord, type FakeDiscord, type Json } from './fakes/fakeDiscord.js';
 import { cliEnv, type CliResult } from './helpers/cli.js';
-import { SAMPLE_COURSE, recordingLogger, silentLogger, tempDir } from './helpers/course.js';
+import { SAMPLE_COURSE, ingestWithModel, recordingLogger, tempDir } from './helpers/course.js';
 import { runCliLowPriority } from './helpers/lowPriority.js';
 import { writeTinyModel } from './helpers/tinyModel.js';
 
@@ -67,15 +65,7 @@ beforeAll(async () => {
   // A good hybrid index of the sample course, built with the model.
   const tiny = await loadTransformersEmbedder({ modelId: MODEL, localModelPath: goodModels, allowRemote: false });
   goodIndex = path.join(work, 'good-index');
-  await ingestCourse({
-    sourceDir: SAMPLE_COURSE,
-    indexDir: goodIndex,
-    embedder: tiny,
-    embeddingModel: MODEL,
-    window: DEFAULT_WINDOW_SETTINGS,
-    hnsw: { m: 16, efConstruction: 200, ef: 100 },
-    logger: silentLogger(),
-  });
+  await ingestWithModel(SAMPLE_COURSE, goodIndex, tiny);
   await tiny.dispose();
 
   [discord, discordForStart] = await Promise.all([startFakeDiscord({ token: 'startup-token' }), startFakeDiscord({ token: 'startup-token' })]);

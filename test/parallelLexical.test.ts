@@ -10,13 +10,11 @@ import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../src/embeddings/transformersEmbedder.js';
 import { loadCourseIndex, type CourseIndex } from '../src/index/courseIndex.js';
-import { ingestCourse } from '../src/index/ingest.js';
 import { Bm25Index } from '../src/lexical/bm25Index.js';
 import { ParallelLexical } from '../src/lexical/parallelLexical.js';
 import { CONTROL, MAX_HITS, MAX_QUERY_BYTES, State } from '../src/lexical/parallelProtocol.js';
 import { HybridRetriever } from '../src/retrieval/hybridRetriever.js';
-import { DEFAULT_WINDOW_SETTINGS } from '../src/windowing.js';
-import { SAMPLE_COURSE, recordingLogger, silentLogger, tempDir } from './helpers/course.js';
+import { SAMPLE_COURSE, ingestWithModel, recordingLogger, silentLogger, tempDir } from './helpers/course.js';
 import { writeTinyModel } from './helpers/tinyModel.js';
 
 const WORDS = (
@@ -142,15 +140,7 @@ describe('hybrid search with the lexical thread', () => {
     const model = await writeTinyModel(await tempDir('tiny-model-'));
     tiny = await loadTransformersEmbedder({ modelId: model.modelId, localModelPath: model.modelPath, allowRemote: false });
     indexDir = await tempDir('parallel-index-');
-    await ingestCourse({
-      sourceDir: SAMPLE_COURSE,
-      indexDir,
-      embedder: tiny,
-      embeddingModel: tiny.modelId,
-      window: { ...DEFAULT_WINDOW_SETTINGS, maxTokens: 512 },
-      hnsw: { m: 16, efConstruction: 100, ef: 50 },
-      logger: silentLogger(),
-    });
+    await ingestWithModel(SAMPLE_COURSE, indexDir, tiny, { m: 16, efConstruction: 100, ef: 50 });
     index = await loadCourseIndex(indexDir, { embeddingModel: tiny.modelId, ef: 50 });
   });
   afterAll(async () => {

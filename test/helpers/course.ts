@@ -2,12 +2,26 @@
 import { cp, mkdir, mkdtemp, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import type { Embedder } from '../../src/embeddings/embedder.js';
+import type { HnswParams } from '../../src/dense/hnswIndex.js';
+import { ingestCourse, type IngestReport } from '../../src/index/ingest.js';
 import { createLogger, type Logger } from '../../src/logger.js';
+import { DEFAULT_WINDOW_SETTINGS } from '../../src/windowing.js';
 
 export const SAMPLE_COURSE = path.resolve('examples/curso-exemplo');
 
 export function silentLogger(): Logger {
   return createLogger({ level: 'silent' });
+}
+
+/** A hybrid index of `sourceDir` built with `embedder` (default windows, quiet). */
+export function ingestWithModel(
+  sourceDir: string,
+  indexDir: string,
+  embedder: Embedder,
+  hnsw: HnswParams = { m: 16, efConstruction: 200, ef: 100 },
+): Promise<IngestReport> {
+  return ingestCourse({ sourceDir, indexDir, embedder, embeddingModel: embedder.modelId, window: DEFAULT_WINDOW_SETTINGS, hnsw, logger: silentLogger() });
 }
 
 /** A logger whose lines (JSON) are collected in `lines`. */
