@@ -9,7 +9,7 @@ import { AnswerService } from './answer/answerService.js';
 import { createLlm, type Llm } from './answer/llm.js';
 import type { Config } from './config.js';
 import { EmbeddingModelUnavailableError, type Embedder } from './embeddings/embedder.js';
-import { loadTransformersEmbedder } from './embeddings/transformersEmbedder.js';
+import { loadTransformersEmbedder, type TransformersEmbedderOptions } from './embeddings/transformersEmbedder.js';
 import { loadCourseIndex, type CourseIndex } from './index/courseIndex.js';
 import { currentGeneration } from './index/indexFiles.js';
 import { ingestCourse, type IngestReport } from './index/ingest.js';
@@ -29,19 +29,24 @@ export interface Core {
   close(): Promise<void>;
 }
 
+/** How the configured embedding model is loaded (model, cache, offline, dtype, batch, limits). */
+export function embedderOptions(config: Config): TransformersEmbedderOptions {
+  return {
+    modelId: config.EMBEDDING_MODEL,
+    cacheDir: path.resolve(config.MODEL_CACHE_DIR),
+    allowRemote: !config.EMBEDDING_OFFLINE,
+    dtype: config.EMBEDDING_DTYPE,
+    batchSize: config.EMBEDDING_BATCH_SIZE,
+    maxTokens: config.WINDOW_MAX_TOKENS,
+    loadTimeoutMs: config.EMBEDDING_LOAD_TIMEOUT_MS,
+  };
+}
+
 /** Loads the configured embedding model, or returns null (with one warning) when it cannot be loaded. */
 export async function loadEmbedderOrNull(config: Config, logger: Logger): Promise<Embedder | null> {
   const started = Date.now();
   try {
-    const embedder = await loadTransformersEmbedder({
-      modelId: config.EMBEDDING_MODEL,
-      cacheDir: path.resolve(config.MODEL_CACHE_DIR),
-      allowRemote: !config.EMBEDDING_OFFLINE,
-      dtype: config.EMBEDDING_DTYPE,
-      batchSize: config.EMBEDDING_BATCH_SIZE,
-      maxTokens: config.WINDOW_MAX_TOKENS,
-      loadTimeoutMs: config.EMBEDDING_LOAD_TIMEOUT_MS,
-    });
+    const embedder = await loadTransformersEmbedder(embedderOptions(config));
     logger.info({ model: embedder.modelId, dimensions: embedder.dimensions, ms: Date.now() - started }, 'embedding model loaded');
     return embedder;
   } catch (err) {

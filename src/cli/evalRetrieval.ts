@@ -12,7 +12,7 @@ import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { Command } from 'commander';
-import { runIngest } from '../core.js';
+import { embedderOptions, runIngest } from '../core.js';
 import type { Config } from '../config.js';
 import { EmbeddingModelUnavailableError } from '../embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../embeddings/transformersEmbedder.js';
@@ -35,15 +35,7 @@ const opts = program.opts<{ source: string; index?: string; questions?: string; 
 /** The configured embedding model, or the reason it cannot be used. */
 async function loadEmbedder(cfg: Config, log: Logger): Promise<{ embedder: TransformersEmbedder | null; reason?: string }> {
   try {
-    const embedder = await loadTransformersEmbedder({
-      modelId: cfg.EMBEDDING_MODEL,
-      cacheDir: path.resolve(cfg.MODEL_CACHE_DIR),
-      allowRemote: !cfg.EMBEDDING_OFFLINE,
-      dtype: cfg.EMBEDDING_DTYPE,
-      batchSize: cfg.EMBEDDING_BATCH_SIZE,
-      maxTokens: cfg.WINDOW_MAX_TOKENS,
-      loadTimeoutMs: cfg.EMBEDDING_LOAD_TIMEOUT_MS,
-    });
+    const embedder = await loadTransformersEmbedder(embedderOptions(cfg));
     log.info({ model: embedder.modelId, dimensions: embedder.dimensions }, 'embedding model loaded');
     return { embedder };
   } catch (err) {
