@@ -64,8 +64,9 @@ describe('Bm25Index.search with pruning', () => {
       const query = `como funciona ${words.join(' ')}?`;
       const postings = [...new Set(analyze(query))].reduce((a, t) => a + (dfOf.get(t) ?? 0), 0);
       if (postings > 20_000) pruned++;
-      const all = naiveSearch(analyzed, query, 30);
-      for (const k of [1, 10, 30]) {
+      const all = naiveSearch(analyzed, query, 100);
+      // 100: beyond the 64 best weights kept per term, MaxScore starts without a bound.
+      for (const k of [1, 10, 30, 100]) {
         const got = index.search(query, k);
         const want = all.slice(0, k);
         expect(got.map((h) => h.doc)).toEqual(want.map((h) => h.doc));
@@ -83,6 +84,42 @@ describe('Bm25Index.search with pruning', () => {
     index.search('camada neurônio', 5);
     expect(index.search(query, 30)).toEqual(first);
     expect(first).toHaveLength(30);
+  });
+
+  it('gives the same top k when several runs share the documents in ranges, as the search thread and the caller do', () => {
+    const pattern = ['modelo dados treino rede', 'modelo dados', 'treino rede gradiente erro', 'modelo rede rede'];
+    const tied = Bm25Index.build(Array.from({ length: 16_000 }, (_, d) => pattern[d % pattern.length]!));
+    const cases: [Bm25Index, string][] = [
+      [index, 'modelo dados treino rede gradiente'],
+      [index, 'como funciona o erro da camada de rede no treino?'],
+      [index, 'dados teste função perda taxa'],
+      [tied, 'modelo dados treino rede gradiente'],
+      [tied, 'dados erro gradiente treino'],
+    ];
+    for (const [idx, query] of cases) {
+      for (const k of [1, 10, 30]) {
+        const plan = idx.plan(query, k)!;
+        expect(plan.exhaustive).toBe(false);
+        const cells = new Int32Array(1);
+        const mine = idx.maxScore(plan, { cells, at: 0 });
+        const theirs = idx.maxScore(plan, { cells, at: 0 });
+        // Seven ranges, taken in turns that leave gaps in each run's documents.
+        const ranges = 7;
+        for (let r = 0; r < ranges; r++) {
+          const run = r % 3 === 1 ? theirs : mine;
+          run.run(Math.floor((r * idx.size) / ranges), Math.floor(((r + 1) * idx.size) / ranges));
+        }
+        expect(cells[0]).toBeGreaterThan(0); // the runs shared a bound on the k-th score
+        const got = idx.rescore(plan, [...mine.candidates(), ...theirs.candidates()]);
+        expect(got).toEqual(idx.search(query, k));
+      }
+    }
+    // And search() itself agrees with scoring everything on these queries (checked above for the
+    // main corpus; here for the tied one).
+    const analyzedTied = Array.from({ length: 16_000 }, (_, d) => analyze(pattern[d % pattern.length]!));
+    expect(tied.search('dados erro gradiente treino', 30).map((h) => h.doc)).toEqual(
+      naiveSearch(analyzedTied, 'dados erro gradiente treino', 30).map((h) => h.doc),
+    );
   });
 
   it('breaks exact ties by the lower document on the pruned path, as scoring everything does', () => {

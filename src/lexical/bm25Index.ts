@@ -20,6 +20,26 @@ export interface LexicalHit {
   score: number;
 }
 
+/** How one query is searched in one index: see `Bm25Index.plan`. */
+export interface LexicalPlan {
+  /** Term ids, in query order. */
+  readonly ids: readonly number[];
+  readonly idfs: readonly number[];
+  readonly k: number;
+  /** True: score every posting (`searchExhaustive`); false: MaxScore (`maxScore`). */
+  readonly exhaustive: boolean;
+}
+
+/**
+ * A lower bound on a query's final k-th score that several threads share, as the bits of a
+ * positive float32 in one Int32Array slot (for positive floats the bits order like the values, so
+ * a compare-and-swap loop keeps the largest). 0 means none yet.
+ */
+export interface SharedScoreBound {
+  cells: Int32Array;
+  at: number;
+}
+
 interface SerializedHeader {
   format: 'bm25-v1';
   k1: number;
@@ -41,6 +61,17 @@ export interface SharedBm25Parts {
   postingTfs: Uint16Array;
   docLengths: Uint32Array;
   weights: Float32Array;
+  bounds: TermBounds;
+}
+
+/**
+ * Per term with at least TOP_WEIGHTS postings, its TOP_WEIGHTS largest weights in descending
+ * order (`top[slots[t] * TOP_WEIGHTS ...]`); slots[t] = -1 for shorter terms. Computed once at
+ * load, so that a query's bounds cost nothing, from the first query on and in every thread.
+ */
+export interface TermBounds {
+  slots: Int32Array;
+  top: Float32Array;
 }
 
 export class Bm25Index {
@@ -53,6 +84,8 @@ export class Bm25Index {
    * instead of looking up each document's length.
    */
   private readonly weights: Float32Array;
+  /** Each long term's best weights, for MaxScore's bounds without a scan per query. */
+  private readonly bounds: TermBounds;
 
   private constructor(
     readonly params: Bm25Params,
@@ -63,9 +96,11 @@ export class Bm25Index {
     private readonly postingTfs: Uint16Array,
     private readonly docLengths: Uint32Array,
     weights?: Float32Array,
+    bounds?: TermBounds,
   ) {
     this.termIds = new Map(terms.map((t, i) => [t, i]));
     this.weights = weights ?? postingWeights(postingsStart, postingDocs, postingTfs, docLengths, params);
+    this.bounds = bounds ?? termBounds(postingsStart, this.weights);
     this.scratch = new Float32Array(docLengths.length);
     this.touched = new Int32Array(docLengths.length);
   }
@@ -126,27 +161,87 @@ export class Bm25Index {
    * sharing no term are not returned.
    *
    * Short postings are scored exhaustively, term at a time. When the query's postings are long
-   * (common words in a large index), MaxScore gives the same result faster: see
-   * `searchMaxScore`. Its survivors are rescored exactly as the exhaustive path scores them, so
-   * both paths return the same documents with the same scores.
+   * (common words in a large index), MaxScore gives the same result faster: see `MaxScoreRun`.
+   * Its survivors are rescored exactly as the exhaustive path scores them, so both paths return
+   * the same documents with the same scores.
    */
   search(query: string, k: number): LexicalHit[] {
-    const n = this.docLengths.length;
-    if (n === 0 || k <= 0) return [];
-    const queryTerms = [...new Set(analyze(query))];
+    const plan = this.plan(query, k);
+    if (!plan) return [];
+    if (plan.exhaustive) return this.searchExhaustive(plan);
+    const run = this.maxScore(plan);
+    run.run(0, this.size);
+    return this.rescore(plan, run.candidates());
+  }
+
+  /**
+   * The query's terms in this index, and which way they are searched; null when there is
+   * nothing to search (no known term, empty index, k < 1). Deterministic: two threads planning
+   * the same query on the same index get the same plan.
+   */
+  plan(query: string, k: number): LexicalPlan | null {
+    if (this.docLengths.length === 0 || k <= 0) return null;
     const ids: number[] = [];
     let postings = 0;
-    for (const term of queryTerms) {
+    for (const term of new Set(analyze(query))) {
       const t = this.termIds.get(term);
       if (t === undefined) continue;
       ids.push(t);
       postings += this.postingsStart[t + 1]! - this.postingsStart[t]!;
     }
-    if (ids.length === 0) return [];
-    const idfs = ids.map((t) => this.idf(t));
-    return ids.length === 1 || postings <= EXHAUSTIVE_POSTINGS
-      ? this.searchExhaustive(ids, idfs, k)
-      : this.searchMaxScore(ids, idfs, k);
+    if (ids.length === 0) return null;
+    return { ids, idfs: ids.map((t) => this.idf(t)), k, exhaustive: ids.length === 1 || postings <= EXHAUSTIVE_POSTINGS };
+  }
+
+  /**
+   * MaxScore for a plan that is not exhaustive, run over document ranges in ascending order
+   * (`run(lo, hi)`), possibly only some of them: several threads can share one query's
+   * documents, each with its own run, the best k-th score found so far published in `bound`.
+   * Pass every run's `candidates()` to `rescore` for the top k.
+   */
+  maxScore(plan: LexicalPlan, bound: SharedScoreBound | null = null): MaxScoreRun {
+    const { ids, idfs, k } = plan;
+    const m = ids.length;
+    // Lists in ascending order of bound.
+    const order = ids.map((_, i) => i).sort((a, c) => idfs[a]! * this.termBound(ids[a]!) - idfs[c]! * this.termBound(ids[c]!) || a - c);
+    const lists = {
+      pos: new Int32Array(m),
+      end: new Int32Array(m),
+      idf: new Float64Array(m),
+      upTo: new Float64Array(m),
+    };
+    for (let j = 0; j < m; j++) {
+      const i = order[j]!;
+      lists.pos[j] = this.postingsStart[ids[i]!]!;
+      lists.end[j] = this.postingsStart[ids[i]! + 1]!;
+      lists.idf[j] = idfs[i]!;
+      lists.upTo[j] = (j > 0 ? lists.upTo[j - 1]! : 0) + idfs[i]! * this.termBound(ids[i]!);
+    }
+    // A lower bound on the final k-th score to start from: at least k documents score at least
+    // the k-th best single-term contribution of any one term.
+    let threshold = 0;
+    for (let j = 0; j < m; j++) threshold = Math.max(threshold, lists.idf[j]! * this.kthWeight(ids[order[j]!]!, k));
+    return new MaxScoreRun(this.postingDocs, this.weights, lists, k, threshold, bound);
+  }
+
+  /**
+   * The top k of `candidates` (documents from `MaxScoreRun.candidates()`, repeats allowed),
+   * scored exactly as `searchExhaustive` scores them: terms in query order, float32 sums.
+   */
+  rescore(plan: LexicalPlan, candidates: Iterable<number>): LexicalHit[] {
+    const { ids, idfs } = plan;
+    const exact: LexicalHit[] = [];
+    const f32 = new Float32Array(1);
+    for (const doc of new Set(candidates)) {
+      f32[0] = 0;
+      for (let i = 0; i < ids.length; i++) {
+        const weight = this.weightOf(ids[i]!, doc);
+        if (weight > 0) f32[0] = f32[0]! + idfs[i]! * weight;
+      }
+      exact.push({ doc, score: f32[0]! });
+    }
+    exact.sort(byScoreThenDoc);
+    return exact.slice(0, plan.k);
   }
 
   private idf(t: number): number {
@@ -157,34 +252,26 @@ export class Bm25Index {
 
   /** Largest weight in a term's postings (its contribution is at most idf × this). */
   private termBound(t: number): number {
-    this.boundCache ??= new Float64Array(this.terms.length).fill(-1);
-    let bound = this.boundCache[t]!;
-    if (bound < 0) {
-      bound = 0;
-      for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) if (this.weights[p]! > bound) bound = this.weights[p]!;
-      this.boundCache[t] = bound;
-    }
+    const slot = this.bounds.slots[t]!;
+    if (slot >= 0) return this.bounds.top[slot * TOP_WEIGHTS]!;
+    let bound = 0;
+    for (let p = this.postingsStart[t]!, to = this.postingsStart[t + 1]!; p < to; p++) if (this.weights[p]! > bound) bound = this.weights[p]!;
     return bound;
   }
-  private boundCache: Float64Array | null = null;
 
-  /** The k-th largest weight in term t's postings (0 if it has fewer than k); cached per term and k. */
+  /** The k-th largest weight in term t's postings (0 if it has fewer than k). */
   private kthWeight(t: number, k: number): number {
-    if (k >= 4096) return 0; // no starting bound for such k (keeps the cache key simple)
-    const key = t * 4096 + k;
-    let value = this.kthWeightCache.get(key);
-    if (value === undefined) {
-      const begin = this.postingsStart[t]!;
-      const end = this.postingsStart[t + 1]!;
-      const best = new TopK(k);
-      for (let p = begin; p < end; p++) if (!best.full || this.weights[p]! > best.minScore) best.offer(p, this.weights[p]!);
-      value = best.full ? best.minScore : 0;
-      if (this.kthWeightCache.size >= 100_000) this.kthWeightCache.clear();
-      this.kthWeightCache.set(key, value);
-    }
-    return value;
+    const begin = this.postingsStart[t]!;
+    const end = this.postingsStart[t + 1]!;
+    if (end - begin < k) return 0;
+    const slot = this.bounds.slots[t]!;
+    if (slot >= 0 && k <= TOP_WEIGHTS) return this.bounds.top[slot * TOP_WEIGHTS + k - 1]!;
+    if (slot >= 0) return 0; // k beyond the precomputed weights: no starting bound (still correct, slower)
+    // A short list (fewer than TOP_WEIGHTS postings): cheap to scan.
+    const best = new TopK(k);
+    for (let p = begin; p < end; p++) if (!best.full || this.weights[p]! > best.minScore) best.offer(p, this.weights[p]!);
+    return best.minScore;
   }
-  private readonly kthWeightCache = new Map<number, number>();
 
   /** Adds every posting of term `t` to the scratch scores; returns the new touched count. */
   private accumulate(t: number, idf: number, touchedCount: number): number {
@@ -202,7 +289,8 @@ export class Bm25Index {
     return count;
   }
 
-  private searchExhaustive(ids: readonly number[], idfs: readonly number[], k: number): LexicalHit[] {
+  /** Every posting of the plan's terms scored, term at a time (the plan's `exhaustive` way). */
+  searchExhaustive({ ids, idfs, k }: LexicalPlan): LexicalHit[] {
     let touchedCount = 0;
     for (let i = 0; i < ids.length; i++) touchedCount = this.accumulate(ids[i]!, idfs[i]!, touchedCount);
     const scores = this.scratch;
@@ -226,105 +314,6 @@ export class Bm25Index {
     return 0;
   }
 
-  /**
-   * MaxScore, document at a time. Terms are ordered by their best possible contribution; the
-   * weakest ones whose bounds together cannot lift a document into the current top k are
-   * "non-essential": documents are only enumerated from the essential terms' postings, and the
-   * non-essential ones are looked up (galloping forward, documents come in order) for a document
-   * only while it can still beat the k-th score. Scores here are summed in bound order; the
-   * survivors are rescored in query order, exactly as `searchExhaustive` does.
-   */
-  private searchMaxScore(ids: readonly number[], idfs: readonly number[], k: number): LexicalHit[] {
-    const docs = this.postingDocs;
-    const weights = this.weights;
-    const m = ids.length;
-    // Lists in ascending order of bound; upTo[i] = bounds of lists 0..i together.
-    const order = ids.map((_, i) => i).sort((a, c) => idfs[a]! * this.termBound(ids[a]!) - idfs[c]! * this.termBound(ids[c]!) || a - c);
-    const pos = new Int32Array(m);
-    const end = new Int32Array(m);
-    const idf = new Float64Array(m);
-    const upTo = new Float64Array(m);
-    for (let j = 0; j < m; j++) {
-      const i = order[j]!;
-      pos[j] = this.postingsStart[ids[i]!]!;
-      end[j] = this.postingsStart[ids[i]! + 1]!;
-      idf[j] = idfs[i]!;
-      upTo[j] = (j > 0 ? upTo[j - 1]! : 0) + idf[j]! * this.termBound(ids[i]!);
-    }
-    const heap = new TopK(k);
-    // Documents within the safety margin of the k-th that the heap turned away or evicted.
-    const nearMisses: number[] = [];
-    const nearScores: number[] = [];
-    // A lower bound on the final k-th score to start from: at least k documents score at least
-    // the k-th best single-term contribution of any one term.
-    let threshold = 0;
-    for (let j = 0; j < m; j++) threshold = Math.max(threshold, idf[j]! * this.kthWeight(ids[order[j]!]!, k));
-    let cut = threshold * (1 - SAFETY); // a document must reach this to matter
-    let firstEssential = 0;
-    while (firstEssential < m && upTo[firstEssential]! < cut) firstEssential++;
-    // cur[j]: the document at pos[j] (NO_DOC once list j is exhausted).
-    const cur = new Int32Array(m);
-    for (let j = 0; j < m; j++) cur[j] = pos[j]! < end[j]! ? docs[pos[j]!]! : NO_DOC;
-    for (;;) {
-      // The next document: the smallest current one among the essential lists.
-      let doc = NO_DOC;
-      for (let j = firstEssential; j < m; j++) if (cur[j]! < doc) doc = cur[j]!;
-      if (doc === NO_DOC) break;
-      let score = 0;
-      for (let j = firstEssential; j < m; j++) {
-        if (cur[j] !== doc) continue;
-        const p = pos[j]!;
-        score += idf[j]! * weights[p]!;
-        pos[j] = p + 1;
-        cur[j] = p + 1 < end[j]! ? docs[p + 1]! : NO_DOC;
-      }
-      // Non-essential lists, strongest first, while the document can still reach the cut.
-      let j = firstEssential - 1;
-      for (; j >= 0; j--) {
-        if (score + upTo[j]! < cut) break;
-        if (cur[j]! < doc) {
-          const p = seek(docs, pos[j]!, end[j]!, doc);
-          pos[j] = p;
-          cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
-        }
-        if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
-      }
-      if (j >= 0 || score < cut) continue;
-      const evicted = heap.offer(doc, score);
-      if (evicted === doc) {
-        nearMisses.push(doc);
-        nearScores.push(score);
-        continue;
-      }
-      if (evicted !== NO_DOC) {
-        nearMisses.push(evicted);
-        nearScores.push(heap.lastEvictedScore);
-      }
-      if (heap.full && heap.minScore > threshold) {
-        threshold = heap.minScore;
-        cut = threshold * (1 - SAFETY);
-        while (firstEssential < m && upTo[firstEssential]! < cut) firstEssential++;
-      }
-    }
-
-    // Rescore the survivors exactly as searchExhaustive does (terms in query order, float32
-    // accumulation), so that both paths agree to the last bit.
-    const candidates = heap.docs();
-    for (let c = 0; c < nearMisses.length; c++) if (nearScores[c]! >= cut) candidates.push(nearMisses[c]!);
-    const exact: LexicalHit[] = [];
-    const f32 = new Float32Array(1);
-    for (const doc of candidates) {
-      f32[0] = 0;
-      for (let i = 0; i < ids.length; i++) {
-        const weight = this.weightOf(ids[i]!, doc);
-        if (weight > 0) f32[0] = f32[0]! + idfs[i]! * weight;
-      }
-      exact.push({ doc, score: f32[0]! });
-    }
-    exact.sort(byScoreThenDoc);
-    return exact.slice(0, k);
-  }
-
   /** The index's arrays in shared memory (copied there only if they are not already). */
   shareable(): SharedBm25Parts {
     return {
@@ -335,12 +324,13 @@ export class Bm25Index {
       postingTfs: inSharedMemory(this.postingTfs, Uint16Array),
       docLengths: inSharedMemory(this.docLengths, Uint32Array),
       weights: inSharedMemory(this.weights, Float32Array),
+      bounds: { slots: inSharedMemory(this.bounds.slots, Int32Array), top: inSharedMemory(this.bounds.top, Float32Array) },
     };
   }
 
   /** The same index over arrays another thread shared (`shareable()`); nothing is copied. */
   static fromShared(parts: SharedBm25Parts): Bm25Index {
-    return new Bm25Index(parts.params, parts.terms, parts.postingsStart, parts.postingDocs, parts.postingTfs, parts.docLengths, parts.weights);
+    return new Bm25Index(parts.params, parts.terms, parts.postingsStart, parts.postingDocs, parts.postingTfs, parts.docLengths, parts.weights, parts.bounds);
   }
 
   /** A JSON header (vocabulary and parameters) and one binary body with every array. */
@@ -389,8 +379,10 @@ export class Bm25Index {
   }
 }
 
-/** Above this many postings per query, `searchMaxScore` is used (below, scanning everything is as fast). */
+/** Above this many postings per query, MaxScore is used (below, scanning everything is as fast). */
 const EXHAUSTIVE_POSTINGS = 20_000;
+/** Largest k for which a term's k-th best weight is precomputed (`TermBounds`). */
+const TOP_WEIGHTS = 64;
 /** Relative margin on pruning decisions, far above float32 rounding (~1e-7 per addition). */
 const SAFETY = 1e-4;
 
@@ -419,6 +411,45 @@ function postingWeights(start: Uint32Array, docs: Int32Array, tfs: Uint16Array, 
   return weights;
 }
 
+function termBounds(start: Uint32Array, weights: Float32Array): TermBounds {
+  const terms = start.length - 1;
+  const slots = new Int32Array(new SharedArrayBuffer(Math.max(terms, 0) * Int32Array.BYTES_PER_ELEMENT)).fill(-1);
+  let count = 0;
+  for (let t = 0; t < terms; t++) if (start[t + 1]! - start[t]! >= TOP_WEIGHTS) slots[t] = count++;
+  const top = new Float32Array(new SharedArrayBuffer(count * TOP_WEIGHTS * Float32Array.BYTES_PER_ELEMENT));
+  // A min-heap of the best TOP_WEIGHTS weights seen, per term.
+  const heap = new Float32Array(TOP_WEIGHTS);
+  const siftDown = (at: number) => {
+    const value = heap[at]!;
+    for (;;) {
+      const left = 2 * at + 1;
+      if (left >= TOP_WEIGHTS) break;
+      const child = left + 1 < TOP_WEIGHTS && heap[left + 1]! < heap[left]! ? left + 1 : left;
+      if (heap[child]! >= value) break;
+      heap[at] = heap[child]!;
+      at = child;
+    }
+    heap[at] = value;
+  };
+  for (let t = 0; t < terms; t++) {
+    const slot = slots[t]!;
+    if (slot < 0) continue;
+    const begin = start[t]!;
+    const end = start[t + 1]!;
+    heap.set(weights.subarray(begin, begin + TOP_WEIGHTS));
+    for (let at = (TOP_WEIGHTS >> 1) - 1; at >= 0; at--) siftDown(at);
+    for (let p = begin + TOP_WEIGHTS; p < end; p++) {
+      if (weights[p]! > heap[0]!) {
+        heap[0] = weights[p]!;
+        siftDown(0);
+      }
+    }
+    const sorted = Float32Array.from(heap).sort().reverse();
+    top.set(sorted, slot * TOP_WEIGHTS);
+  }
+  return { slots, top };
+}
+
 /** First position in docs[from..end) holding a document ≥ doc (galloping, then binary search). */
 function seek(docs: Int32Array, from: number, end: number, doc: number): number {
   if (from >= end || docs[from]! >= doc) return from;
@@ -435,6 +466,154 @@ function seek(docs: Int32Array, from: number, end: number, doc: number): number 
     else hi = mid;
   }
   return hi;
+}
+
+interface MaxScoreLists {
+  /** Per list (ascending order of bound): next posting, end of postings, idf, bounds of lists 0..j together. */
+  pos: Int32Array;
+  end: Int32Array;
+  idf: Float64Array;
+  upTo: Float64Array;
+}
+
+/**
+ * MaxScore, document at a time, for one query. Lists are ordered by their best possible
+ * contribution; the weakest ones whose bounds together cannot lift a document into the current
+ * top k are "non-essential": documents are only enumerated from the essential lists, and the
+ * non-essential ones are looked up (galloping forward) for a document only while it can still
+ * beat the k-th score.
+ *
+ * `run(lo, hi)` covers documents lo..hi-1; calls must come in ascending ranges, which may leave
+ * gaps (another thread's ranges). Every document of the covered ranges that can be in the
+ * query's top k ends up in `candidates()` (with some that cannot): scores summed here are in
+ * bound order, so `Bm25Index.rescore` settles the final order exactly.
+ */
+export class MaxScoreRun {
+  private readonly heap: TopK;
+  /** Documents within the safety margin of the k-th that the heap turned away or evicted. */
+  private readonly nearMisses: number[] = [];
+  private readonly nearScores: number[] = [];
+  /** cur[j]: the document at pos[j] (NO_DOC once list j is exhausted). */
+  private readonly cur: Int32Array;
+  private cut = 0;
+  private firstEssential = 0;
+  private readonly bits = new Int32Array(1);
+  private readonly bitsAsFloat = new Float32Array(this.bits.buffer);
+
+  constructor(
+    private readonly docs: Int32Array,
+    private readonly weights: Float32Array,
+    private readonly lists: MaxScoreLists,
+    k: number,
+    /** Best known lower bound on the k-th score. */
+    private threshold: number,
+    private readonly bound: SharedScoreBound | null,
+  ) {
+    this.heap = new TopK(k);
+    const m = lists.pos.length;
+    this.cur = new Int32Array(m);
+    for (let j = 0; j < m; j++) this.cur[j] = lists.pos[j]! < lists.end[j]! ? docs[lists.pos[j]!]! : NO_DOC;
+    this.publish();
+    this.raise(this.sharedThreshold());
+  }
+
+  run(lo: number, hi: number): void {
+    const { docs, weights, cur, heap, nearMisses, nearScores } = this;
+    const { pos, end, idf, upTo } = this.lists;
+    const m = pos.length;
+    // Another thread may have raised the bound since the last range.
+    this.raise(this.sharedThreshold());
+    for (let j = 0; j < m; j++) {
+      if (cur[j]! < lo) {
+        const p = seek(docs, pos[j]!, end[j]!, lo);
+        pos[j] = p;
+        cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
+      }
+    }
+    let offered = 0;
+    for (;;) {
+      // The next document: the smallest current one among the essential lists.
+      let doc = NO_DOC;
+      for (let j = this.firstEssential; j < m; j++) if (cur[j]! < doc) doc = cur[j]!;
+      if (doc >= hi) break;
+      let score = 0;
+      for (let j = this.firstEssential; j < m; j++) {
+        if (cur[j] !== doc) continue;
+        const p = pos[j]!;
+        score += idf[j]! * weights[p]!;
+        pos[j] = p + 1;
+        cur[j] = p + 1 < end[j]! ? docs[p + 1]! : NO_DOC;
+      }
+      // Non-essential lists, strongest first, while the document can still reach the cut.
+      const cut = this.cut;
+      let j = this.firstEssential - 1;
+      for (; j >= 0; j--) {
+        if (score + upTo[j]! < cut) break;
+        if (cur[j]! < doc) {
+          const p = seek(docs, pos[j]!, end[j]!, doc);
+          pos[j] = p;
+          cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
+        }
+        if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
+      }
+      if (j >= 0 || score < cut) continue;
+      const evicted = heap.offer(doc, score);
+      if (evicted === doc) {
+        nearMisses.push(doc);
+        nearScores.push(score);
+        continue;
+      }
+      if (evicted !== NO_DOC) {
+        nearMisses.push(evicted);
+        nearScores.push(heap.lastEvictedScore);
+      }
+      if (heap.full && heap.minScore > this.threshold) {
+        this.raise(heap.minScore);
+        // Share it now and then, and pick up the other threads' (cheap, but not free).
+        if (this.bound && ++offered % 64 === 0) {
+          this.publish();
+          this.raise(this.sharedThreshold());
+        }
+      }
+    }
+    this.publish();
+  }
+
+  /** Documents to rescore: the heap, and the near misses that can still be in the top k. */
+  candidates(): number[] {
+    this.raise(this.sharedThreshold());
+    const out = this.heap.docs();
+    for (let c = 0; c < this.nearMisses.length; c++) if (this.nearScores[c]! >= this.cut) out.push(this.nearMisses[c]!);
+    return out;
+  }
+
+  private raise(threshold: number): void {
+    if (threshold <= this.threshold && this.cut > 0) return;
+    this.threshold = Math.max(this.threshold, threshold);
+    this.cut = this.threshold * (1 - SAFETY); // a document must reach this to matter
+    const { upTo } = this.lists;
+    while (this.firstEssential < upTo.length && upTo[this.firstEssential]! < this.cut) this.firstEssential++;
+  }
+
+  private sharedThreshold(): number {
+    if (!this.bound) return 0;
+    this.bits[0] = Atomics.load(this.bound.cells, this.bound.at);
+    return this.bitsAsFloat[0]!;
+  }
+
+  /** Publishes this run's threshold, rounded down to a float32 so it stays a lower bound. */
+  private publish(): void {
+    if (!this.bound || this.threshold <= 0) return;
+    this.bitsAsFloat[0] = this.threshold;
+    if (this.bitsAsFloat[0]! > this.threshold) this.bits[0] = this.bits[0]! - 1;
+    const { cells, at } = this.bound;
+    const mine = this.bits[0]!;
+    for (let seen = Atomics.load(cells, at); seen < mine; ) {
+      const was = Atomics.compareExchange(cells, at, seen, mine);
+      if (was === seen) break;
+      seen = was;
+    }
+  }
 }
 
 /**
