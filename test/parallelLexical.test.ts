@@ -12,7 +12,7 @@ import { loadTransformersEmbedder, type TransformersEmbedder } from '../src/embe
 import { loadCourseIndex, type CourseIndex } from '../src/index/courseIndex.js';
 import { Bm25Index } from '../src/lexical/bm25Index.js';
 import { ParallelLexical } from '../src/lexical/parallelLexical.js';
-import { CONTROL, MAX_HITS, MAX_QUERY_BYTES, State } from '../src/lexical/parallelProtocol.js';
+import { CONTROL, MAX_K, MAX_QUERY_BYTES, State } from '../src/lexical/parallelProtocol.js';
 import { HybridRetriever } from '../src/retrieval/hybridRetriever.js';
 import { SAMPLE_COURSE, ingestWithModel, recordingLogger, silentLogger, tempDir } from './helpers/course.js';
 import { writeTinyModel } from './helpers/tinyModel.js';
@@ -73,7 +73,7 @@ describe('ParallelLexical', () => {
   });
 
   it('declines what it cannot take, so that the caller searches itself', () => {
-    expect(parallel!.begin('taxa de aprendizado', MAX_HITS + 1)).toBe(false);
+    expect(parallel!.begin('taxa de aprendizado', MAX_K + 1)).toBe(false);
     expect(parallel!.begin('taxa de aprendizado', 0)).toBe(false);
     expect(parallel!.begin('gradiente '.repeat(MAX_QUERY_BYTES / 5), 10)).toBe(false);
     expect(parallel!.end()).toBeNull(); // nothing pending
@@ -98,9 +98,11 @@ describe('ParallelLexical', () => {
     const log = recordingLogger();
     const late = await ParallelLexical.start(index, { logger: log.logger, answerTimeoutMs: 0 });
     const control = (late as unknown as { control: Int32Array }).control;
-    // A query with every word of the corpus keeps the thread busy for a while; wait until it has
-    // picked the query up, then give it no time at all to answer.
-    expect(late!.begin(WORDS.join(' '), 30)).toBe(true);
+    // One common word with the largest k keeps the thread busy for a while, alone (a one-term
+    // query is not split into ranges the caller would take); wait until the thread has picked
+    // the query up, then give it no time at all to answer.
+    expect(index.plan('modelo', MAX_K)!.exhaustive).toBe(true);
+    expect(late!.begin('modelo', MAX_K)).toBe(true);
     const until = Date.now() + 5_000;
     while (Atomics.load(control, CONTROL.state) === State.Request && Date.now() < until);
     expect(Atomics.load(control, CONTROL.state)).toBe(State.Busy);
@@ -109,6 +111,22 @@ describe('ParallelLexical', () => {
     expect(late!.begin('taxa de aprendizado', 5)).toBe(false);
     expect(log.lines.join('\n')).toMatch(/lexical search moves back to the main thread: the search thread did not answer within 0 ms/);
     await late!.close();
+  });
+
+  it('shares a long query\'s document ranges with the caller, and returns the same hits', () => {
+    const long = 'modelo dados treino rede gradiente erro camada';
+    expect(index.plan(long, 30)!.exhaustive).toBe(false); // searched with MaxScore, in ranges
+    const control = (parallel as unknown as { control: Int32Array }).control;
+    const before = parallel!.rangesTaken;
+    for (let i = 0; i < 50; i++) {
+      expect(parallel!.begin(long, 30)).toBe(true);
+      // Collect as soon as the thread has picked the query up: the caller searches the ranges
+      // the thread has not started, and rescores both threads' candidates.
+      const until = Date.now() + 5_000;
+      while (Atomics.load(control, CONTROL.state) === State.Request && Date.now() < until);
+      expect(parallel!.end()).toEqual(index.search(long, 30));
+    }
+    expect(parallel!.rangesTaken).toBeGreaterThan(before);
   });
 
   it('takes back a query the thread has not picked up yet: nothing is lost or answered twice', () => {

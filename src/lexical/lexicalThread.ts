@@ -1,19 +1,51 @@
 /**
  * The search thread of `ParallelLexical`: waits on shared memory for a query, searches, writes
- * the hits back and wakes the caller. Never posts messages after start-up.
+ * the answer back and wakes the caller. Never posts messages after start-up.
+ *
+ * A query searched exhaustively is answered whole (hits). A MaxScore query is searched in
+ * document ranges taken from a shared counter, so that the caller, once done with HNSW, can take
+ * the ranges still left; the thread then answers with its candidate documents only.
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Bm25Index } from './bm25Index.js';
-import { CONTROL, State, type LexicalThreadData } from './parallelProtocol.js';
+import { Answer, CONTROL, MAX_HITS, STAY_AWAKE_MS, State, chunkCount, chunkStart, pollWhile, type LexicalThreadData } from './parallelProtocol.js';
 
 const data = workerData as LexicalThreadData;
 const index = Bm25Index.fromShared(data.index);
 const { control, queryBytes, hitDocs, hitScores } = data;
 const decoder = new TextDecoder();
+const bound = { cells: control, at: CONTROL.bound };
 parentPort?.postMessage('ready');
 
+function answer(): void {
+  // slice(): a copy outside shared memory, which every TextDecoder accepts.
+  const query = decoder.decode(queryBytes.slice(0, control[CONTROL.queryLength]));
+  const plan = index.plan(query, control[CONTROL.k]!);
+  if (plan && !plan.exhaustive) {
+    const run = index.maxScore(plan, bound);
+    const docs = index.size;
+    const chunks = chunkCount(docs);
+    for (let c = Atomics.add(control, CONTROL.nextChunk, 1); c < chunks; c = Atomics.add(control, CONTROL.nextChunk, 1)) {
+      run.run(chunkStart(docs, c, chunks), chunkStart(docs, c + 1, chunks));
+    }
+    const candidates = run.candidates();
+    if (candidates.length > MAX_HITS) throw new Error(`${candidates.length} candidates do not fit`);
+    hitDocs.set(candidates);
+    control[CONTROL.hitCount] = candidates.length;
+    control[CONTROL.kind] = Answer.Candidates;
+    return;
+  }
+  const hits = plan ? index.searchExhaustive(plan) : [];
+  for (let i = 0; i < hits.length; i++) {
+    hitDocs[i] = hits[i]!.doc;
+    hitScores[i] = hits[i]!.score;
+  }
+  control[CONTROL.hitCount] = hits.length;
+  control[CONTROL.kind] = Answer.Hits;
+}
+
 for (;;) {
-  let state = Atomics.load(control, CONTROL.state);
+  let state = pollWhile(control, (s) => s !== State.Request && s !== State.Stop, STAY_AWAKE_MS);
   while (state !== State.Request && state !== State.Stop) {
     Atomics.wait(control, CONTROL.state, state);
     state = Atomics.load(control, CONTROL.state);
@@ -22,14 +54,7 @@ for (;;) {
   // The caller may have taken the request back meanwhile (it searched itself): then wait again.
   if (Atomics.compareExchange(control, CONTROL.state, State.Request, State.Busy) !== State.Request) continue;
   try {
-    // slice(): a copy outside shared memory, which every TextDecoder accepts.
-    const query = decoder.decode(queryBytes.slice(0, control[CONTROL.queryLength]));
-    const hits = index.search(query, control[CONTROL.k]!);
-    for (let i = 0; i < hits.length; i++) {
-      hitDocs[i] = hits[i]!.doc;
-      hitScores[i] = hits[i]!.score;
-    }
-    control[CONTROL.hitCount] = hits.length;
+    answer();
     control[CONTROL.failed] = 0;
   } catch {
     control[CONTROL.failed] = 1;

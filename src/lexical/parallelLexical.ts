@@ -1,11 +1,14 @@
 /**
  * Lexical search on a second thread, so that a hybrid query's BM25 search runs while the calling
- * thread searches HNSW: the query then costs about the slower of the two instead of their sum.
+ * thread searches HNSW: the query then costs about the slower of the two instead of their sum,
+ * and less when BM25 is the slower: a long (MaxScore) search is split into document ranges, and
+ * the caller, done with HNSW, takes the ranges the thread has not started yet.
  *
  * The worker searches the same index without a copy (its arrays live in SharedArrayBuffers, see
  * `Bm25Index.shareable`). A request is handed over through shared memory and Atomics, not
- * messages: `begin()` writes the query and wakes the worker, `end()` blocks (bounded) until the
- * hits are back, or takes the query back if the worker has not started on it. Whenever the worker
+ * messages: `begin()` writes the query and wakes the worker, `end()` searches the ranges left,
+ * then waits (bounded) for the thread's answer, or takes the query back if the worker has not
+ * started on it. Whenever the worker
  * cannot answer (not started yet, gone, late, query too long, k too large) the caller is told to
  * search on its own thread, so results never depend on the worker.
  */
@@ -14,8 +17,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { Bm25Index, LexicalHit } from './bm25Index.js';
-import { CONTROL, MAX_HITS, MAX_QUERY_BYTES, State, type LexicalThreadData } from './parallelProtocol.js';
+import type { Bm25Index, LexicalHit, MaxScoreRun } from './bm25Index.js';
+import { Answer, CONTROL, MAX_HITS, MAX_K, MAX_QUERY_BYTES, State, chunkCount, chunkStart, pollWhile, type LexicalThreadData } from './parallelProtocol.js';
 
 export interface ParallelLexicalOptions {
   /** How long `end()` waits for the worker before giving up on it for good. */
@@ -33,8 +36,11 @@ export class ParallelLexical {
   private readonly encoder = new TextEncoder();
   private broken: string | null = null;
   private pending = false;
+  private query = '';
+  private k = 0;
 
   private constructor(
+    private readonly index: Bm25Index,
     private readonly worker: Worker,
     data: LexicalThreadData,
     private readonly answerTimeoutMs: number,
@@ -85,7 +91,7 @@ export class ParallelLexical {
       await worker.terminate();
       return null;
     }
-    return new ParallelLexical(worker, data, options.answerTimeoutMs ?? 2_000, options.logger);
+    return new ParallelLexical(index, worker, data, options.answerTimeoutMs ?? 2_000, options.logger);
   }
 
   /** False when the thread is no longer used (see the log line that said why). */
@@ -98,11 +104,15 @@ export class ParallelLexical {
    * searches itself); after true, call `end()` exactly once.
    */
   begin(query: string, k: number): boolean {
-    if (this.broken !== null || this.pending || k < 1 || k > MAX_HITS) return false;
+    if (this.broken !== null || this.pending || k < 1 || k > MAX_K) return false;
     const { read, written } = this.encoder.encodeInto(query, this.queryBytes);
     if (read < query.length) return false;
+    this.query = query;
+    this.k = k;
     this.control[CONTROL.queryLength] = written;
     this.control[CONTROL.k] = k;
+    this.control[CONTROL.nextChunk] = 0;
+    this.control[CONTROL.bound] = 0;
     Atomics.store(this.control, CONTROL.state, State.Request);
     Atomics.notify(this.control, CONTROL.state, 1);
     this.pending = true;
@@ -111,38 +121,68 @@ export class ParallelLexical {
 
   /**
    * The hits for the query given to `begin()`, or null when the caller should search itself:
-   * the thread had not even picked the query up yet (a sleeping thread can take a while to wake
-   * on a busy machine; the query is taken back and nothing is lost), or it failed or did not
-   * answer in time (then it is given up for good).
+   * the thread had not even picked a short query up yet (a sleeping thread can take a while to
+   * wake on a busy machine; the query is taken back and nothing is lost), or it failed or did not
+   * answer in time (then it is given up for good). A long (MaxScore) query's document ranges that
+   * the thread has not started are searched here first, before waiting for the thread.
    */
   end(): LexicalHit[] | null {
     if (!this.pending) return null;
     this.pending = false;
     const control = this.control;
+    const plan = this.index.plan(this.query, this.k);
+    let own: MaxScoreRun | null = null;
+    const docs = this.index.size;
+    const chunks = chunkCount(docs);
+    // A MaxScore query's ranges that the thread has not started (all of them if it is still
+    // waking up, which it may do meanwhile and then take some) are searched here.
+    if (plan && !plan.exhaustive && Atomics.load(control, CONTROL.nextChunk) < chunks) {
+      own = this.index.maxScore(plan, { cells: control, at: CONTROL.bound });
+      for (let c = Atomics.add(control, CONTROL.nextChunk, 1); c < chunks; c = Atomics.add(control, CONTROL.nextChunk, 1)) {
+        own.run(chunkStart(docs, c, chunks), chunkStart(docs, c + 1, chunks));
+        this.rangesTaken++;
+      }
+    }
     if (Atomics.compareExchange(control, CONTROL.state, State.Request, State.Idle) === State.Request) {
+      // The thread never started on it: every range was searched here, or the caller searches.
       this.takenBack++;
-      return null;
+      return own && plan ? this.index.rescore(plan, own.candidates()) : null;
     }
-    const deadline = performance.now() + this.answerTimeoutMs;
-    let state = Atomics.load(control, CONTROL.state);
-    while (state === State.Busy) {
-      const left = deadline - performance.now();
-      if (left <= 0 || Atomics.wait(control, CONTROL.state, State.Busy, left) === 'timed-out') break;
-      state = Atomics.load(control, CONTROL.state);
-    }
+    const state = this.awaitAnswer();
     if (state !== State.Done) {
       this.giveUp(`the search thread did not answer within ${this.answerTimeoutMs} ms`);
       return null;
     }
     const failed = control[CONTROL.failed] !== 0;
     const count = control[CONTROL.hitCount]!;
-    const hits: LexicalHit[] = [];
-    if (!failed) for (let i = 0; i < count; i++) hits.push({ doc: this.hitDocs[i]!, score: this.hitScores[i]! });
+    const kind = control[CONTROL.kind];
+    const theirs = failed ? null : this.hitDocs.slice(0, count);
+    const scores = failed ? null : this.hitScores.slice(0, count);
     Atomics.store(control, CONTROL.state, State.Idle);
-    return failed ? null : hits;
+    if (!theirs || !scores || !plan) return failed ? null : [];
+    if (kind === Answer.Hits) return Array.from(theirs, (doc, i) => ({ doc, score: scores[i]! }));
+    const candidates: number[] = Array.from(theirs);
+    if (own) candidates.push(...own.candidates());
+    return this.index.rescore(plan, candidates);
   }
 
-  /** Queries taken back because the thread had not picked them up by the time the caller needed them. */
+  /** Waits for the thread to finish the current query: polls for a while (it is usually about to), then sleeps. */
+  private awaitAnswer(): number {
+    const control = this.control;
+    const deadline = performance.now() + this.answerTimeoutMs;
+    let state = pollWhile(control, (s) => s === State.Busy, Math.min(POLL_MS, this.answerTimeoutMs));
+    while (state === State.Busy) {
+      const left = deadline - performance.now();
+      if (left <= 0 || Atomics.wait(control, CONTROL.state, State.Busy, left) === 'timed-out') break;
+      state = Atomics.load(control, CONTROL.state);
+    }
+    return state;
+  }
+
+  /** Document ranges of MaxScore queries that the calling thread searched itself (the thread took the others). */
+  rangesTaken = 0;
+
+  /** Queries the thread had not picked up by the time the caller needed them (searched on the caller's thread). */
   takenBack = 0;
 
   async close(): Promise<void> {
@@ -161,6 +201,9 @@ export class ParallelLexical {
     void this.worker.terminate();
   }
 }
+
+/** How long `end()` polls for the thread's answer before it sleeps (waking can take milliseconds on a busy machine). */
+const POLL_MS = 2;
 
 /**
  * The thread runs TypeScript when this module does (tsx, vitest). Node 20 does not pass the tsx

@@ -1,8 +1,12 @@
 /** Shared-memory layout between `ParallelLexical` and its search thread (`lexicalThread.ts`). */
 import type { SharedBm25Parts } from './bm25Index.js';
 
-/** Slots of the control Int32Array. */
-export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4, length: 5 } as const;
+/**
+ * Slots of the control Int32Array. `nextChunk` hands out the query's document ranges (each
+ * thread takes the next with `Atomics.add`); `bound` is the query's shared lower bound on the
+ * k-th score (`SharedScoreBound`); `kind` says what the thread wrote back (`Answer`).
+ */
+export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4, nextChunk: 5, bound: 6, kind: 7, length: 8 } as const;
 
 /**
  * Request → Busy when the thread picks a query up (compare-and-swap); the caller may instead take
@@ -10,10 +14,51 @@ export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4,
  */
 export const State = { Idle: 0, Request: 1, Done: 2, Stop: 3, Busy: 4 } as const;
 
+/**
+ * What the thread wrote back: the final hits (docs and scores), or, for a query searched with
+ * MaxScore in document ranges that both threads share, only its candidate documents, which the
+ * caller rescores together with its own.
+ */
+export const Answer = { Hits: 0, Candidates: 1 } as const;
+
 /** Longest query handed to the thread (UTF-8 bytes); longer ones are searched on the caller's thread. */
 export const MAX_QUERY_BYTES = 16 * 1024;
-/** Most hits per request. */
-export const MAX_HITS = 1024;
+/** Most hits (or candidate documents) per answer. */
+export const MAX_HITS = 4096;
+/** Most hits a caller may ask for: candidates are k plus near misses, which must fit in MAX_HITS. */
+export const MAX_K = 1024;
+
+/** A MaxScore query's documents are split into this many ranges, taken by whichever thread is free. */
+export function chunkCount(docs: number): number {
+  return Math.max(1, Math.min(32, Math.ceil(docs / 4096)));
+}
+
+/** First document of range `chunk` (of `chunks`); range `chunks` starts at `docs`. */
+export function chunkStart(docs: number, chunk: number, chunks: number): number {
+  return Math.floor((chunk * docs) / chunks);
+}
+
+/**
+ * After answering, the thread polls for the next query this long before it sleeps: waking a
+ * sleeping thread can take milliseconds on a busy (virtual) machine, while a burst of questions
+ * comes in faster than that.
+ */
+export const STAY_AWAKE_MS = 5;
+
+/**
+ * Reads the state slot while `waiting(state)` holds, for at most `ms`; returns the last state read.
+ * The clock is read only every 1,024 polls: each `performance.now()` allocates a number, and a
+ * loop that allocates makes the garbage collector pause the thread it is meant to keep fast.
+ */
+export function pollWhile(control: Int32Array, waiting: (state: number) => boolean, ms: number): number {
+  const until = performance.now() + ms;
+  let state = Atomics.load(control, CONTROL.state);
+  for (let polls = 1; waiting(state); polls++) {
+    if ((polls & 1023) === 0 && performance.now() >= until) break;
+    state = Atomics.load(control, CONTROL.state);
+  }
+  return state;
+}
 
 export interface LexicalThreadData {
   index: SharedBm25Parts;
