@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { formatClock, formatHms, videoLinkAt } from '../src/answer/links.js';
+import { cachedVideoLinkAt, formatClock, formatHms, videoLinkAt } from '../src/answer/links.js';
 
 describe('videoLinkAt: YouTube', () => {
   it('adds t to a watch URL', () => {
@@ -76,6 +76,28 @@ describe('videoLinkAt: other hosts', () => {
     expect(videoLinkAt('not a url', 10)).toBe('not a url');
     expect(videoLinkAt('videos/aula1.mp4', 10)).toBe('videos/aula1.mp4');
     expect(videoLinkAt('', 10)).toBe('');
+  });
+});
+
+describe('cachedVideoLinkAt', () => {
+  it('gives exactly what videoLinkAt gives, for every kind of link and second, first call or cached', () => {
+    const urls = [
+      'https://www.youtube.com/watch?v=abc123',
+      'https://www.youtube.com/watch?v=abc&list=PL1&t=30s&index=2',
+      'https://youtu.be/abc?si=xyz',
+      'https://www.youtube.com/embed/abc?rel=0',
+      'https://www.youtube.com/watch?v=abc#t=90',
+      'https://vimeo.com/123456',
+      'https://player.vimeo.com/video/1?h=abc#t=5',
+      'https://cursos.exemplo.br/aula1.mp4?token=a%20b#x',
+      'https://cursos.exemplo.br/v/7654321/aula.mp4',
+      'aula sem url',
+      '',
+    ];
+    const seconds = [0, -3, 0.4, 1, 9.99, 59, 60, 61, 599, 3599, 3600, 3661.5, 86_399, 123_456, Number.NaN, Infinity];
+    for (let round = 0; round < 2; round++) {
+      for (const url of urls) for (const s of seconds) expect(cachedVideoLinkAt(url, s)).toBe(videoLinkAt(url, s));
+    }
   });
 });
 

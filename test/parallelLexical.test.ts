@@ -8,6 +8,7 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { WeightedSampler, mulberry32 } from '../bench/lib/prng.js';
 import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
+import type { Embedder } from '../src/embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../src/embeddings/transformersEmbedder.js';
 import { loadCourseIndex, type CourseIndex } from '../src/index/courseIndex.js';
 import { Bm25Index } from '../src/lexical/bm25Index.js';
@@ -202,6 +203,40 @@ describe('hybrid search with the lexical thread', () => {
     expect(parallel!.begin('taxa de aprendizado', 5)).toBe(true);
     parallel!.end();
     expect(retriever.searchVector('taxa de aprendizado', vector, 5)).toEqual(new HybridRetriever(index, tiny).searchVector('taxa de aprendizado', vector, 5));
+    await parallel!.close();
+  });
+
+  it('hands the lexical search over before embedding the question, and collects it even when embedding fails', async () => {
+    const parallel = await ParallelLexical.start(index.lexical, { logger: silentLogger() });
+    const pendingWhileEmbedding: boolean[] = [];
+    let failNext = false;
+    const watching: Embedder = {
+      modelId: tiny.modelId,
+      dimensions: tiny.dimensions,
+      maxTokens: tiny.maxTokens,
+      embedPassages: (texts) => tiny.embedPassages(texts),
+      countTokens: (text) => tiny.countTokens(text),
+      embedQuery: async (text) => {
+        pendingWhileEmbedding.push((parallel as unknown as { pending: boolean }).pending);
+        if (failNext) {
+          failNext = false;
+          throw new Error('embedding failed');
+        }
+        return tiny.embedQuery(text);
+      },
+    };
+    const threaded = new HybridRetriever(index, watching, { parallelLexical: parallel });
+    const single = new HybridRetriever(index, tiny);
+    for (const question of ['O que é fine-tuning?', 'como evitar overfitting', ...QUESTIONS]) {
+      expect((await threaded.search(question, 5)).segments).toEqual((await single.search(question, 5)).segments);
+    }
+    // The thread had the query while the question was being embedded.
+    expect(pendingWhileEmbedding.every(Boolean)).toBe(true);
+    failNext = true;
+    await expect(threaded.search('taxa de aprendizado', 5)).rejects.toThrow('embedding failed');
+    // The hand-over was collected: the next question is handed over again and answered the same.
+    expect((await threaded.search('taxa de aprendizado', 5)).segments).toEqual((await single.search('taxa de aprendizado', 5)).segments);
+    expect(pendingWhileEmbedding.at(-1)).toBe(true);
     await parallel!.close();
   });
 

@@ -4,7 +4,7 @@
  * cached copy, or an index built without one) it runs lexical-only and says so in one line.
  */
 import { performance } from 'node:perf_hooks';
-import { videoLinkAt, wholeSeconds } from '../answer/links.js';
+import { cachedVideoLinkAt } from '../answer/links.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
 import type { LexicalHit } from '../lexical/bm25Index.js';
@@ -55,13 +55,20 @@ export class HybridRetriever implements Retriever {
   async search(question: string, k: number): Promise<SearchResult> {
     let embedMs: number | undefined;
     let queryVector: Float32Array | null = null;
+    // With a search thread, BM25 starts now and runs while the question is embedded.
+    const handedOver = this.embedder && this.index.dense ? this.handOver(question, k) : false;
     if (this.embedder && this.index.dense) {
       const t0 = performance.now();
-      queryVector = await this.embedder.embedQuery(question);
+      try {
+        queryVector = await this.embedder.embedQuery(question);
+      } catch (err) {
+        if (handedOver) this.options.parallelLexical?.end(); // the thread takes one query at a time
+        throw err;
+      }
       embedMs = performance.now() - t0;
     }
     const t1 = performance.now();
-    const segments = this.searchVector(question, queryVector, k);
+    const segments = this.searchWith(question, queryVector, k, handedOver);
     return {
       segments,
       retriever: this.name,
@@ -74,12 +81,26 @@ export class HybridRetriever implements Retriever {
 
   /** The search itself, given the question's vector (null → lexical-only). Synchronous and fast. */
   searchVector(question: string, queryVector: ArrayLike<number> | null, k: number): RetrievedSegment[] {
+    // Only worth a hand-over when this thread has HNSW to search meanwhile.
+    const handedOver = queryVector !== null && this.index.dense !== null ? this.handOver(question, k) : false;
+    return this.searchWith(question, queryVector, k, handedOver);
+  }
+
+  private candidates(k: number): number {
+    return Math.max(k, this.options.candidates ?? 30);
+  }
+
+  /** Gives the lexical search to the search thread, if there is one that takes it. */
+  private handOver(question: string, k: number): boolean {
+    return this.options.parallelLexical?.begin(question, this.candidates(k)) ?? false;
+  }
+
+  /** `handedOver`: the lexical search was given to the search thread, whose answer is collected here. */
+  private searchWith(question: string, queryVector: ArrayLike<number> | null, k: number, handedOver: boolean): RetrievedSegment[] {
     const { windows, positions, lexical, dense } = this.index;
-    const candidates = Math.max(k, this.options.candidates ?? 30);
+    const candidates = this.candidates(k);
     const lists: RankedList[] = [];
     const parallel = this.options.parallelLexical;
-    // Only worth a hand-over when this thread has HNSW to search meanwhile.
-    const handedOver = queryVector !== null && dense !== null && parallel ? parallel.begin(question, candidates) : false;
     let lexicalHits: LexicalHit[] | null = null;
     try {
       if (queryVector && dense) {
@@ -108,44 +129,12 @@ export class HybridRetriever implements Retriever {
         score: hit.score,
         foundBy: hit.foundBy,
         title: video?.title ?? window.videoId,
-        url: video ? this.links.at(video.url, window.start) : '',
+        url: video ? cachedVideoLinkAt(video.url, window.start) : '',
       });
     }
     return segments;
   }
 
-  private readonly links = new LinkTemplates();
-}
-
-/**
- * `videoLinkAt(url, seconds)` without parsing the URL on every call (a URL parse costs ~10 µs,
- * ten of them per search): per video URL, the link is split around the seconds once, and the
- * split is used only if it reproduces `videoLinkAt` exactly on a range of probe values.
- * Otherwise (e.g. Vimeo's `#t=1m5s`) every call goes to `videoLinkAt`.
- */
-class LinkTemplates {
-  private readonly templates = new Map<string, { before: string; after: string } | null>();
-
-  at(url: string, seconds: number): string {
-    let template = this.templates.get(url);
-    if (template === undefined) {
-      template = splitAroundSeconds(url);
-      if (this.templates.size >= 100_000) this.templates.clear();
-      this.templates.set(url, template);
-    }
-    return template ? template.before + String(wholeSeconds(seconds)) + template.after : videoLinkAt(url, seconds);
-  }
-}
-
-function splitAroundSeconds(url: string): { before: string; after: string } | null {
-  const probe = 7_654_321;
-  const parts = videoLinkAt(url, probe).split(String(probe));
-  if (parts.length !== 2) return null;
-  const template = { before: parts[0]!, after: parts[1]! };
-  for (const s of [0, 1, 9.99, 59, 60, 61, 599, 3599, 3600, 3661.5, 86_399, 123_456]) {
-    if (template.before + String(wholeSeconds(s)) + template.after !== videoLinkAt(url, s)) return null;
-  }
-  return template;
 }
 
 /** `Xenova/multilingual-e5-small` → `e5`; other models keep their last path part. */
