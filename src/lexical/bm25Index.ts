@@ -518,7 +518,7 @@ export class MaxScoreRun {
   }
 
   run(lo: number, hi: number): void {
-    const { docs, weights, cur, heap, nearMisses, nearScores } = this;
+    const { docs, weights, cur } = this;
     const { pos, end, idf, upTo } = this.lists;
     const m = pos.length;
     // Another thread may have raised the bound since the last range.
@@ -530,14 +530,20 @@ export class MaxScoreRun {
         cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
       }
     }
-    let offered = 0;
     for (;;) {
+      const first = this.firstEssential;
+      if (first >= m) break; // no document can reach the cut any more
+      if (first === m - 1) {
+        // The usual case once the bound has risen: one essential list, walked directly.
+        if (this.runOneEssential(hi)) continue;
+        break;
+      }
       // The next document: the smallest current one among the essential lists.
       let doc = NO_DOC;
-      for (let j = this.firstEssential; j < m; j++) if (cur[j]! < doc) doc = cur[j]!;
+      for (let j = first; j < m; j++) if (cur[j]! < doc) doc = cur[j]!;
       if (doc >= hi) break;
       let score = 0;
-      for (let j = this.firstEssential; j < m; j++) {
+      for (let j = first; j < m; j++) {
         if (cur[j] !== doc) continue;
         const p = pos[j]!;
         score += idf[j]! * weights[p]!;
@@ -546,7 +552,7 @@ export class MaxScoreRun {
       }
       // Non-essential lists, strongest first, while the document can still reach the cut.
       const cut = this.cut;
-      let j = this.firstEssential - 1;
+      let j = first - 1;
       for (; j >= 0; j--) {
         if (score + upTo[j]! < cut) break;
         if (cur[j]! < doc) {
@@ -556,28 +562,75 @@ export class MaxScoreRun {
         }
         if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
       }
-      if (j >= 0 || score < cut) continue;
-      const evicted = heap.offer(doc, score);
-      if (evicted === doc) {
-        nearMisses.push(doc);
-        nearScores.push(score);
-        continue;
-      }
-      if (evicted !== NO_DOC) {
-        nearMisses.push(evicted);
-        nearScores.push(heap.lastEvictedScore);
-      }
-      if (heap.full && heap.minScore > this.threshold) {
-        this.raise(heap.minScore);
-        // Share it now and then, and pick up the other threads' (cheap, but not free).
-        if (this.bound && ++offered % 64 === 0) {
-          this.publish();
-          this.raise(this.sharedThreshold());
-        }
-      }
+      if (j < 0 && score >= cut) this.collect(doc, score);
     }
     this.publish();
   }
+
+  /**
+   * The same walk when only the last list is essential: its documents below `hi` in order, each
+   * completed from the others while it can still reach the cut. Returns true when the cut rose
+   * enough to change which lists are essential (the caller goes on), false when done.
+   */
+  private runOneEssential(hi: number): boolean {
+    const { docs, weights, cur } = this;
+    const { pos, end, idf, upTo } = this.lists;
+    const e = pos.length - 1;
+    const stop = end[e]!;
+    const essentialIdf = idf[e]!;
+    let p = pos[e]!;
+    let changed = false;
+    while (p < stop) {
+      const doc = docs[p]!;
+      if (doc >= hi) break;
+      let score = essentialIdf * weights[p]!;
+      p++;
+      const cut = this.cut;
+      let j = e - 1;
+      for (; j >= 0; j--) {
+        if (score + upTo[j]! < cut) break;
+        if (cur[j]! < doc) {
+          const q = seek(docs, pos[j]!, end[j]!, doc);
+          pos[j] = q;
+          cur[j] = q < end[j]! ? docs[q]! : NO_DOC;
+        }
+        if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
+      }
+      if (j >= 0 || score < cut) continue;
+      this.collect(doc, score);
+      if (this.firstEssential !== e) {
+        changed = true;
+        break;
+      }
+    }
+    pos[e] = p;
+    cur[e] = p < stop ? docs[p]! : NO_DOC;
+    return changed;
+  }
+
+  /** Offers a document that reached the cut to the heap, keeping what it turns away or evicts near the k-th. */
+  private collect(doc: number, score: number): void {
+    const { heap } = this;
+    const evicted = heap.offer(doc, score);
+    if (evicted === doc) {
+      this.nearMisses.push(doc);
+      this.nearScores.push(score);
+      return;
+    }
+    if (evicted !== NO_DOC) {
+      this.nearMisses.push(evicted);
+      this.nearScores.push(heap.lastEvictedScore);
+    }
+    if (heap.full && heap.minScore > this.threshold) {
+      this.raise(heap.minScore);
+      // Share it now and then, and pick up the other threads' (cheap, but not free).
+      if (this.bound && ++this.offered % 64 === 0) {
+        this.publish();
+        this.raise(this.sharedThreshold());
+      }
+    }
+  }
+  private offered = 0;
 
   /** Documents to rescore: the heap, and the near misses that can still be in the top k. */
   candidates(): number[] {
