@@ -130,6 +130,25 @@ describe('ParallelLexical', () => {
     expect(parallel!.rangesTaken).toBeGreaterThan(before);
   });
 
+  it('keeps the lower documents among thousands of exact ties, as the single-threaded search does', async () => {
+    const pattern = ['modelo dados treino rede', 'modelo dados', 'treino rede gradiente erro', 'modelo rede rede'];
+    const tied = Bm25Index.build(Array.from({ length: 16_000 }, (_, d) => pattern[d % pattern.length]!));
+    const threadForTies = await ParallelLexical.start(tied, { logger: silentLogger() });
+    try {
+      for (const query of ['modelo dados treino rede gradiente', 'dados erro gradiente treino', 'rede modelo']) {
+        expect(tied.plan(query, 30)!.exhaustive).toBe(false);
+        for (const k of [1, 30]) {
+          // null: more candidates than the answer slots hold; the caller then searches itself.
+          const got = askThread(threadForTies!, query, k) ?? tied.search(query, k);
+          expect(got).toEqual(tied.search(query, k));
+        }
+      }
+      expect(threadForTies!.available).toBe(true);
+    } finally {
+      await threadForTies?.close();
+    }
+  });
+
   it('takes back a query the thread has not picked up yet: nothing is lost or answered twice', () => {
     // end() right after begin(): the thread is often still waking up. Either way the caller gets
     // the thread's exact hits or null (and then searches itself), and the thread stays usable.
