@@ -103,7 +103,7 @@ function renderSizes(r: BenchResult, out: string[]): void {
     out.push('');
   }
 
-  out.push('CPU time of the same calls (user + system, ms p50 / p95 / p99): what each costs when the process has a core, without the waits for one that a busy shared machine adds to the wall-clock tail.');
+  out.push('CPU time of the same calls (user + system, ms p50 / p95 / p99): what each costs when the process has a core, without the waits for one that a busy shared machine adds to the wall-clock tail. Process-wide: the hybrid, one-thread hybrid (measured interleaved with it) and answer() columns also count the search thread, which polls for 5 ms after each answer before it sleeps, so their p95/p99 mostly measure that polling.');
   out.push('');
   out.push('| windows | dense (HnswIndex) | raw hnswlib-node | lexical (BM25) | hybrid (both threads) | hybrid, one thread | answer(), in-process fake LLM |');
   out.push('|---|---|---|---|---|---|---|');
