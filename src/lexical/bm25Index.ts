@@ -519,7 +519,7 @@ export class MaxScoreRun {
 
   run(lo: number, hi: number): void {
     const { docs, weights, cur } = this;
-    const { pos, end, idf, upTo } = this.lists;
+    const { pos, end, idf } = this.lists;
     const m = pos.length;
     // Another thread may have raised the bound since the last range.
     this.raise(this.sharedThreshold());
@@ -550,19 +550,8 @@ export class MaxScoreRun {
         pos[j] = p + 1;
         cur[j] = p + 1 < end[j]! ? docs[p + 1]! : NO_DOC;
       }
-      // Non-essential lists, strongest first, while the document can still reach the cut.
-      const cut = this.cut;
-      let j = first - 1;
-      for (; j >= 0; j--) {
-        if (score + upTo[j]! < cut) break;
-        if (cur[j]! < doc) {
-          const p = seek(docs, pos[j]!, end[j]!, doc);
-          pos[j] = p;
-          cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
-        }
-        if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
-      }
-      if (j < 0 && score >= cut) this.collect(doc, score);
+      const total = this.complete(doc, score, first);
+      if (total >= 0) this.collect(doc, total);
     }
     this.publish();
   }
@@ -574,7 +563,7 @@ export class MaxScoreRun {
    */
   private runOneEssential(hi: number): boolean {
     const { docs, weights, cur } = this;
-    const { pos, end, idf, upTo } = this.lists;
+    const { pos, end, idf } = this.lists;
     const e = pos.length - 1;
     const stop = end[e]!;
     const essentialIdf = idf[e]!;
@@ -583,21 +572,10 @@ export class MaxScoreRun {
     while (p < stop) {
       const doc = docs[p]!;
       if (doc >= hi) break;
-      let score = essentialIdf * weights[p]!;
+      const total = this.complete(doc, essentialIdf * weights[p]!, e);
       p++;
-      const cut = this.cut;
-      let j = e - 1;
-      for (; j >= 0; j--) {
-        if (score + upTo[j]! < cut) break;
-        if (cur[j]! < doc) {
-          const q = seek(docs, pos[j]!, end[j]!, doc);
-          pos[j] = q;
-          cur[j] = q < end[j]! ? docs[q]! : NO_DOC;
-        }
-        if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
-      }
-      if (j >= 0 || score < cut) continue;
-      this.collect(doc, score);
+      if (total < 0) continue;
+      this.collect(doc, total);
       if (this.firstEssential !== e) {
         changed = true;
         break;
@@ -606,6 +584,26 @@ export class MaxScoreRun {
     pos[e] = p;
     cur[e] = p < stop ? docs[p]! : NO_DOC;
     return changed;
+  }
+
+  /**
+   * A document's score with the non-essential lists (those below `first`) added, strongest
+   * first, while it can still reach the cut; -1 as soon as it cannot.
+   */
+  private complete(doc: number, score: number, first: number): number {
+    const { docs, weights, cur } = this;
+    const { pos, end, idf, upTo } = this.lists;
+    const cut = this.cut;
+    for (let j = first - 1; j >= 0; j--) {
+      if (score + upTo[j]! < cut) return -1;
+      if (cur[j]! < doc) {
+        const p = seek(docs, pos[j]!, end[j]!, doc);
+        pos[j] = p;
+        cur[j] = p < end[j]! ? docs[p]! : NO_DOC;
+      }
+      if (cur[j] === doc) score += idf[j]! * weights[pos[j]!]!;
+    }
+    return score >= cut ? score : -1;
   }
 
   /** Offers a document that reached the cut to the heap, keeping what it turns away or evicts near the k-th. */
