@@ -8,7 +8,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Bm25Index } from './bm25Index.js';
-import { Answer, CONTROL, MAX_HITS, STAY_AWAKE_MS, State, chunkCount, chunkStart, pollWhile, type LexicalThreadData } from './parallelProtocol.js';
+import { Answer, CONTROL, MAX_HITS, STAY_AWAKE_MS, State, pollWhile, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
 
 const data = workerData as LexicalThreadData;
 const index = Bm25Index.fromShared(data.index);
@@ -23,11 +23,7 @@ function answer(): void {
   const plan = index.plan(query, control[CONTROL.k]!);
   if (plan && !plan.exhaustive) {
     const run = index.maxScore(plan, bound);
-    const docs = index.size;
-    const chunks = chunkCount(docs);
-    for (let c = Atomics.add(control, CONTROL.nextChunk, 1); c < chunks; c = Atomics.add(control, CONTROL.nextChunk, 1)) {
-      run.run(chunkStart(docs, c, chunks), chunkStart(docs, c + 1, chunks));
-    }
+    takeRanges(control, index.size, run);
     const candidates = run.candidates();
     if (candidates.length > MAX_HITS) throw new Error(`${candidates.length} candidates do not fit`);
     hitDocs.set(candidates);

@@ -18,7 +18,7 @@ import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
 import type { Bm25Index, LexicalHit, MaxScoreRun } from './bm25Index.js';
-import { Answer, CONTROL, MAX_HITS, MAX_K, MAX_QUERY_BYTES, State, chunkCount, chunkStart, pollWhile, type LexicalThreadData } from './parallelProtocol.js';
+import { Answer, CONTROL, MAX_HITS, MAX_K, MAX_QUERY_BYTES, State, pollWhile, rangesLeft, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
 
 export interface ParallelLexicalOptions {
   /** How long `end()` waits for the worker before giving up on it for good. */
@@ -132,16 +132,11 @@ export class ParallelLexical {
     const control = this.control;
     const plan = this.index.plan(this.query, this.k);
     let own: MaxScoreRun | null = null;
-    const docs = this.index.size;
-    const chunks = chunkCount(docs);
     // A MaxScore query's ranges that the thread has not started (all of them if it is still
     // waking up, which it may do meanwhile and then take some) are searched here.
-    if (plan && !plan.exhaustive && Atomics.load(control, CONTROL.nextChunk) < chunks) {
+    if (plan && !plan.exhaustive && rangesLeft(control, this.index.size)) {
       own = this.index.maxScore(plan, { cells: control, at: CONTROL.bound });
-      for (let c = Atomics.add(control, CONTROL.nextChunk, 1); c < chunks; c = Atomics.add(control, CONTROL.nextChunk, 1)) {
-        own.run(chunkStart(docs, c, chunks), chunkStart(docs, c + 1, chunks));
-        this.rangesTaken++;
-      }
+      this.rangesTaken += takeRanges(control, this.index.size, own);
     }
     if (Atomics.compareExchange(control, CONTROL.state, State.Request, State.Idle) === State.Request) {
       // The thread never started on it: every range was searched here, or the caller searches.

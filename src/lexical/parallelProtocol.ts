@@ -1,5 +1,5 @@
 /** Shared-memory layout between `ParallelLexical` and its search thread (`lexicalThread.ts`). */
-import type { SharedBm25Parts } from './bm25Index.js';
+import type { MaxScoreRun, SharedBm25Parts } from './bm25Index.js';
 
 /**
  * Slots of the control Int32Array. `nextChunk` hands out the query's document ranges (each
@@ -29,13 +29,32 @@ export const MAX_HITS = 4096;
 export const MAX_K = 1024;
 
 /** A MaxScore query's documents are split into this many ranges, taken by whichever thread is free. */
-export function chunkCount(docs: number): number {
+function chunkCount(docs: number): number {
   return Math.max(1, Math.min(32, Math.ceil(docs / 4096)));
 }
 
 /** First document of range `chunk` (of `chunks`); range `chunks` starts at `docs`. */
-export function chunkStart(docs: number, chunk: number, chunks: number): number {
+function chunkStart(docs: number, chunk: number, chunks: number): number {
   return Math.floor((chunk * docs) / chunks);
+}
+
+/** True while the query in `control` has document ranges no thread has taken yet. */
+export function rangesLeft(control: Int32Array, docs: number): boolean {
+  return Atomics.load(control, CONTROL.nextChunk) < chunkCount(docs);
+}
+
+/**
+ * Runs `run` over each range of the query's documents that no thread has taken yet, taking them
+ * one at a time from the shared counter (ascending, as `MaxScoreRun.run` needs); returns how many.
+ */
+export function takeRanges(control: Int32Array, docs: number, run: MaxScoreRun): number {
+  const chunks = chunkCount(docs);
+  let taken = 0;
+  for (let c = Atomics.add(control, CONTROL.nextChunk, 1); c < chunks; c = Atomics.add(control, CONTROL.nextChunk, 1)) {
+    run.run(chunkStart(docs, c, chunks), chunkStart(docs, c + 1, chunks));
+    taken++;
+  }
+  return taken;
 }
 
 /**
