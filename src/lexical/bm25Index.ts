@@ -513,6 +513,7 @@ export class MaxScoreRun {
     const m = lists.pos.length;
     this.cur = new Int32Array(m);
     for (let j = 0; j < m; j++) this.cur[j] = lists.pos[j]! < lists.end[j]! ? docs[lists.pos[j]!]! : NO_DOC;
+    this.updateCut();
     this.publish();
     this.raise(this.sharedThreshold());
   }
@@ -639,8 +640,13 @@ export class MaxScoreRun {
   }
 
   private raise(threshold: number): void {
-    if (threshold <= this.threshold && this.cut > 0) return;
-    this.threshold = Math.max(this.threshold, threshold);
+    if (threshold <= this.threshold) return;
+    this.threshold = threshold;
+    this.updateCut();
+  }
+
+  /** The cut and the essential lists for the current threshold. */
+  private updateCut(): void {
     this.cut = this.threshold * (1 - SAFETY); // a document must reach this to matter
     const { upTo } = this.lists;
     while (this.firstEssential < upTo.length && upTo[this.firstEssential]! < this.cut) this.firstEssential++;

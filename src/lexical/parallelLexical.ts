@@ -148,15 +148,17 @@ export class ParallelLexical {
       this.giveUp(`the search thread did not answer within ${this.answerTimeoutMs} ms`);
       return null;
     }
+    // Read everything before handing the slots back (Idle).
     const failed = control[CONTROL.failed] !== 0;
     const count = control[CONTROL.hitCount]!;
     const kind = control[CONTROL.kind];
-    const theirs = failed ? null : this.hitDocs.slice(0, count);
-    const scores = failed ? null : this.hitScores.slice(0, count);
+    const hits: LexicalHit[] = [];
+    const candidates: number[] = [];
+    if (!failed && kind === Answer.Hits) for (let i = 0; i < count; i++) hits.push({ doc: this.hitDocs[i]!, score: this.hitScores[i]! });
+    if (!failed && kind === Answer.Candidates) for (let i = 0; i < count; i++) candidates.push(this.hitDocs[i]!);
     Atomics.store(control, CONTROL.state, State.Idle);
-    if (!theirs || !scores || !plan) return failed ? null : [];
-    if (kind === Answer.Hits) return Array.from(theirs, (doc, i) => ({ doc, score: scores[i]! }));
-    const candidates: number[] = Array.from(theirs);
+    if (failed) return null;
+    if (kind === Answer.Hits || !plan) return hits;
     if (own) candidates.push(...own.candidates());
     return this.index.rescore(plan, candidates);
   }

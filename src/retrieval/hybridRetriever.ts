@@ -56,7 +56,7 @@ export class HybridRetriever implements Retriever {
     let embedMs: number | undefined;
     let queryVector: Float32Array | null = null;
     // With a search thread, BM25 starts now and runs while the question is embedded.
-    const handedOver = this.embedder && this.index.dense ? this.handOver(question, k) : false;
+    const handedOver = this.denseAvailable() ? this.handOver(question, k) : false;
     if (this.embedder && this.index.dense) {
       const t0 = performance.now();
       try {
