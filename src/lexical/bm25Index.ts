@@ -86,6 +86,8 @@ export class Bm25Index {
   private readonly weights: Float32Array;
   /** Each long term's best weights, for MaxScore's bounds without a scan per query. */
   private readonly bounds: TermBounds;
+  /** MaxScore's per-window arrays, made on first use and shared by this thread's runs. */
+  private windowScratch: WindowScratch | undefined;
 
   private constructor(
     readonly params: Bm25Params,
@@ -221,7 +223,12 @@ export class Bm25Index {
     // the k-th best single-term contribution of any one term.
     let threshold = 0;
     for (let j = 0; j < m; j++) threshold = Math.max(threshold, lists.idf[j]! * this.kthWeight(ids[order[j]!]!, k));
-    return new MaxScoreRun(this.postingDocs, this.weights, lists, k, threshold, bound);
+    this.windowScratch ??= {
+      sums: new Float64Array(WINDOW),
+      spread: new Float64Array(WINDOW),
+      marks: new Int32Array(WINDOW >> 5),
+    };
+    return new MaxScoreRun(this.postingDocs, this.weights, lists, this.windowScratch, k, threshold, bound);
   }
 
   /**
@@ -383,6 +390,13 @@ export class Bm25Index {
 const EXHAUSTIVE_POSTINGS = 20_000;
 /** Largest k for which a term's k-th best weight is precomputed (`TermBounds`). */
 const TOP_WEIGHTS = 64;
+/** Documents per MaxScore window (two Float64Arrays of this length stay in a core's L1/L2 cache). */
+const WINDOW = 4096;
+/**
+ * A non-essential list is spread over a window when it has at most this many times as many
+ * postings there as the essential lists (else it is searched per document).
+ */
+const SPREAD_RATIO = 2;
 /** Relative margin on pruning decisions, far above float32 rounding (~1e-7 per addition). */
 const SAFETY = 1e-4;
 
@@ -468,6 +482,19 @@ function seek(docs: Int32Array, from: number, end: number, doc: number): number 
   return hi;
 }
 
+/**
+ * Arrays for one window of WINDOW documents, all zero between `MaxScoreRun.run` calls (each window
+ * clears what it set), so that every run of an index in one thread can use the same ones.
+ */
+interface WindowScratch {
+  /** Per document of the window, the essential lists' contributions. */
+  sums: Float64Array;
+  /** Per document of the window, the contributions of the non-essential lists spread out. */
+  spread: Float64Array;
+  /** One bit per document of the window that an essential list contains. */
+  marks: Int32Array;
+}
+
 interface MaxScoreLists {
   /** Per list (ascending order of bound): next posting, end of postings, idf, bounds of lists 0..j together. */
   pos: Int32Array;
@@ -477,11 +504,13 @@ interface MaxScoreLists {
 }
 
 /**
- * MaxScore, document at a time, for one query. Lists are ordered by their best possible
+ * MaxScore for one query, over windows of documents. Lists are ordered by their best possible
  * contribution; the weakest ones whose bounds together cannot lift a document into the current
  * top k are "non-essential": documents are only enumerated from the essential lists, and the
- * non-essential ones are looked up (galloping forward) for a document only while it can still
- * beat the k-th score.
+ * non-essential ones are added to a document only while it can still beat the k-th score. Within
+ * a window the essential lists are added up list by list, and the strongest non-essential lists
+ * are spread out too when they are not much longer there (`spreadLists`); the others are looked
+ * up per document, galloping forward.
  *
  * `run(lo, hi)` covers documents lo..hi-1; calls must come in ascending ranges, which may leave
  * gaps (another thread's ranges). Every document of the covered ranges that can be in the
@@ -504,6 +533,7 @@ export class MaxScoreRun {
     private readonly docs: Int32Array,
     private readonly weights: Float32Array,
     private readonly lists: MaxScoreLists,
+    private readonly scratch: WindowScratch,
     k: number,
     /** Best known lower bound on the k-th score. */
     private threshold: number,
@@ -519,8 +549,8 @@ export class MaxScoreRun {
   }
 
   run(lo: number, hi: number): void {
-    const { docs, weights, cur } = this;
-    const { pos, end, idf } = this.lists;
+    const { docs, cur } = this;
+    const { pos, end } = this.lists;
     const m = pos.length;
     // Another thread may have raised the bound since the last range.
     this.raise(this.sharedThreshold());
@@ -534,57 +564,114 @@ export class MaxScoreRun {
     for (;;) {
       const first = this.firstEssential;
       if (first >= m) break; // no document can reach the cut any more
-      if (first === m - 1) {
-        // The usual case once the bound has risen: one essential list, walked directly.
-        if (this.runOneEssential(hi)) continue;
-        break;
-      }
-      // The next document: the smallest current one among the essential lists.
-      let doc = NO_DOC;
-      for (let j = first; j < m; j++) if (cur[j]! < doc) doc = cur[j]!;
-      if (doc >= hi) break;
-      let score = 0;
-      for (let j = first; j < m; j++) {
-        if (cur[j] !== doc) continue;
-        const p = pos[j]!;
-        score += idf[j]! * weights[p]!;
-        pos[j] = p + 1;
-        cur[j] = p + 1 < end[j]! ? docs[p + 1]! : NO_DOC;
-      }
-      const total = this.complete(doc, score, first);
-      if (total >= 0) this.collect(doc, total);
+      // The next window: WINDOW documents from the first essential one on.
+      let wlo = NO_DOC;
+      for (let j = first; j < m; j++) if (cur[j]! < wlo) wlo = cur[j]!;
+      if (wlo >= hi) break;
+      const whi = Math.min(wlo + WINDOW, hi);
+      if (first === m - 1) this.oneEssentialWindow(wlo, whi);
+      else this.essentialWindow(first, wlo, whi);
     }
     this.publish();
   }
 
   /**
-   * The same walk when only the last list is essential: its documents below `hi` in order, each
-   * completed from the others while it can still reach the cut. Returns true when the cut rose
-   * enough to change which lists are essential (the caller goes on), false when done.
+   * Documents wlo..whi-1 when several lists are essential: their contributions are added up list
+   * by list into `scratch.sums`, marking each document found, and the marked documents are then
+   * completed in order. (Merging the lists document by document costs several times more.)
    */
-  private runOneEssential(hi: number): boolean {
+  private essentialWindow(first: number, wlo: number, whi: number): void {
     const { docs, weights, cur } = this;
     const { pos, end, idf } = this.lists;
+    const { sums, marks, spread: spreadSums } = this.scratch;
+    const m = pos.length;
+    let essentialPostings = 0;
+    for (let j = first; j < m; j++) {
+      const from = pos[j]!;
+      const stop = end[j]!;
+      const f = idf[j]!;
+      let p = from;
+      for (; p < stop; p++) {
+        const d = docs[p]!;
+        if (d >= whi) break;
+        const i = d - wlo;
+        sums[i] = sums[i]! + f * weights[p]!;
+        marks[i >> 5] = marks[i >> 5]! | (1 << (i & 31));
+      }
+      essentialPostings += p - from;
+      pos[j] = p;
+      cur[j] = p < stop ? docs[p]! : NO_DOC;
+    }
+    const spread = this.spreadLists(first, wlo, whi, essentialPostings);
+    const words = (whi - wlo + 31) >> 5;
+    for (let w = 0; w < words; w++) {
+      let word = marks[w]!;
+      if (word === 0) continue;
+      marks[w] = 0;
+      do {
+        const low = word & -word;
+        word ^= low;
+        const i = (w << 5) + 31 - Math.clz32(low);
+        const score = sums[i]! + spreadSums[i]!;
+        sums[i] = 0;
+        const total = this.complete(wlo + i, score, spread);
+        if (total >= 0) this.collect(wlo + i, total);
+      } while (word !== 0);
+    }
+    if (spread < first) spreadSums.fill(0, 0, whi - wlo);
+  }
+
+  /**
+   * Documents wlo..whi-1 when only the last list is essential (the usual case once the bound has
+   * risen): its postings in order, each completed from the others while it can still reach the cut.
+   */
+  private oneEssentialWindow(wlo: number, whi: number): void {
+    const { docs, weights, cur } = this;
+    const { pos, end, idf } = this.lists;
+    const spreadSums = this.scratch.spread;
     const e = pos.length - 1;
     const stop = end[e]!;
-    const essentialIdf = idf[e]!;
-    let p = pos[e]!;
-    let changed = false;
-    while (p < stop) {
+    const last = seek(docs, pos[e]!, stop, whi);
+    const spread = this.spreadLists(e, wlo, whi, last - pos[e]!);
+    const f = idf[e]!;
+    for (let p = pos[e]!; p < last; p++) {
       const doc = docs[p]!;
-      if (doc >= hi) break;
-      const total = this.complete(doc, essentialIdf * weights[p]!, e);
-      p++;
-      if (total < 0) continue;
-      this.collect(doc, total);
-      if (this.firstEssential !== e) {
-        changed = true;
-        break;
-      }
+      const total = this.complete(doc, f * weights[p]! + spreadSums[doc - wlo]!, spread);
+      if (total >= 0) this.collect(doc, total);
     }
-    pos[e] = p;
-    cur[e] = p < stop ? docs[p]! : NO_DOC;
-    return changed;
+    pos[e] = last;
+    cur[e] = last < stop ? docs[last]! : NO_DOC;
+    if (spread < e) spreadSums.fill(0, 0, whi - wlo);
+  }
+
+  /**
+   * The strongest non-essential lists' contributions to documents wlo..whi-1, added into
+   * `scratch.spread` while each list has at most SPREAD_RATIO times as many postings there as the
+   * essential lists: reading them back per document is cheaper than searching the list for each
+   * document that still needs it. Returns the first list spread (`first` if none): `complete` goes
+   * on from there.
+   */
+  private spreadLists(first: number, wlo: number, whi: number, essentialPostings: number): number {
+    const { docs, weights, cur } = this;
+    const { pos, end, idf } = this.lists;
+    const spreadSums = this.scratch.spread;
+    let spread = first;
+    while (spread > 0) {
+      const j = spread - 1;
+      const stop = end[j]!;
+      const from = seek(docs, pos[j]!, stop, wlo);
+      const last = seek(docs, from, stop, whi);
+      if (last - from > SPREAD_RATIO * essentialPostings) break;
+      const f = idf[j]!;
+      for (let p = from; p < last; p++) {
+        const i = docs[p]! - wlo;
+        spreadSums[i] = spreadSums[i]! + f * weights[p]!;
+      }
+      pos[j] = last;
+      cur[j] = last < stop ? docs[last]! : NO_DOC;
+      spread = j;
+    }
+    return spread;
   }
 
   /**
