@@ -4,7 +4,7 @@
  * the thread cannot take a query or has died.
  */
 import type { Worker } from 'node:worker_threads';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import { WeightedSampler, mulberry32 } from '../bench/lib/prng.js';
 import { loadConfig } from '../src/config.js';
 import { createCore } from '../src/core.js';
@@ -13,7 +13,7 @@ import { loadTransformersEmbedder, type TransformersEmbedder } from '../src/embe
 import { loadCourseIndex, type CourseIndex } from '../src/index/courseIndex.js';
 import { Bm25Index } from '../src/lexical/bm25Index.js';
 import { ParallelLexical } from '../src/lexical/parallelLexical.js';
-import { CONTROL, MAX_K, MAX_QUERY_BYTES, State } from '../src/lexical/parallelProtocol.js';
+import { CONTROL, MAX_K, MAX_PLAN_TERMS, MAX_QUERY_BYTES, Plan, State } from '../src/lexical/parallelProtocol.js';
 import { HybridRetriever } from '../src/retrieval/hybridRetriever.js';
 import { SAMPLE_COURSE, ingestWithModel, recordingLogger, silentLogger, tempDir } from './helpers/course.js';
 import { writeTinyModel } from './helpers/tinyModel.js';
@@ -122,12 +122,55 @@ describe('ParallelLexical', () => {
     for (let i = 0; i < 50; i++) {
       expect(parallel!.begin(long, 30)).toBe(true);
       // Collect as soon as the thread has picked the query up: the caller searches the ranges
-      // the thread has not started, and rescores both threads' candidates.
+      // the thread has not started, and merges its top k with the thread's.
       const until = Date.now() + 5_000;
       while (Atomics.load(control, CONTROL.state) === State.Request && Date.now() < until);
       expect(parallel!.end()).toEqual(index.search(long, 30));
     }
     expect(parallel!.rangesTaken).toBeGreaterThan(before);
+  });
+
+  it('takes the plan the thread published instead of analysing the query again', () => {
+    const long = 'modelo dados treino rede gradiente erro camada';
+    const control = (parallel as unknown as { control: Int32Array }).control;
+    const want = index.search(long, 30);
+    const planning = vi.spyOn(index, 'plan');
+    try {
+      for (let i = 0; i < 20; i++) {
+        expect(parallel!.begin(long, 30)).toBe(true);
+        const until = Date.now() + 5_000;
+        while (Atomics.load(control, CONTROL.plan) !== Plan.MaxScore && Date.now() < until);
+        expect(parallel!.end()).toEqual(want);
+      }
+      expect(planning).not.toHaveBeenCalled();
+    } finally {
+      planning.mockRestore();
+    }
+  });
+
+  it('plans a query itself when its plan is too long to publish', async () => {
+    // More distinct terms than the plan slots hold, with enough postings for MaxScore.
+    const random = mulberry32(11);
+    const words = Array.from({ length: MAX_PLAN_TERMS + 100 }, (_, i) => `palavra${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}x`);
+    const docs = Array.from({ length: 8_000 }, () => Array.from({ length: 6 }, () => words[Math.floor(random() * words.length)]!).join(' '));
+    const wide = Bm25Index.build(docs);
+    const query = words.join(' ');
+    expect(wide.plan(query, 10)!.ids.length).toBeGreaterThan(MAX_PLAN_TERMS);
+    expect(wide.plan(query, 10)!.exhaustive).toBe(false);
+    const thread = await ParallelLexical.start(wide, { logger: silentLogger() });
+    try {
+      const control = (thread as unknown as { control: Int32Array }).control;
+      for (let i = 0; i < 10; i++) {
+        expect(thread!.begin(query, 10)).toBe(true);
+        // Collect once the thread is on it: the caller shares its ranges with its own plan.
+        const until = Date.now() + 5_000;
+        while (Atomics.load(control, CONTROL.state) === State.Request && Date.now() < until);
+        expect(control[CONTROL.plan]).toBe(Plan.None);
+        expect(thread!.end()).toEqual(wide.search(query, 10));
+      }
+    } finally {
+      await thread?.close();
+    }
   });
 
   it('keeps the lower documents among thousands of exact ties, as the single-threaded search does', async () => {
@@ -137,10 +180,9 @@ describe('ParallelLexical', () => {
     try {
       for (const query of ['modelo dados treino rede gradiente', 'dados erro gradiente treino', 'rede modelo']) {
         expect(tied.plan(query, 30)!.exhaustive).toBe(false);
-        for (const k of [1, 30]) {
-          // null: more candidates than the answer slots hold; the caller then searches itself.
-          const got = askThread(threadForTies!, query, k) ?? tied.search(query, k);
-          expect(got).toEqual(tied.search(query, k));
+        for (const k of [1, 30, 1024]) {
+          // Thousands of tied candidates: the thread rescores them and answers its top k.
+          expect(askThread(threadForTies!, query, k)).toEqual(tied.search(query, k));
         }
       }
       expect(threadForTies!.available).toBe(true);

@@ -827,6 +827,14 @@ class TopK {
   }
 }
 
+/**
+ * The top k of two lists of hits over different documents, such as the `rescore` of two runs
+ * that searched different document ranges of one query.
+ */
+export function mergeHits(a: readonly LexicalHit[], b: readonly LexicalHit[], k: number): LexicalHit[] {
+  return [...a, ...b].sort(byScoreThenDoc).slice(0, k);
+}
+
 function byScoreThenDoc(a: LexicalHit, c: LexicalHit): number {
   return c.score - a.score || a.doc - c.doc;
 }

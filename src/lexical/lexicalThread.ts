@@ -4,15 +4,16 @@
  *
  * A query searched exhaustively is answered whole (hits). A MaxScore query is searched in
  * document ranges taken from a shared counter, so that the caller, once done with HNSW, can take
- * the ranges still left; the thread then answers with its candidate documents only.
+ * the ranges still left; the thread then answers with the top k of its own ranges, rescored here
+ * (while the caller rescores its own), and the caller merges the two.
  */
 import { parentPort, workerData } from 'node:worker_threads';
-import { Bm25Index } from './bm25Index.js';
-import { Answer, CONTROL, MAX_HITS, STAY_AWAKE_MS, State, pollWhile, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
+import { Bm25Index, type LexicalHit, type LexicalPlan } from './bm25Index.js';
+import { Answer, CONTROL, MAX_PLAN_TERMS, Plan, STAY_AWAKE_MS, State, pollWhile, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
 
 const data = workerData as LexicalThreadData;
 const index = Bm25Index.fromShared(data.index);
-const { control, queryBytes, hitDocs, hitScores } = data;
+const { control, queryBytes, hitDocs, hitScores, planIds, planIdfs } = data;
 const decoder = new TextDecoder();
 const bound = { cells: control, at: CONTROL.bound };
 parentPort?.postMessage('ready');
@@ -21,23 +22,35 @@ function answer(): void {
   // slice(): a copy outside shared memory, which every TextDecoder accepts.
   const query = decoder.decode(queryBytes.slice(0, control[CONTROL.queryLength]));
   const plan = index.plan(query, control[CONTROL.k]!);
+  publish(plan);
+  let hits: LexicalHit[];
   if (plan && !plan.exhaustive) {
     const run = index.maxScore(plan, bound);
     takeRanges(control, index.size, run);
-    const candidates = run.candidates();
-    if (candidates.length > MAX_HITS) throw new Error(`${candidates.length} candidates do not fit`);
-    hitDocs.set(candidates);
-    control[CONTROL.hitCount] = candidates.length;
-    control[CONTROL.kind] = Answer.Candidates;
-    return;
+    hits = index.rescore(plan, run.candidates());
+    control[CONTROL.kind] = Answer.RangeHits;
+  } else {
+    hits = plan ? index.searchExhaustive(plan) : [];
+    control[CONTROL.kind] = Answer.Hits;
   }
-  const hits = plan ? index.searchExhaustive(plan) : [];
   for (let i = 0; i < hits.length; i++) {
     hitDocs[i] = hits[i]!.doc;
     hitScores[i] = hits[i]!.score;
   }
   control[CONTROL.hitCount] = hits.length;
-  control[CONTROL.kind] = Answer.Hits;
+}
+
+/** Shares the plan with the caller, which then need not analyse the query itself. */
+function publish(plan: LexicalPlan | null): void {
+  if (!plan || plan.exhaustive) {
+    Atomics.store(control, CONTROL.plan, Plan.Whole);
+    return;
+  }
+  if (plan.ids.length > MAX_PLAN_TERMS) return;
+  planIds.set(plan.ids);
+  planIdfs.set(plan.idfs);
+  control[CONTROL.planTerms] = plan.ids.length;
+  Atomics.store(control, CONTROL.plan, Plan.MaxScore);
 }
 
 for (;;) {

@@ -17,8 +17,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import type { Bm25Index, LexicalHit, MaxScoreRun } from './bm25Index.js';
-import { Answer, CONTROL, MAX_HITS, MAX_K, MAX_QUERY_BYTES, State, pollWhile, rangesLeft, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
+import { mergeHits, type Bm25Index, type LexicalHit, type LexicalPlan, type MaxScoreRun } from './bm25Index.js';
+import { Answer, CONTROL, MAX_K, MAX_PLAN_TERMS, Plan, MAX_QUERY_BYTES, State, pollWhile, rangesLeft, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
 
 export interface ParallelLexicalOptions {
   /** How long `end()` waits for the worker before giving up on it for good. */
@@ -33,6 +33,8 @@ export class ParallelLexical {
   private readonly queryBytes: Uint8Array;
   private readonly hitDocs: Int32Array;
   private readonly hitScores: Float32Array;
+  private readonly planIds: Int32Array;
+  private readonly planIdfs: Float64Array;
   private readonly encoder = new TextEncoder();
   private broken: string | null = null;
   private pending = false;
@@ -50,6 +52,8 @@ export class ParallelLexical {
     this.queryBytes = data.queryBytes;
     this.hitDocs = data.hitDocs;
     this.hitScores = data.hitScores;
+    this.planIds = data.planIds;
+    this.planIdfs = data.planIdfs;
     worker.on('error', (err) => this.giveUp(`the search thread failed: ${err.message}`));
     worker.on('exit', (code) => this.giveUp(`the search thread exited (code ${code})`));
   }
@@ -60,8 +64,10 @@ export class ParallelLexical {
       index: index.shareable(),
       control: new Int32Array(new SharedArrayBuffer(CONTROL.length * Int32Array.BYTES_PER_ELEMENT)),
       queryBytes: new Uint8Array(new SharedArrayBuffer(MAX_QUERY_BYTES)),
-      hitDocs: new Int32Array(new SharedArrayBuffer(MAX_HITS * Int32Array.BYTES_PER_ELEMENT)),
-      hitScores: new Float32Array(new SharedArrayBuffer(MAX_HITS * Float32Array.BYTES_PER_ELEMENT)),
+      hitDocs: new Int32Array(new SharedArrayBuffer(MAX_K * Int32Array.BYTES_PER_ELEMENT)),
+      hitScores: new Float32Array(new SharedArrayBuffer(MAX_K * Float32Array.BYTES_PER_ELEMENT)),
+      planIds: new Int32Array(new SharedArrayBuffer(MAX_PLAN_TERMS * Int32Array.BYTES_PER_ELEMENT)),
+      planIdfs: new Float64Array(new SharedArrayBuffer(MAX_PLAN_TERMS * Float64Array.BYTES_PER_ELEMENT)),
     };
     let worker: Worker;
     try {
@@ -113,6 +119,7 @@ export class ParallelLexical {
     this.control[CONTROL.k] = k;
     this.control[CONTROL.nextChunk] = 0;
     this.control[CONTROL.bound] = 0;
+    this.control[CONTROL.plan] = Plan.None;
     Atomics.store(this.control, CONTROL.state, State.Request);
     Atomics.notify(this.control, CONTROL.state, 1);
     this.pending = true;
@@ -130,7 +137,7 @@ export class ParallelLexical {
     if (!this.pending) return null;
     this.pending = false;
     const control = this.control;
-    const plan = this.index.plan(this.query, this.k);
+    const plan = this.plan();
     let own: MaxScoreRun | null = null;
     // A MaxScore query's ranges that the thread has not started (all of them if it is still
     // waking up, which it may do meanwhile and then take some) are searched here.
@@ -143,6 +150,8 @@ export class ParallelLexical {
       this.takenBack++;
       return own && plan ? this.index.rescore(plan, own.candidates()) : null;
     }
+    // The top k of our ranges, while the thread may still be on its last one.
+    const ownHits = own && plan ? this.index.rescore(plan, own.candidates()) : null;
     const state = this.awaitAnswer();
     if (state !== State.Done) {
       this.giveUp(`the search thread did not answer within ${this.answerTimeoutMs} ms`);
@@ -150,17 +159,31 @@ export class ParallelLexical {
     }
     // Read everything before handing the slots back (Idle).
     const failed = control[CONTROL.failed] !== 0;
-    const count = control[CONTROL.hitCount]!;
+    const count = failed ? 0 : control[CONTROL.hitCount]!;
     const kind = control[CONTROL.kind];
     const hits: LexicalHit[] = [];
-    const candidates: number[] = [];
-    if (!failed && kind === Answer.Hits) for (let i = 0; i < count; i++) hits.push({ doc: this.hitDocs[i]!, score: this.hitScores[i]! });
-    if (!failed && kind === Answer.Candidates) for (let i = 0; i < count; i++) candidates.push(this.hitDocs[i]!);
+    for (let i = 0; i < count; i++) hits.push({ doc: this.hitDocs[i]!, score: this.hitScores[i]! });
     Atomics.store(control, CONTROL.state, State.Idle);
     if (failed) return null;
-    if (kind === Answer.Hits || !plan) return hits;
-    if (own) candidates.push(...own.candidates());
-    return this.index.rescore(plan, candidates);
+    // Hits: the whole answer; RangeHits: the top k of the thread's ranges, to merge with ours.
+    return kind === Answer.RangeHits && ownHits ? mergeHits(hits, ownHits, this.k) : hits;
+  }
+
+  /**
+   * The query's plan as the thread published it, or made here if it has not yet; null when the
+   * thread answers the query whole (then there are no ranges to share).
+   */
+  private plan(): LexicalPlan | null {
+    const published = Atomics.load(this.control, CONTROL.plan);
+    if (published === Plan.Whole) return null;
+    if (published !== Plan.MaxScore) return this.index.plan(this.query, this.k);
+    const terms = this.control[CONTROL.planTerms]!;
+    return {
+      ids: Array.from(this.planIds.subarray(0, terms)),
+      idfs: Array.from(this.planIdfs.subarray(0, terms)),
+      k: this.k,
+      exhaustive: false,
+    };
   }
 
   /** Waits for the thread to finish the current query: polls for a while (it is usually about to), then sleeps. */

@@ -6,7 +6,17 @@ import type { MaxScoreRun, SharedBm25Parts } from './bm25Index.js';
  * thread takes the next with `Atomics.add`); `bound` is the query's shared lower bound on the
  * k-th score (`SharedScoreBound`); `kind` says what the thread wrote back (`Answer`).
  */
-export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4, nextChunk: 5, bound: 6, kind: 7, length: 8 } as const;
+export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4, nextChunk: 5, bound: 6, kind: 7, plan: 8, planTerms: 9, length: 10 } as const;
+
+/**
+ * What the thread published in the `plan` slot once it planned the query, so that the caller does
+ * not analyse the query again: nothing yet (or a plan too long for the slots), that it answers
+ * the query whole, or a MaxScore plan (`planTerms` terms in `planIds` / `planIdfs`).
+ */
+export const Plan = { None: 0, Whole: 1, MaxScore: 2 } as const;
+
+/** Most query terms a published plan holds (a longer query is planned by the caller too). */
+export const MAX_PLAN_TERMS = 256;
 
 /**
  * Request → Busy when the thread picks a query up (compare-and-swap); the caller may instead take
@@ -16,16 +26,14 @@ export const State = { Idle: 0, Request: 1, Done: 2, Stop: 3, Busy: 4 } as const
 
 /**
  * What the thread wrote back: the final hits (docs and scores), or, for a query searched with
- * MaxScore in document ranges that both threads share, only its candidate documents, which the
- * caller rescores together with its own.
+ * MaxScore in document ranges that both threads share, the top k of the ranges it searched
+ * (exact scores), which the caller merges with the top k of its own ranges.
  */
-export const Answer = { Hits: 0, Candidates: 1 } as const;
+export const Answer = { Hits: 0, RangeHits: 1 } as const;
 
 /** Longest query handed to the thread (UTF-8 bytes); longer ones are searched on the caller's thread. */
 export const MAX_QUERY_BYTES = 16 * 1024;
-/** Most hits (or candidate documents) per answer. */
-export const MAX_HITS = 4096;
-/** Most hits a caller may ask for: candidates are k plus near misses, which must fit in MAX_HITS. */
+/** Most hits a caller may ask for (the answer slots hold this many). */
 export const MAX_K = 1024;
 
 /** A MaxScore query's documents are split into this many ranges, taken by whichever thread is free. */
@@ -85,4 +93,6 @@ export interface LexicalThreadData {
   queryBytes: Uint8Array;
   hitDocs: Int32Array;
   hitScores: Float32Array;
+  planIds: Int32Array;
+  planIdfs: Float64Array;
 }
