@@ -124,10 +124,22 @@ describe('npm run bench code paths (tiny sizes)', () => {
     // The search thread started; some queries may have been taken back from it, never more than were asked.
     expect(s.latency.takenBack).toBeGreaterThanOrEqual(0);
     expect(s.latency.takenBack).toBeLessThanOrEqual(s.latency.hybrid.n);
+    // Three rounds of the hybrid loop; the one reported is the round with the median p95.
+    const rounds = s.latency.hybridRounds!;
+    expect(rounds).toHaveLength(3);
+    expect(s.latency.hybrid.p95).toBe(rounds.map((r) => r.hybridP95).sort((a, b) => a - b)[1]);
+    expect(rounds.find((r) => r.hybridP95 === s.latency.hybrid.p95)!.oneThreadP95).toBe(s.latency.hybridOneThread!.p95);
+    for (const r of rounds) {
+      expect(r.takenBack).toBeGreaterThanOrEqual(0);
+      // Linux reads its CPU steal from /proc/stat; elsewhere it is unknown.
+      if (process.platform === 'linux') expect(r.stealPercent).toBeGreaterThanOrEqual(0);
+      expect(r.stealPercent ?? 0).toBeLessThanOrEqual(100);
+    }
     // The topic-vocabulary variant: its own lexical index (topic pseudo-words add stems) and latencies.
     const topical = s.topicVocabulary!;
     expect(topical.vocabulary).toBeGreaterThan(0);
     for (const stats of [topical.lexical, topical.hybrid, topical.hybridOneThread]) expectStats(stats);
+    expect(topical.hybridRounds).toHaveLength(3);
 
     // recall
     expect(s.recall.queries).toBe(100);
@@ -184,5 +196,6 @@ describe('npm run bench code paths (tiny sizes)', () => {
     for (const heading of ['### Build, save, load', '### Retrieval latency', '### HNSW recall@10', '### Memory', '### Incremental add', '### Same workload through LangChain.js', '### Real lexical corpus', '### Targets']) {
       expect(text).toContain(heading);
     }
+    expect(text).toMatch(/Hybrid p95 per round: 500 [\d.]+ \/ [\d.]+ \/ [\d.]+ ms/);
   });
 });

@@ -9,7 +9,8 @@ import { courseVocabulary } from './corpus.js';
 import { benchMillion } from './million.js';
 import { benchE5, benchRealCourse } from './realCourse.js';
 import { benchSize } from './synthetic.js';
-import type { BenchResult, SizeResult } from './types.js';
+import { roundsText } from './report.js';
+import type { BenchResult, HybridRound, SizeResult } from './types.js';
 
 export interface BenchOptions {
   sizes: number[];
@@ -203,6 +204,11 @@ function ms(x: number): string {
   return `${x.toFixed(3)} ms`;
 }
 
+/** `, median of 3 rounds: 0.881 / 0.909 / 1.210 ms (CPU steal …)`, or nothing for a single round. */
+function medianOf(rounds: readonly HybridRound[] | undefined): string {
+  return rounds && rounds.length > 1 ? `, median of ${rounds.length} rounds: ${roundsText(rounds)}` : '';
+}
+
 export function evaluateTargets(r: BenchResult): BenchResult['targets'] {
   const targets: BenchResult['targets'] = [];
   const at100k = r.sizes.find((s) => s.size === 100_000);
@@ -212,7 +218,7 @@ export function evaluateTargets(r: BenchResult): BenchResult['targets'] {
     targets.push({
       name: 'hybrid retrieval p95 at 100k (no query embedding)',
       target: '≤ 1.5 ms',
-      measured: `${ms(h.p95)} wall clock (load average ${r.machine.loadAverage.start.toFixed(1)}–${r.machine.loadAverage.end.toFixed(1)})`,
+      measured: `${ms(h.p95)} wall clock${medianOf(at100k.latency.hybridRounds)} (load average ${r.machine.loadAverage.start.toFixed(1)}–${r.machine.loadAverage.end.toFixed(1)})`,
       met: h.p95 <= 1.5,
     });
     const topical = at100k.topicVocabulary;
@@ -220,7 +226,7 @@ export function evaluateTargets(r: BenchResult): BenchResult['targets'] {
       targets.push({
         name: 'hybrid retrieval p95 at 100k, topic-vocabulary corpus (same windows and vectors)',
         target: '≤ 1.5 ms',
-        measured: `${ms(topical.hybrid.p95)} wall clock`,
+        measured: `${ms(topical.hybrid.p95)} wall clock${medianOf(topical.hybridRounds)}`,
         met: topical.hybrid.p95 <= 1.5,
       });
     }

@@ -1,4 +1,5 @@
 /** Latency sampling and summaries. Every loop is bounded by a sample count and a time budget. */
+import { readFileSync } from 'node:fs';
 import { performance } from 'node:perf_hooks';
 import v8 from 'node:v8';
 import vm from 'node:vm';
@@ -155,4 +156,28 @@ export async function timed<T>(fn: () => T | Promise<T>): Promise<{ ms: number; 
 export function ratio(a: number | null | undefined, b: number | null | undefined): number | null {
   if (a === null || a === undefined || b === null || b === undefined || !Number.isFinite(a) || !Number.isFinite(b) || b === 0) return null;
   return a / b;
+}
+
+/**
+ * The machine's CPU time counters (the first line of Linux's /proc/stat, in clock ticks), or null
+ * where there are none. Two readings give the share of time the hypervisor ran something else
+ * while this VM wanted its CPUs (`stealPercent`): the one slowdown of a shared VM that is visible
+ * from inside it.
+ */
+export function cpuTimes(): number[] | null {
+  try {
+    const line = readFileSync('/proc/stat', 'utf8').split('\n', 1)[0]!;
+    if (!line.startsWith('cpu ')) return null;
+    return line.trim().split(/\s+/).slice(1, 9).map(Number);
+  } catch {
+    return null;
+  }
+}
+
+/** Steal time between two `cpuTimes()` readings, in % of all CPU time; null without both. */
+export function stealPercent(before: number[] | null, after: number[] | null): number | null {
+  if (!before || !after || before.length < 8 || after.length < 8) return null;
+  const delta = after.map((v, i) => v - before[i]!);
+  const total = delta.reduce((a, b) => a + b, 0);
+  return total > 0 ? (100 * delta[7]!) / total : null;
 }

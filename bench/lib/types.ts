@@ -82,6 +82,8 @@ export interface SizeResult {
     hybridOneThread?: LatencyStats;
     /** Of the "hybrid" queries, how many the search thread had not picked up when HNSW was done (the caller searched them); null without the thread. */
     takenBack?: number | null;
+    /** Every round of the hybrid loop; `hybrid`, `hybridOneThread` and `takenBack` are the median round's. */
+    hybridRounds?: HybridRound[];
     answerInProcess: LatencyStats;
     answerHttp: Maybe<LatencyStats>;
   };
@@ -97,9 +99,24 @@ export interface SizeResult {
     hybrid: LatencyStats;
     hybridOneThread: LatencyStats;
     takenBack: number | null;
+    hybridRounds: HybridRound[];
   };
   ratios: Record<string, number | null>;
   notes: string[];
+}
+
+/**
+ * One round of the interleaved hybrid loop (BM25 on the search thread, and on one thread). The
+ * loop runs several rounds and reports the one with the median p95, as the anchors in
+ * ../shared/notes/retrieval-facts.md are medians of 3 runs: on a shared VM one slow spell
+ * otherwise decides the number.
+ */
+export interface HybridRound {
+  hybridP95: number;
+  oneThreadP95: number;
+  takenBack: number | null;
+  /** CPU steal during the round, % of all CPU time (Linux; null elsewhere). */
+  stealPercent: number | null;
 }
 
 export interface RealCourseResult {
