@@ -390,7 +390,7 @@ export class Bm25Index {
 const EXHAUSTIVE_POSTINGS = 20_000;
 /** Largest k for which a term's k-th best weight is precomputed (`TermBounds`). */
 const TOP_WEIGHTS = 64;
-/** Documents per MaxScore window (two Float64Arrays of this length stay in a core's L1/L2 cache). */
+/** Documents per MaxScore window (its two Float64Arrays, 64 KiB, stay in a core's L2 cache). */
 const WINDOW = 4096;
 /**
  * A non-essential list is spread over a window when it has at most this many times as many
