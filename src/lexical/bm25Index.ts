@@ -578,7 +578,7 @@ export class MaxScoreRun {
   /**
    * Documents wlo..whi-1 when several lists are essential: their contributions are added up list
    * by list into `scratch.sums`, marking each document found, and the marked documents are then
-   * completed in order. (Merging the lists document by document costs several times more.)
+   * completed in order (cheaper than merging the lists document by document).
    */
   private essentialWindow(first: number, wlo: number, whi: number): void {
     const { docs, weights, cur } = this;

@@ -22,7 +22,7 @@ function answer(): void {
   // slice(): a copy outside shared memory, which every TextDecoder accepts.
   const query = decoder.decode(queryBytes.slice(0, control[CONTROL.queryLength]));
   const plan = index.plan(query, control[CONTROL.k]!);
-  publish(plan);
+  publishPlan(plan);
   let hits: LexicalHit[];
   if (plan && !plan.exhaustive) {
     const run = index.maxScore(plan, bound);
@@ -41,7 +41,7 @@ function answer(): void {
 }
 
 /** Shares the plan with the caller, which then need not analyse the query itself. */
-function publish(plan: LexicalPlan | null): void {
+function publishPlan(plan: LexicalPlan | null): void {
   if (!plan || plan.exhaustive) {
     Atomics.store(control, CONTROL.plan, Plan.Whole);
     return;
