@@ -9,7 +9,7 @@
  */
 import { parentPort, workerData } from 'node:worker_threads';
 import { Bm25Index, type LexicalHit, type LexicalPlan } from './bm25Index.js';
-import { Answer, CONTROL, MAX_PLAN_TERMS, Plan, STAY_AWAKE_MS, State, pollWhile, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
+import { CONTROL, MAX_PLAN_TERMS, Plan, STAY_AWAKE_MS, State, pollWhile, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
 
 const data = workerData as LexicalThreadData;
 const index = Bm25Index.fromShared(data.index);
@@ -28,10 +28,8 @@ function answer(): void {
     const run = index.maxScore(plan, bound);
     takeRanges(control, index.size, run);
     hits = index.rescore(plan, run.candidates());
-    control[CONTROL.kind] = Answer.RangeHits;
   } else {
     hits = plan ? index.searchExhaustive(plan) : [];
-    control[CONTROL.kind] = Answer.Hits;
   }
   for (let i = 0; i < hits.length; i++) {
     hitDocs[i] = hits[i]!.doc;

@@ -17,8 +17,8 @@ import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { Worker } from 'node:worker_threads';
 import type { Logger } from '../logger.js';
-import { mergeHits, type Bm25Index, type LexicalHit, type LexicalPlan, type MaxScoreRun } from './bm25Index.js';
-import { Answer, CONTROL, MAX_K, MAX_PLAN_TERMS, Plan, MAX_QUERY_BYTES, State, pollWhile, rangesLeft, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
+import { mergeHits, type Bm25Index, type LexicalHit, type LexicalPlan } from './bm25Index.js';
+import { CONTROL, MAX_K, MAX_PLAN_TERMS, Plan, MAX_QUERY_BYTES, State, pollWhile, rangesLeft, takeRanges, type LexicalThreadData } from './parallelProtocol.js';
 
 export interface ParallelLexicalOptions {
   /** How long `end()` waits for the worker before giving up on it for good. */
@@ -138,20 +138,20 @@ export class ParallelLexical {
     this.pending = false;
     const control = this.control;
     const plan = this.plan();
-    let own: MaxScoreRun | null = null;
     // A MaxScore query's ranges that the thread has not started (all of them if it is still
-    // waking up, which it may do meanwhile and then take some) are searched here.
+    // waking up, which it may do meanwhile and then take some) are searched here, and their top
+    // k taken while the thread may still be on its last range.
+    let ownHits: LexicalHit[] | null = null;
     if (plan && !plan.exhaustive && rangesLeft(control, this.index.size)) {
-      own = this.index.maxScore(plan, { cells: control, at: CONTROL.bound });
+      const own = this.index.maxScore(plan, { cells: control, at: CONTROL.bound });
       this.rangesTaken += takeRanges(control, this.index.size, own);
+      ownHits = this.index.rescore(plan, own.candidates());
     }
     if (Atomics.compareExchange(control, CONTROL.state, State.Request, State.Idle) === State.Request) {
       // The thread never started on it: every range was searched here, or the caller searches.
       this.takenBack++;
-      return own && plan ? this.index.rescore(plan, own.candidates()) : null;
+      return ownHits;
     }
-    // The top k of our ranges, while the thread may still be on its last one.
-    const ownHits = own && plan ? this.index.rescore(plan, own.candidates()) : null;
     const state = this.awaitAnswer();
     if (state !== State.Done) {
       this.giveUp(`the search thread did not answer within ${this.answerTimeoutMs} ms`);
@@ -160,13 +160,13 @@ export class ParallelLexical {
     // Read everything before handing the slots back (Idle).
     const failed = control[CONTROL.failed] !== 0;
     const count = failed ? 0 : control[CONTROL.hitCount]!;
-    const kind = control[CONTROL.kind];
     const hits: LexicalHit[] = [];
     for (let i = 0; i < count; i++) hits.push({ doc: this.hitDocs[i]!, score: this.hitScores[i]! });
     Atomics.store(control, CONTROL.state, State.Idle);
     if (failed) return null;
-    // Hits: the whole answer; RangeHits: the top k of the thread's ranges, to merge with ours.
-    return kind === Answer.RangeHits && ownHits ? mergeHits(hits, ownHits, this.k) : hits;
+    // With ranges of ours, the query was shared (plans are deterministic), so the thread's hits
+    // are the top k of its ranges: merged with ours. Otherwise they are the whole answer.
+    return ownHits ? mergeHits(hits, ownHits, this.k) : hits;
   }
 
   /**

@@ -4,9 +4,9 @@ import type { MaxScoreRun, SharedBm25Parts } from './bm25Index.js';
 /**
  * Slots of the control Int32Array. `nextChunk` hands out the query's document ranges (each
  * thread takes the next with `Atomics.add`); `bound` is the query's shared lower bound on the
- * k-th score (`SharedScoreBound`); `kind` says what the thread wrote back (`Answer`).
+ * k-th score (`SharedScoreBound`); `plan` and `planTerms` share the thread's plan (`Plan`).
  */
-export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4, nextChunk: 5, bound: 6, kind: 7, plan: 8, planTerms: 9, length: 10 } as const;
+export const CONTROL = { state: 0, queryLength: 1, k: 2, hitCount: 3, failed: 4, nextChunk: 5, bound: 6, plan: 7, planTerms: 8, length: 9 } as const;
 
 /**
  * What the thread published in the `plan` slot once it planned the query, so that the caller does
@@ -23,13 +23,6 @@ export const MAX_PLAN_TERMS = 256;
  * a request back (Request → Idle) that the thread has not picked up yet.
  */
 export const State = { Idle: 0, Request: 1, Done: 2, Stop: 3, Busy: 4 } as const;
-
-/**
- * What the thread wrote back: the final hits (docs and scores), or, for a query searched with
- * MaxScore in document ranges that both threads share, the top k of the ranges it searched
- * (exact scores), which the caller merges with the top k of its own ranges.
- */
-export const Answer = { Hits: 0, RangeHits: 1 } as const;
 
 /** Longest query handed to the thread (UTF-8 bytes); longer ones are searched on the caller's thread. */
 export const MAX_QUERY_BYTES = 16 * 1024;
