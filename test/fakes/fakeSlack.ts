@@ -35,7 +35,7 @@
  * With pergunta's adapter (adapters/slack): `startSlack(deps, { listen: { port: 0, host:
  * '127.0.0.1' } })` listens on a free port (`adapter.port`), and `adapter.idle()` resolves when
  * no listener is running. Socket Mode: set SLACK_APP_TOKEN and SLACK_API_URL = `apiUrl`;
- * `startSlack` resolves once the fake has sent `hello`. test/slack.test.ts shows both.
+ * `startSlack` resolves once the fake has sent `hello`. test/adapters/slack.test.ts shows both.
  *
  * Remember Bolt runs listeners after `ack()` (processBeforeResponse: false): wait for the last
  * side effect (usually the last `respond()`, or `adapter.idle()`), or late calls leak into the

@@ -1,0 +1,119 @@
+/**
+ * `npm start` as a real child process: both adapters against the fakes, a question answered on
+ * Discord and on Slack (Socket Mode), a vote, then SIGTERM — the process stops cleanly and the
+ * vote is in the SQLite store afterwards.
+ */
+import { spawn, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { createFeedbackStore } from '../../src/store/createStore.js';
+import { makeUser, startFakeDiscord, type FakeDiscord, type Json } from '../fakes/fakeDiscord.js';
+import { slashCommand, startFakeSlack, type FakeSlack } from '../fakes/fakeSlack.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { silentLogger, tempDir, SAMPLE_COURSE } from '../helpers/course.js';
+
+const TSX = path.resolve('node_modules/.bin/tsx');
+
+let discord: FakeDiscord;
+let slack: FakeSlack;
+beforeAll(async () => {
+  [discord, slack] = await Promise.all([startFakeDiscord({ token: 'start-test-token' }), startFakeSlack()]);
+});
+afterAll(async () => {
+  await discord?.close();
+  await slack?.close();
+});
+
+function waitForOutput(child: ChildProcess, pattern: RegExp, output: { text: string }, timeoutMs = 60_000): Promise<void> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => reject(new Error(`timed out waiting for ${pattern}\n${output.text}`)), timeoutMs);
+    const check = () => {
+      if (pattern.test(output.text)) {
+        clearTimeout(timer);
+        child.stderr?.off('data', check);
+        resolve();
+      }
+    };
+    child.stderr?.on('data', check);
+    check();
+  });
+}
+
+describe('npm start', () => {
+  it('with no adapter configured, exits pointing to .env.example and npm run ask', async () => {
+    const res = await runCli('adapters/main.ts', [], cliEnv());
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain('.env.example');
+    expect(res.stderr).toContain('npm run ask');
+  });
+
+  it('runs Discord and Slack in one process, logs what it loaded, and stops on SIGTERM with the votes stored', async () => {
+    const work = await tempDir('start-');
+    const storeFile = path.join(work, 'store.sqlite');
+    const env = cliEnv({
+      INDEX_DIR: path.join(work, 'index'),
+      COURSE_DIR: SAMPLE_COURSE,
+      MODEL_CACHE_DIR: path.join(work, 'models'),
+      STORE_URL: `sqlite://${storeFile}`,
+      USER_ID_SALT: 'start-test-salt',
+      DISCORD_TOKEN: discord.token,
+      DISCORD_APPLICATION_ID: discord.applicationId,
+      DISCORD_API_URL: discord.apiUrl,
+      SLACK_BOT_TOKEN: 'xoxb-start-test',
+      SLACK_APP_TOKEN: 'xapp-start-test',
+      SLACK_API_URL: slack.apiUrl,
+    });
+    const child = spawn(TSX, [path.resolve('adapters/main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
+    const output = { text: '' };
+    child.stderr.on('data', (d: Buffer) => (output.text += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on('close', resolve));
+    const student = makeUser('aluna');
+    try {
+      await waitForOutput(child, /pergunta is running/, output);
+      const running = output.text.split('\n').find((l) => l.includes('pergunta is running'))!;
+      const info = JSON.parse(running) as Record<string, unknown>;
+      expect(info).toMatchObject({ videos: 7, retriever: 'bm25', llm: 'none (extractive answers)' });
+      expect(String(info.store)).toContain('sqlite');
+      expect((info.adapters as string[]).join(' ')).toMatch(/discord/);
+      expect((info.adapters as string[]).join(' ')).toMatch(/slack/);
+
+      // Discord: a question, then a 👍.
+      const ix = discord.slashCommand({ name: 'pergunta', options: { texto: 'O que é dropout?' }, user: student });
+      const final = await discord.waitFor(() => {
+        const body = ix.original;
+        const ids = ((body?.components ?? []) as Json[]).flatMap((r) => (r.components ?? []) as Json[]).map((b) => String(b.custom_id ?? ''));
+        return ids.find((id) => id.startsWith('vote:up:'));
+      }, 20_000);
+      const click = discord.clickButton({ customId: final, message: ix.original, user: student });
+      await click.waitFor(() => click.original?.content);
+
+      // Slack (Socket Mode): a question answered through response_url.
+      await slack.waitForSocket(20_000);
+      const responseUrl = slack.responseUrl('start');
+      const ack = await slack.sendEnvelope('slash_commands', slashCommand({ text: 'o que é overfitting', response_url: responseUrl }));
+      expect(ack.envelope_id).toBeTruthy();
+      await slack.waitForResponses('start', 1, 20_000);
+
+      child.kill('SIGTERM');
+      expect(await exited).toBe(0);
+      expect(output.text).toContain('SIGTERM received');
+      expect(output.text).toMatch(/"msg":"stopped"/);
+      expect(output.text).not.toContain('start-test-token');
+      expect(output.text).not.toContain('xoxb-start-test');
+      expect(output.text).not.toContain('xapp-start-test');
+    } finally {
+      if (child.exitCode === null) child.kill('SIGKILL');
+    }
+
+    const store = await createFeedbackStore({ url: `sqlite://${storeFile}`, salt: 'start-test-salt', logger: silentLogger() });
+    try {
+      const records = await store.listRecords();
+      expect(records.map((r) => r.platform).sort()).toEqual(['discord', 'slack']);
+      const discordRecord = records.find((r) => r.platform === 'discord')!;
+      expect(discordRecord.votes.up).toBe(1);
+      expect(discordRecord.user).toBe(store.pseudonymize('discord', student.id));
+    } finally {
+      await store.close();
+    }
+  });
+});

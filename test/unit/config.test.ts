@@ -1,0 +1,102 @@
+import { readFileSync } from 'node:fs';
+import { writeFile } from 'node:fs/promises';
+import path from 'node:path';
+import { describe, expect, it } from 'vitest';
+import { ConfigError, SETTING_NAMES, configuredAdapters, loadConfig } from '../../src/config.js';
+import { createLogger, scrubSecrets } from '../../src/logger.js';
+import { tempDir } from '../helpers/course.js';
+
+const NO_FILE = '/nonexistent/.env';
+
+describe('settings', () => {
+  it('documents every setting in .env.example', () => {
+    const example = readFileSync('.env.example', 'utf8');
+    for (const name of SETTING_NAMES) expect(example).toMatch(new RegExp(`^${name}=`, 'm'));
+  });
+
+  it('has working defaults with no settings at all', () => {
+    const config = loadConfig({}, NO_FILE);
+    expect(config).toMatchObject({
+      INDEX_DIR: 'index',
+      EMBEDDING_MODEL: 'Xenova/multilingual-e5-small',
+      STORE_URL: 'sqlite://data/pergunta.sqlite',
+      WINDOW_SECONDS: 150,
+      WINDOW_STRIDE_SECONDS: 110,
+      RATE_LIMIT_PER_MINUTE: 5,
+      SLACK_RESPONSE_TYPE: 'in_channel',
+      SLACK_ANNOTATOR_IDS: [],
+      DISCORD_EPHEMERAL: false,
+    });
+    expect(configuredAdapters(config)).toEqual({ discord: false, slack: false });
+  });
+
+  it('reads .env, lets the environment win, and treats empty values as unset', async () => {
+    const dir = await tempDir('env-');
+    const file = path.join(dir, '.env');
+    await writeFile(file, 'RETRIEVAL_K=7\nOPENAI_MODEL=from-file\nINDEX_DIR=from-file\nSLACK_ANNOTATOR_IDS=U1, U2,,U3\n');
+    const config = loadConfig({ OPENAI_MODEL: 'from-env', INDEX_DIR: '' }, file);
+    expect(config.RETRIEVAL_K).toBe(7);
+    expect(config.OPENAI_MODEL).toBe('from-env');
+    expect(config.INDEX_DIR).toBe('index');
+    expect(config.SLACK_ANNOTATOR_IDS).toEqual(['U1', 'U2', 'U3']);
+  });
+
+  it('lists every problem, naming the variable, without echoing secrets', () => {
+    let error: unknown;
+    try {
+      loadConfig({ RETRIEVAL_K: 'muitos', OPENAI_BASE_URL: 'ftp://x', DISCORD_TOKEN: 'tok-secret-value' }, NO_FILE);
+    } catch (err) {
+      error = err;
+    }
+    expect(error).toBeInstanceOf(ConfigError);
+    const message = (error as Error).message;
+    expect(message).toContain('RETRIEVAL_K');
+    expect(message).toContain('OPENAI_BASE_URL');
+    expect(message).toContain('.env.example');
+    expect(message).not.toContain('tok-secret-value');
+  });
+
+  it('checks settings that only make sense together', () => {
+    expect(() => loadConfig({ DISCORD_TOKEN: 'abc123' }, NO_FILE)).toThrow(/DISCORD_APPLICATION_ID is required/);
+    expect(() => loadConfig({ SLACK_BOT_TOKEN: 'xoxb-1' }, NO_FILE)).toThrow(/SLACK_SIGNING_SECRET/);
+    expect(() => loadConfig({ WINDOW_SECONDS: '60', WINDOW_STRIDE_SECONDS: '90' }, NO_FILE)).toThrow(/gaps/);
+    const both = loadConfig({ DISCORD_TOKEN: 'abc', DISCORD_APPLICATION_ID: '123456789', SLACK_BOT_TOKEN: 'xoxb', SLACK_APP_TOKEN: 'xapp' }, NO_FILE);
+    expect(configuredAdapters(both)).toEqual({ discord: true, slack: true });
+  });
+
+  it('collects secrets (keys, tokens, salt, store password) for log scrubbing', () => {
+    const config = loadConfig(
+      { OPENAI_API_KEY: 'sk-abcdef', USER_ID_SALT: 'salty-salt', STORE_URL: 'redis://user:p%40ssw0rd@127.0.0.1:6379' },
+      NO_FILE,
+    );
+    expect(config.secrets).toEqual(expect.arrayContaining(['sk-abcdef', 'salty-salt', 'p@ssw0rd']));
+  });
+});
+
+describe('logger', () => {
+  it('never writes secret values, wherever they appear, nor known secret fields', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'json', secrets: ['sk-live-123456', 'xoxb-999-abc'], write: (l) => lines.push(l) });
+    logger.info({ url: 'https://api?key=sk-live-123456', nested: { note: 'xoxb-999-abc' } }, 'calling with sk-live-123456');
+    logger.error({ err: new Error('401 for token xoxb-999-abc') }, 'failed');
+    logger.info({ token: 'another-token', headers: { authorization: 'Bearer zzz' } }, 'fields');
+    const all = lines.join('');
+    expect(all).not.toContain('sk-live-123456');
+    expect(all).not.toContain('xoxb-999-abc');
+    expect(all).not.toContain('another-token');
+    expect(all).not.toContain('Bearer zzz');
+    expect(all).toContain('[redacted]');
+    expect(lines).toHaveLength(3);
+  });
+
+  it('pretty format is one readable line per entry', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'pretty', write: (l) => lines.push(l) });
+    logger.warn({ videos: 7 }, 'index loaded');
+    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d warn {2}index loaded {2}videos=7\n$/);
+  });
+
+  it('scrubs JSON-escaped forms of a secret too', () => {
+    expect(scrubSecrets('{"k":"a\\"b-secret"}', ['a"b-secret'])).toBe('{"k":"[redacted]"}');
+  });
+});

@@ -1,0 +1,401 @@
+/**
+ * Export formats: golden files (test/fixtures/export/records.{jsonl,csv,md}, plus the
+ * --hide-urls Markdown) from a fixed set of records, RFC 4180 quoting, --hide-urls, and the
+ * export command end to end on a temporary SQLite store (stdout carries only the export).
+ * Regenerate the golden files with `UPDATE_GOLDEN=1 npx vitest run test/unit/export.test.ts`
+ * (then read the diff).
+ */
+import { spawn } from 'node:child_process';
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { parse as parseCsv } from 'csv-parse/sync';
+import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE } from '../../src/answer/prompt.js';
+import {
+  CSV_COLUMNS,
+  csvField,
+  parseSince,
+  retrieverLabel,
+  toCsv,
+  toExportRecord,
+  toJsonl,
+  toMarkdown,
+} from '../../src/evaluation/exportRecords.js';
+import { createLogger } from '../../src/logger.js';
+import { createFeedbackStore } from '../../src/store/createStore.js';
+import type { FullRecord, JudgeRecord, StoredSegment } from '../../src/store/types.js';
+
+const ROOT = path.resolve(import.meta.dirname, '../..');
+const GOLDEN = path.join(ROOT, 'test/fixtures/export');
+const logger = createLogger({ level: 'silent' });
+
+const seg = (corpusId: number, videoId: string, title: string, start: number, end: number, score: number, text: string): StoredSegment => ({
+  corpusId,
+  score,
+  foundBy: { dense: { rank: 1, score: 0.91 }, lexical: { rank: 3, score: 6.25 } },
+  videoId,
+  title,
+  url: `https://youtu.be/${videoId}?t=${Math.floor(start)}`,
+  start,
+  end,
+  text,
+});
+
+const judgeOk = (answerId: string, overrides: Partial<JudgeRecord> = {}): JudgeRecord => ({
+  answerId,
+  status: 'ok',
+  error: null,
+  judgeModel: 'gpt-4o',
+  promptVersion: 'juiz-2026-11-26.1',
+  at: '2026-03-20T10:00:00.000Z',
+  answerRelevance: { raw: 3, normalized: 1, criteria: 'A resposta explica o que foi perguntado.', supportingEvidence: 'Diz que o dropout desliga neurônios.' },
+  contextRelevance: [
+    { corpusId: 412, raw: 3, normalized: 1, criteria: 'c', supportingEvidence: 'e' },
+    { corpusId: 17, raw: 1, normalized: 1 / 3, criteria: 'c', supportingEvidence: 'e' },
+  ],
+  groundedness: [{ sentence: 'O dropout desliga neurônios aleatoriamente durante o treino [1].', raw: 3, normalized: 1, criteria: 'c', supportingEvidence: 'e' }],
+  groundednessMean: 1,
+  label: 'C',
+  abstained: false,
+  reasoning: 'Criteria: A resposta explica o que foi perguntado. Supporting Evidence: Diz que o dropout desliga neurônios. Score: 3',
+  ...overrides,
+});
+
+const RECORDS: FullRecord[] = [
+  {
+    id: '11111111-1111-4111-8111-111111111111',
+    question: 'Como funciona o dropout?',
+    answer: 'O dropout desliga neurônios aleatoriamente durante o treino [1].\n\nIsso evita que a rede dependa demais de um neurônio [1][2].',
+    kind: 'llm',
+    retriever: 'e5+bm25',
+    embeddingModel: 'Xenova/multilingual-e5-small',
+    model: 'gpt-4o-mini',
+    promptVersion: '2026-11-26.1',
+    segments: [
+      seg(412, 'abc123', 'Aula 6 — Regularização', 2470, 2615, 0.84213, 'então o dropout ele desliga aleatoriamente\nalguns neurônios durante o treino'),
+      seg(17, 'def456', 'Aula 2 — Redes [parte 1]', 61.5, 190, 0.5, 'uma rede neural tem camadas'),
+    ],
+    references: [
+      { videoId: 'abc123', title: 'Aula 6 — Regularização', start: 2470, end: 2615, url: 'https://youtu.be/abc123?t=2470' },
+      { videoId: 'def456', title: 'Aula 2 — Redes [parte 1]', start: 61.5, end: 190, url: 'https://youtu.be/def456?t=61' },
+    ],
+    notices: [],
+    timings: { embedMs: 12, retrieveMs: 30, generateMs: 812, totalMs: 860 },
+    platform: 'discord',
+    channel: '1200000000000000001',
+    user: 'discord:0f1e2d3c4b5a6978',
+    createdAt: '2026-03-02T13:45:10.000Z',
+    votes: {
+      up: 1,
+      down: 1,
+      items: [
+        { answerId: '11111111-1111-4111-8111-111111111111', user: 'discord:aaaaaaaaaaaaaaaa', value: 'up', comment: null, platform: 'discord', at: '2026-03-02T13:50:00.000Z' },
+        {
+          answerId: '11111111-1111-4111-8111-111111111111',
+          user: 'slack:bbbbbbbbbbbbbbbb',
+          value: 'down',
+          comment: 'faltou dizer, "na prática",\nquando NÃO usar',
+          platform: 'slack',
+          at: '2026-03-02T14:00:00.000Z',
+        },
+      ],
+    },
+    annotation: { answerId: '11111111-1111-4111-8111-111111111111', label: 'C', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-03T09:00:00.000Z' },
+    judge: judgeOk('11111111-1111-4111-8111-111111111111'),
+  },
+  {
+    id: '22222222-2222-4222-8222-222222222222',
+    question: '=SOMA(1,2) "funciona", ou não?\nÉ do trabalho 2',
+    answer:
+      'Resposta extraída das transcrições (sem modelo de linguagem configurado):\n\n“a soma de dois vetores é feita componente a componente” [1] — Aula 1 — Vetores, 2:05',
+    kind: 'extractive',
+    retriever: 'bm25',
+    embeddingModel: null,
+    model: 'extractive',
+    promptVersion: '2026-11-26.1',
+    segments: [seg(3, 'vet001', 'Aula 1 — Vetores', 125, 240, 7.123456, 'a soma de dois vetores é feita componente a componente')],
+    references: [{ videoId: 'vet001', title: 'Aula 1 — Vetores', start: 125, end: 240, url: 'https://youtu.be/vet001?t=125' }],
+    notices: ['Busca só por palavras-chave (modelo de embeddings indisponível).'],
+    timings: { retrieveMs: 4, generateMs: 1, totalMs: 6 },
+    platform: 'slack',
+    channel: 'C0123ABCD',
+    user: 'slack:1234567890abcdef',
+    createdAt: '2026-03-04T08:00:00.000Z',
+    votes: { up: 0, down: 0, items: [] },
+    annotation: null,
+    judge: null,
+  },
+  {
+    id: '33333333-3333-4333-8333-333333333333',
+    question: 'Vai cair transformers na prova?',
+    answer: NOT_COVERED_SENTENCE,
+    kind: 'not-found',
+    retriever: 'e5+bm25',
+    embeddingModel: 'Xenova/multilingual-e5-small',
+    model: 'gpt-4o-mini',
+    promptVersion: '2026-11-26.1',
+    segments: [seg(88, 'ghi789', 'Aula 9 — Atenção', 3725, 3790.9, 0.0161, 'na próxima aula a gente vê atenção')],
+    references: [],
+    notices: [],
+    timings: { embedMs: 10, retrieveMs: 25, generateMs: 400, totalMs: 440 },
+    platform: 'discord',
+    channel: null,
+    user: 'discord:fedcba9876543210',
+    createdAt: '2026-03-05T20:00:00.000Z',
+    votes: { up: 0, down: 0, items: [] },
+    annotation: { answerId: '33333333-3333-4333-8333-333333333333', label: 'I', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-06T09:00:00.000Z' },
+    judge: judgeOk('33333333-3333-4333-8333-333333333333', {
+      answerRelevance: null,
+      contextRelevance: [{ corpusId: 88, raw: 1, normalized: 1 / 3, criteria: 'c', supportingEvidence: 'e' }],
+      groundedness: [],
+      groundednessMean: null,
+      abstained: true,
+      label: 'C',
+      reasoning: 'Abstenção: a resposta diz que as aulas não abordam o assunto; maior relevância entre os trechos recuperados: 1/3.',
+    }),
+  },
+  {
+    id: '44444444-4444-4444-8444-444444444444',
+    question: 'Onde está o vídeo da aula de CNNs?',
+    answer: 'O vídeo está em https://youtu.be/cnn999?t=10 e explica convoluções [1].',
+    kind: 'llm',
+    retriever: 'e5+bm25',
+    embeddingModel: 'Xenova/multilingual-e5-small',
+    model: 'gpt-4o-mini',
+    promptVersion: '2026-11-26.1',
+    segments: [seg(501, 'cnn999', 'Aula 7 — CNNs', 10, 95, 0.03278, 'convoluções aplicam um filtro, veja em https://example.org/slides')],
+    references: [{ videoId: 'cnn999', title: 'Aula 7 — CNNs', start: 10, end: 95, url: 'https://youtu.be/cnn999?t=10' }],
+    notices: [],
+    timings: { embedMs: 9, retrieveMs: 20, generateMs: 500, totalMs: 530 },
+    platform: 'cli',
+    channel: null,
+    user: 'cli:0000000000000000',
+    createdAt: '2026-03-06T12:00:00.000Z',
+    votes: {
+      up: 0,
+      down: 1,
+      items: [{ answerId: '44444444-4444-4444-8444-444444444444', user: 'discord:dddddddddddddddd', value: 'down', comment: '-1, link quebrado', platform: 'discord', at: '2026-03-06T12:05:00.000Z' }],
+    },
+    annotation: { answerId: '44444444-4444-4444-8444-444444444444', label: 'P', annotator: 'discord:eeeeeeeeeeeeeeee', platform: 'discord', at: '2026-03-07T09:00:00.000Z' },
+    judge: {
+      ...judgeOk('44444444-4444-4444-8444-444444444444'),
+      status: 'failed',
+      error: 'relevância da resposta: a resposta do juiz não contém um JSON válido (após 3 tentativas)',
+      answerRelevance: null,
+      contextRelevance: [],
+      groundedness: [],
+      groundednessMean: null,
+      label: null,
+      reasoning: '',
+    },
+  },
+  {
+    id: '55555555-5555-4555-8555-555555555555',
+    question: 'Qual a receita de bolo de cenoura?',
+    answer: NOT_FOUND_MESSAGE,
+    kind: 'not-found',
+    retriever: 'bm25',
+    embeddingModel: null,
+    model: 'extractive',
+    promptVersion: '2026-11-26.1',
+    segments: [],
+    references: [],
+    notices: [],
+    timings: { retrieveMs: 2, generateMs: 0, totalMs: 3 },
+    platform: 'slack',
+    channel: 'C0123ABCD',
+    user: 'slack:abcdefabcdefabcd',
+    createdAt: '2026-03-08T10:00:00.000Z',
+    votes: { up: 0, down: 0, items: [] },
+    annotation: null,
+    judge: null,
+  },
+];
+
+function golden(name: string, actual: string): void {
+  const file = path.join(GOLDEN, name);
+  if (process.env.UPDATE_GOLDEN) writeFileSync(file, actual);
+  expect(actual).toBe(readFileSync(file, 'utf8'));
+}
+
+describe('golden files', () => {
+  it('JSONL', () => golden('records.jsonl', toJsonl(RECORDS)));
+  it('CSV', () => golden('records.csv', toCsv(RECORDS)));
+  it('Markdown', () => golden('records.md', toMarkdown(RECORDS)));
+  it('Markdown with --hide-urls', () => golden('records-hidden-urls.md', toMarkdown(RECORDS, { hideUrls: true })));
+});
+
+describe('JSONL', () => {
+  it('has one full record per line with the documented fields', () => {
+    const lines = toJsonl(RECORDS).split('\n');
+    expect(lines.at(-1)).toBe('');
+    expect(lines).toHaveLength(RECORDS.length + 1);
+    const first = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
+    for (const field of ['number', 'id', 'question', 'answer', 'retriever', 'segments', 'references', 'votes', 'annotation', 'annotationInfo', 'judge', 'model', 'promptVersion', 'timings', 'platform', 'channel', 'user', 'createdAt']) {
+      expect(first).toHaveProperty(field);
+    }
+    expect(first.annotation).toBe('C');
+    expect(first.votes).toMatchObject({ up: 1, down: 1 });
+    const second = JSON.parse(lines[1] ?? '') as Record<string, unknown>;
+    expect(second).toMatchObject({ number: 2, annotation: null, annotationInfo: null, judge: null });
+  });
+});
+
+describe('CSV', () => {
+  it('quotes commas, quotes and newlines (RFC 4180) and round-trips through a CSV parser', () => {
+    expect(csvField('simples')).toBe('simples');
+    expect(csvField('a,b')).toBe('"a,b"');
+    expect(csvField('diz "oi"')).toBe('"diz ""oi"""');
+    expect(csvField('linha 1\nlinha 2')).toBe('"linha 1\nlinha 2"');
+    expect(csvField('cr\r')).toBe('"cr\r"');
+    expect(csvField(null)).toBe('');
+    expect(csvField(0)).toBe('0');
+
+    const csv = toCsv(RECORDS);
+    expect(csv.endsWith('\r\n')).toBe(true);
+    const rows = parseCsv(csv, { columns: true }) as Record<string, string>[];
+    expect(rows).toHaveLength(RECORDS.length);
+    expect(Object.keys(rows[0] ?? {})).toEqual([...CSV_COLUMNS]);
+    // A formula-like question gets a leading apostrophe; the rest is kept verbatim.
+    expect(rows[1]?.question).toBe(`'${RECORDS[1]?.question}`);
+    expect(rows[0]?.voteComments).toBe('👎 faltou dizer, "na prática",\nquando NÃO usar');
+    expect(rows[3]?.voteComments).toBe('👎 -1, link quebrado');
+    expect(rows[0]?.answerRelevance).toBe('1.00');
+    expect(rows[0]?.segmentScores).toBe('0.8421;0.5000');
+    expect(rows[3]?.judgeStatus).toBe('failed');
+  });
+
+  it('hides URLs when asked', () => {
+    const csv = toCsv(RECORDS, { hideUrls: true });
+    expect(csv).not.toMatch(/https?:\/\//);
+    const rows = parseCsv(csv, { columns: true }) as Record<string, string>[];
+    expect(rows[3]?.answer).toBe('O vídeo está em oculto e explica convoluções [1].');
+  });
+});
+
+describe('Markdown', () => {
+  it('names the retriever actually used', () => {
+    expect(retrieverLabel('e5+bm25')).toBe('E5 + BM25');
+    expect(retrieverLabel('bm25')).toBe('BM25');
+    expect(retrieverLabel('minilm+bm25')).toBe('minilm + BM25');
+    const md = toMarkdown(RECORDS);
+    expect(md).toContain('**Segmentos recuperados pelo E5 + BM25**:');
+    expect(md).toContain('**Segmentos recuperados pelo BM25**:');
+  });
+
+  it('numbers the questions and separates them with ---', () => {
+    const md = toMarkdown(RECORDS);
+    for (let n = 1; n <= RECORDS.length; n++) expect(md).toContain(`**Pergunta ${n}**: `);
+    expect(md.split('\n---\n')).toHaveLength(RECORDS.length + 1);
+    expect(toMarkdown([])).toBe('_Nenhuma resposta registrada no período._\n');
+  });
+
+  it('--hide-urls prints oculto for every link', () => {
+    const md = toMarkdown(RECORDS, { hideUrls: true });
+    expect(md).not.toMatch(/https?:\/\//);
+    expect(md).toContain('- *URL:* oculto');
+    expect(md).toContain('- Aula 6 — Regularização (41:10–43:35): oculto');
+    const json = toJsonl(RECORDS, { hideUrls: true });
+    expect(json).not.toMatch(/https?:\/\//);
+    expect(toExportRecord(RECORDS[0] as FullRecord, 1, { hideUrls: true }).references[0]?.url).toBe('oculto');
+  });
+});
+
+describe('parseSince', () => {
+  it('accepts dates and ISO date-times, rejects anything else', () => {
+    expect(parseSince('2026-03-01')?.getTime()).toBe(new Date(2026, 2, 1).getTime());
+    expect(parseSince('2026-03-01T08:00:00Z')?.toISOString()).toBe('2026-03-01T08:00:00.000Z');
+    expect(parseSince('2026-03-01T08:00:00-03:00')?.toISOString()).toBe('2026-03-01T11:00:00.000Z');
+    for (const bad of ['ontem', '01/03/2026', '2026-02-30', '2026-13-01', '2026-02-30T10:00:00Z', '', '2026-3-1']) {
+      expect(parseSince(bad)).toBeUndefined();
+    }
+  });
+});
+
+describe('npm run export (CLI)', () => {
+  let dir: string;
+  let storeUrl: string;
+  const RAW_IDS = ['998877665544332211', 'U0RAWSLACKID'];
+
+  /**
+   * `npx tsx src/cli/export.ts …`; `direct` runs the tsx binary without npx, whose npm config
+   * (`json=true`) prints an error object on stdout when a command exits non-zero.
+   */
+  function run(args: string[], opts: { direct?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    const [cmd, ...pre] = opts.direct ? [path.join(ROOT, 'node_modules/.bin/tsx')] : ['npx', 'tsx'];
+    return new Promise((resolve, reject) => {
+      const child = spawn(cmd ?? 'npx', [...pre, path.join(ROOT, 'src/cli/export.ts'), ...args], {
+        cwd: ROOT,
+        env: { ...process.env, STORE_URL: storeUrl, USER_ID_SALT: 'sal-do-teste-de-export', LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  beforeAll(async () => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pergunta-export-'));
+    storeUrl = `sqlite://${path.join(dir, 'data', 'store.sqlite')}`;
+    const store = await createFeedbackStore({ url: storeUrl, salt: 'sal-do-teste-de-export', logger });
+    for (const r of RECORDS) {
+      const { votes: _v, annotation: _a, judge, platform, channel, user: _u, ...answer } = r;
+      await store.recordAnswer(answer, { platform, channel, rawUserId: RAW_IDS[0] ?? '' });
+      await store.vote({ answerId: r.id, platform: 'slack', rawUserId: RAW_IDS[1] ?? '', value: 'down', comment: 'vírgula, "aspas"\ne linha' });
+      if (judge) await store.saveJudge(judge);
+    }
+    await store.annotate({ answerId: RECORDS[0]?.id ?? '', platform: 'slack', rawUserId: RAW_IDS[1] ?? '', label: 'P' });
+    await store.close();
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('writes only the JSONL on stdout, identical to the library output', async () => {
+    const result = await run(['--format', 'jsonl']);
+    expect(result.code).toBe(0);
+    const store = await createFeedbackStore({ url: storeUrl, salt: 'sal-do-teste-de-export', logger });
+    const records = await store.listRecords();
+    await store.close();
+    expect(result.stdout).toBe(toJsonl(records));
+    const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { number: number; annotation: string | null; votes: { down: number } });
+    expect(lines.map((l) => l.number)).toEqual([1, 2, 3, 4, 5]);
+    expect(lines[0]).toMatchObject({ annotation: 'P', votes: { down: 1 } });
+    for (const raw of [...RAW_IDS, 'sal-do-teste-de-export']) {
+      expect(result.stdout).not.toContain(raw);
+      expect(result.stderr).not.toContain(raw);
+    }
+    expect(result.stderr).toContain('export finished');
+  }, 60_000);
+
+  it('writes CSV and Markdown to --out (nothing on stdout), honouring --since and --hide-urls', async () => {
+    const csvFile = path.join(dir, 'out', 'export.csv');
+    const csv = await run(['--format', 'csv', '--out', csvFile, '--since', '2026-03-05T00:00:00Z']);
+    expect(csv.code).toBe(0);
+    expect(csv.stdout).toBe('');
+    const rows = parseCsv(readFileSync(csvFile, 'utf8'), { columns: true }) as Record<string, string>[];
+    expect(rows.map((r) => r.id)).toEqual(RECORDS.slice(2).map((r) => r.id));
+    // Comments are stored on one line (control characters become spaces).
+    expect(rows[0]?.voteComments).toBe('👎 vírgula, "aspas" e linha');
+
+    const mdFile = path.join(dir, 'out', 'report.md');
+    const md = await run(['--out', mdFile, '--hide-urls']);
+    expect(md.code).toBe(0);
+    const text = readFileSync(mdFile, 'utf8');
+    expect(text).toContain('**Pergunta 5**');
+    expect(text).not.toMatch(/https?:\/\//);
+  }, 90_000);
+
+  it('exits 2 with a clear message for an invalid --since or format', async () => {
+    const bad = await run(['--format', 'jsonl', '--since', '31/02/2026'], { direct: true });
+    expect(bad.code).toBe(2);
+    expect(bad.stdout).toBe('');
+    expect(bad.stderr).toContain('--since: data inválida "31/02/2026"');
+    const noFormat = await run([], { direct: true });
+    expect(noFormat.code).toBe(2);
+    expect(noFormat.stderr).toContain('informe o formato com --format jsonl|csv|md');
+  }, 60_000);
+});

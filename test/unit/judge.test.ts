@@ -1,0 +1,476 @@
+/**
+ * The LLM judge against the fake OpenAI-compatible server (127.0.0.1 only): JSON parsing and
+ * normalisation, retries, failures recorded as failures, temperature 0, pt-BR prompts,
+ * abstentions, re-runs, and the `evaluate` command end to end.
+ */
+import { spawn } from 'node:child_process';
+import { randomUUID } from 'node:crypto';
+import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { createLlm } from '../../src/answer/llm.js';
+import { NOT_COVERED_SENTENCE } from '../../src/answer/prompt.js';
+import {
+  automatedLabel,
+  evaluateStore,
+  formatReasoning,
+  Judge,
+  JUDGE_PROMPT_VERSION,
+  JudgeAbortError,
+  parseJudgeReply,
+  splitSentences,
+} from '../../src/evaluation/judge.js';
+import { createLogger } from '../../src/logger.js';
+import { createFeedbackStore } from '../../src/store/createStore.js';
+import type { AnswerRecord, FeedbackStore } from '../../src/store/types.js';
+import { startFakeOpenAI, type FakeBehavior, type FakeOpenAI, type FakeRequest } from '../fakes/fakeOpenAI.js';
+
+const logger = createLogger({ level: 'silent' });
+const API_KEY = 'sk-test-judge-0123456789abcdef';
+const ROOT = path.resolve(import.meta.dirname, '../..');
+
+const json = (score: unknown, criteria = 'responde à pergunta', evidence = 'a resposta explica o dropout') =>
+  JSON.stringify({ criteria, supporting_evidence: evidence, score });
+
+type Task = 'ar' | 'cr' | 'g';
+
+/** Which judge task a request is (from the first user message; retries add messages after it). */
+function taskOf(req: FakeRequest): Task {
+  const first = req.messages.find((m) => m.role === 'user')?.content ?? '';
+  if (first.startsWith('Tarefa: RELEVÂNCIA DA RESPOSTA')) return 'ar';
+  if (first.startsWith('Tarefa: RELEVÂNCIA DO CONTEXTO')) return 'cr';
+  if (first.startsWith('Tarefa: FUNDAMENTAÇÃO')) return 'g';
+  throw new Error(`unexpected judge prompt: ${first.slice(0, 80)}`);
+}
+
+function byTask(replies: Record<Task, string | ((req: FakeRequest) => FakeBehavior)>): (req: FakeRequest) => FakeBehavior {
+  return (req) => {
+    const r = replies[taskOf(req)];
+    return typeof r === 'string' ? { type: 'text', text: r } : r(req);
+  };
+}
+
+function record(overrides: Partial<AnswerRecord> = {}): AnswerRecord {
+  return {
+    id: randomUUID(),
+    question: 'Como funciona o dropout?',
+    answer: 'O dropout desliga neurônios aleatoriamente durante o treino [1]. Isso reduz o sobreajuste da rede [2].',
+    kind: 'llm',
+    retriever: 'e5+bm25',
+    embeddingModel: 'Xenova/multilingual-e5-small',
+    model: 'gpt-4o-mini',
+    promptVersion: '2026-11-26.1',
+    segments: [
+      {
+        corpusId: 412,
+        score: 0.8421,
+        foundBy: { dense: { rank: 1, score: 0.9 } },
+        videoId: 'aula6',
+        title: 'Aula 6 — Regularização',
+        url: 'https://youtu.be/abc123?t=2470',
+        start: 2470,
+        end: 2615,
+        text: 'então o dropout ele desliga aleatoriamente alguns neurônios',
+      },
+      {
+        corpusId: 17,
+        score: 0.5,
+        foundBy: { lexical: { rank: 1, score: 4 } },
+        videoId: 'aula2',
+        title: 'Aula 2 — Redes',
+        url: 'https://youtu.be/def456?t=60',
+        start: 60,
+        end: 200,
+        text: 'uma rede neural tem camadas de neurônios',
+      },
+    ],
+    references: [],
+    notices: [],
+    timings: { retrieveMs: 5, generateMs: 100, totalMs: 110 },
+    platform: 'discord',
+    channel: 'c1',
+    user: 'discord:0123456789abcdef',
+    createdAt: new Date().toISOString(),
+    ...overrides,
+  };
+}
+
+let fake: FakeOpenAI;
+beforeAll(async () => {
+  fake = await startFakeOpenAI();
+});
+afterEach(() => fake.reset());
+afterAll(async () => {
+  await fake.close();
+});
+
+function makeJudge(opts: { maxRetries?: number; maxAttempts?: number } = {}): Judge {
+  const llm = createLlm({
+    apiKey: API_KEY,
+    baseURL: fake.baseURL,
+    model: 'juiz-fake',
+    timeoutMs: 5_000,
+    maxRetries: opts.maxRetries ?? 2,
+    retryBaseDelayMs: 1,
+    temperature: 0,
+    maxConcurrency: 4,
+  });
+  return new Judge({ llm, logger, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+}
+
+describe('parseJudgeReply', () => {
+  it('reads and normalises the score field', () => {
+    const parsed = parseJudgeReply(json(2));
+    expect(parsed).toEqual({
+      ok: true,
+      score: { raw: 2, normalized: 2 / 3, criteria: 'responde à pergunta', supportingEvidence: 'a resposta explica o dropout' },
+    });
+    expect(parseJudgeReply(json(3))).toMatchObject({ ok: true, score: { raw: 3, normalized: 1 } });
+    expect(parseJudgeReply(json(0))).toMatchObject({ ok: true, score: { raw: 0, normalized: 0 } });
+    expect(parseJudgeReply(json('1'))).toMatchObject({ ok: true, score: { raw: 1 } });
+  });
+
+  it('reads JSON inside a ```json fence', () => {
+    expect(parseJudgeReply('```json\n' + json(3) + '\n```')).toMatchObject({ ok: true, score: { raw: 3 } });
+    expect(parseJudgeReply('Segue a avaliação:\n```\n' + json(1) + '\n```\nObrigado.')).toMatchObject({ ok: true, score: { raw: 1 } });
+  });
+
+  it('never scrapes numbers from prose: "numa escala de 0 a 3, dou 3" around the JSON reads 3', () => {
+    const reply = `Numa escala de 0 a 3, dou 3 para esta resposta.\n${json(3, 'escala de 0 a 3', 'nota 0 seria sem relação')}\nNota final: 3 (de 0 a 3).`;
+    expect(parseJudgeReply(reply)).toMatchObject({ ok: true, score: { raw: 3, normalized: 1 } });
+    expect(parseJudgeReply('Numa escala de 0 a 3, dou 3.')).toEqual({ ok: false, reason: 'a resposta do juiz não contém um JSON válido' });
+  });
+
+  it('copes with braces inside strings and takes the first object that has a score', () => {
+    const reply = `{"nota": "ver abaixo"} ${json(2, 'usa { e } no texto', 'citou "{x}"')} ${json(0)}`;
+    expect(parseJudgeReply(reply)).toMatchObject({ ok: true, score: { raw: 2, criteria: 'usa { e } no texto' } });
+  });
+
+  it('rejects scores that are not integers from 0 to 3', () => {
+    expect(parseJudgeReply(json(4))).toEqual({ ok: false, reason: 'score fora da escala de 0 a 3: 4' });
+    expect(parseJudgeReply(json(-1))).toMatchObject({ ok: false });
+    expect(parseJudgeReply(json(2.5))).toMatchObject({ ok: false, reason: expect.stringContaining('não é um número inteiro') });
+    expect(parseJudgeReply(json('três'))).toMatchObject({ ok: false });
+    expect(parseJudgeReply(json(null))).toMatchObject({ ok: false });
+    expect(parseJudgeReply('{"criteria": "x"}')).toEqual({ ok: false, reason: 'o JSON da resposta do juiz não tem o campo "score"' });
+    expect(parseJudgeReply('{"score": 3')).toMatchObject({ ok: false });
+  });
+
+  it('renders the reasoning as "Criteria: … Supporting Evidence: … Score: N"', () => {
+    const parsed = parseJudgeReply(json(2, 'cobre\na maior parte', 'falta  o exemplo'));
+    if (!parsed.ok) throw new Error('expected ok');
+    expect(formatReasoning(parsed.score)).toBe('Criteria: cobre a maior parte Supporting Evidence: falta o exemplo Score: 2');
+  });
+});
+
+describe('automatedLabel and splitSentences', () => {
+  it('maps answer relevance and groundedness to C/P/I', () => {
+    const l = (ar: number | null, g: number | null) => automatedLabel({ abstained: false, answerRelevance: ar, groundednessMean: g, contextRelevance: [] });
+    expect(l(3, 1)).toBe('C');
+    expect(l(3, 2 / 3)).toBe('C');
+    expect(l(3, 0.5)).toBe('P');
+    expect(l(2, 1)).toBe('P');
+    expect(l(1, 1)).toBe('I');
+    expect(l(3, 0.2)).toBe('I');
+    expect(l(3, null)).toBe('C');
+    expect(l(2, null)).toBe('P');
+    expect(l(0, null)).toBe('I');
+    expect(l(null, null)).toBeNull();
+    const abst = (cr: number[]) => automatedLabel({ abstained: true, answerRelevance: null, groundednessMean: null, contextRelevance: cr });
+    expect(abst([0, 1])).toBe('C');
+    expect(abst([])).toBe('C');
+    expect(abst([1, 2])).toBe('I');
+  });
+
+  it('splits an answer into judgeable sentences', () => {
+    const answer = '**O dropout** desliga neurônios [1]. Isso ajuda!\n\n- Reduz o sobreajuste da rede.\n1. Usado só no treino, não na inferência.';
+    expect(splitSentences(answer)).toEqual([
+      'O dropout desliga neurônios [1].',
+      'Reduz o sobreajuste da rede.',
+      'Usado só no treino, não na inferência.',
+    ]);
+    expect(splitSentences('a b c. d e f. g h i.', 2)).toHaveLength(2);
+  });
+});
+
+describe('Judge against the fake OpenAI server', () => {
+  it('judges answer relevance, context relevance per segment and groundedness per sentence, at temperature 0, in pt-BR', async () => {
+    fake.setDefault(
+      byTask({
+        ar: json(2, 'responde a maior parte', 'explica o dropout mas não quando usar'),
+        cr: (req) => ({ type: 'text', text: json(req.messages[1]?.content.includes('desliga aleatoriamente') ? 3 : 1) }),
+        g: (req) => ({ type: 'text', text: json(req.messages[1]?.content.includes('<afirmacao>\nIsso reduz') ? 1 : 3) }),
+      }),
+    );
+    const r = record();
+    const verdict = await makeJudge().judge(r);
+    expect(verdict).toMatchObject({
+      answerId: r.id,
+      status: 'ok',
+      error: null,
+      judgeModel: 'juiz-fake',
+      promptVersion: JUDGE_PROMPT_VERSION,
+      abstained: false,
+      answerRelevance: { raw: 2, normalized: 2 / 3 },
+      reasoning: 'Criteria: responde a maior parte Supporting Evidence: explica o dropout mas não quando usar Score: 2',
+    });
+    expect(verdict.contextRelevance.map((c) => [c.corpusId, c.raw, c.normalized])).toEqual([
+      [412, 3, 1],
+      [17, 1, 1 / 3],
+    ]);
+    expect(verdict.groundedness.map((g) => [g.sentence, g.raw])).toEqual([
+      ['O dropout desliga neurônios aleatoriamente durante o treino [1].', 3],
+      ['Isso reduz o sobreajuste da rede [2].', 1],
+    ]);
+    expect(verdict.groundednessMean).toBeCloseTo((1 + 1 / 3) / 2, 10);
+    expect(verdict.label).toBe('P');
+
+    expect(fake.requests).toHaveLength(1 + 2 + 2);
+    for (const req of fake.requests) {
+      const body = req.body as { temperature?: number; model?: string };
+      expect(body.temperature).toBe(0);
+      expect(body.model).toBe('juiz-fake');
+      expect(req.messages[0]?.role).toBe('system');
+      expect(req.messages[0]?.content).toContain('Você é um avaliador rigoroso e imparcial');
+      expect(req.messages[0]?.content).toContain('"supporting_evidence"');
+      expect(req.messages[1]?.content).toMatch(/Escala:\n0 — /);
+      if (taskOf(req) === 'g') expect(req.messages[1]?.content).toContain('<trecho n="2" aula="Aula 2 — Redes" inicio="1:00" fim="3:20">');
+      else expect(req.messages[1]?.content).toContain('<pergunta>\nComo funciona o dropout?\n</pergunta>');
+    }
+  });
+
+  it('reads fenced JSON and JSON surrounded by the "numa escala de 0 a 3, dou 3" trap from the server', async () => {
+    fake.setDefault(
+      byTask({
+        ar: `Numa escala de 0 a 3, dou 3.\n\`\`\`json\n${json(3)}\n\`\`\``,
+        cr: `Avaliação (0 a 3): ${json(2)} — portanto 2 de 3.`,
+        g: '```json\n' + json(3) + '\n```',
+      }),
+    );
+    const verdict = await makeJudge().judge(record());
+    expect(verdict.status).toBe('ok');
+    expect(verdict.answerRelevance?.raw).toBe(3);
+    expect(verdict.contextRelevance.map((c) => c.raw)).toEqual([2, 2]);
+    expect(verdict.label).toBe('C');
+  });
+
+  it('asks again after a malformed reply, telling the model what was wrong', async () => {
+    let arCalls = 0;
+    fake.setDefault(
+      byTask({
+        ar: () => ({ type: 'text', text: ++arCalls === 1 ? 'Numa escala de 0 a 3, dou 3.' : json(3) }),
+        cr: json(3),
+        g: json(3),
+      }),
+    );
+    const verdict = await makeJudge().judge(record());
+    expect(verdict.status).toBe('ok');
+    expect(verdict.answerRelevance?.raw).toBe(3);
+    const arRequests = fake.requests.filter((r) => taskOf(r) === 'ar');
+    expect(arRequests).toHaveLength(2);
+    const retry = arRequests[1]?.messages ?? [];
+    expect(retry.map((m) => m.role)).toEqual(['system', 'user', 'assistant', 'user']);
+    expect(retry[2]?.content).toBe('Numa escala de 0 a 3, dou 3.');
+    expect(retry[3]?.content).toContain('Sua resposta anterior não pôde ser usada (a resposta do juiz não contém um JSON válido)');
+  });
+
+  it('records a failed verdict with the reason after bounded attempts at malformed replies (no made-up score)', async () => {
+    fake.setDefault(byTask({ ar: 'Ótima resposta, nota máxima!', cr: json(3), g: json(3) }));
+    const verdict = await makeJudge({ maxAttempts: 3 }).judge(record());
+    expect(verdict).toMatchObject({
+      status: 'failed',
+      answerRelevance: null,
+      contextRelevance: [],
+      groundedness: [],
+      groundednessMean: null,
+      label: null,
+      reasoning: '',
+    });
+    expect(verdict.error).toBe('relevância da resposta: a resposta do juiz não contém um JSON válido (após 3 tentativas)');
+    expect(fake.requests.filter((r) => taskOf(r) === 'ar')).toHaveLength(3);
+  });
+
+  it('records an out-of-range score as a failure', async () => {
+    fake.setDefault(byTask({ ar: json(3), cr: json(5), g: json(3) }));
+    const verdict = await makeJudge({ maxAttempts: 2 }).judge(record());
+    expect(verdict.status).toBe('failed');
+    expect(verdict.error).toMatch(/^relevância do trecho \d \(corpus \d+\): score fora da escala de 0 a 3: 5 \(após 2 tentativas\)$/);
+    expect(verdict.label).toBeNull();
+  });
+
+  it('records API 500s as a failure after the client’s bounded retries, and stops the other calls', async () => {
+    fake.setDefault({ type: 'error', status: 500, message: 'modelo caiu' });
+    const verdict = await makeJudge({ maxRetries: 2 }).judge(record());
+    expect(verdict.status).toBe('failed');
+    expect(verdict.error).toMatch(/erro da API do LLM após 3 tentativa\(s\): .*modelo caiu.*\(HTTP 500\)/);
+    // A request already on the wire when the verdict failed may still reach the fake a moment
+    // later (it records on arrival): let those land, then nothing new may start.
+    await new Promise((resolve) => setTimeout(resolve, 150));
+    const count = fake.requests.length;
+    // 5 calls (1 AR + 2 CR + 2 G) × at most 3 attempts each.
+    expect(count).toBeLessThanOrEqual(15);
+    await new Promise((resolve) => setTimeout(resolve, 300));
+    expect(fake.requests.length).toBe(count);
+  });
+
+  it('judges abstentions apart: no answer relevance nor groundedness, label from context relevance', async () => {
+    fake.setDefault(byTask({ ar: json(0), cr: json(1), g: json(0) }));
+    const verdict = await makeJudge().judge(record({ answer: NOT_COVERED_SENTENCE, kind: 'not-found' }));
+    expect(verdict).toMatchObject({ status: 'ok', abstained: true, answerRelevance: null, groundedness: [], label: 'C' });
+    expect(verdict.reasoning).toContain('Abstenção');
+    expect(fake.requests.map(taskOf)).toEqual(['cr', 'cr']);
+
+    fake.reset();
+    fake.setDefault(byTask({ ar: json(0), cr: json(3), g: json(0) }));
+    const missed = await makeJudge().judge(record({ answer: `${NOT_COVERED_SENTENCE} Tente outra pergunta.`, kind: 'llm' }));
+    expect(missed).toMatchObject({ abstained: true, label: 'I' });
+
+    fake.reset();
+    const nothing = await makeJudge().judge(record({ answer: 'Não encontrei nada.', kind: 'not-found', segments: [] }));
+    expect(nothing).toMatchObject({ status: 'ok', abstained: true, label: 'C', contextRelevance: [] });
+    expect(fake.requests).toHaveLength(0);
+  });
+});
+
+describe('evaluateStore', () => {
+  async function storeWith(n: number): Promise<{ store: FeedbackStore; ids: string[] }> {
+    const store = await createFeedbackStore({ url: 'memory://', salt: 'sal-de-teste-1234', logger });
+    const ids: string[] = [];
+    for (let i = 0; i < n; i++) {
+      const { platform: _p, channel: _c, user: _u, ...answer } = record({ createdAt: new Date(Date.UTC(2026, 2, 1 + i)).toISOString() });
+      await store.recordAnswer(answer, { platform: 'discord', channel: 'c', rawUserId: `u${i}` });
+      ids.push(answer.id);
+    }
+    return { store, ids };
+  }
+
+  it('judges the unjudged records, skips them on a re-run, and judges them again with force', async () => {
+    fake.setDefault(byTask({ ar: json(3), cr: json(3), g: json(3) }));
+    const { store } = await storeWith(3);
+    const judge = makeJudge();
+    const progress: [number, number][] = [];
+    const first = await evaluateStore(store, judge, { onProgress: (d, t) => progress.push([d, t]) });
+    expect(first).toEqual({ considered: 3, skipped: 0, judged: 3, failed: 0, stoppedEarly: null });
+    expect(progress[0]).toEqual([0, 3]);
+    expect(progress.at(-1)).toEqual([3, 3]);
+    const requests = fake.requests.length;
+    expect((await store.listRecords()).every((r) => r.judge?.status === 'ok' && r.judge.label === 'C')).toBe(true);
+
+    const again = await evaluateStore(store, judge);
+    expect(again).toEqual({ considered: 3, skipped: 3, judged: 0, failed: 0, stoppedEarly: null });
+    expect(fake.requests.length).toBe(requests);
+
+    const forced = await evaluateStore(store, judge, { force: true, limit: 2 });
+    expect(forced).toMatchObject({ judged: 2, skipped: 0 });
+    await store.close();
+  });
+
+  it('judges again a record whose last verdict failed, and honours since and limit', async () => {
+    const { store, ids } = await storeWith(3);
+    fake.setDefault(byTask({ ar: 'sem json', cr: json(3), g: json(3) }));
+    const failed = await evaluateStore(store, makeJudge({ maxAttempts: 1 }), { limit: 1 });
+    expect(failed).toMatchObject({ judged: 0, failed: 1 });
+    expect((await store.judge(ids[0] ?? ''))?.status).toBe('failed');
+
+    fake.reset();
+    fake.setDefault(byTask({ ar: json(2), cr: json(3), g: json(3) }));
+    const retried = await evaluateStore(store, makeJudge(), { since: new Date(Date.UTC(2026, 2, 1)), limit: 1 });
+    expect(retried).toMatchObject({ judged: 1, failed: 0 });
+    expect((await store.judge(ids[0] ?? ''))?.status).toBe('ok');
+    const later = await evaluateStore(store, makeJudge(), { since: new Date(Date.UTC(2026, 2, 3)) });
+    expect(later).toMatchObject({ considered: 1, judged: 1 });
+    expect(await store.judge(ids[1] ?? '')).toBeNull();
+    await store.close();
+  });
+
+  it('stops the run when the server refuses the credentials', async () => {
+    fake.setDefault({ type: 'error', status: 401, message: 'invalid api key' });
+    const { store } = await storeWith(2);
+    await expect(evaluateStore(store, makeJudge())).rejects.toBeInstanceOf(JudgeAbortError);
+    expect((await store.listRecords()).every((r) => r.judge === null)).toBe(true);
+    await store.close();
+  });
+
+  it('stops after too many failed verdicts in a row', async () => {
+    fake.setDefault({ type: 'error', status: 500 });
+    const { store } = await storeWith(4);
+    const result = await evaluateStore(store, makeJudge({ maxRetries: 0 }), { concurrency: 1, maxConsecutiveFailures: 2 });
+    expect(result.failed).toBe(2);
+    expect(result.stoppedEarly).toMatch(/2 avaliações seguidas falharam/);
+    await store.close();
+  });
+});
+
+describe('npm run evaluate (CLI)', () => {
+  let dir: string;
+  beforeAll(() => {
+    dir = mkdtempSync(path.join(tmpdir(), 'pergunta-evaluate-'));
+  });
+  afterAll(() => rmSync(dir, { recursive: true, force: true }));
+
+  function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
+    return new Promise((resolve, reject) => {
+      const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/cli/evaluate.ts'), ...args], {
+        cwd: dir,
+        env: { ...process.env, LOG_FORMAT: 'json', OPENAI_API_KEY: '', DISCORD_TOKEN: '', SLACK_BOT_TOKEN: '', ...env },
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let stdout = '';
+      let stderr = '';
+      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
+      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
+      child.once('error', reject);
+      child.once('close', (code) => resolve({ code, stdout, stderr }));
+    });
+  }
+
+  it('exits with a clear message when no LLM is configured', async () => {
+    const result = await run([], { STORE_URL: `sqlite://${path.join(dir, 'none.sqlite')}` });
+    expect(result.code).toBe(2);
+    expect(result.stdout).toBe('');
+    expect(result.stderr).toContain('O juiz automático precisa de um LLM: defina OPENAI_API_KEY');
+  }, 60_000);
+
+  it('judges the stored answers, prints the summary table and writes it as JSON', async () => {
+    const file = path.join(dir, 'store.sqlite');
+    const store = await createFeedbackStore({ url: `sqlite://${file}`, salt: 'sal-de-teste-1234', logger });
+    const { platform: _p, channel: _c, user: _u, ...answer } = record();
+    await store.recordAnswer(answer, { platform: 'slack', channel: 'c', rawUserId: 'U1' });
+    await store.vote({ answerId: answer.id, platform: 'slack', rawUserId: 'U2', value: 'up' });
+    await store.annotate({ answerId: answer.id, platform: 'slack', rawUserId: 'U3', label: 'C' });
+    await store.close();
+
+    fake.setDefault(byTask({ ar: json(3), cr: json(3), g: json(3) }));
+    const out = path.join(dir, 'out', 'summary.json');
+    const env = { STORE_URL: `sqlite://${file}`, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: fake.baseURL, JUDGE_MODEL: 'juiz-cli', USER_ID_SALT: 'sal-de-teste-1234' };
+    const result = await run(['--out', out], env);
+    expect(result.stderr).not.toContain(API_KEY);
+    expect(result.code).toBe(0);
+    expect(result.stdout).toContain('Resumo da avaliação (juiz: juiz-cli');
+    expect(result.stdout).toContain('| Answer Relevance (AR) média | 1.00 |');
+    expect(result.stdout).toContain('| taxa de 👍 | 100% (👍 1 · 👎 0) |');
+    expect(result.stdout).toContain('1 pares: acurácia 1.00, kappa de Cohen 1.00');
+    expect(existsSync(out)).toBe(true);
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as { records: { judged: number }; agreement: { matrix: number[][] } };
+    expect(summary.records.judged).toBe(1);
+    expect(summary.agreement.matrix).toEqual([
+      [1, 0, 0],
+      [0, 0, 0],
+      [0, 0, 0],
+    ]);
+    const requests = fake.requests.length;
+    expect(requests).toBe(5);
+
+    const again = await run(['--out', out], env);
+    expect(again.code).toBe(0);
+    expect(fake.requests.length).toBe(requests);
+    const forced = await run(['--out', out, '--force', '--limit', '1'], env);
+    expect(forced.code).toBe(0);
+    expect(fake.requests.length).toBe(requests * 2);
+
+    const bad = await run(['--since', 'ontem'], env);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toContain('--since: data inválida "ontem"');
+  }, 90_000);
+});
