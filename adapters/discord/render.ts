@@ -16,7 +16,7 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { formatClock } from '../../src/answer/links.js';
+import { formatClock } from '../../src/course/links.js';
 import { excerptTag } from '../../src/answer/references.js';
 import { MESSAGES } from '../../src/bot/messages.js';
 import { splitText, truncate } from '../../src/bot/text.js';

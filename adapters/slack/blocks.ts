@@ -10,7 +10,7 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { formatClock } from '../../src/answer/links.js';
+import { formatClock } from '../../src/course/links.js';
 import { excerptTag } from '../../src/answer/references.js';
 import { LABEL_NAMES } from '../../src/bot/messages.js';
 import { splitText, truncate } from '../../src/bot/text.js';

@@ -12,7 +12,7 @@ import { DiscordRegistrationError, registerCommands } from '../../adapters/disco
 import { DISCORD_LIMITS, embedLength, renderAnswer } from '../../adapters/discord/render.js';
 import { DEFAULT_EDIT_INTERVAL_MS } from '../../adapters/discord/streaming.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
-import { formatClock } from '../../src/answer/links.js';
+import { formatClock } from '../../src/course/links.js';
 import { BotService } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';

@@ -20,7 +20,7 @@ import {
 } from '../../adapters/slack/blocks.js';
 import { scrubSlack } from '../../adapters/slack/logging.js';
 import { escapeMrkdwn, markdownToMrkdwn, slackTextToPlain, unescapeMrkdwn } from '../../adapters/slack/mrkdwn.js';
-import { formatClock } from '../../src/answer/links.js';
+import { formatClock } from '../../src/course/links.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { BotService } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';
