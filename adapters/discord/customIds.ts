@@ -7,7 +7,7 @@
  *   vote:down:<answerId>  👎 on an answer
  *   comment:<answerId>    the "Deixar comentário" button, and the modal it opens
  */
-import type { VoteValue } from '../../src/store/types.js';
+import type { VoteValue } from '../../src/bot/index.js';
 
 export type CustomAction =
   | { kind: 'vote'; value: VoteValue; answerId: string }

@@ -5,7 +5,7 @@
  * replaces Discord with one setting.
  */
 import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/adapter.js';
+import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
 import { PERGUNTA_COMMAND } from './commands/pergunta.js';
 import { NO_MENTIONS, type HandlerContext } from './context.js';
 import { describeError } from './errors.js';

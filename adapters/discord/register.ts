@@ -6,8 +6,7 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DiscordAPIError, REST, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
-import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/logger.js';
+import type { Config, Logger } from '../../src/bot/index.js';
 import { perguntaCommand } from './commands/pergunta.js';
 
 export class DiscordRegistrationError extends Error {
@@ -73,7 +72,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const { setup } = await import('../../src/cli/common.js');
+  const { setup } = await import('../../src/bot/index.js');
   const { config, logger } = setup();
   try {
     const result = await registerCommands(config, logger);

@@ -16,11 +16,7 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { formatClock } from '../../src/course/links.js';
-import { excerptTag } from '../../src/answer/references.js';
-import { MESSAGES } from '../../src/bot/messages.js';
-import { splitText, truncate } from '../../src/bot/text.js';
-import type { AnswerResult, Reference } from '../../src/types.js';
+import { type AnswerResult, excerptTag, formatClock, MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
 import { customIds } from './customIds.js';
 
 /** Discord's documented limits (characters unless noted). */

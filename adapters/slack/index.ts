@@ -18,7 +18,7 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/adapter.js';
+import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
 import { guardRequestBodies } from './httpGuard.js';
 import { registerListeners } from './listeners/index.js';
 import { errorText, type ListenerContext } from './listeners/context.js';

@@ -1,6 +1,6 @@
 /** The `/pergunta` slash command as registered with Discord (pt-BR name and descriptions). */
 import { ApplicationIntegrationType, InteractionContextType, SlashCommandBuilder } from 'discord.js';
-import { MAX_QUESTION_CHARS } from '../../../src/answer/answerService.js';
+import { MAX_QUESTION_CHARS } from '../../../src/bot/index.js';
 
 export const PERGUNTA_COMMAND = 'pergunta';
 export const QUESTION_OPTION = 'texto';

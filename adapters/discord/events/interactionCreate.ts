@@ -4,7 +4,7 @@
  * pt-BR explanation rather than Discord's "interaction failed".
  */
 import { MessageFlags, type Interaction, type RepliableInteraction } from 'discord.js';
-import { MESSAGES } from '../../../src/bot/messages.js';
+import { MESSAGES } from '../../../src/bot/index.js';
 import { PERGUNTA_COMMAND } from '../commands/pergunta.js';
 import { toOptions, type HandlerContext } from '../context.js';
 import { parseCustomId } from '../customIds.js';

@@ -11,8 +11,7 @@ import {
   type ButtonInteraction,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import { MESSAGES } from '../../../src/bot/messages.js';
-import { truncate } from '../../../src/bot/text.js';
+import { MESSAGES, truncate } from '../../../src/bot/index.js';
 import { logUser, toOptions, type HandlerContext } from '../context.js';
 import { COMMENT_FIELD_ID, customIds } from '../customIds.js';
 import { describeError } from '../errors.js';

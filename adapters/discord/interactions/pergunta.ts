@@ -5,9 +5,7 @@
  * reply is never left "thinking".
  */
 import { MessageFlags, type ChatInputCommandInteraction } from 'discord.js';
-import { normalizeQuestion } from '../../../src/answer/answerService.js';
-import type { AskOutcome } from '../../../src/bot/botService.js';
-import { MESSAGES } from '../../../src/bot/messages.js';
+import { type AskOutcome, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
 import { QUESTION_OPTION } from '../commands/pergunta.js';
 import { logUser, NO_MENTIONS, toOptions, type HandlerContext } from '../context.js';
 import { describeError, isUnknownInteraction } from '../errors.js';

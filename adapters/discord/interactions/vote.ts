@@ -5,7 +5,7 @@
  * user comments.
  */
 import { MessageFlags, type ButtonInteraction } from 'discord.js';
-import type { VoteValue } from '../../../src/store/types.js';
+import type { VoteValue } from '../../../src/bot/index.js';
 import { logUser, toOptions, type HandlerContext } from '../context.js';
 import { describeError } from '../errors.js';
 import { commentRow, renderNotice } from '../render.js';

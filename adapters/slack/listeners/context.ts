@@ -1,8 +1,6 @@
 /** What every Slack listener receives, and the helpers they share. */
 import type { RespondArguments, RespondFn } from '@slack/bolt';
-import type { BotService } from '../../../src/bot/botService.js';
-import type { Config } from '../../../src/config.js';
-import type { Logger } from '../../../src/logger.js';
+import type { BotService, Config, Logger } from '../../../src/bot/index.js';
 
 export interface ListenerContext {
   bot: BotService;

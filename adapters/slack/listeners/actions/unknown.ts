@@ -5,7 +5,7 @@
  * 3 seconds, and Slack shows the user a bare error.
  */
 import type { BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
+import { MESSAGES } from '../../../../src/bot/index.js';
 import { ACTION_IDS } from '../../blocks.js';
 import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
 

@@ -3,8 +3,7 @@
  * latest). The confirmation goes to the voter only.
  */
 import type { BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
-import type { VoteValue } from '../../../../src/store/types.js';
+import { MESSAGES, type VoteValue } from '../../../../src/bot/index.js';
 import { ACTION_IDS } from '../../blocks.js';
 import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
 

@@ -1,5 +1,5 @@
 import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
+import { MESSAGES } from '../../../../src/bot/index.js';
 import type { ListenerContext } from '../context.js';
 import { COMMAND, perguntaCommand } from './pergunta.js';
 
