@@ -1,7 +1,7 @@
 /** What every interaction handler receives. */
 import type { MessageMentionOptions } from 'discord.js';
 import type { BotService, Config, FeedbackStore, Logger } from '../../src/bot/index.js';
-import type { DiscordMessage } from './render.js';
+import type { DiscordMessage } from './cards.js';
 
 export interface HandlerContext {
   config: Config;
