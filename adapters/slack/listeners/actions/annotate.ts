@@ -5,8 +5,8 @@
  */
 import type { BlockAction, SlackActionMiddlewareArgs, StaticSelectAction } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
-import { parseAnnotationValue } from '../../blocks.js';
-import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
+import { parseAnnotationValue } from '../../cards.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
 import { MAX_ANSWER_ID_LENGTH } from './vote.js';
 
 /** Whether `userId` may annotate: listed in SLACK_ANNOTATOR_IDS, or the list is empty. */

@@ -6,8 +6,8 @@
  */
 import type { BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
-import { ACTION_IDS } from '../../blocks.js';
-import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
+import { ACTION_IDS } from '../../cards.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
 
 /** Matches every action id except the ones registered in ./index.ts. */
 export const UNKNOWN_ACTION_ID = new RegExp(

@@ -5,9 +5,10 @@
  */
 import type { SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
-import { renderAnswer } from '../../blocks.js';
-import { slackTextToPlain } from '../../mrkdwn.js';
-import { ephemeral, errorText, tryRespond, type ListenerContext } from '../context.js';
+import { renderAnswer } from '../../cards.js';
+import { slackTextToPlain } from '../../markdown.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
+import { errorText } from '../../errors.js';
 
 export const COMMAND = '/pergunta';
 

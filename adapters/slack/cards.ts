@@ -11,7 +11,7 @@
  */
 import type { types as slack } from '@slack/bolt';
 import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, type Reference, splitText, truncate } from '../../src/bot/index.js';
-import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './mrkdwn.js';
+import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
 type SectionBlock = slack.SectionBlock;
