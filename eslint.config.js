@@ -5,7 +5,8 @@ import tseslint from 'typescript-eslint';
  * Module boundaries (README "Chat adapters"; test/unit/boundaries.test.ts proves them):
  * - the core (`src/`) never imports a chat platform's library or anything under `adapters/`;
  * - an adapter imports the core only through its one entry, `src/bot/index.ts`, and never
- *   another adapter (nor that adapter's platform library).
+ *   another adapter (nor that adapter's platform library);
+ * - retrieval (`src/retrieval/`) does not import the answer layer (`src/answer/`) built on it.
  * `adapters/main.ts` is the composition root (it builds the core, like the CLIs in src/cli/),
  * so only the adapters' own folders are held to the entry.
  * Each rule is a regular expression over the import specifier; it applies to static imports
@@ -31,6 +32,10 @@ const FORBIDDEN = {
   discordAdapter: {
     regex: String.raw`^(\.\./)+(adapters/)?discord(/|$)`,
     message: 'The Slack adapter never imports the Discord adapter: share code through src/bot/.',
+  },
+  answerLayer: {
+    regex: String.raw`^(\.\./)+answer(/|$)`,
+    message: 'Retrieval does not depend on answers: shared helpers belong lower (e.g. src/course/links.ts).',
   },
   slackAdapter: {
     regex: String.raw`^(\.\./)+(adapters/)?slack(/|$)`,
@@ -68,6 +73,8 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   boundary(['src/**'], [FORBIDDEN.discordLibraries, FORBIDDEN.slackLibraries, FORBIDDEN.adapters]),
+  // Later objects replace the rule's options for their files, so this one repeats src/**'s.
+  boundary(['src/retrieval/**'], [FORBIDDEN.discordLibraries, FORBIDDEN.slackLibraries, FORBIDDEN.adapters, FORBIDDEN.answerLayer]),
   boundary(['adapters/discord/**'], [FORBIDDEN.coreBeyondEntry, FORBIDDEN.slackAdapter, FORBIDDEN.slackLibraries]),
   boundary(['adapters/slack/**'], [FORBIDDEN.coreBeyondEntry, FORBIDDEN.discordAdapter, FORBIDDEN.discordLibraries]),
 );

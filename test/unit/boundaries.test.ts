@@ -64,6 +64,19 @@ describe('the core never depends on a chat platform', () => {
   });
 });
 
+describe('retrieval does not depend on the answer layer', () => {
+  it('refuses src/answer/ from src/retrieval/, and keeps the platform rules there', async () => {
+    const found = await violations("import { videoLinkAt } from '../answer/links.js';\nexport const link = videoLinkAt;\n", 'src/retrieval/planted.ts');
+    expect(found).toHaveLength(1);
+    expect(found[0]).toContain('Retrieval does not depend on answers');
+    expect(await violations("import { App } from '@slack/bolt';\nexport const app = App;\n", 'src/retrieval/planted.ts')).toHaveLength(1);
+  });
+
+  it('accepts the link builder from src/course/', async () => {
+    expect(await lint("import { cachedVideoLinkAt } from '../course/links.js';\nexport const link = cachedVideoLinkAt;\n", 'src/retrieval/planted.ts')).toEqual([]);
+  });
+});
+
 describe('adapters use the core through src/bot/index.ts only', () => {
   it('refuses a deep src/ import from an adapter, at any depth', async () => {
     const fromRoot = await violations("import { MESSAGES } from '../../src/bot/messages.js';\nexport const m = MESSAGES;\n", 'adapters/discord/planted.ts');
