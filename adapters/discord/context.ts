@@ -1,10 +1,7 @@
 /** What every interaction handler receives. */
 import type { MessageMentionOptions } from 'discord.js';
-import type { BotService } from '../../src/bot/botService.js';
-import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/logger.js';
-import type { FeedbackStore } from '../../src/store/types.js';
-import type { DiscordMessage } from './render.js';
+import type { BotService, Config, FeedbackStore, Logger } from '../../src/bot/index.js';
+import type { DiscordMessage } from './cards.js';
 
 export interface HandlerContext {
   config: Config;

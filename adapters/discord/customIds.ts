@@ -1,17 +1,24 @@
 /**
  * What the bot's buttons and modals carry in their `custom_id` (at most 100 characters):
  * the action and the answer id, so a click needs no state kept in the bot process and still
- * works after a restart.
+ * works after a restart. Every format is written and read here, in one place: buttons already
+ * posted in chat carry these exact strings, so they must not change.
  *
- *   vote:up:<answerId>    👍 on an answer
- *   vote:down:<answerId>  👎 on an answer
+ *   vote:up:<answerId>    👍 on an answer                     (components/vote.ts)
+ *   vote:down:<answerId>  👎 on an answer                     (components/vote.ts)
  *   comment:<answerId>    the "Deixar comentário" button, and the modal it opens
+ *                                                             (components/comment.ts)
  */
-import type { VoteValue } from '../../src/store/types.js';
+import type { VoteValue } from '../../src/bot/index.js';
 
-export type CustomAction =
-  | { kind: 'vote'; value: VoteValue; answerId: string }
-  | { kind: 'comment'; answerId: string };
+export interface VoteAction {
+  value: VoteValue;
+  answerId: string;
+}
+
+export interface CommentAction {
+  answerId: string;
+}
 
 /** The text input of the comment modal. */
 export const COMMENT_FIELD_ID = 'comentario';
@@ -23,14 +30,20 @@ export const customIds = {
   comment: (answerId: string): string => `comment:${answerId}`,
 };
 
-/** Parses a custom_id written by `customIds`; null for anything else (an old or foreign id). */
-export function parseCustomId(customId: string): CustomAction | null {
+/** A custom_id written by `customIds.vote`; null for anything else (an old or foreign id). */
+export function parseVoteId(customId: string): VoteAction | null {
   const parts = customId.split(':');
   if (parts[0] === 'vote' && parts.length === 3 && (parts[1] === 'up' || parts[1] === 'down') && ANSWER_ID.test(parts[2] ?? '')) {
-    return { kind: 'vote', value: parts[1], answerId: parts[2] as string };
+    return { value: parts[1], answerId: parts[2] as string };
   }
+  return null;
+}
+
+/** A custom_id written by `customIds.comment`; null for anything else. */
+export function parseCommentId(customId: string): CommentAction | null {
+  const parts = customId.split(':');
   if (parts[0] === 'comment' && parts.length === 2 && ANSWER_ID.test(parts[1] ?? '')) {
-    return { kind: 'comment', answerId: parts[1] as string };
+    return { answerId: parts[1] as string };
   }
   return null;
 }

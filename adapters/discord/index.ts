@@ -5,8 +5,8 @@
  * replaces Discord with one setting.
  */
 import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/adapter.js';
-import { PERGUNTA_COMMAND } from './commands/pergunta.js';
+import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
+import { commands } from './commands/index.js';
 import { NO_MENTIONS, type HandlerContext } from './context.js';
 import { describeError } from './errors.js';
 import { onInteraction } from './events/interactionCreate.js';
@@ -105,14 +105,16 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
   };
 }
 
-/** Warns (does not fail) when `/pergunta` is not registered where the bot will be used. */
+/** Warns (does not fail) when a command (`/pergunta`) is not registered where the bot will be used. */
 async function checkRegistration(client: Client<true>, guildId: string | undefined, { logger }: AdapterDeps): Promise<void> {
   try {
     const global = await client.application.commands.fetch();
     const inGuild = guildId ? await client.application.commands.fetch({ guildId }) : undefined;
-    const found = [...global.values(), ...(inGuild?.values() ?? [])].some((c) => c.name === PERGUNTA_COMMAND);
-    if (found) logger.info({ scope: inGuild?.some((c) => c.name === PERGUNTA_COMMAND) ? 'guild' : 'global' }, `discord: /${PERGUNTA_COMMAND} is registered`);
-    else logger.warn(`discord: /${PERGUNTA_COMMAND} is not registered yet: run \`npm run discord:register\``);
+    for (const name of commands.keys()) {
+      const found = [...global.values(), ...(inGuild?.values() ?? [])].some((c) => c.name === name);
+      if (found) logger.info({ scope: inGuild?.some((c) => c.name === name) ? 'guild' : 'global' }, `discord: /${name} is registered`);
+      else logger.warn(`discord: /${name} is not registered yet: run \`npm run discord:register\``);
+    }
   } catch (err) {
     logger.warn({ err: describeError(err) }, 'discord: could not check the registered commands');
   }

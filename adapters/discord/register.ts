@@ -1,14 +1,14 @@
 /**
- * `npm run discord:register`: registers `/pergunta` with Discord (a bulk overwrite of the
- * application's commands). Guild-scoped when DISCORD_GUILD_ID is set (updates show at once),
- * global otherwise (every server the bot is in; Discord may take a while to show changes).
+ * `npm run discord:register`: registers every slash command (`/pergunta`) with Discord (a bulk
+ * overwrite of the application's commands). Guild-scoped when DISCORD_GUILD_ID is set (updates
+ * show at once), global otherwise (every server the bot is in; Discord may take a while to show
+ * changes).
  */
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DiscordAPIError, REST, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
-import type { Config } from '../../src/config.js';
-import type { Logger } from '../../src/logger.js';
-import { perguntaCommand } from './commands/pergunta.js';
+import type { Config, Logger } from '../../src/bot/index.js';
+import { commands } from './commands/index.js';
 
 export class DiscordRegistrationError extends Error {
   override readonly name = 'DiscordRegistrationError';
@@ -22,9 +22,9 @@ export interface RegistrationResult {
   commands: string[];
 }
 
-/** Every command the bot registers. */
+/** Every command the bot registers: the `data` of each module in commands/index.ts. */
 export function commandDefinitions(): RESTPostAPIApplicationCommandsJSONBody[] {
-  return [perguntaCommand.toJSON()];
+  return [...commands.values()].map((command) => command.data.toJSON());
 }
 
 export async function registerCommands(settings: RegistrationSettings, logger: Logger): Promise<RegistrationResult> {
@@ -73,7 +73,7 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const { setup } = await import('../../src/cli/common.js');
+  const { setup } = await import('../../src/bot/index.js');
   const { config, logger } = setup();
   try {
     const result = await registerCommands(config, logger);

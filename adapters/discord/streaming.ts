@@ -3,7 +3,7 @@
  * (measured from the start of the previous edit, the defer counting as one), never two edits
  * in flight, only the latest text sent, and the final edit always last.
  */
-import type { Logger } from '../../src/logger.js';
+import type { Logger } from '../../src/bot/index.js';
 import { describeError } from './errors.js';
 
 export const DEFAULT_EDIT_INTERVAL_MS = 1000;

@@ -18,10 +18,11 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/adapter.js';
+import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
+import type { ListenerContext } from './context.js';
+import { errorText } from './errors.js';
 import { guardRequestBodies } from './httpGuard.js';
 import { registerListeners } from './listeners/index.js';
-import { errorText, type ListenerContext } from './listeners/context.js';
 import { createBoltLogger } from './logging.js';
 
 export interface SlackAdapterOptions {

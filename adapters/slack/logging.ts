@@ -8,7 +8,7 @@
  * Mode connection tickets and `response_url`s (each one lets its holder post to a channel).
  */
 import { LogLevel, type Logger as BoltLogger } from '@slack/bolt';
-import { scrubSecrets, type Logger } from '../../src/logger.js';
+import { type Logger, scrubSecrets } from '../../src/bot/index.js';
 
 const SLACK_CREDENTIALS: Array<[RegExp, string]> = [
   [/\bxox[a-z]-[A-Za-z0-9-]+/g, 'xox?-[redacted]'],

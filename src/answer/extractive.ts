@@ -3,7 +3,7 @@
  * each cut to the ~60-word window that contains most of the question's words.
  */
 import type { RetrievedSegment } from '../types.js';
-import { formatClock } from './links.js';
+import { formatClock } from '../course/links.js';
 import { NOT_FOUND_MESSAGE } from './prompt.js';
 import type { VideoInfo } from './references.js';
 

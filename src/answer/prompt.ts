@@ -4,7 +4,7 @@
  * whose content is escaped, so that neither can close its tag or pose as instructions.
  */
 import type { RetrievedSegment } from '../types.js';
-import { formatClock } from './links.js';
+import { formatClock } from '../course/links.js';
 
 /** Bump whenever the wording or structure of the prompt changes (stored with every answer). */
 export const PROMPT_VERSION = '2026-11-26.1';

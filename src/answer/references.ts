@@ -3,7 +3,7 @@
  * merged time range of a video, most relevant first.
  */
 import type { Reference, RetrievedSegment } from '../types.js';
-import { videoLinkAt } from './links.js';
+import { videoLinkAt } from '../course/links.js';
 
 /** What references need to know about a video. `Video` from ../types.js fits. */
 export interface VideoInfo {

@@ -5,7 +5,7 @@
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { InvalidQuestionError, normalizeQuestion } from '../answer/answerService.js';
-import { formatClock } from '../answer/links.js';
+import { formatClock } from '../course/links.js';
 import { LlmError } from '../answer/llm.js';
 import { excerptTag } from '../answer/references.js';
 import { createCore } from '../core.js';

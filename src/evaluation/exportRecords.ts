@@ -9,7 +9,7 @@
  * outside the course. Raw user ids are never in a record (the store keeps pseudonyms only),
  * and no secret is ever part of one.
  */
-import { formatClock, formatHms } from '../answer/links.js';
+import { formatClock, formatHms } from '../course/links.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
 import type { FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
 import type { AnswerKind, Timings } from '../types.js';

@@ -27,7 +27,7 @@
  */
 import pLimit from 'p-limit';
 import { EXTRACTIVE_HEADER } from '../answer/extractive.js';
-import { formatClock } from '../answer/links.js';
+import { formatClock } from '../course/links.js';
 import { LlmError, type Llm } from '../answer/llm.js';
 import { escapeAttribute, escapeContent, type ChatMessage } from '../answer/prompt.js';
 import type { Logger } from '../logger.js';

@@ -4,7 +4,7 @@
  * cached copy, or an index built without one) it runs lexical-only and says so in one line.
  */
 import { performance } from 'node:perf_hooks';
-import { cachedVideoLinkAt } from '../answer/links.js';
+import { cachedVideoLinkAt } from '../course/links.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
 import type { LexicalHit } from '../lexical/bm25Index.js';

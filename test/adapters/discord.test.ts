@@ -8,11 +8,15 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '../../adapters/discord/index.js';
-import { DiscordRegistrationError, registerCommands } from '../../adapters/discord/register.js';
-import { DISCORD_LIMITS, embedLength, renderAnswer } from '../../adapters/discord/render.js';
+import { commandDefinitions, DiscordRegistrationError, registerCommands } from '../../adapters/discord/register.js';
+import { DISCORD_LIMITS, embedLength, renderAnswer } from '../../adapters/discord/cards.js';
+import { commands } from '../../adapters/discord/commands/index.js';
+import * as commentComponent from '../../adapters/discord/components/comment.js';
+import * as voteComponent from '../../adapters/discord/components/vote.js';
+import { customIds } from '../../adapters/discord/customIds.js';
 import { DEFAULT_EDIT_INTERVAL_MS } from '../../adapters/discord/streaming.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
-import { formatClock } from '../../src/answer/links.js';
+import { formatClock } from '../../src/course/links.js';
 import { BotService } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
@@ -386,6 +390,15 @@ describe('Discord adapter: /pergunta', () => {
     expect(String(unknown.original?.content)).toContain(MESSAGES.unknownCommand);
   });
 
+  it('a modal carrying a vote custom_id is not a vote: private explanation, nothing stored', async () => {
+    const { answerId } = await answered('O que é validação cruzada?');
+    const user = makeUser();
+    const forged = await settled(discord.submitModal({ customId: `vote:down:${answerId}`, fields: { comentario: 'x' }, user }));
+    expect(forged.ephemeral).toBe(true);
+    expect(String(forged.original?.content)).toContain(MESSAGES.answerNotFound);
+    expect(await store.votes(answerId)).toEqual([]);
+  });
+
   it('a ~10 000-character answer is split cleanly within every Discord limit', async () => {
     const paragraph = (i: number) =>
       `Parágrafo ${i}: o overfitting aparece quando o modelo se ajusta demais aos dados de treino [1]. ` +
@@ -512,6 +525,35 @@ describe('Discord command registration', () => {
     await expect(registerCommands({ ...settings(), DISCORD_APPLICATION_ID: undefined }, logger)).rejects.toThrow(DiscordRegistrationError);
     await expect(registerCommands({ ...settings(), DISCORD_TOKEN: 'wrong-token' }, logger)).rejects.toThrow(/rejected DISCORD_TOKEN \(401\)/);
     await expect(registerCommands({ ...settings(), DISCORD_GUILD_ID: '999999999999999999' }, logger)).rejects.toThrow(/applications\.commands/);
+  });
+});
+
+describe('Discord commands and components', () => {
+  it('registers the data of every command module, keyed by its name', () => {
+    expect([...commands.keys()]).toEqual(['pergunta']);
+    expect(commandDefinitions().map((definition) => definition.name)).toEqual(['pergunta']);
+  });
+
+  it('keeps the custom_id formats of buttons already posted in chat', () => {
+    const id = '2b1f0c9e-0000-4000-8000-000000000000';
+    expect(customIds.vote('up', id)).toBe(`vote:up:${id}`);
+    expect(customIds.vote('down', id)).toBe(`vote:down:${id}`);
+    expect(customIds.comment(id)).toBe(`comment:${id}`);
+    expect(voteComponent.parse(`vote:up:${id}`)).toEqual({ value: 'up', answerId: id });
+    expect(voteComponent.parse(`vote:down:${id}`)).toEqual({ value: 'down', answerId: id });
+    expect(commentComponent.parse(`comment:${id}`)).toEqual({ answerId: id });
+  });
+
+  it("each component recognises only its own custom_ids", () => {
+    const id = 'abc_DEF-123';
+    expect(voteComponent.parse(`comment:${id}`)).toBeNull();
+    expect(commentComponent.parse(`vote:up:${id}`)).toBeNull();
+    for (const bad of ['algo:antigo', 'vote:sideways:x', 'vote:up', `vote:up:${id}:extra`, 'vote:UP:x', `vote:up:${'a'.repeat(81)}`, 'vote:up:../x']) {
+      expect(voteComponent.parse(bad), bad).toBeNull();
+    }
+    for (const bad of ['comment:', `comment:${id}:x`, 'comment:../../x', 'Comment:abc']) {
+      expect(commentComponent.parse(bad), bad).toBeNull();
+    }
   });
 });
 

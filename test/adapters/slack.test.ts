@@ -17,10 +17,10 @@ import {
   parseAnnotationValue,
   referenceLink,
   renderAnswer,
-} from '../../adapters/slack/blocks.js';
+} from '../../adapters/slack/cards.js';
 import { scrubSlack } from '../../adapters/slack/logging.js';
-import { escapeMrkdwn, markdownToMrkdwn, slackTextToPlain, unescapeMrkdwn } from '../../adapters/slack/mrkdwn.js';
-import { formatClock } from '../../src/answer/links.js';
+import { escapeMrkdwn, markdownToMrkdwn, slackTextToPlain, unescapeMrkdwn } from '../../adapters/slack/markdown.js';
+import { formatClock } from '../../src/course/links.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { BotService } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';
@@ -503,7 +503,7 @@ describe('Slack adapter in Socket Mode (local WebSocket server)', () => {
   });
 });
 
-describe('Slack rendering (blocks.ts, mrkdwn.ts)', () => {
+describe('Slack rendering (cards.ts, markdown.ts)', () => {
   const baseResult = (over: Partial<AnswerResult>): AnswerResult => ({
     id: '3f1d2c4b-0000-4000-8000-000000000001',
     question: 'Pergunta?',

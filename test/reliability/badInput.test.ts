@@ -22,7 +22,7 @@ import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '../../adapters/discord/index.js';
-import { ACTION_IDS, annotationValue } from '../../adapters/slack/blocks.js';
+import { ACTION_IDS, annotationValue } from '../../adapters/slack/cards.js';
 import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
 import { InvalidQuestionError, MAX_QUESTION_CHARS } from '../../src/answer/answerService.js';
 import { NOT_FOUND_MESSAGE, SYSTEM_PROMPT, escapeContent } from '../../src/answer/prompt.js';

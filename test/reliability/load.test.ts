@@ -20,7 +20,7 @@ import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { type DiscordAdapter, type DiscordAdapterOptions, startDiscord } from '../../adapters/discord/index.js';
-import { ACTION_IDS } from '../../adapters/slack/blocks.js';
+import { ACTION_IDS } from '../../adapters/slack/cards.js';
 import { type SlackAdapter, startSlack } from '../../adapters/slack/index.js';
 import { BotService } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';

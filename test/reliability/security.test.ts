@@ -22,7 +22,7 @@ import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '../../adapters/discord/index.js';
-import { ACTION_IDS, annotationValue } from '../../adapters/slack/blocks.js';
+import { ACTION_IDS, annotationValue } from '../../adapters/slack/cards.js';
 import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { SYSTEM_PROMPT, escapeContent } from '../../src/answer/prompt.js';

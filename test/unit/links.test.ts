@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cachedVideoLinkAt, formatClock, formatHms, videoLinkAt } from '../../src/answer/links.js';
+import { cachedVideoLinkAt, formatClock, formatHms, videoLinkAt } from '../../src/course/links.js';
 
 describe('videoLinkAt: YouTube', () => {
   it('adds t to a watch URL', () => {

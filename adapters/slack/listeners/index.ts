@@ -2,7 +2,7 @@
 import type { App } from '@slack/bolt';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
-import type { ListenerContext } from './context.js';
+import type { ListenerContext } from '../context.js';
 
 export function registerListeners(app: App, ctx: ListenerContext): void {
   registerCommands(app, ctx);

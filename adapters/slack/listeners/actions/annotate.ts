@@ -4,9 +4,9 @@
  * it (the latest counts) or refuses it; the reply goes to the clicking user only.
  */
 import type { BlockAction, SlackActionMiddlewareArgs, StaticSelectAction } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
-import { parseAnnotationValue } from '../../blocks.js';
-import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
+import { MESSAGES } from '../../../../src/bot/index.js';
+import { parseAnnotationValue } from '../../cards.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
 import { MAX_ANSWER_ID_LENGTH } from './vote.js';
 
 /** Whether `userId` may annotate: listed in SLACK_ANNOTATOR_IDS, or the list is empty. */

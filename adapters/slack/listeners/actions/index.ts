@@ -1,6 +1,6 @@
 import type { App, BlockAction, ButtonAction, StaticSelectAction } from '@slack/bolt';
-import { ACTION_IDS } from '../../blocks.js';
-import type { ListenerContext } from '../context.js';
+import { ACTION_IDS } from '../../cards.js';
+import type { ListenerContext } from '../../context.js';
 import { annotateAction } from './annotate.js';
 import { UNKNOWN_ACTION_ID, unknownAction } from './unknown.js';
 import { voteAction } from './vote.js';

@@ -5,9 +5,9 @@
  * 3 seconds, and Slack shows the user a bare error.
  */
 import type { BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
-import { ACTION_IDS } from '../../blocks.js';
-import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
+import { MESSAGES } from '../../../../src/bot/index.js';
+import { ACTION_IDS } from '../../cards.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
 
 /** Matches every action id except the ones registered in ./index.ts. */
 export const UNKNOWN_ACTION_ID = new RegExp(

@@ -3,10 +3,9 @@
  * latest). The confirmation goes to the voter only.
  */
 import type { BlockAction, ButtonAction, SlackActionMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
-import type { VoteValue } from '../../../../src/store/types.js';
-import { ACTION_IDS } from '../../blocks.js';
-import { ephemeral, tryRespond, type ListenerContext } from '../context.js';
+import { MESSAGES, type VoteValue } from '../../../../src/bot/index.js';
+import { ACTION_IDS } from '../../cards.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
 
 /** Answer ids are UUIDs; anything much longer is not one of ours. */
 export const MAX_ANSWER_ID_LENGTH = 200;

@@ -1,6 +1,6 @@
 import type { App, SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
-import type { ListenerContext } from '../context.js';
+import { MESSAGES } from '../../../../src/bot/index.js';
+import type { ListenerContext } from '../../context.js';
 import { COMMAND, perguntaCommand } from './pergunta.js';
 
 export function registerCommands(app: App, ctx: ListenerContext): void {

@@ -4,10 +4,11 @@
  * and a user over the rate limit the core's message, in the acknowledgement itself.
  */
 import type { SlackCommandMiddlewareArgs } from '@slack/bolt';
-import { MESSAGES } from '../../../../src/bot/messages.js';
-import { renderAnswer } from '../../blocks.js';
-import { slackTextToPlain } from '../../mrkdwn.js';
-import { ephemeral, errorText, tryRespond, type ListenerContext } from '../context.js';
+import { MESSAGES } from '../../../../src/bot/index.js';
+import { renderAnswer } from '../../cards.js';
+import { slackTextToPlain } from '../../markdown.js';
+import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
+import { errorText } from '../../errors.js';
 
 export const COMMAND = '/pergunta';
 

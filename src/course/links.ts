@@ -1,6 +1,7 @@
 /**
  * Links that open a lecture video at a given second, plus clock formatting for
- * user-facing text. Pure functions, no I/O.
+ * user-facing text. Pure functions, no I/O. They belong to the course (its videos), so that
+ * retrieval, answers, evaluation and the adapters all use them without depending on each other.
  */
 
 /** Floors to an integer number of seconds, never negative; NaN/Infinity become 0. */

@@ -16,12 +16,9 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { formatClock } from '../../src/answer/links.js';
-import { excerptTag } from '../../src/answer/references.js';
-import { MESSAGES } from '../../src/bot/messages.js';
-import { splitText, truncate } from '../../src/bot/text.js';
-import type { AnswerResult, Reference } from '../../src/types.js';
+import { type AnswerResult, excerptTag, formatClock, MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
 import { customIds } from './customIds.js';
+import { linkText, maskedLink } from './markdown.js';
 
 /** Discord's documented limits (characters unless noted). */
 export const DISCORD_LIMITS = {
@@ -46,7 +43,6 @@ export const DISCORD_LIMITS = {
 export const MAX_CONTINUATIONS = 3;
 /** Reference fields at most (the rest is summarised as "+N"). */
 const MAX_REFERENCE_FIELDS = 3;
-const LINK_TEXT_MAX = 100;
 
 /** pt-BR labels of the Discord rendering (the sentences come from src/bot/messages.ts). */
 export const LABELS = {
@@ -91,23 +87,13 @@ export function embedLength(embed: APIEmbed): number {
   );
 }
 
-/** Masked-link text: brackets escaped, one line. */
-function linkText(text: string): string {
-  return truncate(text.replace(/\s+/g, ' ').trim(), LINK_TEXT_MAX).replace(/([[\]\\])/g, '\\$1');
-}
-
-/** A URL safe inside `(...)` of a masked link. */
-function linkTarget(url: string): string {
-  return url.replace(/\(/g, '%28').replace(/\)/g, '%29').replace(/\s/g, '%20');
-}
-
 function isLinkable(url: string): boolean {
   return /^https?:\/\//i.test(url) && url.length <= DISCORD_LIMITS.linkUrl;
 }
 
 export function referenceLine(ref: Reference): string {
   const range = `${formatClock(ref.start)}–${formatClock(ref.end)}`;
-  const title = isLinkable(ref.url) ? `[${linkText(ref.title)}](${linkTarget(ref.url)})` : linkText(ref.title);
+  const title = isLinkable(ref.url) ? maskedLink(ref.title, ref.url) : linkText(ref.title);
   return `• ${excerptTag(ref)}${title} · ${range}`;
 }
 

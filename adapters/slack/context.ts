@@ -1,8 +1,7 @@
 /** What every Slack listener receives, and the helpers they share. */
 import type { RespondArguments, RespondFn } from '@slack/bolt';
-import type { BotService } from '../../../src/bot/botService.js';
-import type { Config } from '../../../src/config.js';
-import type { Logger } from '../../../src/logger.js';
+import type { BotService, Config, Logger } from '../../src/bot/index.js';
+import { errorText } from './errors.js';
 
 export interface ListenerContext {
   bot: BotService;
@@ -37,8 +36,4 @@ export async function tryRespond(
 /** A private reply that leaves the original message alone. */
 export function ephemeral(text: string): RespondArguments {
   return { response_type: 'ephemeral', replace_original: false, text };
-}
-
-export function errorText(err: unknown): string {
-  return err instanceof Error ? `${err.name}: ${err.message}` : String(err);
 }

@@ -10,13 +10,8 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { formatClock } from '../../src/answer/links.js';
-import { excerptTag } from '../../src/answer/references.js';
-import { LABEL_NAMES } from '../../src/bot/messages.js';
-import { splitText, truncate } from '../../src/bot/text.js';
-import type { Label } from '../../src/store/types.js';
-import type { AnswerResult, Reference } from '../../src/types.js';
-import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './mrkdwn.js';
+import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
 type SectionBlock = slack.SectionBlock;

@@ -5,12 +5,16 @@
  * user comments.
  */
 import { MessageFlags, type ButtonInteraction } from 'discord.js';
-import type { VoteValue } from '../../../src/store/types.js';
+import { commentRow, renderNotice } from '../cards.js';
 import { logUser, toOptions, type HandlerContext } from '../context.js';
+import { parseVoteId, type VoteAction } from '../customIds.js';
 import { describeError } from '../errors.js';
-import { commentRow, renderNotice } from '../render.js';
 
-export async function handleVote(interaction: ButtonInteraction, action: { value: VoteValue; answerId: string }, ctx: HandlerContext): Promise<void> {
+export function parse(customId: string): VoteAction | null {
+  return parseVoteId(customId);
+}
+
+export async function run(interaction: ButtonInteraction, action: VoteAction, ctx: HandlerContext): Promise<void> {
   const user = logUser(ctx, interaction.user.id);
   try {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });

@@ -11,12 +11,11 @@ import {
   type ButtonInteraction,
   type ModalSubmitInteraction,
 } from 'discord.js';
-import { MESSAGES } from '../../../src/bot/messages.js';
-import { truncate } from '../../../src/bot/text.js';
+import { MESSAGES, truncate } from '../../../src/bot/index.js';
+import { DISCORD_LIMITS, LABELS, renderNotice } from '../cards.js';
 import { logUser, toOptions, type HandlerContext } from '../context.js';
-import { COMMENT_FIELD_ID, customIds } from '../customIds.js';
+import { COMMENT_FIELD_ID, customIds, parseCommentId, type CommentAction } from '../customIds.js';
 import { describeError } from '../errors.js';
-import { DISCORD_LIMITS, LABELS, renderNotice } from '../render.js';
 
 /** Longest comment the modal accepts. */
 export const COMMENT_MAX_CHARS = 500;
@@ -34,14 +33,24 @@ export function commentModal(answerId: string): ModalBuilder {
     );
 }
 
+export function parse(customId: string): CommentAction | null {
+  return parseCommentId(customId);
+}
+
+/** The button opens the modal; the submitted modal stores the comment. */
+export async function run(interaction: ButtonInteraction | ModalSubmitInteraction, action: CommentAction, ctx: HandlerContext): Promise<void> {
+  if (interaction.isModalSubmit()) return submitComment(interaction, action.answerId, ctx);
+  return openModal(interaction, action.answerId, ctx);
+}
+
 /** "Deixar comentário": a modal must be the first response, so it is shown at once. */
-export async function handleCommentButton(interaction: ButtonInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
+async function openModal(interaction: ButtonInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
   await interaction
     .showModal(commentModal(answerId))
     .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not open the comment modal'));
 }
 
-export async function handleCommentSubmit(interaction: ModalSubmitInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
+async function submitComment(interaction: ModalSubmitInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
   const user = logUser(ctx, interaction.user.id);
   try {
     await interaction.deferReply({ flags: MessageFlags.Ephemeral });

@@ -1,0 +1,35 @@
+/**
+ * The one entry through which the chat adapters (`adapters/discord/`, `adapters/slack/`) use the
+ * core: everything they need and nothing else. An adapter imports `../../src/bot/index.js`
+ * (relative, so it resolves the same under tsx, vitest, tsc and in compiled JavaScript);
+ * `eslint.config.js` rejects any other import of `src/` from an adapter, so what the adapters
+ * depend on is this file's export list.
+ *
+ * `adapters/main.ts` is not an adapter but the process's composition root (it builds the core
+ * and the store, like the CLIs in `src/cli/`), so it imports core modules directly.
+ */
+
+// The service the adapters call, and the contract with `npm start`.
+export { BotService } from './botService.js';
+export type { AskInput, AskOutcome, FeedbackOutcome } from './botService.js';
+export type { AdapterDeps, RunningAdapter } from './adapter.js';
+
+// Every pt-BR sentence users see, and text helpers for platform limits.
+export { LABEL_NAMES, MESSAGES } from './messages.js';
+export { splitText, truncate } from './text.js';
+
+// Questions, answers and their references.
+export { MAX_QUESTION_CHARS, normalizeQuestion } from '../answer/answerService.js';
+export { excerptTag } from '../answer/references.js';
+export { formatClock } from '../course/links.js';
+export type { AnswerResult, Reference } from '../types.js';
+
+// Feedback.
+export type { FeedbackStore, Label, VoteValue } from '../store/types.js';
+
+// Settings and logs.
+export type { Config } from '../config.js';
+export { scrubSecrets, type Logger } from '../logger.js';
+
+// Settings and logger for an adapter's own command (`npm run discord:register`).
+export { setup } from '../cli/common.js';
