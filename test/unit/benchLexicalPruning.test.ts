@@ -132,11 +132,29 @@ describe('Bm25Index.search with pruning', () => {
       const terms = new Set(analyze(query));
       const postings = analyzedTied.reduce((a, doc) => a + new Set(doc.filter((t) => terms.has(t))).size, 0);
       expect(postings).toBeGreaterThan(20_000); // the pruned path
-      const want = naiveSearch(analyzedTied, query, 30);
-      for (const k of [1, 7, 30]) {
+      const want = naiveSearch(analyzedTied, query, 1024);
+      // 100 and 1024: beyond the 64 best weights kept per term, with thousands of tied candidates.
+      for (const k of [1, 7, 30, 100, 1024]) {
         const got = tiedIndex.search(query, k);
         expect(got.map((h) => h.doc)).toEqual(want.slice(0, k).map((h) => h.doc));
       }
+    }
+  });
+
+  it('handles a query with hundreds of distinct terms on the pruned path', () => {
+    const random = mulberry32(11);
+    const words = Array.from({ length: 356 }, (_, i) => `palavra${String.fromCharCode(97 + (i % 26))}${String.fromCharCode(97 + Math.floor(i / 26))}x`);
+    const docs = Array.from({ length: 8_000 }, () => Array.from({ length: 6 }, () => words[Math.floor(random() * words.length)]!).join(' '));
+    const wide = Bm25Index.build(docs);
+    const query = words.join(' ');
+    const plan = wide.plan(query, 10)!;
+    expect(plan.ids.length).toBeGreaterThan(300);
+    expect(plan.exhaustive).toBe(false);
+    const want = naiveSearch(docs.map((d) => analyze(d)), query, 30);
+    for (const k of [1, 10, 30]) {
+      const got = wide.search(query, k);
+      expect(got.map((h) => h.doc)).toEqual(want.slice(0, k).map((h) => h.doc));
+      got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 4));
     }
   });
 });
