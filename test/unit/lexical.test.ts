@@ -1,7 +1,10 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bm25Index } from '../../src/lexical/bm25Index.js';
 import { analyze, foldAccents } from '../../src/lexical/portugueseAnalyzer.js';
 import { reciprocalRankFusion } from '../../src/retrieval/fusion.js';
+import { FIXTURE_QUERIES, fixtureTexts } from '../fixtures/lexical/corpus.js';
 
 describe('Portuguese analysis', () => {
   it('lowercases, folds accents and removes stop words and lecture fillers', () => {
@@ -76,6 +79,20 @@ describe('Bm25Index', () => {
     const copy = Bm25Index.deserialize(header, body);
     expect(copy.size).toBe(4);
     expect(copy.search('fine tuning camadas', 4)).toEqual(index.search('fine tuning camadas', 4));
+  });
+
+  it('loads an index written before BM25 was split into modules, and answers as it did then', () => {
+    const dir = 'test/fixtures/lexical';
+    const header = readFileSync(path.join(dir, 'lexical.json'), 'utf8');
+    const body = readFileSync(path.join(dir, 'lexical.bin'));
+    const old = Bm25Index.deserialize(header, body);
+    const then = JSON.parse(readFileSync(path.join(dir, 'hits.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(then)).toEqual(FIXTURE_QUERIES);
+    for (const query of FIXTURE_QUERIES) expect(old.search(query, 10)).toEqual(then[query]);
+    // Building the same texts today writes the same files, byte for byte.
+    const rebuilt = Bm25Index.build(fixtureTexts()).serialize();
+    expect(rebuilt.header).toBe(header);
+    expect(rebuilt.body.equals(body)).toBe(true);
   });
 
   it('refuses a truncated body', () => {
