@@ -34,7 +34,6 @@ const schema = z.object({
   HNSW_M: int(4, 64).default(16),
   HNSW_EF_CONSTRUCTION: int(10, 2000).default(200),
   HNSW_EF: int(10, 2000).default(100),
-  LEXICAL_THREAD: z.enum(['auto', 'on', 'off']).default('auto'),
 
   OPENAI_API_KEY: z.string().optional(),
   OPENAI_BASE_URL: httpUrl.optional(),

@@ -3,7 +3,6 @@
  * index, retriever, LLM (or extractive fallback), answer service. Used by the CLI and by
  * `npm start`; adapters receive what it builds and never construct these pieces themselves.
  */
-import { availableParallelism } from 'node:os';
 import path from 'node:path';
 import { AnswerService } from './answer/answerService.js';
 import { createLlm, type Llm } from './answer/llm.js';
@@ -14,7 +13,6 @@ import { loadCourseIndex, type CourseIndex } from './index/courseIndex.js';
 import { currentGeneration } from './index/indexFiles.js';
 import { ingestCourse, type IngestReport } from './index/ingest.js';
 import type { Logger } from './logger.js';
-import { ParallelLexical } from './lexical/parallelLexical.js';
 import { HybridRetriever } from './retrieval/hybridRetriever.js';
 import type { WindowSettings } from './windowing.js';
 
@@ -25,7 +23,10 @@ export interface Core {
   retriever: HybridRetriever;
   llm: Llm | null;
   answers: AnswerService;
-  /** Stops what the core started (the lexical search thread). */
+  /**
+   * Releases what the core holds. Nothing needs releasing today; `npm start` calls it anyway on
+   * shutdown, so that something the core starts later is stopped without changing the adapters.
+   */
   close(): Promise<void>;
 }
 
@@ -92,11 +93,6 @@ export interface CreateCoreOptions {
   buildIfMissing?: boolean;
   /** An embedder already loaded (tests); `null` forces lexical-only. */
   embedder?: Embedder | null;
-  /**
-   * Start the lexical search thread when LEXICAL_THREAD allows it (long-running processes: the
-   * bot). One-shot commands leave it off: starting the thread costs more than it saves them.
-   */
-  parallelLexical?: boolean;
 }
 
 export async function createCore(config: Config, logger: Logger, options: CreateCoreOptions = {}): Promise<Core> {
@@ -108,8 +104,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
     await runIngest(config, logger, config.COURSE_DIR, indexDir, embedder);
   }
   const index = await loadCourseIndex(indexDir, { embeddingModel: config.EMBEDDING_MODEL, ef: config.HNSW_EF });
-  const parallelLexical = options.parallelLexical ? await startLexicalThread(config, logger, index, embedder) : null;
-  const retriever = new HybridRetriever(index, embedder, { parallelLexical });
+  const retriever = new HybridRetriever(index, embedder);
   const llm = config.OPENAI_API_KEY
     ? createLlm({
         apiKey: config.OPENAI_API_KEY,
@@ -130,23 +125,9 @@ export async function createCore(config: Config, logger: Logger, options: Create
       retriever: retriever.name,
       embeddingModel: retriever.denseAvailable() ? index.manifest.embeddingModel : null,
       llm: llm ? llm.model : 'none (extractive answers)',
-      lexicalThread: parallelLexical !== null,
     },
     'answer core ready',
   );
   const answers = new AnswerService({ retriever, videos: index.videos, llm, k: config.RETRIEVAL_K, logger });
-  return { config, index, embedder, retriever, llm, answers, close: async () => parallelLexical?.close() };
+  return { config, index, embedder, retriever, llm, answers, close: async () => undefined };
 }
-
-async function startLexicalThread(config: Config, logger: Logger, index: CourseIndex, embedder: Embedder | null): Promise<ParallelLexical | null> {
-  const setting = config.LEXICAL_THREAD;
-  // With no dense search there is nothing to overlap the lexical search with.
-  if (setting === 'off' || !index.dense || !embedder) return null;
-  // auto: only where it pays. On a small course BM25 takes a few hundredths of a millisecond,
-  // less than waking a second thread (measured: 1k windows, p95 0.63 ms with it, 0.47 without).
-  if (setting === 'auto' && (availableParallelism() < 2 || index.windows.length < LEXICAL_THREAD_MIN_WINDOWS)) return null;
-  return ParallelLexical.start(index.lexical, { logger });
-}
-
-/** LEXICAL_THREAD=auto starts the thread from this many windows on. */
-export const LEXICAL_THREAD_MIN_WINDOWS = 5_000;

@@ -88,25 +88,16 @@ function renderSizes(r: BenchResult, out: string[]): void {
 
   out.push('### Retrieval latency, ms p50 / p95 / p99');
   out.push('');
-  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | dense ours/raw (p50) | lexical (BM25) | hybrid (dense+BM25+RRF), BM25 on the search thread | hybrid, one thread | answer(), in-process fake LLM | answer(), fake OpenAI server (HTTP, streamed) |');
-  out.push('|---|---|---|---|---|---|---|---|---|');
+  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | dense ours/raw (p50) | lexical (BM25) | hybrid (dense+BM25+RRF) | answer(), in-process fake LLM | answer(), fake OpenAI server (HTTP, streamed) |');
+  out.push('|---|---|---|---|---|---|---|---|');
   for (const s of r.sizes) {
     out.push(
       `| ${n(s.size)} | ${trio(s.latency.dense)} | ${trio(s.latency.raw)} | ${x(s.ratios['dense p50 ours/raw'])} | ${trio(s.latency.lexical)} | ` +
-        `${trio(s.latency.hybrid)} | ${s.latency.hybridOneThread ? trio(s.latency.hybridOneThread) : '–'} | ${trio(s.latency.answerInProcess)} | ${isSkipped(s.latency.answerHttp) ? '–' : trio(s.latency.answerHttp)} |`,
+        `${trio(s.latency.hybrid)} | ${trio(s.latency.answerInProcess)} | ${isSkipped(s.latency.answerHttp) ? '–' : trio(s.latency.answerHttp)} |`,
     );
   }
   out.push('');
 
-  const takenBack = r.sizes.filter((s) => typeof s.latency.takenBack === 'number');
-  if (takenBack.length > 0) {
-    out.push(
-      `Hybrid queries the search thread had not picked up by the time HNSW was done (the caller took them back and searched itself): ${takenBack
-        .map((s) => `${n(s.size)} ${s.latency.takenBack} of ${s.latency.hybrid.n}`)
-        .join(', ')}.`,
-    );
-    out.push('');
-  }
   const rounded = r.sizes.filter((s) => s.latency.hybridRounds && s.latency.hybridRounds.length > 1);
   if (rounded.length > 0) {
     out.push(
@@ -117,13 +108,13 @@ function renderSizes(r: BenchResult, out: string[]): void {
     out.push('');
   }
 
-  out.push('CPU time of the same calls (user + system, ms p50 / p95 / p99): what each costs when the process has a core, without the waits for one that a busy shared machine adds to the wall-clock tail. Process-wide: the hybrid, one-thread hybrid (measured interleaved with it) and answer() columns also count the search thread, which polls for 5 ms after each answer before it sleeps, so their p95/p99 mostly measure that polling.');
+  out.push('CPU time of the same calls (user + system, ms p50 / p95 / p99): what each costs when the process has a core, without the waits for one that a busy shared machine adds to the wall-clock tail.');
   out.push('');
-  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | lexical (BM25) | hybrid (both threads) | hybrid, one thread | answer(), in-process fake LLM |');
-  out.push('|---|---|---|---|---|---|---|');
+  out.push('| windows | dense (HnswIndex) | raw hnswlib-node | lexical (BM25) | hybrid | answer(), in-process fake LLM |');
+  out.push('|---|---|---|---|---|---|');
   for (const s of r.sizes) {
     out.push(
-      `| ${n(s.size)} | ${cpuTrio(s.latency.dense)} | ${cpuTrio(s.latency.raw)} | ${cpuTrio(s.latency.lexical)} | ${cpuTrio(s.latency.hybrid)} | ${s.latency.hybridOneThread ? cpuTrio(s.latency.hybridOneThread) : '–'} | ${cpuTrio(s.latency.answerInProcess)} |`,
+      `| ${n(s.size)} | ${cpuTrio(s.latency.dense)} | ${cpuTrio(s.latency.raw)} | ${cpuTrio(s.latency.lexical)} | ${cpuTrio(s.latency.hybrid)} | ${cpuTrio(s.latency.answerInProcess)} |`,
     );
   }
   out.push('');
@@ -132,12 +123,12 @@ function renderSizes(r: BenchResult, out: string[]): void {
   if (topical.length > 0) {
     out.push('### Topic-vocabulary corpus: the same windows and vectors, each topic with its own terminology (ms p50 / p95 / p99)');
     out.push('');
-    out.push('| windows | distinct stems | BM25 build | lexical (BM25) | hybrid, BM25 on the search thread | hybrid, one thread |');
-    out.push('|---|---|---|---|---|---|');
+    out.push('| windows | distinct stems | BM25 build | lexical (BM25) | hybrid |');
+    out.push('|---|---|---|---|---|');
     for (const s of topical) {
       const t = s.topicVocabulary!;
       out.push(
-        `| ${n(s.size)} | ${n(t.vocabulary)} | ${sec(t.buildMs)} | ${trio(t.lexical)} | ${trio(t.hybrid)} | ${trio(t.hybridOneThread)} |`,
+        `| ${n(s.size)} | ${n(t.vocabulary)} | ${sec(t.buildMs)} | ${trio(t.lexical)} | ${trio(t.hybrid)} |`,
       );
     }
     out.push('');

@@ -16,8 +16,6 @@ import { FILES, writeGeneration, type IndexedVideo } from '../../src/index/index
 import { ingestCourse } from '../../src/index/ingest.js';
 import { Bm25Index } from '../../src/lexical/bm25Index.js';
 import { createLogger } from '../../src/logger.js';
-import { ParallelLexical } from '../../src/lexical/parallelLexical.js';
-import type { Logger } from '../../src/logger.js';
 import { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
 import type { WindowSettings } from '../../src/windowing.js';
 import { startFakeOpenAI } from '../../test/fakes/fakeOpenAI.js';
@@ -173,13 +171,11 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     latencyLimits,
   );
   const lexicalStats = summarizeSamples(timeSync((i) => index.lexical.search(queries.texts[i % nq]!, k), latencyLimits));
-  const hybrid = await hybridBothWays(index, queries, k, candidates, latencyLimits, notes);
-  const parallelLexical = hybrid.thread;
-  if (!parallelLexical) notes.push('the lexical search thread did not start: "hybrid" ran on one thread');
+  const hybrid = hybridLatency(index, queries, k, candidates, latencyLimits);
 
   const queryVectors = new Map(queries.texts.map((t, i) => [t, queries.vectors[i]!]));
   const embedder = new SpaceEmbedder(corpus.space, queryVectors);
-  const answering = new HybridRetriever(index, embedder, { candidates, parallelLexical });
+  const answering = new HybridRetriever(index, embedder, { candidates });
   const inProcess = new AnswerService({ retriever: answering, videos: index.videos, llm: instantLlm, k: opts.k });
   const answerInProcess = summarizeSamples(
     await timeAsync((i) => inProcess.answer(queries.texts[i % nq]!), { count: opts.answerCount, budgetMs: opts.latencyBudgetMs }),
@@ -204,8 +200,6 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
     }
   }
 
-  await parallelLexical?.close();
-
   // ---- the same windows and vectors, with topic-specific words (see SyntheticOptions.topicVocabulary)
   tag('topic-vocabulary corpus: lexical build, lexical and hybrid latency');
   const topical = makeSyntheticCorpus(opts.vocabulary, {
@@ -222,15 +216,12 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
   const topicalBuild = await timed(() => Bm25Index.build(topical.windows.map((w) => w.text)));
   const topicalLexical = summarizeSamples(timeSync((i) => topicalBuild.value.search(topicalQueries.texts[i % ntq]!, k), latencyLimits));
   const topicalIndex = { ...index, windows: topical.windows, lexical: topicalBuild.value };
-  const topicalHybrid = await hybridBothWays(topicalIndex, topicalQueries, k, candidates, latencyLimits, notes);
-  await topicalHybrid.thread?.close();
+  const topicalHybrid = hybridLatency(topicalIndex, topicalQueries, k, candidates, latencyLimits);
   const topicVocabulary: SizeResult['topicVocabulary'] = {
     vocabulary: topicalBuild.value.vocabularySize,
     buildMs: topicalBuild.ms,
     lexical: topicalLexical,
     hybrid: topicalHybrid.hybrid,
-    hybridOneThread: topicalHybrid.oneThread,
-    takenBack: topicalHybrid.takenBack,
     hybridRounds: topicalHybrid.rounds,
   };
 
@@ -371,8 +362,6 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
       raw: rawStats,
       lexical: lexicalStats,
       hybrid: hybrid.hybrid,
-      hybridOneThread: hybrid.oneThread,
-      takenBack: hybrid.takenBack,
       hybridRounds: hybrid.rounds,
       answerInProcess,
       answerHttp,
@@ -390,55 +379,28 @@ export async function benchSize(opts: SizeOptions): Promise<SizeResult> {
 
 /** Rounds of each hybrid loop (see HybridRound). */
 const HYBRID_ROUNDS = 3;
-/**
- * Untimed pairs before each hybrid round. The search thread starts fresh for each loop, and with
- * the usual 50 the first round was the slowest at every size (its code still warming up): the bot's
- * thread runs for days.
- */
-const HYBRID_WARMUP = 500;
 
 /**
- * Hybrid latency both ways, interleaved query by query: BM25 on the search thread while HNSW runs
- * here (the bot, LEXICAL_THREAD=auto on 2+ CPUs), and all on one thread (the CLI, or
- * LEXICAL_THREAD=off). HYBRID_ROUNDS rounds; the stats are the round with the median hybrid p95.
- * The thread is left running for the caller (null if it did not start).
+ * Hybrid latency as the bot and the CLI run it: dense, BM25 and fusion on the calling thread.
+ * HYBRID_ROUNDS rounds; the stats are the round with the median p95.
  */
-async function hybridBothWays(
+function hybridLatency(
   index: CourseIndex,
   queries: QuerySet,
   k: number,
   candidates: number,
   limits: LoopLimits,
-  notes: string[],
-): Promise<{ hybrid: LatencyStats; oneThread: LatencyStats; takenBack: number | null; rounds: HybridRound[]; thread: ParallelLexical | null }> {
-  const thread = await ParallelLexical.start(index.lexical, { logger: { warn: (msg: string) => notes.push(msg) } as unknown as Logger });
-  const threaded = new HybridRetriever(index, null, { candidates, parallelLexical: thread });
-  const single = new HybridRetriever(index, null, { candidates });
+): { hybrid: LatencyStats; rounds: HybridRound[] } {
+  const retriever = new HybridRetriever(index, null, { candidates });
   const n = queries.texts.length;
-  const measured: { hybrid: LatencyStats; oneThread: LatencyStats; round: HybridRound }[] = [];
+  const measured: { hybrid: LatencyStats; round: HybridRound }[] = [];
   for (let r = 0; r < HYBRID_ROUNDS; r++) {
-    const takenBefore = thread?.takenBack ?? 0;
     const cpuBefore = cpuTimes();
-    const [withThread, oneThread] = timePairSync(
-      (i) => threaded.searchVector(queries.texts[i % n]!, queries.vectors[i % n]!, k),
-      (i) => single.searchVector(queries.texts[i % n]!, queries.vectors[i % n]!, k),
-      { ...limits, warmup: Math.min(HYBRID_WARMUP, limits.count) },
-    );
-    const hybrid = summarizeSamples(withThread);
-    const one = summarizeSamples(oneThread);
-    measured.push({
-      hybrid,
-      oneThread: one,
-      round: {
-        hybridP95: hybrid.p95,
-        oneThreadP95: one.p95,
-        takenBack: thread ? thread.takenBack - takenBefore : null,
-        stealPercent: stealPercent(cpuBefore, cpuTimes()),
-      },
-    });
+    const hybrid = summarizeSamples(timeSync((i) => retriever.searchVector(queries.texts[i % n]!, queries.vectors[i % n]!, k), limits));
+    measured.push({ hybrid, round: { hybridP95: hybrid.p95, stealPercent: stealPercent(cpuBefore, cpuTimes()) } });
   }
   const median = [...measured].sort((a, b) => a.hybrid.p95 - b.hybrid.p95)[Math.floor(measured.length / 2)]!;
-  return { hybrid: median.hybrid, oneThread: median.oneThread, takenBack: median.round.takenBack, rounds: measured.map((m) => m.round), thread };
+  return { hybrid: median.hybrid, rounds: measured.map((m) => m.round) };
 }
 
 function computeRatios(r: SizeResult): Record<string, number | null> {

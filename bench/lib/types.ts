@@ -76,13 +76,9 @@ export interface SizeResult {
     dense: LatencyStats;
     raw: LatencyStats;
     lexical: LatencyStats;
-    /** Lexical half on the search thread (the bot's default on 2+ CPUs). */
+    /** Dense + BM25 + fusion on the calling thread, as the bot and the CLI search. */
     hybrid: LatencyStats;
-    /** Everything on the calling thread (CLI, LEXICAL_THREAD=off). */
-    hybridOneThread?: LatencyStats;
-    /** Of the "hybrid" queries, how many the search thread had not picked up when HNSW was done (the caller searched them); null without the thread. */
-    takenBack?: number | null;
-    /** Every round of the hybrid loop; `hybrid`, `hybridOneThread` and `takenBack` are the median round's. */
+    /** Every round of the hybrid loop; `hybrid` is the median round's. */
     hybridRounds?: HybridRound[];
     answerInProcess: LatencyStats;
     answerHttp: Maybe<LatencyStats>;
@@ -97,8 +93,6 @@ export interface SizeResult {
     buildMs: number;
     lexical: LatencyStats;
     hybrid: LatencyStats;
-    hybridOneThread: LatencyStats;
-    takenBack: number | null;
     hybridRounds: HybridRound[];
   };
   ratios: Record<string, number | null>;
@@ -106,15 +100,12 @@ export interface SizeResult {
 }
 
 /**
- * One round of the interleaved hybrid loop (BM25 on the search thread, and on one thread). The
- * loop runs several rounds and reports the one with the median p95, as the anchors in
- * ../shared/notes/retrieval-facts.md are medians of 3 runs: on a shared VM one slow spell
- * otherwise decides the number.
+ * One round of the hybrid loop. The loop runs several rounds and reports the one with the median
+ * p95, as the anchors in ../shared/notes/retrieval-facts.md are medians of 3 runs: on a shared VM
+ * one slow spell otherwise decides the number.
  */
 export interface HybridRound {
   hybridP95: number;
-  oneThreadP95: number;
-  takenBack: number | null;
   /** CPU steal during the round, % of all CPU time (Linux; null elsewhere). */
   stealPercent: number | null;
 }

@@ -7,8 +7,6 @@ import { performance } from 'node:perf_hooks';
 import { cachedVideoLinkAt } from '../course/links.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
-import type { LexicalHit } from '../lexical/bm25Index.js';
-import type { ParallelLexical } from '../lexical/parallelLexical.js';
 import type { RetrievedSegment } from '../types.js';
 import { reciprocalRankFusion, type RankedList } from './fusion.js';
 import type { Retriever, SearchResult } from './retriever.js';
@@ -21,11 +19,6 @@ export interface HybridRetrieverOptions {
   /** How many candidates each retriever contributes before fusion (at least k). */
   candidates?: number;
   rrfK?: number;
-  /**
-   * A search thread for the lexical half: it then runs while this thread searches HNSW. Results
-   * are the same with or without it (the lexical search falls back to this thread).
-   */
-  parallelLexical?: ParallelLexical | null;
 }
 
 export class HybridRetriever implements Retriever {
@@ -42,11 +35,6 @@ export class HybridRetriever implements Retriever {
     this.name = dense ? `${shortModelName(index.manifest.embeddingModel ?? '')}+bm25` : 'bm25';
   }
 
-  /** True while the lexical half runs on its own thread (see ParallelLexical). */
-  get lexicalThread(): boolean {
-    return this.options.parallelLexical?.available ?? false;
-  }
-
   /** True when questions are embedded and searched in the dense index. */
   denseAvailable(): boolean {
     return this.embedder !== null && this.index.dense !== null;
@@ -55,20 +43,13 @@ export class HybridRetriever implements Retriever {
   async search(question: string, k: number): Promise<SearchResult> {
     let embedMs: number | undefined;
     let queryVector: Float32Array | null = null;
-    // With a search thread, BM25 starts now and runs while the question is embedded.
-    const handedOver = this.denseAvailable() ? this.handOver(question, k) : false;
     if (this.embedder && this.index.dense) {
       const t0 = performance.now();
-      try {
-        queryVector = await this.embedder.embedQuery(question);
-      } catch (err) {
-        if (handedOver) this.options.parallelLexical?.end(); // the thread takes one query at a time
-        throw err;
-      }
+      queryVector = await this.embedder.embedQuery(question);
       embedMs = performance.now() - t0;
     }
     const t1 = performance.now();
-    const segments = this.searchWith(question, queryVector, k, handedOver);
+    const segments = this.searchVector(question, queryVector, k);
     return {
       segments,
       retriever: this.name,
@@ -81,37 +62,13 @@ export class HybridRetriever implements Retriever {
 
   /** The search itself, given the question's vector (null → lexical-only). Synchronous and fast. */
   searchVector(question: string, queryVector: ArrayLike<number> | null, k: number): RetrievedSegment[] {
-    // Only worth a hand-over when this thread has HNSW to search meanwhile.
-    const handedOver = queryVector !== null && this.index.dense !== null ? this.handOver(question, k) : false;
-    return this.searchWith(question, queryVector, k, handedOver);
-  }
-
-  private candidates(k: number): number {
-    return Math.max(k, this.options.candidates ?? 30);
-  }
-
-  /** Gives the lexical search to the search thread, if there is one that takes it. */
-  private handOver(question: string, k: number): boolean {
-    return this.options.parallelLexical?.begin(question, this.candidates(k)) ?? false;
-  }
-
-  /** `handedOver`: the lexical search was given to the search thread, whose answer is collected here. */
-  private searchWith(question: string, queryVector: ArrayLike<number> | null, k: number, handedOver: boolean): RetrievedSegment[] {
     const { windows, positions, lexical, dense } = this.index;
-    const candidates = this.candidates(k);
+    const candidates = Math.max(k, this.options.candidates ?? 30);
     const lists: RankedList[] = [];
-    const parallel = this.options.parallelLexical;
-    let lexicalHits: LexicalHit[] | null = null;
-    try {
-      if (queryVector && dense) {
-        lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
-      }
-    } finally {
-      // Always collected, even when the dense search throws: the thread takes one query at a time.
-      if (handedOver && parallel) lexicalHits = parallel.end();
+    if (queryVector && dense) {
+      lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
     }
-    lexicalHits ??= lexical.search(question, candidates);
-    lists.push({ name: 'lexical', hits: lexicalHits.map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
+    lists.push({ name: 'lexical', hits: lexical.search(question, candidates).map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
     const segments: RetrievedSegment[] = [];
     for (const hit of reciprocalRankFusion(lists, k, this.options.rrfK)) {
       const position = positions.get(hit.id);
@@ -134,7 +91,6 @@ export class HybridRetriever implements Retriever {
     }
     return segments;
   }
-
 }
 
 /** `Xenova/multilingual-e5-small` → `e5`; other models keep their last path part. */

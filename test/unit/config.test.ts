@@ -41,6 +41,12 @@ describe('settings', () => {
     expect(config.SLACK_ANNOTATOR_IDS).toEqual(['U1', 'U2', 'U3']);
   });
 
+  it('still loads a .env written for an older version that set LEXICAL_THREAD (removed)', () => {
+    const config = loadConfig({ LEXICAL_THREAD: 'on', RETRIEVAL_K: '7' }, NO_FILE);
+    expect(config.RETRIEVAL_K).toBe(7);
+    expect(config).not.toHaveProperty('LEXICAL_THREAD');
+  });
+
   it('lists every problem, naming the variable, without echoing secrets', () => {
     let error: unknown;
     try {

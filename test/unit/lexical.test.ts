@@ -1,7 +1,12 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { Bm25Index } from '../../src/lexical/bm25Index.js';
+import { averageDocLength, bm25Weight, idf } from '../../src/lexical/bm25.js';
 import { analyze, foldAccents } from '../../src/lexical/portugueseAnalyzer.js';
 import { reciprocalRankFusion } from '../../src/retrieval/fusion.js';
+import { FIXTURE_QUERIES, fixtureTexts } from '../fixtures/lexical/corpus.js';
+import { naiveBm25Search } from '../helpers/naiveBm25.js';
 
 describe('Portuguese analysis', () => {
   it('lowercases, folds accents and removes stop words and lecture fillers', () => {
@@ -50,12 +55,38 @@ describe('Bm25Index', () => {
   });
 
   it('computes the textbook BM25 score', () => {
+    // 3 documents, "gato" in 2 of them, average length 5/3 tokens; k1 = 1.2, b = 0.75.
+    // idf = ln(1 + (3 − 2 + 0.5) / (2 + 0.5)) = ln 1.6.
+    // Document 2 ("gato gato cachorro"): tf 2, length 3: 2 × 2.2 / (2 + 1.2 × (0.25 + 0.75 × 3 / (5/3))) = 4.4 / 3.92.
+    // Document 0 ("gato"): tf 1, length 1: 2.2 / (1 + 1.2 × (0.25 + 0.75 × 1 / (5/3))) = 2.2 / 1.84.
     const idx = Bm25Index.build(['gato', 'cachorro', 'gato gato cachorro']);
-    const hit = idx.search('gato', 3).find((h) => h.doc === 2)!;
-    const n = 3, df = 2, tf = 2, dl = 3, avgdl = 5 / 3, k1 = 1.2, b = 0.75;
-    const idf = Math.log(1 + (n - df + 0.5) / (df + 0.5));
-    const expected = (idf * tf * (k1 + 1)) / (tf + k1 * (1 - b + (b * dl) / avgdl));
-    expect(hit.score).toBeCloseTo(expected, 5);
+    const hits = idx.search('gato', 3);
+    expect(hits.map((h) => h.doc)).toEqual([0, 2]);
+    expect(hits[0]!.score).toBeCloseTo(Math.log(1.6) * (2.2 / 1.84), 6);
+    expect(hits[1]!.score).toBeCloseTo(Math.log(1.6) * (4.4 / 3.92), 6);
+  });
+
+  it('agrees with scoring every document naively, with the default and with other parameters', () => {
+    const texts = [...docs, 'dropout e regularização evitam overfitting no treino', 'o treino usa gradiente', 'camadas camadas camadas'];
+    const analysed = texts.map((t) => analyze(t));
+    for (const params of [undefined, { k1: 2, b: 0.3 }, { k1: 0, b: 0 }]) {
+      const idx = Bm25Index.build(texts, params);
+      const copy = Bm25Index.deserialize(idx.serialize().header, idx.serialize().body);
+      expect(copy.params).toEqual(params ?? { k1: 1.2, b: 0.75 });
+      for (const query of ['dropout regularização treino', 'camadas', 'gradiente descendente treino']) {
+        const want = naiveBm25Search(analysed, query, 10, params);
+        for (const got of [idx.search(query, 10), copy.search(query, 10)]) {
+          expect(got.map((h) => h.doc)).toEqual(want.map((h) => h.doc));
+          got.forEach((h, i) => expect(h.score).toBeCloseTo(want[i]!.score, 5));
+        }
+      }
+    }
+  });
+
+  it('refuses parameters outside their documented range', () => {
+    expect(() => Bm25Index.build(docs, { k1: -1, b: 0.75 })).toThrow(/k1 must be a number ≥ 0, got -1/);
+    expect(() => Bm25Index.build(docs, { k1: 1.2, b: 1.5 })).toThrow(/b must be a number from 0 to 1, got 1.5/);
+    expect(() => Bm25Index.build(docs, { k1: Number.NaN, b: 0.75 })).toThrow(RangeError);
   });
 
   it('matches accent-less and inflected queries', () => {
@@ -78,9 +109,54 @@ describe('Bm25Index', () => {
     expect(copy.search('fine tuning camadas', 4)).toEqual(index.search('fine tuning camadas', 4));
   });
 
+  it('loads an index written before BM25 was split into modules, and answers as it did then', () => {
+    const dir = 'test/fixtures/lexical';
+    const header = readFileSync(path.join(dir, 'lexical.json'), 'utf8');
+    const body = readFileSync(path.join(dir, 'lexical.bin'));
+    const old = Bm25Index.deserialize(header, body);
+    const then = JSON.parse(readFileSync(path.join(dir, 'hits.json'), 'utf8')) as Record<string, unknown>;
+    expect(Object.keys(then)).toEqual(FIXTURE_QUERIES);
+    for (const query of FIXTURE_QUERIES) expect(old.search(query, 10)).toEqual(then[query]);
+    // Building the same texts today writes the same files, byte for byte.
+    const rebuilt = Bm25Index.build(fixtureTexts()).serialize();
+    expect(rebuilt.header).toBe(header);
+    expect(rebuilt.body.equals(body)).toBe(true);
+  });
+
   it('refuses a truncated body', () => {
     const { header, body } = index.serialize();
     expect(() => Bm25Index.deserialize(header, body.subarray(0, body.length - 4))).toThrow(/truncated or corrupt/);
+  });
+});
+
+describe('the BM25 formula', () => {
+  const defaults = { k1: 1.2, b: 0.75 };
+
+  it('gives rare terms a high idf and a term in every document a small positive one', () => {
+    expect(idf(2, 3)).toBeCloseTo(Math.log(1.6), 12);
+    expect(idf(1, 1000)).toBeGreaterThan(idf(10, 1000));
+    expect(idf(1000, 1000)).toBeGreaterThan(0);
+    expect(idf(1000, 1000)).toBeLessThan(0.001);
+  });
+
+  it('saturates with term frequency (k1) and discounts long documents (b)', () => {
+    // More occurrences add less and less, never past k1 + 1.
+    const w = (tf: number) => bm25Weight(tf, 10, 10, defaults);
+    expect(w(2) - w(1)).toBeGreaterThan(w(3) - w(2));
+    expect(w(10_000)).toBeLessThan(2.2);
+    expect(w(10_000)).toBeGreaterThan(2.19);
+    // k1 = 0: present or absent.
+    expect(bm25Weight(1, 10, 10, { k1: 0, b: 0.75 })).toBe(1);
+    expect(bm25Weight(7, 30, 10, { k1: 0, b: 0.75 })).toBe(1);
+    // A document twice the average length counts less; with b = 0 length does not matter.
+    expect(bm25Weight(2, 20, 10, defaults)).toBeLessThan(bm25Weight(2, 10, 10, defaults));
+    expect(bm25Weight(2, 20, 10, { k1: 1.2, b: 0 })).toBe(bm25Weight(2, 10, 10, { k1: 1.2, b: 0 }));
+  });
+
+  it('averages document lengths, never below 1', () => {
+    expect(averageDocLength(10, 4)).toBe(2.5);
+    expect(averageDocLength(0, 5)).toBe(1);
+    expect(averageDocLength(0, 0)).toBe(1);
   });
 });
 
