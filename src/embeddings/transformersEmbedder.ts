@@ -98,6 +98,7 @@ export async function loadTransformersEmbedder(opts: TransformersEmbedderOptions
 
   return {
     modelId,
+    dtype: opts.dtype ?? 'q8',
     dimensions,
     maxTokens,
     async embedPassages(texts, onProgress) {
