@@ -138,10 +138,17 @@ export interface UserFacingOptions {
 
 const MODEL_NAME = 'pergunta-bench/tiny-e5';
 const DISCORD_TOKEN = 'bench-discord-token';
-/** What the fake LLM answers every question (streamed one word at a time). */
+/** What the fake LLM answers every question, streamed one word at a time (~60 words). */
 const ANSWER =
   'Overfitting é quando o modelo decora os dados de treino, inclusive o ruído, e por isso vai muito bem no treino ' +
-  'mas mal em dados novos [1]. Compare o erro de treino com o de validação para perceber [2].';
+  'mas mal em dados novos [1]. Para perceber, compare o erro de treino com o erro de validação: se o primeiro cai e o ' +
+  'segundo sobe, o modelo está sobreajustando [2]. Regularização e validação cruzada ajudam a evitar isso [1][2].';
+/**
+ * Between words: about a real LLM's pace, so that the answer streams for longer than Discord's
+ * edit interval (1 s) and a first edit held back by the throttle would show as such (a shorter
+ * stream ends first, and its final edit would be the first to carry text).
+ */
+const WORD_DELAY_MS = 20;
 const FIRST_WORD = ANSWER.split(' ')[0]!;
 const MAIN = fileURLToPath(new URL('../../adapters/main.ts', import.meta.url));
 const silent = createLogger({ level: 'silent' });
@@ -168,7 +175,7 @@ export async function benchUserFacing(options: UserFacingOptions): Promise<UserF
   const embedder = await loadTransformersEmbedder(embedderOptions(config));
   const [discord, llm] = await Promise.all([
     startFakeDiscord({ token: DISCORD_TOKEN }),
-    startFakeOpenAI({ defaultBehavior: { type: 'text', text: ANSWER, firstChunkDelayMs: settings.llmFirstTokenMs, chunkDelayMs: 5 } }),
+    startFakeOpenAI({ defaultBehavior: { type: 'text', text: ANSWER, firstChunkDelayMs: settings.llmFirstTokenMs, chunkDelayMs: WORD_DELAY_MS } }),
   ]);
   const botEnv = (indexDir: string, store: string): Record<string, string> => ({
     PATH: process.env.PATH ?? '',
