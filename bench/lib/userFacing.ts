@@ -66,6 +66,8 @@ export interface FirstTextResult {
   questions: number;
   /** Edit with answer text − dispatch − the LLM's time to first token. */
   overhead: LatencyStats;
+  /** Every question's overhead in ms, in the order asked (to tell a steady tail from a few stalls). */
+  overheadSamples: number[];
   /** Dispatch → the LLM request arriving at the fake (defer, retrieval, prompt, HTTP). */
   toLlmRequest: LatencyStats;
   /** The LLM's first words written → the edit carrying them arriving at the fake Discord. */
@@ -387,6 +389,7 @@ async function measureFirstText(
   return {
     questions: overhead.length,
     overhead: summarize(overhead),
+    overheadSamples: overhead,
     toLlmRequest: summarize(toLlm),
     firstTokenToDiscord: summarize(afterToken),
     llmFirstToken: summarize(ttft),
