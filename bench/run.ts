@@ -1,8 +1,9 @@
 /**
  * `npm run bench -- [--sizes 1000,10000,100000] [--quick] [--million] [--no-peer] [--no-rss]
- *                   [--no-ingest] [--no-raw-build] [--out FILE] [--keep]`
+ *                   [--no-ingest] [--no-raw-build] [--no-user-facing] [--out FILE] [--keep]`
  *
- * Speed, memory and recall of the retrieval core on synthetic corpora (and the sample course),
+ * What users feel of the whole bot (first streamed words, memory of npm start, re-ingest), then
+ * speed, memory and recall of the retrieval core on synthetic corpora (and the sample course),
  * side by side with raw hnswlib-node and LangChain.js measured in the same run. Prints Markdown
  * tables on stdout (progress on stderr) and writes the full result to bench/results/latest.json.
  * Timings belong here, never in unit tests. See bench/README.md.
@@ -33,6 +34,7 @@ const program = new Command('bench')
   .option('--no-raw-build', 'never build raw hnswlib-node (its query latency is still measured, on our graph)')
   .option('--raw-build-max <n>', 'build raw hnswlib-node only up to this many windows', (v) => parseSizes(v)[0]!, 10_000)
   .option('--no-real-course', 'skip the sample-course lexical benchmark')
+  .option('--no-user-facing', 'skip "What users feel" (npm start with the fake Discord, its memory, a re-ingest)')
   .option('--course <dir>', 'course whose vocabulary and questions are used', 'examples/curso-exemplo')
   .option('--out <file>', 'JSON result file', 'bench/results/latest.json')
   .option('--work-dir <dir>', 'where indexes are written (default: a temporary folder, removed afterwards)')
@@ -50,6 +52,7 @@ const opts = program.opts<{
   rawBuild: boolean;
   rawBuildMax: number;
   realCourse: boolean;
+  userFacing: boolean;
   course: string;
   out: string;
   workDir?: string;
@@ -74,6 +77,7 @@ const result = await runBench({
   rawBuildMax: opts.rawBuildMax,
   realCourse: opts.realCourse && !millionOnly,
   e5: !millionOnly,
+  userFacing: opts.userFacing && !millionOnly,
   courseDir: opts.course,
   ...(opts.workDir ? { workDir: opts.workDir } : {}),
   keep: Boolean(opts.keep),

@@ -103,7 +103,12 @@ export async function createCore(config: Config, logger: Logger, options: Create
     logger.info(`no index in ${indexDir} yet: building it from ${config.COURSE_DIR} first`);
     await runIngest(config, logger, config.COURSE_DIR, indexDir, embedder);
   }
-  const index = await loadCourseIndex(indexDir, { embeddingModel: config.EMBEDDING_MODEL, ef: config.HNSW_EF });
+  const index = await loadCourseIndex(indexDir, {
+    embeddingModel: config.EMBEDDING_MODEL,
+    // An embedder handed in (tests) may run at another dtype than the configured one.
+    embeddingDtype: embedder?.dtype ?? config.EMBEDDING_DTYPE,
+    ef: config.HNSW_EF,
+  });
   const retriever = new HybridRetriever(index, embedder);
   const llm = config.OPENAI_API_KEY
     ? createLlm({

@@ -1,7 +1,9 @@
 /**
- * Throttled edits of one reply while an answer streams in: at most one edit per `intervalMs`
- * (measured from the start of the previous edit, the defer counting as one), never two edits
- * in flight, only the latest text sent, and the final edit always last.
+ * Edits of one reply while an answer streams in. The first edit goes out as soon as there is
+ * something to show: the student is waiting, and the defer before it is not an edit of the
+ * text. Later edits are throttled to at most one per `intervalMs` (measured from the start of
+ * the previous edit), because Discord rate-limits edits of one message. Never two edits in
+ * flight, only the latest text sent, and the final edit always last.
  */
 import type { Logger } from '../../src/bot/index.js';
 import { describeError } from './errors.js';
@@ -12,7 +14,8 @@ export class ThrottledEditor<P> {
   private render: (() => P) | undefined;
   private timer: NodeJS.Timeout | undefined;
   private current: Promise<void> | undefined;
-  private lastEditAt: number;
+  /** Start of the previous edit; undefined until the first one, which is not throttled. */
+  private lastEditAt: number | undefined;
   private closed = false;
   /** Intermediate edits sent so far. */
   edits = 0;
@@ -21,9 +24,7 @@ export class ThrottledEditor<P> {
     private readonly edit: (payload: P) => Promise<unknown>,
     private readonly intervalMs: number,
     private readonly logger: Logger,
-  ) {
-    this.lastEditAt = Date.now();
-  }
+  ) {}
 
   /** Asks for an edit with the payload `render()` will build when the edit is due. */
   update(render: () => P): void {
@@ -49,6 +50,10 @@ export class ThrottledEditor<P> {
 
   private schedule(): void {
     if (this.timer || this.current || this.closed) return;
+    if (this.lastEditAt === undefined) {
+      this.flush();
+      return;
+    }
     const wait = Math.max(0, this.lastEditAt + this.intervalMs - Date.now());
     this.timer = setTimeout(() => {
       this.timer = undefined;
@@ -62,7 +67,9 @@ export class ThrottledEditor<P> {
     this.render = undefined;
     this.lastEditAt = Date.now();
     this.edits++;
-    this.current = this.edit(render())
+    // Called from the caller's stream callback for the first edit: a synchronous throw becomes
+    // a logged failed edit, never an exception in the caller.
+    this.current = new Promise<unknown>((resolve) => resolve(this.edit(render())))
       .then(
         () => undefined,
         (err: unknown) => this.logger.warn({ err: describeError(err) }, 'discord: streaming edit failed'),

@@ -11,6 +11,7 @@ import { benchE5, benchRealCourse } from './realCourse.js';
 import { benchSize } from './synthetic.js';
 import { roundsText } from './report.js';
 import type { BenchResult, HybridRound, SizeResult } from './types.js';
+import { benchUserFacing, type UserFacingSettings } from './userFacing.js';
 
 export interface BenchOptions {
   sizes: number[];
@@ -26,6 +27,9 @@ export interface BenchOptions {
   rawBuildMax: number;
   realCourse: boolean;
   e5: boolean;
+  /** The "What users feel" rows: npm start, the fake Discord, a re-ingest (bench/lib/userFacing.ts). */
+  userFacing: boolean;
+  userFacingSettings?: Partial<UserFacingSettings>;
   courseDir: string;
   /** Where indexes are written (default: a temporary folder, removed afterwards). */
   workDir?: string;
@@ -115,6 +119,18 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       realCourse = await benchRealCourse(options.courseDir, workDir, config, tuning.latencyBudgetMs);
     }
 
+    let userFacing: BenchResult['userFacing'];
+    if (options.userFacing) {
+      userFacing = await benchUserFacing({
+        courseDir: options.courseDir,
+        workDir,
+        vocabulary,
+        seed: SEED,
+        log,
+        ...(options.userFacingSettings ? { settings: options.userFacingSettings } : {}),
+      }).catch((err: unknown) => ({ skipped: `failed: ${(err as Error).message}` }));
+    }
+
     const sizes: SizeResult[] = [];
     for (const size of options.sizes) {
       const t0 = Date.now();
@@ -186,6 +202,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
       command: options.command,
       durationMs: 0,
       e5,
+      ...(userFacing ? { userFacing } : {}),
       realCourse,
       sizes,
       ...(million ? { million } : {}),

@@ -6,15 +6,15 @@
  * and reuses the windows and vectors already in the index, so what is measured is exactly what
  * an admin pays to add one lecture to a large course: load the index, window and embed the new
  * video, add its vectors to the HNSW graph, rebuild BM25, write and switch a new generation.
- * The stubs' hashes are computed here the way ingest computes them; the benchmark checks that
+ * The stubs' hashes are computed with ingest's own `contentHash`; the benchmark checks that
  * ingest really reused every video (otherwise it reports the mismatch).
  */
-import { createHash } from 'node:crypto';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import type { Embedder } from '../../src/embeddings/embedder.js';
+import { contentHash } from '../../src/index/ingest.js';
 import { parseTranscriptText } from '../../src/transcripts/parseTranscript.js';
-import type { Cue, Video } from '../../src/types.js';
+import type { Video } from '../../src/types.js';
 import type { WindowSettings } from '../../src/windowing.js';
 import type { VectorSpace, Vocabulary } from './corpus.js';
 import { mulberry32 } from './prng.js';
@@ -62,14 +62,6 @@ function srtClock(seconds: number): string {
 /** The one-cue transcript standing in for an already indexed video. */
 export function stubTranscript(video: Video): string {
   return `1\n00:00:00,000 --> 00:00:02,000\n${video.title}\n`;
-}
-
-/** Cues → the hash ingest records per video (same recipe as src/index/ingest.ts). */
-export function contentHash(cues: readonly Cue[], window: WindowSettings, modelId: string | null): string {
-  const hash = createHash('sha256');
-  hash.update(JSON.stringify({ window, modelId }));
-  for (const cue of cues) hash.update(`${cue.start}\t${cue.end}\t${cue.text}\n`);
-  return hash.digest('hex').slice(0, 32);
 }
 
 export function stubHash(video: Video, window: WindowSettings): string {

@@ -2,6 +2,7 @@
 import type { LatencyStats } from './stats.js';
 import type { ProbeResult } from './rssProbe.js';
 import { isSkipped, type BenchResult, type HybridRound, type Maybe, type SizeResult } from './types.js';
+import { renderUserFacing } from './userFacing.js';
 
 const MiB = 2 ** 20;
 
@@ -67,6 +68,7 @@ export function renderReport(r: BenchResult): string {
   out.push(`Command: \`${r.command}\` (${Math.round(r.durationMs / 1000)} s).`);
   out.push('');
 
+  if (r.userFacing) out.push(...renderUserFacing(r.userFacing));
   if (r.sizes.length > 0) renderSizes(r, out);
   renderTail(r, out);
   return out.join('\n');

@@ -1,6 +1,7 @@
 /** The benchmark's result document (printed as tables and written to bench/results/latest.json). */
 import type { LatencyStats } from './stats.js';
 import type { ProbeResult } from './rssProbe.js';
+import type { UserFacingResult } from './userFacing.js';
 
 export interface BuildTiming {
   ms: number;
@@ -160,6 +161,8 @@ export interface BenchResult {
   command: string;
   durationMs: number;
   e5: Maybe<{ model: string; loadMs: number; query: LatencyStats }>;
+  /** The whole bot through npm start (bench/lib/userFacing.ts); absent with --no-user-facing. */
+  userFacing?: Maybe<UserFacingResult>;
   realCourse: Maybe<RealCourseResult>;
   sizes: SizeResult[];
   million?: Maybe<MillionResult>;

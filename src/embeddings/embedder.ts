@@ -5,6 +5,11 @@
 export interface Embedder {
   /** Model id, e.g. `Xenova/multilingual-e5-small`. Stored in the index manifest. */
   readonly modelId: string;
+  /**
+   * Weight precision the model runs at (`fp32`, `q8`), for models that come in several: the
+   * precisions give slightly different vectors, so the index records it. Absent otherwise.
+   */
+  readonly dtype?: string;
   /** Vector length. */
   readonly dimensions: number;
   /** Maximum number of tokens the model reads (E5: 512), special tokens included. */

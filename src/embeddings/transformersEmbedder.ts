@@ -14,6 +14,7 @@
 import path from 'node:path';
 import { format } from 'node:util';
 import type { FeatureExtractionPipeline, Tensor } from '@huggingface/transformers';
+import { ConfigError } from '../config.js';
 import { EmbeddingModelUnavailableError, type Embedder } from './embedder.js';
 
 type Transformers = typeof import('@huggingface/transformers');
@@ -32,7 +33,12 @@ export interface TransformersEmbedderOptions {
   dtype?: 'fp32' | 'q8';
   /** Texts per forward pass in `embedPassages`. Default 16. */
   batchSize?: number;
-  /** Longer inputs are truncated to this many tokens (special tokens included). Default 512, capped by the tokenizer's limit. */
+  /**
+   * Longer inputs are truncated to this many tokens (special tokens included); the windows are
+   * built to fit it. Above what the model reads, loading fails with a `ConfigError` naming
+   * WINDOW_MAX_TOKENS (windows built to it would be cut silently when embedded). Default: 512,
+   * or the model's limit if lower.
+   */
   maxTokens?: number;
   /** Loading fails after this long without progress (a download receiving data counts as progress). Default 120 000. */
   loadTimeoutMs?: number;
@@ -67,11 +73,15 @@ export async function loadTransformersEmbedder(opts: TransformersEmbedderOptions
   const extractor = loaded.extractor;
   const tokenizer = extractor.tokenizer;
 
-  const tokenizerLimit = tokenizer.model_max_length;
-  const maxTokens = Math.max(
-    4,
-    Math.min(Math.floor(opts.maxTokens ?? DEFAULT_MAX_TOKENS), Number.isFinite(tokenizerLimit) ? tokenizerLimit : Infinity),
-  );
+  const limit = modelTokenLimit(tokenizer.model_max_length, extractor.model.config);
+  if (opts.maxTokens !== undefined && limit && opts.maxTokens > limit.tokens) {
+    await extractor.dispose().catch(() => undefined);
+    throw new ConfigError([
+      `WINDOW_MAX_TOKENS is ${opts.maxTokens}, but the embedding model ${modelId} reads at most ${limit.tokens} tokens ` +
+        `(${limit.source}): set WINDOW_MAX_TOKENS=${limit.tokens} or less, otherwise every window longer than that would be cut silently when embedded`,
+    ]);
+  }
+  const maxTokens = Math.max(4, Math.min(Math.floor(opts.maxTokens ?? DEFAULT_MAX_TOKENS), limit?.tokens ?? Infinity));
   const batchSize = Math.max(1, Math.floor(opts.batchSize ?? DEFAULT_BATCH_SIZE));
 
   /** One forward pass: tokenize (padded, truncated), run the model, mean-pool, L2-normalise. */
@@ -98,6 +108,7 @@ export async function loadTransformersEmbedder(opts: TransformersEmbedderOptions
 
   return {
     modelId,
+    dtype: opts.dtype ?? 'q8',
     dimensions,
     maxTokens,
     async embedPassages(texts, onProgress) {
@@ -122,6 +133,25 @@ export async function loadTransformersEmbedder(opts: TransformersEmbedderOptions
       await extractor.dispose();
     },
   };
+}
+
+/**
+ * How many tokens the model reads: the tokenizer's `model_max_length` and the model config's
+ * `max_position_embeddings`, whichever is lower. RoBERTa-family models (XLM-R, as in E5 base and
+ * large) number positions from padding_idx + 1, so two of their positions are never usable.
+ * Undefined when neither says (tokenizers without a limit report a huge number).
+ */
+export function modelTokenLimit(modelMaxLength: unknown, config: unknown): { tokens: number; source: string } | undefined {
+  const limits: { tokens: number; source: string }[] = [];
+  if (typeof modelMaxLength === 'number' && Number.isInteger(modelMaxLength) && modelMaxLength > 0 && modelMaxLength < 1e7) {
+    limits.push({ tokens: modelMaxLength, source: `its tokenizer's model_max_length` });
+  }
+  const { max_position_embeddings: positions, model_type: type } = (config ?? {}) as { max_position_embeddings?: unknown; model_type?: unknown };
+  if (typeof positions === 'number' && Number.isInteger(positions) && positions > 0) {
+    const offset = typeof type === 'string' && /roberta|camembert/i.test(type) ? 2 : 0;
+    limits.push({ tokens: positions - offset, source: `its config's max_position_embeddings${offset ? ` minus ${offset}` : ''}` });
+  }
+  return limits.sort((a, b) => a.tokens - b.tokens)[0];
 }
 
 function splitRows(pooled: Tensor, rows: number): Float32Array[] {

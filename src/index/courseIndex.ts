@@ -1,7 +1,8 @@
 /**
  * A loaded index: windows, videos, the lexical index and (when built with an embedding model)
  * the dense index. Loading checks the files against the manifest, and refuses an index built
- * with a different embedding model than the configured one instead of returning garbage.
+ * with a different embedding model, or the same model at another dtype, than the configured one
+ * instead of returning garbage or quietly worse results.
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,9 +48,33 @@ export class IndexModelMismatchError extends Error {
   }
 }
 
+/**
+ * The index's vectors come from the configured model at another weight precision: queries would
+ * be embedded by one and the windows by the other, close but not the same model.
+ */
+export class IndexDtypeMismatchError extends Error {
+  constructor(
+    readonly indexDtype: string,
+    readonly configuredDtype: string,
+    model: string,
+    dir: string,
+  ) {
+    super(
+      `the index in ${dir} was built with ${model} at dtype ${indexDtype}, but EMBEDDING_DTYPE is ${configuredDtype}: ` +
+        `set EMBEDDING_DTYPE=${indexDtype} or rebuild the index with \`npm run ingest\``,
+    );
+    this.name = 'IndexDtypeMismatchError';
+  }
+}
+
 export interface LoadIndexOptions {
   /** The configured embedding model: when given, an index built with another one is refused. */
   embeddingModel?: string;
+  /**
+   * The configured dtype of that model: when given, an index that recorded another one is refused.
+   * Indexes built before the dtype was recorded load whatever it is.
+   */
+  embeddingDtype?: string;
   ef: number;
 }
 
@@ -59,6 +84,9 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
   const manifest = await readManifest(generationDir);
   if (options.embeddingModel && manifest.embeddingModel && manifest.embeddingModel !== options.embeddingModel) {
     throw new IndexModelMismatchError(manifest.embeddingModel, options.embeddingModel, dir);
+  }
+  if (options.embeddingDtype && manifest.embeddingModel && manifest.embeddingDtype && manifest.embeddingDtype !== options.embeddingDtype) {
+    throw new IndexDtypeMismatchError(manifest.embeddingDtype, options.embeddingDtype, manifest.embeddingModel, dir);
   }
   await verifyFiles(generationDir, manifest);
 

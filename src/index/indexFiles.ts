@@ -3,8 +3,8 @@
  *
  *   INDEX_DIR/CURRENT            name of the generation in use (replaced atomically by rename)
  *   INDEX_DIR/gen-<time>-<rand>/ one complete, immutable build:
- *       manifest.json            format version, model, dimensions, window settings, counts,
- *                                build time, videos with content hashes, file sizes + CRC32
+ *       manifest.json            format version, model and its dtype, dimensions, window settings,
+ *                                counts, build time, videos with content hashes, file sizes + CRC32
  *       windows.jsonl            one window per line, in lexical-document order
  *       lexical.json/.bin        BM25 vocabulary and postings
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
@@ -34,7 +34,7 @@ export const FILES = {
 const CHECKSUM_LIMIT_BYTES = 512 * 1024 * 1024;
 
 export interface IndexedVideo extends Video {
-  /** Hash of the parsed cues, the window settings and the embedding model. */
+  /** Hash of the parsed cues, the window settings and the embedding model (and its dtype). */
   hash: string;
   windows: number;
 }
@@ -44,6 +44,8 @@ export interface IndexManifest {
   builtAt: string;
   source: string;
   embeddingModel: string | null;
+  /** Weight precision of the embedding model (`fp32`, `q8`); absent in indexes built before it was recorded. */
+  embeddingDtype?: string | null;
   dimensions: number | null;
   window: WindowSettings;
   hnsw: { m: number; efConstruction: number } | null;

@@ -1,6 +1,7 @@
 /**
- * Course folder → index folder. Videos whose transcript, window settings and embedding model are
- * unchanged since the previous build keep their windows, corpus ids and vectors (no re-embedding);
+ * Course folder → index folder. Videos whose transcript, window settings and embedding model
+ * (and its dtype) are unchanged since the previous build keep their windows, corpus ids and
+ * vectors (no re-embedding);
  * only new or changed videos are windowed and embedded. A malformed transcript is reported and
  * skipped (or, if the previous build had that video, its previous version is kept).
  */
@@ -64,8 +65,9 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
 
   const previous = await loadPrevious(options);
   const modelId = embedder ? embedder.modelId : null;
+  const dtype = embedder?.dtype ?? null;
   const countTokens = embedder ? (t: string) => embedder.countTokens(t) : approximateTokenCount;
-  const reusable = previous && sameBuildSettings(previous, modelId, options) ? previous : null;
+  const reusable = previous && sameBuildSettings(previous, modelId, dtype, options) ? previous : null;
 
   let nextCorpusId = previous?.manifest.nextCorpusId ?? 0;
   const windows: TranscriptWindow[] = [];
@@ -100,7 +102,7 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
       continue;
     }
     const windowCues = splitLongCues(cues, options.window.maxTokens, countTokens);
-    const hash = contentHash(windowCues, options.window, modelId);
+    const hash = contentHash(windowCues, options.window, modelId, dtype);
     if (previousVideo && previousVideo.hash === hash) {
       const kept = previousWindowsOf(video.id);
       kept.forEach((w) => keptWindows.add(w.corpusId));
@@ -134,6 +136,7 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
       builtAt: new Date().toISOString(),
       source: path.resolve(options.sourceDir),
       embeddingModel: dense ? modelId : null,
+      embeddingDtype: dense ? dtype : null,
       dimensions: dense ? dense.dimensions : null,
       window: options.window,
       hnsw: dense ? { m: options.hnsw.m, efConstruction: options.hnsw.efConstruction } : null,
@@ -184,10 +187,12 @@ async function loadPrevious(options: IngestOptions): Promise<CourseIndex | null>
   }
 }
 
-function sameBuildSettings(previous: CourseIndex, modelId: string | null, options: IngestOptions): boolean {
+function sameBuildSettings(previous: CourseIndex, modelId: string | null, dtype: string | null, options: IngestOptions): boolean {
   const m = previous.manifest;
   const sameWindow = JSON.stringify(m.window) === JSON.stringify(options.window);
-  if (!sameWindow || m.embeddingModel !== modelId) return false;
+  // Vectors of two dtypes in one graph would mix two models' outputs: a new dtype rebuilds it.
+  // An index from before the dtype was recorded counts as another dtype (it is unknown).
+  if (!sameWindow || m.embeddingModel !== modelId || (m.embeddingDtype ?? null) !== dtype) return false;
   if (modelId === null) return true;
   return m.hnsw?.m === options.hnsw.m && m.hnsw.efConstruction === options.hnsw.efConstruction && previous.dense !== null;
 }
@@ -237,9 +242,13 @@ export function splitLongCues(cues: readonly Cue[], maxTokens: number, countToke
   return out;
 }
 
-function contentHash(cues: readonly Cue[], window: WindowSettings, modelId: string | null): string {
+/**
+ * What decides whether a video's windows and vectors can be reused: its cues, the window
+ * settings, the model and its dtype. Embedders without a dtype hash as before it was recorded.
+ */
+export function contentHash(cues: readonly Cue[], window: WindowSettings, modelId: string | null, dtype: string | null = null): string {
   const hash = createHash('sha256');
-  hash.update(JSON.stringify({ window, modelId }));
+  hash.update(JSON.stringify({ window, modelId, ...(dtype !== null ? { dtype } : {}) }));
   for (const cue of cues) hash.update(`${cue.start}\t${cue.end}\t${cue.text}\n`);
   return hash.digest('hex').slice(0, 32);
 }

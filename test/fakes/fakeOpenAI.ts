@@ -26,7 +26,9 @@
  * - `{ type: 'text', text }`: a normal answer. `text` may be a function of the request.
  *   Streaming splits it into word-sized chunks (or `chunkSize` characters, or explicit `chunks`).
  *   Options: `delayMs` (before the headers), `chunkDelayMs` (between stream chunks),
- *   `finishReason` (default 'stop'; null omits it), `omitDone` (no `data: [DONE]`), `headers`.
+ *   `firstChunkDelayMs` (before the first content chunk, default `chunkDelayMs`: the time to
+ *   first token), `finishReason` (default 'stop'; null omits it), `omitDone` (no `data: [DONE]`),
+ *   `headers`. The request's `firstContentAt` records when the first content chunk was written.
  * - `{ type: 'error', status }`: a JSON error body `{ error: { message, type, param, code } }`
  *   (or a raw `body`), with optional `retryAfter` (→ `retry-after` header, seconds or HTTP date),
  *   `retryAfterMs` (→ `retry-after-ms`), extra `headers`, `delayMs`.
@@ -66,6 +68,8 @@ export interface FakeRequest {
   messages: FakeChatMessage[];
   /** Date.now() at arrival. */
   receivedAt: number;
+  /** Date.now() when the first content chunk of a streamed `text` answer was written. */
+  firstContentAt?: number;
 }
 
 export type FakeBehavior =
@@ -78,6 +82,8 @@ export type FakeBehavior =
       chunkSize?: number;
       delayMs?: number;
       chunkDelayMs?: number;
+      /** Before the first content chunk (streaming); default `chunkDelayMs`. */
+      firstChunkDelayMs?: number;
       /** Default 'stop'; null sends no finish_reason at all. */
       finishReason?: string | null;
       omitDone?: boolean;
@@ -257,9 +263,12 @@ export async function startFakeOpenAI(opts: { defaultBehavior?: FakeResponder } 
         }
         sseHeaders(res, req, b.headers);
         if (!writeSse(res, chunk(req, { role: 'assistant', content: '', refusal: null }))) return;
+        let first = true;
         for (const piece of b.chunks ?? splitChunks(text, b.chunkSize)) {
-          await sleep(b.chunkDelayMs);
+          await sleep(first ? (b.firstChunkDelayMs ?? b.chunkDelayMs) : b.chunkDelayMs);
           if (!writeSse(res, chunk(req, { content: piece }))) return;
+          if (first) req.firstContentAt = Date.now();
+          first = false;
         }
         await sleep(b.chunkDelayMs);
         if (finish !== null && !writeSse(res, chunk(req, {}, finish))) return;

@@ -11,6 +11,7 @@ import { exactTopK, meanRecall, recallOf } from '../../bench/lib/exact.js';
 import { renderReport } from '../../bench/lib/report.js';
 import { percentile, summarize, summarizeSamples, timePairSync, type LatencyStats } from '../../bench/lib/stats.js';
 import { isSkipped } from '../../bench/lib/types.js';
+import { userFacingRows } from '../../bench/lib/userFacing.js';
 import { SAMPLE_COURSE } from '../helpers/course.js';
 
 function expectStats(s: LatencyStats): void {
@@ -83,6 +84,8 @@ describe('npm run bench code paths (tiny sizes)', () => {
       rawBuildMax: 10_000,
       realCourse: true,
       e5: true,
+      // Run on its own below.
+      userFacing: false,
       courseDir: SAMPLE_COURSE,
       keep: false,
       log: (m) => logs.push(m),
@@ -191,5 +194,86 @@ describe('npm run bench code paths (tiny sizes)', () => {
       expect(text).toContain(heading);
     }
     expect(text).toMatch(/Hybrid p95 per round: 500 [\d.]+ \/ [\d.]+ \/ [\d.]+ ms/);
+  });
+});
+
+describe('npm run bench: what users feel (small sizes)', () => {
+  it('starts npm start against the fake Discord and LLM, reads its memory, re-ingests one lecture, and prints one table', { timeout: 300_000 }, async () => {
+    const logs: string[] = [];
+    const result = await runBench({
+      sizes: [],
+      quick: true,
+      million: false,
+      millionSize: 0,
+      peer: false,
+      rss: false,
+      ingest: false,
+      rawBuild: false,
+      rawBuildMax: 0,
+      realCourse: false,
+      e5: false,
+      userFacing: true,
+      userFacingSettings: { questions: 5, warmup: 1, largeWindows: 300 },
+      courseDir: SAMPLE_COURSE,
+      keep: false,
+      log: (m) => logs.push(m),
+      command: 'test',
+    });
+    const uf = result.userFacing;
+    if (!uf || isSkipped(uf)) throw new Error(`user-facing skipped: ${JSON.stringify(uf)}`);
+
+    // First streamed text: every timed question answered, its parts adding up.
+    if (isSkipped(uf.firstText)) throw new Error(uf.firstText.skipped);
+    const f = uf.firstText;
+    expect(f.questions).toBe(5);
+    for (const s of [f.overhead, f.toLlmRequest, f.firstTokenToDiscord, f.llmFirstToken]) {
+      expect(s.n).toBe(5);
+      expect(s.p50).toBeGreaterThanOrEqual(0);
+      expect(s.p50).toBeLessThanOrEqual(s.p95);
+    }
+    expect(f.overhead.mean).toBeCloseTo(f.toLlmRequest.mean + f.firstTokenToDiscord.mean, 6);
+    expect(f.llmFirstTokenMs).toBe(40);
+    // The bot ran hybrid retrieval with the tiny model.
+    expect(f.retriever).toMatch(/\+bm25$/);
+
+    // Memory of npm start, read from /proc after the ready line.
+    if (isSkipped(uf.memorySample) || isSkipped(uf.memoryLarge)) throw new Error('memory skipped');
+    expect(uf.memorySample).toMatchObject({ videos: 7, windows: f.windows });
+    expect(uf.memoryLarge.windows).toBeGreaterThan(200);
+    for (const m of [uf.memorySample, uf.memoryLarge]) {
+      expect(m.rss).toBeGreaterThan(0);
+      expect(m.peakRss).toBeGreaterThanOrEqual(m.rss);
+    }
+    if (isSkipped(uf.baselineRss)) throw new Error(uf.baselineRss.skipped);
+    expect(uf.baselineRss.transformers).toBeGreaterThan(uf.baselineRss.node);
+
+    // Re-ingest: true incremental adds, one more lecture each round, the embedder's time taken out;
+    // the round reported is the median one.
+    if (isSkipped(uf.reingest)) throw new Error(uf.reingest.skipped);
+    const g = uf.reingest;
+    expect(g.rounds).toHaveLength(3);
+    expect(g.rounds[0]!.windowsBefore).toBe(uf.memoryLarge.windows);
+    g.rounds.forEach((round, i) => {
+      expect(round.reusedVideos).toBe(round.videosBefore);
+      expect(round.windowsAfter).toBe(round.windowsBefore + round.windowsEmbedded);
+      if (i > 0) expect(round.windowsBefore).toBe(g.rounds[i - 1]!.windowsAfter);
+      expect(round.windowsEmbedded).toBeGreaterThan(10);
+      expect(round.embedMs).toBeGreaterThan(0);
+      expect(round.ms).toBeCloseTo(round.totalMs - round.embedMs, 6);
+    });
+    expect(g.ms).toBe(g.rounds.map((r) => r.ms).sort((a, b) => a - b)[1]);
+
+    // One table: what, value, goal, met.
+    const rows = userFacingRows(uf);
+    expect(rows.map((r) => r.goal)).toEqual(['≤ 30 ms p95', 'none set', 'none set', '≤ 2.00 s']);
+    expect(typeof rows[0]!.met).toBe('boolean');
+    expect(typeof rows[3]!.met).toBe('boolean');
+    const text = renderReport(result);
+    const table = text.slice(text.indexOf('### What users feel'));
+    expect(table).toContain('| what | value | goal | met |');
+    expect(table).toMatch(/\| Bot overhead to the first streamed text.*\| p50 [\d.]+ ms, p95 [\d.]+ ms/);
+    expect(table).toMatch(/\| Memory of npm start, sample course \(\d+ windows, 7 videos\).*\| \d+ MiB/);
+    expect(table).toMatch(/\| Re-ingest of one new lecture \(\d+ windows\) into a [\d,]+-window course.*\| [\d.]+ s \(ingestCourse.*median of 3 re-ingests/);
+    expect(logs.some((l) => l.includes('what users feel'))).toBe(true);
   });
 });

@@ -4,17 +4,21 @@
  * gets a `fetch` that records the attempt and fails, and the tests assert it was never called
  * unless the test is about hub failures.
  */
-import { cp, mkdtemp, rm, writeFile } from 'node:fs/promises';
+import { cp, mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { env } from '@huggingface/transformers';
 import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
+import { ConfigError, loadConfig } from '../../src/config.js';
+import { loadEmbedderOrNull } from '../../src/core.js';
 import { EmbeddingModelUnavailableError } from '../../src/embeddings/embedder.js';
 import {
   loadTransformersEmbedder,
+  modelTokenLimit,
   type TransformersEmbedder,
   type TransformersEmbedderOptions,
 } from '../../src/embeddings/transformersEmbedder.js';
+import { silentLogger } from '../helpers/course.js';
 import { writeTinyModel, type TinyModel } from '../helpers/tinyModel.js';
 
 let dir: string;
@@ -225,6 +229,67 @@ describe('loadTransformersEmbedder on a tiny local model', () => {
 
   it('never touched the network in the tests above', () => {
     expect(fetchCalls).toEqual([]);
+  });
+});
+
+/** A copy of the tiny model whose tokenizer and/or config declare a smaller token limit. */
+async function tinyWithLimit(root: string, name: string, limits: { modelMaxLength?: number; maxPositions?: number }): Promise<TinyModel> {
+  const model = await writeTinyModel(root, name);
+  const patch = async (file: string, key: string, value: number | undefined) => {
+    if (value === undefined) return;
+    const full = path.join(root, name, file);
+    await writeFile(full, JSON.stringify({ ...(JSON.parse(await readFile(full, 'utf8')) as object), [key]: value }));
+  };
+  await patch('tokenizer_config.json', 'model_max_length', limits.modelMaxLength);
+  await patch('config.json', 'max_position_embeddings', limits.maxPositions);
+  return model;
+}
+
+describe('WINDOW_MAX_TOKENS above what the model reads', () => {
+  it('is refused when the embedder loads, naming the setting and the model limit', async () => {
+    const small = await tinyWithLimit(path.join(dir, 'limits'), 'short-tokenizer', { modelMaxLength: 64 });
+    const err: unknown = await loadTransformersEmbedder({ modelId: small.modelId, localModelPath: small.modelPath, allowRemote: false, maxTokens: 128 }).then(
+      (e) => {
+        opened.push(e);
+        return new Error('loaded unexpectedly');
+      },
+      (e: unknown) => e,
+    );
+    expect(err).toBeInstanceOf(ConfigError);
+    const message = (err as ConfigError).message;
+    expect(message).toContain('WINDOW_MAX_TOKENS is 128');
+    expect(message).toContain('reads at most 64 tokens');
+    expect(message).toContain("model_max_length");
+    expect(message).toContain('WINDOW_MAX_TOKENS=64');
+
+    // At the limit it loads; without a setting the limit applies.
+    expect((await load({ modelId: small.modelId, localModelPath: small.modelPath, maxTokens: 64 })).maxTokens).toBe(64);
+    expect((await load({ modelId: small.modelId, localModelPath: small.modelPath })).maxTokens).toBe(64);
+  });
+
+  it('takes the lower of the tokenizer limit and the position embeddings', async () => {
+    const short = await tinyWithLimit(path.join(dir, 'limits'), 'few-positions', { maxPositions: 48 });
+    await expect(loadTransformersEmbedder({ modelId: short.modelId, localModelPath: short.modelPath, allowRemote: false, maxTokens: 64 })).rejects.toThrow(
+      /reads at most 48 tokens \(its config's max_position_embeddings\)/,
+    );
+    expect(modelTokenLimit(512, { model_type: 'bert', max_position_embeddings: 512 })).toEqual({ tokens: 512, source: "its tokenizer's model_max_length" });
+    // XLM-R (E5 base/large): 514 positions, 512 usable.
+    expect(modelTokenLimit(undefined, { model_type: 'xlm-roberta', max_position_embeddings: 514 })?.tokens).toBe(512);
+    // A tokenizer without a limit reports a huge number: not a limit.
+    expect(modelTokenLimit(1e30, {})).toBeUndefined();
+  });
+
+  it('stops start-up (ingest, ask, npm start) instead of falling back to lexical-only', async () => {
+    const cacheDir = path.join(dir, 'limit-cache');
+    await tinyWithLimit(path.join(cacheDir, 'pergunta-tests'), 'short-e5', { modelMaxLength: 64 });
+    const settings = { MODEL_CACHE_DIR: cacheDir, EMBEDDING_MODEL: 'pergunta-tests/short-e5', EMBEDDING_OFFLINE: 'true' };
+    const config = loadConfig({ ...settings, WINDOW_MAX_TOKENS: '100' }, path.join(dir, 'no.env'));
+    await expect(loadEmbedderOrNull(config, silentLogger())).rejects.toThrow(ConfigError);
+    await expect(loadEmbedderOrNull(config, silentLogger())).rejects.toThrow(/WINDOW_MAX_TOKENS is 100.*at most 64 tokens/);
+
+    const fits = await loadEmbedderOrNull(loadConfig({ ...settings, WINDOW_MAX_TOKENS: '64' }, path.join(dir, 'no.env')), silentLogger());
+    expect(fits?.maxTokens).toBe(64);
+    await (fits as TransformersEmbedder).dispose();
   });
 });
 

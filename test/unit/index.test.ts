@@ -7,7 +7,9 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { Embedder } from '../../src/embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
-import { IndexModelMismatchError, loadCourseIndex } from '../../src/index/courseIndex.js';
+import { loadConfig } from '../../src/config.js';
+import { createCore } from '../../src/core.js';
+import { IndexDtypeMismatchError, IndexModelMismatchError, loadCourseIndex } from '../../src/index/courseIndex.js';
 import { currentGeneration, IndexCorruptError, IndexNotFoundError, writeGeneration } from '../../src/index/indexFiles.js';
 import { ingestCourse, type IngestOptions } from '../../src/index/ingest.js';
 import { HybridRetriever, NOTICE_NO_DENSE_INDEX, NOTICE_NO_MODEL } from '../../src/retrieval/hybridRetriever.js';
@@ -16,6 +18,8 @@ import { copySampleCourse, silentLogger, srtLecture, tempDir, writeCourse } from
 import { writeTinyModel } from '../helpers/tinyModel.js';
 
 let tiny: TransformersEmbedder;
+/** The same tiny model loaded at the other dtype (its model.onnx instead of model_quantized.onnx). */
+let tinyFp32: TransformersEmbedder;
 let modelDir: string;
 
 /** Wraps an embedder to count the passages it embeds. */
@@ -23,6 +27,7 @@ function counting(inner: Embedder): Embedder & { passages: string[] } {
   const passages: string[] = [];
   return {
     modelId: inner.modelId,
+    ...(inner.dtype !== undefined ? { dtype: inner.dtype } : {}),
     dimensions: inner.dimensions,
     maxTokens: inner.maxTokens,
     countTokens: (t) => inner.countTokens(t),
@@ -51,10 +56,12 @@ beforeAll(async () => {
   modelDir = await tempDir('tiny-model-');
   const model = await writeTinyModel(modelDir);
   tiny = await loadTransformersEmbedder({ modelId: model.modelId, localModelPath: model.modelPath, allowRemote: false });
+  tinyFp32 = await loadTransformersEmbedder({ modelId: model.modelId, localModelPath: model.modelPath, allowRemote: false, dtype: 'fp32' });
 });
 
 afterAll(async () => {
   await tiny.dispose();
+  await tinyFp32.dispose();
 });
 
 describe('ingest and load', () => {
@@ -113,6 +120,72 @@ describe('ingest and load', () => {
     expect(err).toBeInstanceOf(IndexModelMismatchError);
     expect((err as Error).message).toContain('built with the embedding model tiny-e5');
     expect((err as Error).message).toContain('EMBEDDING_MODEL=tiny-e5');
+  });
+
+  it('records the dtype; re-ingesting at another dtype re-embeds every video instead of mixing vectors', async () => {
+    expect(tiny.dtype).toBe('q8');
+    expect(tinyFp32.dtype).toBe('fp32');
+    const course = await writeCourse({ a1: ['Aula 1', 'regressão linear', 6], a2: ['Aula 2', 'redes neurais', 6] });
+    const indexDir = await tempDir('index-');
+    const q8 = counting(tiny);
+    const r1 = await ingestCourse(options(course, indexDir, q8));
+    expect((await loadCourseIndex(indexDir, { ef: 50 })).manifest.embeddingDtype).toBe('q8');
+
+    const fp32 = counting(tinyFp32);
+    const r2 = await ingestCourse(options(course, indexDir, fp32));
+    expect(r2.reusedVideos).toEqual([]);
+    expect(r2.changedVideos.sort()).toEqual(['a1', 'a2']);
+    expect(r2.embedded).toBe(r2.windows);
+    expect(fp32.passages).toHaveLength(r1.windows);
+    const index = await loadCourseIndex(indexDir, { ef: 50 });
+    expect(index.manifest.embeddingDtype).toBe('fp32');
+    // Rebuilt, not added to the old graph: exactly one vector per window.
+    expect(index.dense!.size).toBe(index.windows.length);
+
+    // The same dtype again reuses everything: the dtype alone caused the re-embedding.
+    const again = counting(tinyFp32);
+    const r3 = await ingestCourse(options(course, indexDir, again));
+    expect(r3.reusedVideos.sort()).toEqual(['a1', 'a2']);
+    expect(again.passages).toHaveLength(0);
+  });
+
+  it('refuses an index built at another dtype than the configured one, saying what to do', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, tiny));
+    const err = await loadCourseIndex(indexDir, { embeddingModel: tiny.modelId, embeddingDtype: 'fp32', ef: 50 }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IndexDtypeMismatchError);
+    expect((err as Error).message).toContain('built with tiny-e5 at dtype q8, but EMBEDDING_DTYPE is fp32');
+    expect((err as Error).message).toContain('EMBEDDING_DTYPE=q8');
+    expect((err as Error).message).toContain('npm run ingest');
+    expect((await loadCourseIndex(indexDir, { embeddingModel: tiny.modelId, embeddingDtype: 'q8', ef: 50 })).dense).not.toBeNull();
+
+    // The start-up path (npm start, npm run ask) checks the configured dtype.
+    const config = loadConfig({ EMBEDDING_MODEL: tiny.modelId, EMBEDDING_DTYPE: 'fp32', STORE_URL: 'memory://' }, path.join(indexDir, 'no.env'));
+    await expect(createCore(config, silentLogger(), { indexDir, embedder: null })).rejects.toBeInstanceOf(IndexDtypeMismatchError);
+    await expect(createCore(config, silentLogger(), { indexDir, embedder: tiny })).resolves.toMatchObject({ embedder: tiny });
+  });
+
+  it('loads an index from before the dtype was recorded, and re-embeds it once on the next ingest', async () => {
+    const course = await writeCourse({ a1: ['Aula 1', 'regressão linear', 4] });
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options(course, indexDir, tiny));
+    // Such an index: no embeddingDtype in its manifest, hashes without a dtype.
+    const generation = (await currentGeneration(indexDir))!;
+    const manifestFile = path.join(generation, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as Record<string, unknown>;
+    delete manifest.embeddingDtype;
+    await writeFile(manifestFile, JSON.stringify(manifest));
+
+    const old = await loadCourseIndex(indexDir, { embeddingModel: tiny.modelId, embeddingDtype: 'fp32', ef: 50 });
+    expect(old.manifest.embeddingDtype).toBeUndefined();
+    expect(old.dense!.size).toBe(old.windows.length);
+
+    // Its dtype is unknown: rebuilt rather than risk mixing.
+    const next = counting(tiny);
+    const report = await ingestCourse(options(course, indexDir, next));
+    expect(report.reusedVideos).toEqual([]);
+    expect(next.passages).toHaveLength(report.windows);
+    expect((await loadCourseIndex(indexDir, { ef: 50 })).manifest.embeddingDtype).toBe('q8');
   });
 
   it('re-ingesting after changing one video and adding another embeds only those', async () => {
