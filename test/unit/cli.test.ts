@@ -2,7 +2,7 @@
  * The `ingest` and `ask` commands end to end, as child processes on the sample course:
  * stdout carries only the answer (or the JSON object), logs and notices go to stderr.
  */
-import { mkdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
@@ -117,6 +117,20 @@ describe('npm run ask', () => {
 });
 
 describe('npm run ingest', () => {
+  it('refuses an --index folder that holds other files: exit 2, a clear message, nothing touched', async () => {
+    const work = await tempDir('cli-');
+    const folder = path.join(work, 'documentos');
+    await mkdir(path.join(folder, 'gen-notes'), { recursive: true });
+    await writeFile(path.join(folder, 'gen-notes', 'thesis.txt'), 'minha tese');
+    await writeFile(path.join(folder, 'gen-2025-report.pdf'), '%PDF-1.4');
+    const res = await runCli('src/cli/ingest.ts', ['--source', SAMPLE_COURSE, '--index', folder], cliEnv({ MODEL_CACHE_DIR: path.join(work, 'm') }));
+    expect(res.code).toBe(2);
+    expect(res.stderr).toContain(`the index folder ${folder} is not empty and is not a pergunta index`);
+    expect(res.stderr).not.toMatch(/^\s+at /m);
+    expect((await readdir(folder)).sort()).toEqual(['gen-2025-report.pdf', 'gen-notes']);
+    expect(await readdir(path.join(folder, 'gen-notes'))).toEqual(['thesis.txt']);
+  });
+
   it('names a missing course folder and leaves no index', async () => {
     const work = await tempDir('cli-');
     const res = await runCli('src/cli/ingest.ts', ['--source', path.join(work, 'nope')], cliEnv({ INDEX_DIR: path.join(work, 'index') }));
