@@ -7,7 +7,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { SAMPLE_COURSE, tempDir } from '../helpers/course.js';
+import { SAMPLE_COURSE, freshCloneDir, tempDir } from '../helpers/course.js';
 import { writeTinyModel } from '../helpers/tinyModel.js';
 
 interface AskJson {
@@ -30,9 +30,10 @@ afterAll(async () => {
 
 describe('npm run ask', () => {
   it('on a fresh clone builds the index from the sample course, then answers with links to the right seconds', async () => {
-    const work = await tempDir('cli-');
-    const env = cliEnv({ INDEX_DIR: path.join(work, 'index'), COURSE_DIR: SAMPLE_COURSE, MODEL_CACHE_DIR: path.join(work, 'models') });
-    const res = await runCli('src/cli/ask.ts', ['O que é fine-tuning?'], env);
+    // The default settings (INDEX_DIR index/, COURSE_DIR examples/curso-exemplo), in a copy of a clone.
+    const clone = await freshCloneDir();
+    const env = cliEnv({ MODEL_CACHE_DIR: path.join(clone, 'models') });
+    const res = await runCli('src/cli/ask.ts', ['O que é fine-tuning?'], env, clone);
     expect(res.stderr).toContain('building it from');
     expect(res.code).toBe(0);
     expect(res.stdout).toContain('Resposta extraída das transcrições');
@@ -42,7 +43,7 @@ describe('npm run ask', () => {
     expect(res.stderr).toContain('aviso: Busca só por palavras-chave');
     expect(res.stderr).toContain('aviso: Sem modelo de linguagem configurado');
 
-    const json = await runCli('src/cli/ask.ts', ['--json', '--k', '10', 'Qual a diferença entre transfer learning e fine tuning?'], env);
+    const json = await runCli('src/cli/ask.ts', ['--json', '--k', '10', 'Qual a diferença entre transfer learning e fine tuning?'], env, clone);
     expect(json.code).toBe(0);
     const out = JSON.parse(json.stdout) as AskJson;
     expect(out.segments).toHaveLength(10);
@@ -52,6 +53,26 @@ describe('npm run ask', () => {
       expect(ref.url).toContain(String(Math.floor(ref.start)));
       expect(ref.end).toBeGreaterThan(ref.start);
     }
+  });
+
+  it('builds nothing for an index folder or course other than the defaults: says how to ingest (exit 1)', async () => {
+    const work = await tempDir('cli-');
+    const mistyped = path.join(work, 'indx');
+    const cases = [
+      cliEnv({ INDEX_DIR: mistyped, MODEL_CACHE_DIR: path.join(work, 'm') }), // a mistyped INDEX_DIR, the sample course
+      cliEnv({ COURSE_DIR: SAMPLE_COURSE, MODEL_CACHE_DIR: path.join(work, 'm') }), // the default index/, another course setting
+    ];
+    const clone = await freshCloneDir();
+    for (const env of cases) {
+      const res = await runCli('src/cli/ask.ts', ['O que é fine-tuning?'], env, clone);
+      expect(res.code, res.stderr).toBe(1);
+      expect(res.stdout).toBe('');
+      expect(res.stderr).toContain('run `npm run ingest -- --source <course folder> --index');
+      expect(res.stderr).not.toContain('building it from');
+      expect(res.stderr).not.toMatch(/^\s+at /m);
+    }
+    await expect(readdir(mistyped)).rejects.toThrow(/ENOENT/);
+    expect((await readdir(path.join(clone, 'index'))).sort()).toEqual(['.pergunta-index', 'README.md']);
   });
 
   it('uses hybrid retrieval when the embedding model is in the cache, and the LLM when a key is set', async () => {
