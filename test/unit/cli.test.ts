@@ -2,12 +2,13 @@
  * The `ingest` and `ask` commands end to end, as child processes on the sample course:
  * stdout carries only the answer (or the JSON object), logs and notices go to stderr.
  */
-import { mkdir, readdir, writeFile } from 'node:fs/promises';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { SAMPLE_COURSE, freshCloneDir, tempDir } from '../helpers/course.js';
+import { currentGeneration } from '../../src/index/indexFiles.js';
+import { SAMPLE_COURSE, freshCloneDir, tempDir, writeCourse } from '../helpers/course.js';
 import { writeTinyModel } from '../helpers/tinyModel.js';
 
 interface AskJson {
@@ -106,6 +107,36 @@ describe('npm run ask', () => {
 
     const text = await runCli('src/cli/ask.ts', ['O que é fine-tuning?'], env);
     expect(text.stdout.startsWith('Fine-tuning é ajustar')).toBe(true);
+  });
+
+  it('titles with terminal escape sequences reach neither the terminal nor the prompt (new and older indexes)', async () => {
+    const HOSTILE = 'Aula 1\x1b[2J — Regressão\x1b]0;pwned\x07\u009b31m\x7f';
+    const CONTROL = /(?![\n\t])\p{Cc}/u; // any C0 (but line breaks and tabs), DEL or C1
+    const work = await tempDir('cli-');
+    const indexDir = path.join(work, 'index');
+    const course = await writeCourse({ a1: [HOSTILE, 'regressão linear', 3], a2: ['Aula 2', 'redes neurais', 3] });
+    llm.setDefault({ type: 'text', text: 'A regressão linear ajusta uma reta aos dados [1].' });
+    const env = cliEnv({ INDEX_DIR: indexDir, MODEL_CACHE_DIR: path.join(work, 'm'), OPENAI_API_KEY: 'sk-test-titles', OPENAI_BASE_URL: llm.baseURL });
+    const ingest = await runCli('src/cli/ingest.ts', ['--source', course], env);
+    expect(ingest.code, ingest.stderr).toBe(0);
+
+    const askAndCheck = async (which: string) => {
+      const res = await runCli('src/cli/ask.ts', ['O que é regressão linear?'], env);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stdout, which).toContain('Aula 1 — Regressão (');
+      expect(res.stdout + res.stderr, which).not.toMatch(CONTROL);
+      const prompt = llm.lastRequest!.messages.map((m) => m.content).join('\n');
+      expect(prompt, which).toContain('aula="Aula 1 — Regressão"');
+      expect(prompt, which).not.toMatch(CONTROL);
+    };
+    await askAndCheck('new index');
+
+    // An index written before titles were cleaned: its manifest holds the raw title.
+    const manifestFile = path.join((await currentGeneration(indexDir))!, 'manifest.json');
+    const manifest = JSON.parse(await readFile(manifestFile, 'utf8')) as { videos: { id: string; title: string }[] };
+    manifest.videos.find((v) => v.id === 'a1')!.title = HOSTILE;
+    await writeFile(manifestFile, JSON.stringify(manifest));
+    await askAndCheck('older index');
   });
 
   it('an index built with another model is a clear error, not garbage', async () => {
