@@ -8,7 +8,7 @@ import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import type { Cue, Video } from '../types.js';
 import { cleanTitle, cleanUrl } from './cleanText.js';
 import { TranscriptError } from '../transcripts/errors.js';
-import { decodeTranscriptBytes, parseTranscriptFile } from '../transcripts/parseTranscript.js';
+import { TextEncodingError, decodeTranscriptBytes, parseTranscriptFile } from '../transcripts/parseTranscript.js';
 import { lineLookup, locateJson, normalizeNewlines, parseJsonText } from '../transcripts/common.js';
 
 /** Error in the course folder or its manifest. The message names the file, and the line when known. */
@@ -295,6 +295,7 @@ export async function readCourse(dir: string): Promise<{ videos: Video[]; manife
       manifestFile = candidate;
       break;
     } catch (err) {
+      if (err instanceof TextEncodingError) throw new ManifestError(candidate, err.reason, { cause: err });
       const code = errorCode(err);
       if (code === 'ENOENT') continue;
       throw new ManifestError(candidate, `cannot read manifest (${String(code ?? err)})`, { cause: err });

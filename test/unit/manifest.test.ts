@@ -106,6 +106,11 @@ describe('readCourse: videos.json', () => {
     expect((await readCourse(dir)).videos).toEqual(EXPECTED_VIDEOS);
   });
 
+  it('reads a videos.json saved as UTF-16 without a byte-order mark', async () => {
+    const dir = await makeCourse({ ...TRANSCRIPTS, 'videos.json': Buffer.from(jsonManifest(GOOD), 'utf16le') });
+    expect((await readCourse(dir)).videos).toEqual(EXPECTED_VIDEOS);
+  });
+
   it('prefers videos.json when videos.csv also exists', async () => {
     const dir = await courseWithJson(GOOD, { 'videos.csv': 'isto nem é csv válido\n"' });
     expect((await readCourse(dir)).manifestFile).toBe(path.join(dir, 'videos.json'));

@@ -906,4 +906,48 @@ describe('parseTranscriptFile', () => {
     await writeFile(path.join(dir, 'utf16.vtt'), utf16);
     expect(await parseTranscriptFile(path.join(dir, 'utf16.vtt'))).toEqual([{ start: 1, end: 2, text: 'Áudio em UTF-16.' }]);
   });
+
+  describe('UTF-16 with and without a byte-order mark', () => {
+    const SRT_TEXT = '1\r\n00:00:01,000 --> 00:00:02,500\r\nAtenção — “função” de ativação…\r\n\r\n2\r\n00:00:03,000 --> 00:00:04,000\r\nÉ só isso 🙂\r\n';
+    const CUES = [
+      { start: 1, end: 2.5, text: 'Atenção — “função” de ativação…' },
+      { start: 3, end: 4, text: 'É só isso 🙂' },
+    ];
+    const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
+
+    it.each([
+      ['LE without BOM', () => Buffer.from(SRT_TEXT, 'utf16le')],
+      ['BE without BOM', () => utf16be(SRT_TEXT)],
+      ['LE with BOM', () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SRT_TEXT, 'utf16le')])],
+      ['BE with BOM', () => Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(SRT_TEXT)])],
+    ])('decodes %s', async (name, bytes) => {
+      const file = path.join(dir, `utf16-${name.replace(/\W+/g, '-')}.srt`);
+      await writeFile(file, bytes());
+      expect(await parseTranscriptFile(file, 'transcripts/aula.srt')).toEqual(CUES);
+    });
+
+    it('decodes Whisper JSON and WebVTT in UTF-16 LE without BOM', async () => {
+      await writeFile(path.join(dir, 'le.json'), Buffer.from('{"segments": [{"start": 0, "end": 2, "text": "Revisão"}]}', 'utf16le'));
+      expect(await parseTranscriptFile(path.join(dir, 'le.json'))).toEqual([{ start: 0, end: 2, text: 'Revisão' }]);
+      await writeFile(path.join(dir, 'be.vtt'), utf16be('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nÁudio\n'));
+      expect(await parseTranscriptFile(path.join(dir, 'be.vtt'))).toEqual([{ start: 1, end: 2, text: 'Áudio' }]);
+    });
+
+    it('says so clearly when the file has NUL bytes but is not UTF-16 (UTF-32)', async () => {
+      // UTF-32 LE: three NUL bytes after every ASCII character.
+      const utf32 = Buffer.concat([...'1\n00:00:01,000 --> 00:00:02,000\nTexto\n'].map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0])));
+      await writeFile(path.join(dir, 'utf32.srt'), utf32);
+      await expectTranscriptErrorAsync(
+        parseTranscriptFile(path.join(dir, 'utf32.srt'), 'transcripts/aula.srt'),
+        'transcripts/aula.srt',
+        undefined,
+        'is not text in a supported encoding (75% of its first bytes are NUL: UTF-32, or UTF-16 damaged?): save it as UTF-8',
+      );
+    });
+
+    it('a stray NUL in a UTF-8 file is only a control character (replaced by a space)', async () => {
+      await writeFile(path.join(dir, 'nul.srt'), '1\n00:00:01,000 --> 00:00:02,000\nantes\u0000depois\n');
+      expect(await parseTranscriptFile(path.join(dir, 'nul.srt'))).toEqual([{ start: 1, end: 2, text: 'antes depois' }]);
+    });
+  });
 });
