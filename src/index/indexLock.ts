@@ -6,9 +6,9 @@
  * holder refreshes. A second ingest waits for the first, up to a bound, then gives up changing
  * nothing. The holder also writes who it is (pid, host, a token) to INDEX_DIR/.ingest.owner.
  *
- * A killed holder's lock is taken over at once when the owner file names a process of this host
- * that is gone; otherwise (another host, a reused pid) once it has not been refreshed for
- * LOCK_STALE_MS. That staleness is long because the refresh runs on the event loop, which the
+ * A killed holder's lock is taken over when the owner file names a process of this host that is
+ * gone (once the lock is 10 s old); otherwise (another host, a reused pid) once it has not been
+ * refreshed for LOCK_STALE_MS. That staleness is long because the refresh runs on the event loop, which the
  * synchronous HNSW and BM25 builds of a large course hold for minutes: a short one would let a
  * waiting ingest take the lock from a live one.
  *
@@ -160,7 +160,7 @@ export async function lockIndexFolder(indexDir: string, options: LockIndexOption
       if (Date.now() >= deadline) {
         throw new IndexBusyError(
           `${describeOwner(owner)} is still writing to ${indexDir} after ${minutes(waitMs)}: nothing was changed; ` +
-            `run this ingest again once it has finished (a killed ingest's lock is taken over at once from the same machine, ` +
+            `run this ingest again once it has finished (a killed ingest's lock is taken over within seconds from the same machine, ` +
             `${minutes(staleMs)} after its last refresh from another one)`,
         );
       }
