@@ -15,9 +15,13 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+/** The index folder and course of a fresh clone: the sample course, indexed into index/. */
+export const DEFAULT_INDEX_DIR = 'index';
+export const SAMPLE_COURSE_DIR = 'examples/curso-exemplo';
+
 const schema = z.object({
-  INDEX_DIR: z.string().default('index'),
-  COURSE_DIR: z.string().default('examples/curso-exemplo'),
+  INDEX_DIR: z.string().default(DEFAULT_INDEX_DIR),
+  COURSE_DIR: z.string().default(SAMPLE_COURSE_DIR),
 
   EMBEDDING_MODEL: z.string().default('Xenova/multilingual-e5-small'),
   MODEL_CACHE_DIR: z.string().default('.cache/models'),
@@ -158,4 +162,13 @@ export function configuredAdapters(config: Config): { discord: boolean; slack: b
     discord: Boolean(config.DISCORD_TOKEN && config.DISCORD_APPLICATION_ID),
     slack: Boolean(config.SLACK_BOT_TOKEN && (config.SLACK_APP_TOKEN || config.SLACK_SIGNING_SECRET)),
   };
+}
+
+/**
+ * True when `indexDir` and COURSE_DIR are the defaults of a fresh clone: only then may a command
+ * build the (sample) course on its own. Anywhere else a missing index is a mistake (a mistyped
+ * INDEX_DIR, an unmounted volume) that building the sample course would hide.
+ */
+export function usesSampleCourseDefaults(config: Config, indexDir: string): boolean {
+  return path.resolve(indexDir) === path.resolve(DEFAULT_INDEX_DIR) && path.resolve(config.COURSE_DIR) === path.resolve(SAMPLE_COURSE_DIR);
 }

@@ -10,7 +10,7 @@ import type { Config } from './config.js';
 import { EmbeddingModelUnavailableError, type Embedder } from './embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedderOptions } from './embeddings/transformersEmbedder.js';
 import { loadCourseIndex, type CourseIndex } from './index/courseIndex.js';
-import { currentGeneration } from './index/indexFiles.js';
+import { IndexNotFoundError, currentGeneration } from './index/indexFiles.js';
 import { ingestCourse, type IngestReport } from './index/ingest.js';
 import type { Logger } from './logger.js';
 import { HybridRetriever } from './retrieval/hybridRetriever.js';
@@ -89,7 +89,11 @@ export async function runIngest(
 
 export interface CreateCoreOptions {
   indexDir?: string;
-  /** Build the index from COURSE_DIR when INDEX_DIR has none (fresh clone). */
+  /**
+   * Build the index from COURSE_DIR when INDEX_DIR has none (fresh clone; see
+   * usesSampleCourseDefaults). Without it, a missing index is an IndexNotFoundError, raised
+   * before the embedding model is loaded.
+   */
   buildIfMissing?: boolean;
   /** An embedder already loaded (tests); `null` forces lexical-only. */
   embedder?: Embedder | null;
@@ -97,6 +101,7 @@ export interface CreateCoreOptions {
 
 export async function createCore(config: Config, logger: Logger, options: CreateCoreOptions = {}): Promise<Core> {
   const indexDir = options.indexDir ?? config.INDEX_DIR;
+  if (!options.buildIfMissing && !(await currentGeneration(indexDir))) throw new IndexNotFoundError(indexDir);
   const embedder = options.embedder !== undefined ? options.embedder : await loadEmbedderOrNull(config, logger);
 
   if (options.buildIfMissing && !(await currentGeneration(indexDir))) {

@@ -1,13 +1,15 @@
 /**
  * `npm run ask -- [--index DIR] [--k N] [--json] "question"`
  * stdout carries only the answer (or, with --json, one JSON object); logs, notices and progress
- * go to stderr. With no index yet, the sample course is ingested first.
+ * go to stderr. With no index yet on the default settings (a fresh clone), the sample course is
+ * ingested first; anywhere else a missing index is an error saying how to ingest.
  */
 import { Command, InvalidArgumentError } from 'commander';
 import { InvalidQuestionError, normalizeQuestion } from '../answer/answerService.js';
 import { formatClock } from '../course/links.js';
 import { LlmError } from '../answer/llm.js';
 import { excerptTag } from '../answer/references.js';
+import { usesSampleCourseDefaults } from '../config.js';
 import { createCore } from '../core.js';
 import type { AnswerResult } from '../types.js';
 import { runMain, setup } from './common.js';
@@ -64,7 +66,7 @@ runMain(async () => {
     process.stderr.write(`${new InvalidQuestionError('empty').userMessage}\n`);
     return 2;
   }
-  const core = await createCore(config, logger, { indexDir: opts.index, buildIfMissing: true });
+  const core = await createCore(config, logger, { indexDir: opts.index, buildIfMissing: usesSampleCourseDefaults(config, opts.index) });
   try {
     const streaming = !opts.json;
     const result = await core.answers.answer(question, {

@@ -6,8 +6,9 @@ import { readFile, realpath, stat } from 'node:fs/promises';
 import { isAbsolute, join, posix, relative, resolve, sep, win32 } from 'node:path';
 import { parse as parseCsv, CsvError } from 'csv-parse/sync';
 import type { Cue, Video } from '../types.js';
+import { cleanTitle, cleanUrl } from './cleanText.js';
 import { TranscriptError } from '../transcripts/errors.js';
-import { decodeTranscriptBytes, parseTranscriptFile } from '../transcripts/parseTranscript.js';
+import { TextEncodingError, decodeTranscriptBytes, parseTranscriptFile } from '../transcripts/parseTranscript.js';
 import { lineLookup, locateJson, normalizeNewlines, parseJsonText } from '../transcripts/common.js';
 
 /** Error in the course folder or its manifest. The message names the file, and the line when known. */
@@ -262,7 +263,8 @@ function readCsvEntries(file: string, content: string): RawEntry[] {
  * `{ id, title, url, transcript }`) or, when absent, `videos.csv` (header row with those columns
  * in any order; `,` `;` or tab separated; quoted fields, BOM and CRLF accepted).
  *
- * Checks: every field present and non-empty (values are trimmed), `id` matches
+ * Checks: every field present and non-empty (values are trimmed; titles and URLs lose escape
+ * sequences and control characters, titles become one line: see cleanText.ts), `id` matches
  * {@link VIDEO_ID_PATTERN} and is unique, `url` is an http(s) URL, `transcript` is a relative
  * path that stays inside the folder (no absolute paths, `..` escapes or symlinks leading out)
  * and names an existing file. The returned `transcript` is normalised (`/` separators).
@@ -293,6 +295,7 @@ export async function readCourse(dir: string): Promise<{ videos: Video[]; manife
       manifestFile = candidate;
       break;
     } catch (err) {
+      if (err instanceof TextEncodingError) throw new ManifestError(candidate, err.reason, { cause: err });
       const code = errorCode(err);
       if (code === 'ENOENT') continue;
       throw new ManifestError(candidate, `cannot read manifest (${String(code ?? err)})`, { cause: err });
@@ -327,7 +330,10 @@ export async function readCourse(dir: string): Promise<{ videos: Video[]; manife
       if (value.trim() === '') fail(`field "${field}" is empty`, field);
       values[field] = value.trim();
     }
-    const { id = '', title = '', url = '', transcript = '' } = values;
+    const { id = '', transcript = '' } = values;
+    const title = cleanTitle(values.title ?? '');
+    if (title === '') fail('field "title" holds only control or invisible characters', 'title');
+    const url = cleanUrl(values.url ?? '');
 
     if (!VIDEO_ID_PATTERN.test(id) || id === '.' || id === '..') {
       fail(`"id" ${JSON.stringify(id)} is not valid: use 1 to 100 letters, digits, ".", "_" or "-" (no spaces or accents)`, 'id');

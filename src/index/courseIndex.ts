@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { cleanTitle, cleanUrl } from '../course/cleanText.js';
 import { HnswIndex } from '../dense/hnswIndex.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
 import type { TranscriptWindow, Video } from '../types.js';
@@ -120,8 +121,9 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
     }
   }
 
+  // Cleaned again: an index built before titles were cleaned at ingest may hold escape sequences.
   const videos = new Map<string, Video>(
-    manifest.videos.map((v) => [v.id, { id: v.id, title: v.title, url: v.url, transcript: v.transcript }]),
+    manifest.videos.map((v) => [v.id, { id: v.id, title: cleanTitle(v.title), url: cleanUrl(v.url), transcript: v.transcript }]),
   );
   return { dir, generationDir, manifest, windows, positions, videos, lexical, dense };
 }

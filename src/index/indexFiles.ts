@@ -2,7 +2,9 @@
  * The index folder on disk.
  *
  *   INDEX_DIR/CURRENT            name of the generation in use (replaced atomically by rename)
+ *   INDEX_DIR/.pergunta-index    the folder's marker; .ingest.lock and .ingest.owner: the ingest lock
  *   INDEX_DIR/gen-<time>-<rand>/ one complete, immutable build:
+ *       .pergunta-generation     its marker (only marked generations are ever deleted)
  *       manifest.json            format version, model and its dtype, dimensions, window settings,
  *                                counts, build time, videos with content hashes, file sizes + CRC32
  *       windows.jsonl            one window per line, in lexical-document order
@@ -11,6 +13,8 @@
  *
  * A build is written to a hidden temporary folder, flushed, renamed into place, and only then is
  * CURRENT switched. A crash at any point leaves CURRENT naming the previous complete build.
+ * Only one ingest writes a folder at a time (indexLock.ts); even so, the generation CURRENT names
+ * is never removed, and only what carries pergunta's marks is (indexFolder.ts).
  */
 import { createReadStream, createWriteStream } from 'node:fs';
 import { mkdir, open, readFile, readdir, rename, rm, stat, writeFile } from 'node:fs/promises';
@@ -20,9 +24,9 @@ import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
 import type { TranscriptWindow, Video } from '../types.js';
 import type { WindowSettings } from '../windowing.js';
+import { CURRENT, GENERATION_MARKER, GENERATION_NAME, currentName, markGeneration, removeUnusedGenerations } from './indexFolder.js';
 
 export const INDEX_FORMAT_VERSION = 1;
-const CURRENT = 'CURRENT';
 export const FILES = {
   manifest: 'manifest.json',
   windows: 'windows.jsonl',
@@ -81,7 +85,7 @@ export async function currentGeneration(indexDir: string): Promise<string | null
     if ((err as NodeJS.ErrnoException).code === 'ENOENT') return null;
     throw err;
   }
-  if (!/^gen-[\w.-]+$/.test(name)) throw new IndexCorruptError(path.join(indexDir, CURRENT), `unexpected content "${name.slice(0, 80)}"`);
+  if (!GENERATION_NAME.test(name)) throw new IndexCorruptError(path.join(indexDir, CURRENT), `unexpected content "${name.slice(0, 80)}"`);
   return path.join(indexDir, name);
 }
 
@@ -141,19 +145,31 @@ export interface GenerationContent {
   writeDense?: (file: string) => Promise<void>;
 }
 
+export interface WriteGenerationOptions {
+  /**
+   * Throws when this process may no longer write the folder (its lock was lost). Checked before
+   * CURRENT is switched (throwing drops the new generation) and before old generations are removed.
+   */
+  assertOwner?: () => Promise<void>;
+}
+
 /** Writes a complete generation and switches CURRENT to it. Returns the generation folder. */
-export async function writeGeneration(indexDir: string, content: GenerationContent): Promise<string> {
+export async function writeGeneration(indexDir: string, content: GenerationContent, options: WriteGenerationOptions = {}): Promise<string> {
   await mkdir(indexDir, { recursive: true });
   const name = `gen-${new Date().toISOString().replace(/[:.]/g, '')}-${randomBytes(3).toString('hex')}`;
   const tmp = path.join(indexDir, `.tmp-${name}`);
+  const final = path.join(indexDir, name);
   await mkdir(tmp);
   try {
+    // Marked first: whatever a killed build leaves is recognisable as ingest's own debris.
+    await markGeneration(tmp);
     await writeLines(path.join(tmp, FILES.windows), content.windows);
     await writeFile(path.join(tmp, FILES.lexicalHeader), content.lexical.header);
     await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
     if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
     const files: IndexManifest['files'] = {};
     for (const entry of await readdir(tmp)) {
+      if (entry === GENERATION_MARKER) continue;
       const file = path.join(tmp, entry);
       const bytes = (await stat(file)).size;
       files[entry] = { bytes, crc32: bytes <= CHECKSUM_LIMIT_BYTES ? await fileCrc32(file) : null };
@@ -162,27 +178,34 @@ export async function writeGeneration(indexDir: string, content: GenerationConte
     const manifest: IndexManifest = { formatVersion: INDEX_FORMAT_VERSION, ...content.manifest, files };
     await writeFile(path.join(tmp, FILES.manifest), `${JSON.stringify(manifest, null, 2)}\n`);
     await fsyncFile(path.join(tmp, FILES.manifest));
-    const final = path.join(indexDir, name);
     await rename(tmp, final);
-    const pointerTmp = path.join(indexDir, `.${CURRENT}.tmp`);
+    await options.assertOwner?.();
+    await switchCurrent(indexDir, name);
+  } catch (err) {
+    await rm(tmp, { recursive: true, force: true });
+    if ((await currentName(indexDir)) !== name) await rm(final, { recursive: true, force: true });
+    throw err;
+  }
+  await fsyncDir(indexDir);
+  // A process that lost its lock leaves the clean-up to the one that took it over.
+  const stillOwner = await (options.assertOwner?.() ?? Promise.resolve()).then(
+    () => true,
+    () => false,
+  );
+  if (stillOwner) await removeUnusedGenerations(indexDir, name);
+  return final;
+}
+
+/** Points CURRENT at `name` through a pointer file of its own (a rename replaces CURRENT atomically). */
+async function switchCurrent(indexDir: string, name: string): Promise<void> {
+  const pointerTmp = path.join(indexDir, `.${CURRENT}.${randomBytes(6).toString('hex')}.tmp`);
+  try {
     await writeFile(pointerTmp, `${name}\n`);
     await fsyncFile(pointerTmp);
     await rename(pointerTmp, path.join(indexDir, CURRENT));
-    await fsyncDir(indexDir);
-    await removeOldGenerations(indexDir, name);
-    return final;
   } catch (err) {
-    await rm(tmp, { recursive: true, force: true });
+    await rm(pointerTmp, { force: true });
     throw err;
-  }
-}
-
-async function removeOldGenerations(indexDir: string, keep: string): Promise<void> {
-  for (const entry of await readdir(indexDir)) {
-    if (entry === keep) continue;
-    if (entry.startsWith('gen-') || entry.startsWith('.tmp-gen-')) {
-      await rm(path.join(indexDir, entry), { recursive: true, force: true }).catch(() => undefined);
-    }
   }
 }
 

@@ -4,6 +4,7 @@
  * vectors (no re-embedding);
  * only new or changed videos are windowed and embedded. A malformed transcript is reported and
  * skipped (or, if the previous build had that video, its previous version is kept).
+ * The index folder is claimed (indexFolder.ts) and locked (indexLock.ts) for the whole build.
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
@@ -14,10 +15,12 @@ import type { Embedder } from '../embeddings/embedder.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
 import type { Logger } from '../logger.js';
 import { createProgress } from '../progress.js';
-import type { Cue, TranscriptWindow } from '../types.js';
+import type { Cue, TranscriptWindow, Video } from '../types.js';
 import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
 import { loadCourseIndex, type CourseIndex } from './courseIndex.js';
 import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
+import { claimIndexFolder } from './indexFolder.js';
+import { lockIndexFolder, type IndexLock, type LockIndexOptions } from './indexLock.js';
 
 export interface IngestOptions {
   sourceDir: string;
@@ -29,6 +32,8 @@ export interface IngestOptions {
   window: WindowSettings;
   hnsw: HnswParams;
   logger: Logger;
+  /** How long to wait for another ingest of the same folder, and when its lock counts as stale (tests). */
+  lock?: Pick<LockIndexOptions, 'waitMs' | 'staleMs' | 'pollMs'>;
 }
 
 export interface IngestReport {
@@ -53,8 +58,19 @@ export class IngestError extends Error {
 
 export async function ingestCourse(options: IngestOptions): Promise<IngestReport> {
   const started = Date.now();
-  const { logger, embedder } = options;
+  // The course is checked before anything is written: a refused manifest leaves no trace.
   const { videos } = await readCourse(options.sourceDir);
+  await claimIndexFolder(options.indexDir);
+  const lock = await lockIndexFolder(options.indexDir, { logger: options.logger, ...options.lock });
+  try {
+    return await ingestLocked(options, videos, lock, started);
+  } finally {
+    await lock.release();
+  }
+}
+
+async function ingestLocked(options: IngestOptions, videos: Video[], lock: IndexLock, started: number): Promise<IngestReport> {
+  const { logger, embedder } = options;
   logger.info({ source: options.sourceDir, videos: videos.length }, 'reading transcripts');
 
   const failedVideos: IngestReport['failedVideos'] = [];
@@ -131,7 +147,7 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
   const lexical = Bm25Index.build(windows.map((w) => w.text));
   const serialized = lexical.serialize();
 
-  await writeGeneration(options.indexDir, {
+  const content = {
     manifest: {
       builtAt: new Date().toISOString(),
       source: path.resolve(options.sourceDir),
@@ -146,8 +162,15 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
     },
     windows,
     lexical: serialized,
-    writeDense: dense ? (file) => dense.save(file) : undefined,
-  });
+    writeDense: dense ? (file: string) => dense.save(file) : undefined,
+  };
+  try {
+    await writeGeneration(options.indexDir, content, { assertOwner: () => lock.assertHeld() });
+  } catch (err) {
+    // Whatever went wrong, a lost lock is the cause to report (another ingest took over).
+    await lock.assertHeld();
+    throw err;
+  }
 
   const report: IngestReport = {
     indexDir: options.indexDir,
@@ -177,8 +200,8 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
 }
 
 async function loadPrevious(options: IngestOptions): Promise<CourseIndex | null> {
-  if (!(await currentGeneration(options.indexDir))) return null;
   try {
+    if (!(await currentGeneration(options.indexDir))) return null;
     // Read whatever its model: whether anything is reused is decided by sameBuildSettings.
     return await loadCourseIndex(options.indexDir, { ef: options.hnsw.ef });
   } catch (err) {

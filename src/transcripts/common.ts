@@ -65,14 +65,22 @@ export function quote(s: string, max = 60): string {
   );
 }
 
-// [HH:]MM:SS[.,]f{1,3} — hours are optional and may have any number of digits (> 99 ok);
-// minutes and seconds take one or two digits; the fraction is decimal ("1,5" is 1.5 s).
+// [HH:]MM:SS[.,]f{1,3} — hours are optional and may have any number of digits (up to
+// MAX_CUE_SECONDS); minutes and seconds take one or two digits; the fraction is decimal
+// ("1,5" is 1.5 s).
 const TIMESTAMP = /^(?:(\d+):)?(\d{1,2}):(\d{1,2})(?:[.,](\d{1,3}))?$/;
+
+/**
+ * No cue starts or ends later than this (48 hours), in any format. Longer times are a damaged
+ * file: a 400-digit hour field parsed to Infinity, which JSON wrote as `null` (links at 0:00),
+ * and 1e308 seconds made links like `t=1e%2B308`.
+ */
+export const MAX_CUE_SECONDS = 48 * 3600;
 
 /**
  * Parses a caption timestamp into seconds (exact to the millisecond).
  * Accepts comma or dot before the fraction in both formats, hour-less `mm:ss.mmm`,
- * a 1–3 digit fraction or none. Returns an error reason when invalid.
+ * a 1–3 digit fraction or none. Returns an error reason when invalid or beyond MAX_CUE_SECONDS.
  */
 export function parseTimestamp(raw: string, format: CaptionFormat): number | { error: string } {
   const expected = format === 'srt' ? 'HH:MM:SS,mmm' : 'HH:MM:SS.mmm';
@@ -87,7 +95,11 @@ export function parseTimestamp(raw: string, format: CaptionFormat): number | { e
     };
   }
   const millis = m[4] === undefined ? 0 : Number(m[4].padEnd(3, '0'));
-  return (hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis) / 1000;
+  const total = (hours * 3_600_000 + minutes * 60_000 + seconds * 1000 + millis) / 1000;
+  if (!Number.isFinite(total) || total > MAX_CUE_SECONDS) {
+    return { error: `timestamp ${quote(raw)} is beyond ${MAX_CUE_SECONDS / 3600} hours (no lecture is that long)` };
+  }
+  return total;
 }
 
 /**

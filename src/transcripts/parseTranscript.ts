@@ -42,17 +42,68 @@ export function parseTranscriptText(text: string, fileName: string): Cue[] {
   return parserFor(fileName)(text, fileName);
 }
 
+/** Bytes that are no text this reader knows (see decodeTranscriptBytes). `reason` names no file. */
+export class TextEncodingError extends Error {
+  constructor(readonly reason: string) {
+    super(reason);
+    this.name = 'TextEncodingError';
+  }
+}
+
+/** How much of a file the encoding checks look at: plenty to be sure, cheap on a large file. */
+const SNIFF_BYTES = 64 * 1024;
+
 /**
- * Decodes file bytes: UTF-16 (LE/BE) when it starts with a UTF-16 BOM, otherwise UTF-8, falling
- * back to Windows-1252 when the bytes are not UTF-8 (old pt-BR .srt files often are).
+ * UTF-16 without a byte-order mark (as some Windows tools save), recognised by its NUL bytes:
+ * in Latin-script text (pt-BR included: every letter is at most U+00FF) nearly every code unit
+ * has a zero high byte, at odd offsets in little-endian and even offsets in big-endian, and the
+ * other offsets almost never hold one. UTF-8 text has no NUL bytes; UTF-32 has them at both.
+ */
+export function utf16WithoutBom(bytes: Uint8Array): 'utf-16le' | 'utf-16be' | null {
+  const n = Math.min(bytes.length, SNIFF_BYTES) & ~1;
+  const units = n / 2;
+  if (units < 2) return null;
+  let evenZero = 0;
+  let oddZero = 0;
+  for (let i = 0; i < n; i += 2) {
+    if (bytes[i] === 0) evenZero++;
+    if (bytes[i + 1] === 0) oddZero++;
+  }
+  if (oddZero >= units * 0.6 && evenZero <= units * 0.02) return 'utf-16le';
+  if (evenZero >= units * 0.6 && oddZero <= units * 0.02) return 'utf-16be';
+  return null;
+}
+
+/** Share of NUL bytes at the start of the file. */
+function nulShare(bytes: Uint8Array): number {
+  const n = Math.min(bytes.length, SNIFF_BYTES);
+  let nul = 0;
+  for (let i = 0; i < n; i++) if (bytes[i] === 0) nul++;
+  return n === 0 ? 0 : nul / n;
+}
+
+/**
+ * Decodes file bytes: UTF-16 (LE/BE) when it starts with a UTF-16 BOM or has the NUL-byte
+ * pattern of UTF-16 without one, otherwise UTF-8, falling back to Windows-1252 when the bytes
+ * are not UTF-8 (old pt-BR .srt files often are).
  * A UTF-8 file with a few damaged bytes (a stray byte, a character cut in two) stays UTF-8, the
  * damaged bytes becoming U+FFFD: decoding it all as Windows-1252 would garble every accented
  * letter of the lecture ("validaÃ§Ã£o") and make its words unsearchable.
  * A UTF-8 BOM is kept here and removed by the parsers.
+ * @throws TextEncodingError when a tenth or more of the first bytes are NUL but not in UTF-16's
+ *   pattern (UTF-32, damaged UTF-16): read as text, it would only give a confusing parse error
  */
 export function decodeTranscriptBytes(bytes: Uint8Array): string {
   if (bytes[0] === 0xff && bytes[1] === 0xfe) return new TextDecoder('utf-16le').decode(bytes.subarray(2));
   if (bytes[0] === 0xfe && bytes[1] === 0xff) return new TextDecoder('utf-16be').decode(bytes.subarray(2));
+  const utf16 = utf16WithoutBom(bytes);
+  if (utf16) return new TextDecoder(utf16).decode(bytes);
+  const nul = nulShare(bytes);
+  if (nul >= 0.1) {
+    throw new TextEncodingError(
+      `is not text in a supported encoding (${Math.round(nul * 100)}% of its first bytes are NUL: UTF-32, or UTF-16 damaged?): save it as UTF-8`,
+    );
+  }
   try {
     return new TextDecoder('utf-8', { fatal: true, ignoreBOM: true }).decode(bytes);
   } catch {
@@ -108,5 +159,12 @@ export async function parseTranscriptFile(path: string, displayName?: string): P
           : `cannot read file (${err instanceof Error ? err.message : String(err)})`;
     throw new TranscriptError(name, undefined, why, { cause: err });
   }
-  return parser(decodeTranscriptBytes(bytes), name);
+  let text: string;
+  try {
+    text = decodeTranscriptBytes(bytes);
+  } catch (err) {
+    if (err instanceof TextEncodingError) throw new TranscriptError(name, undefined, err.reason, { cause: err });
+    throw err;
+  }
+  return parser(text, name);
 }

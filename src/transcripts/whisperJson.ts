@@ -1,7 +1,7 @@
 /** Whisper-style JSON transcripts: `{ "segments": [{ "start", "end", "text" }] }` or a bare array of segments. */
 import type { Cue } from '../types.js';
 import { TranscriptError } from './errors.js';
-import { cleanCueText, finishCues, lineAt, locateJson, normalizeNewlines, parseJsonText, quote, type JsonPos } from './common.js';
+import { MAX_CUE_SECONDS, cleanCueText, finishCues, lineAt, locateJson, normalizeNewlines, parseJsonText, quote, type JsonPos } from './common.js';
 
 const NUMERIC_STRING = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 
@@ -20,8 +20,8 @@ function isRecord(value: unknown): value is Record<string, unknown> {
 /**
  * Parses a Whisper JSON transcript into cues sorted by start time (seconds).
  *
- * `start`/`end` may be numbers or numeric strings (`"12.5"`); negative or non-finite values are
- * refused. `text` is cleaned like caption text (trimmed, whitespace collapsed, markup/entities
+ * `start`/`end` may be numbers or numeric strings (`"12.5"`); negative, non-finite or values
+ * beyond 48 hours (MAX_CUE_SECONDS) are refused. `text` is cleaned like caption text (trimmed, whitespace collapsed, markup/entities
  * handled); segments with empty text are dropped. Other segment fields (`id`, `tokens`,
  * `avg_logprob`…) are ignored.
  *
@@ -81,6 +81,9 @@ export function parseWhisperJson(text: string, file: string): Cue[] {
         throw new TranscriptError(file, fieldLine(), `${label}: "${key}" must be a number of seconds, got ${describe(raw)}`);
       }
       if (value < 0) throw new TranscriptError(file, fieldLine(), `${label}: "${key}" must not be negative, got ${value}`);
+      if (value > MAX_CUE_SECONDS) {
+        throw new TranscriptError(file, fieldLine(), `${label}: "${key}" is beyond ${MAX_CUE_SECONDS / 3600} hours (${MAX_CUE_SECONDS} seconds), got ${value}`);
+      }
       return value;
     };
     const start = time('start');

@@ -1,9 +1,10 @@
 /**
  * `npm start` as a real child process: both adapters against the fakes, a question answered on
  * Discord and on Slack (Socket Mode), a vote, then SIGTERM — the process stops cleanly and the
- * vote is in the SQLite store afterwards.
+ * vote is in the SQLite store afterwards. Without an index it refuses to start.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFeedbackStore } from '../../src/store/createStore.js';
@@ -47,11 +48,42 @@ describe('npm start', () => {
     expect(res.stderr).toContain('npm run ask');
   });
 
+  it('refuses to start without an index (a mistyped INDEX_DIR): says how to ingest, builds nothing, never logs in', { timeout: 60_000 }, async () => {
+    const work = await tempDir('start-');
+    const mistyped = path.join(work, 'indx');
+    const requestsBefore = discord.requests.length;
+    const identifiesBefore = discord.identifies.length;
+    const res = await runCli(
+      'adapters/main.ts',
+      [],
+      cliEnv({
+        INDEX_DIR: mistyped,
+        MODEL_CACHE_DIR: path.join(work, 'models'),
+        STORE_URL: `sqlite://${path.join(work, 'store.sqlite')}`,
+        DISCORD_TOKEN: discord.token,
+        DISCORD_APPLICATION_ID: discord.applicationId,
+        DISCORD_API_URL: discord.apiUrl,
+      }),
+      process.cwd(),
+      45_000,
+    );
+    expect(res.code).toBe(1);
+    expect(res.stderr).toContain(`no index in ${mistyped}: run \`npm run ingest -- --source <course folder> --index ${mistyped}\``);
+    expect(res.stderr).not.toMatch(/^\s+at /m);
+    expect(res.stderr).not.toContain('building it from');
+    await expect(readdir(mistyped)).rejects.toThrow(/ENOENT/);
+    expect(discord.requests.length).toBe(requestsBefore);
+    expect(discord.identifies.length).toBe(identifiesBefore);
+  });
+
   it('runs Discord and Slack in one process, logs what it loaded, and stops on SIGTERM with the votes stored', async () => {
     const work = await tempDir('start-');
     const storeFile = path.join(work, 'store.sqlite');
+    const indexDir = path.join(work, 'index');
+    const ingest = await runCli('src/cli/ingest.ts', ['--source', SAMPLE_COURSE, '--index', indexDir], cliEnv({ MODEL_CACHE_DIR: path.join(work, 'models') }));
+    expect(ingest.code, ingest.stderr).toBe(0);
     const env = cliEnv({
-      INDEX_DIR: path.join(work, 'index'),
+      INDEX_DIR: indexDir,
       COURSE_DIR: SAMPLE_COURSE,
       MODEL_CACHE_DIR: path.join(work, 'models'),
       STORE_URL: `sqlite://${storeFile}`,

@@ -41,6 +41,19 @@ export async function copySampleCourse(): Promise<string> {
   return dir;
 }
 
+/**
+ * A folder laid out as a fresh clone is for `npm run ask` on the default settings: the sample
+ * course at `examples/curso-exemplo/` and the committed `index/` (README and marker, no index).
+ * Run a CLI with it as the working directory and without INDEX_DIR / COURSE_DIR.
+ */
+export async function freshCloneDir(): Promise<string> {
+  const dir = await tempDir('clone-');
+  await cp(SAMPLE_COURSE, path.join(dir, 'examples', 'curso-exemplo'), { recursive: true });
+  await mkdir(path.join(dir, 'index'));
+  for (const file of ['README.md', '.pergunta-index']) await cp(path.resolve('index', file), path.join(dir, 'index', file));
+  return dir;
+}
+
 /** Writes a tiny SRT transcript of `minutes` of speech about `topic`, one cue per 5 s. */
 export function srtLecture(topic: string, minutes: number): string {
   const blocks: string[] = [];

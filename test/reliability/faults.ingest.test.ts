@@ -7,6 +7,9 @@
  * timing is asserted, the kill points are only aimed at). Kill points: a fixed delay after the
  * spawn (module loading), the middle of embedding, and the moments the build's temporary folder,
  * the new CURRENT pointer's temporary file and the switched CURRENT appear on disk.
+ *
+ * Then two real ingests at once into one folder, several rounds: the second waits for the first
+ * (the index-folder lock), and the folder always holds a loadable index named by CURRENT.
  */
 import { watch } from 'node:fs';
 import { cp, readFile, readdir, rm, writeFile } from 'node:fs/promises';
@@ -16,7 +19,8 @@ import { AnswerService } from '../../src/answer/answerService.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
 import { loadCourseIndex, type CourseIndex } from '../../src/index/courseIndex.js';
 import { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
-import { cliEnv } from '../helpers/cli.js';
+import { currentGeneration } from '../../src/index/indexFiles.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
 import { SAMPLE_COURSE, ingestWithModel, tempDir, writeCourse } from '../helpers/course.js';
 import { runCliLowPriority, spawnTsLowPriority } from '../helpers/lowPriority.js';
 import { writeTinyModel } from '../helpers/tinyModel.js';
@@ -30,6 +34,8 @@ let bigCourse: string;
 let goodIndex: string;
 let goodBuiltAt: string;
 let tiny: TransformersEmbedder;
+/** The sample course plus one lecture whose transcript is a single 1-hour cue (slow to window). */
+let singleCueCourse: string;
 
 /** Where in the build to kill the process. */
 type KillPoint =
@@ -111,6 +117,13 @@ beforeAll(async () => {
   const sampleVideos = JSON.parse(await readFile(path.join(SAMPLE_COURSE, 'videos.json'), 'utf8')) as object[];
   const extraVideos = JSON.parse(await readFile(path.join(bigCourse, 'videos.json'), 'utf8')) as object[];
   await writeFile(path.join(bigCourse, 'videos.json'), JSON.stringify([...sampleVideos, ...extraVideos]));
+
+  singleCueCourse = path.join(work, 'single-cue-course');
+  await cp(SAMPLE_COURSE, singleCueCourse, { recursive: true });
+  const words = Array.from({ length: 30_000 }, (_, i) => `termo${i % 997}`);
+  await writeFile(path.join(singleCueCourse, 'transcripts', 'longa.json'), JSON.stringify({ segments: [{ start: 0, end: 3600, text: words.join(' ') }] }));
+  const longLecture = { id: 'longa', title: 'Aula longa', url: 'https://youtu.be/longaxxxxxx', transcript: 'transcripts/longa.json' };
+  await writeFile(path.join(singleCueCourse, 'videos.json'), JSON.stringify([...sampleVideos, longLecture]));
 });
 
 afterAll(async () => {
@@ -123,7 +136,7 @@ describe('ingest killed midway', () => {
     ['500 ms after the spawn (loading modules)', { kind: 'delay', ms: 500 }],
     ['while embedding (nothing written yet)', { kind: 'log', pattern: /embedding windows: started/, thenMs: 50 }],
     ['when the temporary build folder appears (writing the files)', { kind: 'file', pattern: /^\.tmp-gen-/ }],
-    ['when the CURRENT pointer is being written (new generation complete)', { kind: 'file', pattern: /^\.CURRENT\.tmp$/ }],
+    ['when the CURRENT pointer is being written (new generation complete)', { kind: 'file', pattern: /^\.CURRENT\.[0-9a-f]+\.tmp$/ }],
     ['right after CURRENT was switched (old generation being removed)', { kind: 'file', pattern: /^CURRENT$/ }],
   ];
 
@@ -182,5 +195,33 @@ describe('ingest killed midway', () => {
     expect(entries.filter((e) => e.startsWith('.tmp-'))).toEqual([]);
     expect(entries.filter((e) => e.startsWith('gen-'))).toHaveLength(1);
     expect((await loadCourseIndex(written.indexDir, { embeddingModel: MODEL, ef: 100 })).manifest.counts.videos).toBe(7 + EXTRA_LECTURES);
+  });
+});
+
+describe('two ingests at once into one folder', () => {
+  const ROUNDS = 3;
+
+  it('every round leaves a loadable index named by CURRENT, both runs succeed, no raw stack', { timeout: 300_000 }, async () => {
+    const indexDir = path.join(work, 'shared-index');
+    const env = cliEnv({ INDEX_DIR: indexDir, MODEL_CACHE_DIR: path.join(work, 'no-models'), LOG_LEVEL: 'info' });
+    const waited: number[] = [];
+    for (let round = 1; round <= ROUNDS; round++) {
+      const runs = await Promise.all([1, 2].map(() => runCli('src/cli/ingest.ts', ['--source', singleCueCourse], env, process.cwd(), 120_000)));
+      for (const [i, r] of runs.entries()) {
+        const who = `round ${round}, run ${i + 1}`;
+        expect(r.stderr, `${who}: a raw stack trace`).not.toMatch(/^\s+at /m);
+        expect(r.code, `${who}: ${r.stderr.slice(-800)}`).toBe(0);
+      }
+      waited.push(runs.filter((r) => r.stderr.includes('waiting for it to finish')).length);
+      const generation = await currentGeneration(indexDir);
+      expect(generation, `round ${round}: no CURRENT`).not.toBeNull();
+      const index = await loadCourseIndex(indexDir, { ef: 100 });
+      expect(index.generationDir).toBe(generation);
+      expect(index.manifest.counts.videos, `round ${round}`).toBe(8);
+      // Only the generation in use is left.
+      const generations = (await readdir(indexDir)).filter((e) => e.startsWith('gen-'));
+      expect(generations, `round ${round}`).toEqual([path.basename(generation!)]);
+    }
+    console.info(`[faults.ingest] two ingests at once, ${ROUNDS} rounds: the second waited for the first in ${waited.filter((n) => n > 0).length}`);
   });
 });

@@ -39,7 +39,7 @@ import { makeUser, startFakeDiscord, type FakeDiscord, type FakeInteraction, typ
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { blockActions, formBody, slashCommand, startFakeSlack, type FakeSlack, type ResponseBody } from '../fakes/fakeSlack.js';
 import { cliEnv, runCli } from '../helpers/cli.js';
-import { silentLogger, tempDir } from '../helpers/course.js';
+import { freshCloneDir, silentLogger, tempDir } from '../helpers/course.js';
 import { startRedisWithPassword, startScript, type PasswordRedis } from '../helpers/processes.js';
 import { storeSnapshot } from '../helpers/snapshots.js';
 import { interactiveBody, postRaw, slackSignature } from '../helpers/slackHttp.js';
@@ -323,10 +323,11 @@ describeWith('redis')('tokens, keys, the salt and the store password are never l
     };
     // The LLM server echoes the credential it received in its error (as some proxies do).
     llm.enqueue((req) => ({ type: 'error', status: 401, message: `Incorrect API key provided: ${String(req.headers.authorization)}`, code: 'invalid_api_key' }));
-    const askEnv = { ...base, INDEX_DIR: path.join(work, 'cli-index'), COURSE_DIR: path.resolve('examples/curso-exemplo') };
+    // `ask` on the default settings in a copy of a fresh clone: it ingests the sample course first.
+    const clone = await freshCloneDir();
 
     const bot = startScript('adapters/main.ts', startEnv);
-    const [ask] = await Promise.all([runCli('src/cli/ask.ts', ['O que é overfitting?'], askEnv), bot.waitForOutput(/pergunta is running/, 60_000)]);
+    const [ask] = await Promise.all([runCli('src/cli/ask.ts', ['O que é overfitting?'], base, clone), bot.waitForOutput(/pergunta is running/, 60_000)]);
     try {
       expect(ask.code).toBe(1);
       expect(ask.stderr).toContain(LLM_USER_MESSAGES.auth);

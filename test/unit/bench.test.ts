@@ -116,7 +116,8 @@ describe('npm run bench code paths (tiny sizes)', () => {
     expect(isSkipped(s.build.raw)).toBe(false);
     expect(s.build.saveMs).toBeGreaterThan(0);
     expect(s.build.loadMs).toBeGreaterThan(0);
-    expect(Object.keys(s.disk.files).sort()).toEqual(['dense.hnsw', 'lexical.bin', 'lexical.json', 'manifest.json', 'windows.jsonl']);
+    // Every file of the generation folder, its ingest marker included.
+    expect(Object.keys(s.disk.files).sort()).toEqual(['.pergunta-generation', 'dense.hnsw', 'lexical.bin', 'lexical.json', 'manifest.json', 'windows.jsonl']);
 
     // latency
     for (const key of ['dense', 'raw', 'lexical', 'hybrid', 'answerInProcess'] as const) expectStats(s.latency[key]);

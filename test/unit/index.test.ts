@@ -2,19 +2,23 @@
  * Ingest → index folder → load, with the real embedding path (tiny generated ONNX model through
  * transformers.js), the real hnswlib index and the BM25 index.
  */
-import { appendFile, readdir, readFile, rm, truncate, writeFile, mkdir } from 'node:fs/promises';
+import { spawnSync } from 'node:child_process';
+import { appendFile, readdir, readFile, rm, stat, truncate, utimes, writeFile, mkdir } from 'node:fs/promises';
+import { hostname } from 'node:os';
 import path from 'node:path';
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { afterAll, beforeAll, describe, expect, it, vi } from 'vitest';
 import type { Embedder } from '../../src/embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
 import { loadConfig } from '../../src/config.js';
 import { createCore } from '../../src/core.js';
 import { IndexDtypeMismatchError, IndexModelMismatchError, loadCourseIndex } from '../../src/index/courseIndex.js';
 import { currentGeneration, IndexCorruptError, IndexNotFoundError, writeGeneration } from '../../src/index/indexFiles.js';
+import { GENERATION_MARKER, INDEX_MARKER, IndexFolderError } from '../../src/index/indexFolder.js';
+import { IndexBusyError, IndexLockLostError, LOCK_NAME, OWNER_NAME, lockIndexFolder } from '../../src/index/indexLock.js';
 import { ingestCourse, type IngestOptions } from '../../src/index/ingest.js';
 import { HybridRetriever, NOTICE_NO_DENSE_INDEX, NOTICE_NO_MODEL } from '../../src/retrieval/hybridRetriever.js';
 import { DEFAULT_WINDOW_SETTINGS } from '../../src/windowing.js';
-import { copySampleCourse, silentLogger, srtLecture, tempDir, writeCourse } from '../helpers/course.js';
+import { copySampleCourse, recordingLogger, silentLogger, srtLecture, tempDir, writeCourse } from '../helpers/course.js';
 import { writeTinyModel } from '../helpers/tinyModel.js';
 
 let tiny: TransformersEmbedder;
@@ -324,4 +328,199 @@ it('copies of the sample course ingest the same windows (corpus ids are determin
   const wa = (await loadCourseIndex(a, { ef: 50 })).windows;
   const wb = (await loadCourseIndex(b, { ef: 50 })).windows;
   expect(wa).toEqual(wb);
+});
+
+describe('one ingest at a time per index folder', () => {
+  const lockOf = (dir: string) => path.join(dir, LOCK_NAME);
+
+  it('a second ingest waits for the first (saying so), then updates the index it left', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    const { logger, lines } = recordingLogger();
+    const held = await lockIndexFolder(indexDir, { logger: silentLogger() });
+    const second = ingestCourse({ ...options('examples/curso-exemplo', indexDir, null), logger, lock: { pollMs: 20 } });
+    await vi.waitFor(() => expect(lines.join('\n')).toContain('waiting for it to finish (up to 15 minutes)'), { timeout: 10_000 });
+    expect(lines.join('\n')).toContain(`pid ${process.pid}`);
+    await held.release();
+    const report = await second;
+    expect(report.reusedVideos).toHaveLength(7);
+    expect((await loadCourseIndex(indexDir, { ef: 50 })).manifest.counts.videos).toBe(7);
+  });
+
+  it('gives up after the wait with a clear error, changing nothing', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    const held = await lockIndexFolder(indexDir, { logger: silentLogger() });
+    const before = await readdir(indexDir);
+    try {
+      const err = await ingestCourse({ ...options('examples/curso-exemplo', indexDir, null), lock: { waitMs: 200, pollMs: 20 } }).catch((e: unknown) => e);
+      expect(err).toBeInstanceOf(IndexBusyError);
+      expect((err as Error).message).toMatch(/another ingest \(pid \d+, started .*\) is still writing to .* after 0\.2 s: nothing was changed/);
+      expect(await readdir(indexDir)).toEqual(before);
+    } finally {
+      await held.release();
+    }
+  });
+
+  it('takes over at once the lock of an ingest that is no longer running', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    // What a SIGKILLed ingest leaves: its lock and its owner file, naming a process that is gone.
+    const gone = spawnSync(process.execPath, ['-e', 'process.stdout.write(String(process.pid))'], { encoding: 'utf8' });
+    await mkdir(lockOf(indexDir));
+    await writeFile(path.join(indexDir, OWNER_NAME), JSON.stringify({ token: 'x', pid: Number(gone.stdout), host: hostname(), since: '2026-01-01T00:00:00Z' }));
+    const old = new Date(Date.now() - 60_000);
+    await utimes(lockOf(indexDir), old, old);
+    const { logger, lines } = recordingLogger();
+    // A wait of 0: only the takeover can let it through.
+    await ingestCourse({ ...options('examples/curso-exemplo', indexDir, null), logger, lock: { waitMs: 0 } });
+    expect(lines.join('\n')).toContain(`(pid ${gone.stdout}) is no longer running: taking its lock over`);
+    await expect(stat(lockOf(indexDir))).rejects.toThrow(/ENOENT/); // released after the build
+  });
+
+  it('takes over a lock nobody has refreshed for longer than the staleness (another host)', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    await mkdir(lockOf(indexDir));
+    await writeFile(path.join(indexDir, OWNER_NAME), JSON.stringify({ token: 'x', pid: 1, host: 'outra-maquina', since: '2026-01-01T00:00:00Z' }));
+    const old = new Date(Date.now() - 11 * 60_000);
+    await utimes(lockOf(indexDir), old, old);
+    await ingestCourse({ ...options('examples/curso-exemplo', indexDir, null), lock: { waitMs: 0 } });
+    expect((await loadCourseIndex(indexDir, { ef: 50 })).manifest.counts.videos).toBe(7);
+  });
+
+  it('a fresh lock of a live ingest on another host is not taken over', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    await mkdir(lockOf(indexDir));
+    await writeFile(path.join(indexDir, OWNER_NAME), JSON.stringify({ token: 'x', pid: 1, host: 'outra-maquina', since: '2026-01-01T00:00:00Z' }));
+    const err = await ingestCourse({ ...options('examples/curso-exemplo', indexDir, null), lock: { waitMs: 100, pollMs: 20 } }).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IndexBusyError);
+    expect((err as Error).message).toContain('pid 1 on outra-maquina');
+  });
+
+  it('a build whose lock was taken over is dropped: CURRENT keeps the other ingest’s generation', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    const previous = await currentGeneration(indexDir);
+    const lock = await lockIndexFolder(indexDir, { logger: silentLogger() });
+    const index = await loadCourseIndex(indexDir, { ef: 50 });
+    // Another ingest rewrote the owner file: this process no longer holds the folder.
+    await writeFile(path.join(indexDir, OWNER_NAME), JSON.stringify({ token: 'someone-else', pid: 1, host: hostname() }));
+    const err = await writeGeneration(
+      indexDir,
+      { manifest: index.manifest, windows: index.windows, lexical: index.lexical.serialize() },
+      { assertOwner: () => lock.assertHeld() },
+    ).catch((e: unknown) => e);
+    await lock.release();
+    expect(err).toBeInstanceOf(IndexLockLostError);
+    expect(await currentGeneration(indexDir)).toBe(previous);
+    expect((await readdir(indexDir)).filter((e) => e.startsWith('gen-') || e.startsWith('.tmp-'))).toEqual([path.basename(previous!)]);
+  });
+
+  it('never removes the generation CURRENT names, even if another writer switched it meanwhile', async () => {
+    const indexDir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', indexDir, null));
+    const other = path.basename((await currentGeneration(indexDir))!);
+    const index = await loadCourseIndex(indexDir, { ef: 50 });
+    let checks = 0;
+    const mine = await writeGeneration(
+      indexDir,
+      { manifest: index.manifest, windows: index.windows, lexical: index.lexical.serialize() },
+      {
+        // The second check comes after the switch, before the clean-up: point CURRENT back.
+        assertOwner: async () => {
+          if (++checks === 2) await writeFile(path.join(indexDir, 'CURRENT'), `${other}\n`);
+        },
+      },
+    );
+    expect(checks).toBe(2);
+    const entries = await readdir(indexDir);
+    expect(entries).toContain(other);
+    expect(entries).toContain(path.basename(mine));
+    expect((await loadCourseIndex(indexDir, { ef: 50 })).generationDir).toBe(path.join(indexDir, other));
+  });
+});
+
+describe('ingest only touches what is its own', () => {
+  async function snapshot(dir: string): Promise<Record<string, string>> {
+    const out: Record<string, string> = {};
+    for (const entry of await readdir(dir, { recursive: true, withFileTypes: true })) {
+      const file = path.join(entry.parentPath, entry.name);
+      out[path.relative(dir, file)] = entry.isFile() ? await readFile(file, 'utf8') : '(folder)';
+    }
+    return out;
+  }
+
+  async function foreignFiles(dir: string): Promise<void> {
+    await mkdir(path.join(dir, 'gen-notes'), { recursive: true });
+    await writeFile(path.join(dir, 'gen-notes', 'thesis.txt'), 'minha tese');
+    await writeFile(path.join(dir, 'gen-2025-report.pdf'), '%PDF-1.4 relatório');
+  }
+
+  it('refuses a non-empty folder that is not an index, touching nothing', async () => {
+    const dir = await tempDir('not-an-index-');
+    await foreignFiles(dir);
+    const before = await snapshot(dir);
+    const err = await ingestCourse(options('examples/curso-exemplo', dir, null)).catch((e: unknown) => e);
+    expect(err).toBeInstanceOf(IndexFolderError);
+    expect((err as Error).message).toContain(`the index folder ${dir} is not empty and is not a pergunta index`);
+    expect((err as Error).message).toContain('nothing was changed');
+    expect(await snapshot(dir)).toEqual(before);
+  });
+
+  it('refuses a file given as the index folder', async () => {
+    const dir = await tempDir('index-');
+    const file = path.join(dir, 'index.txt');
+    await writeFile(file, 'não é uma pasta');
+    await expect(ingestCourse(options('examples/curso-exemplo', file, null))).rejects.toThrow(/is not a folder/);
+    expect(await readFile(file, 'utf8')).toBe('não é uma pasta');
+  });
+
+  it('in an index folder, keeps files that are not its own across updates', async () => {
+    const dir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', dir, null));
+    await foreignFiles(dir);
+    await writeFile(path.join(dir, 'LEIA-ME.txt'), 'anotações');
+    await ingestCourse(options('examples/curso-exemplo', dir, null));
+    await ingestCourse(options(await writeCourse({ a1: ['Aula 1', 'regressão', 3] }), dir, null));
+    expect(await readFile(path.join(dir, 'gen-notes', 'thesis.txt'), 'utf8')).toBe('minha tese');
+    expect(await readFile(path.join(dir, 'gen-2025-report.pdf'), 'utf8')).toBe('%PDF-1.4 relatório');
+    expect(await readFile(path.join(dir, 'LEIA-ME.txt'), 'utf8')).toBe('anotações');
+    const generations = (await readdir(dir)).filter((e) => e.startsWith('gen-') && e !== 'gen-notes' && e !== 'gen-2025-report.pdf');
+    expect(generations).toEqual([path.basename((await currentGeneration(dir))!)]);
+  });
+
+  it('recognises and updates an index built before the markers existed', async () => {
+    const dir = await tempDir('index-');
+    await ingestCourse(options('examples/curso-exemplo', dir, null));
+    const legacy = (await currentGeneration(dir))!;
+    // The shape of an older version's index: CURRENT and gen-<time>-<hex>/ with manifest.json, no markers.
+    await rm(path.join(dir, INDEX_MARKER));
+    await rm(path.join(legacy, GENERATION_MARKER));
+    await rm(path.join(dir, OWNER_NAME));
+    expect((await readdir(dir)).sort()).toEqual(['CURRENT', path.basename(legacy)]);
+    await ingestCourse(options('examples/curso-exemplo', dir, null));
+    const entries = await readdir(dir);
+    expect(entries).toContain(INDEX_MARKER);
+    expect(entries).not.toContain(path.basename(legacy)); // the old generation was replaced
+    expect((await loadCourseIndex(dir, { ef: 50 })).manifest.counts.videos).toBe(7);
+  });
+
+  it('ingests into the default index/ folder of a clone (its committed README and marker)', async () => {
+    const tracked = spawnSync('git', ['ls-files', 'index'], { encoding: 'utf8' }).stdout.split('\n').filter(Boolean);
+    expect(tracked.sort()).toEqual([`index/${INDEX_MARKER}`, 'index/README.md']);
+    const clone = await tempDir('clone-');
+    await mkdir(path.join(clone, 'index'));
+    for (const file of tracked) await writeFile(path.join(clone, file), await readFile(file));
+    await ingestCourse(options('examples/curso-exemplo', path.join(clone, 'index'), null));
+    expect((await loadCourseIndex(path.join(clone, 'index'), { ef: 50 })).manifest.counts.videos).toBe(7);
+  });
+
+  it('rebuilds an older index whose CURRENT names a generation that is gone', async () => {
+    const dir = await tempDir('index-');
+    await writeFile(path.join(dir, 'CURRENT'), 'gen-2026-11-27T050112345Z-a1b2c3\n');
+    await ingestCourse(options('examples/curso-exemplo', dir, null));
+    expect((await loadCourseIndex(dir, { ef: 50 })).manifest.counts.videos).toBe(7);
+  });
 });

@@ -106,6 +106,11 @@ describe('readCourse: videos.json', () => {
     expect((await readCourse(dir)).videos).toEqual(EXPECTED_VIDEOS);
   });
 
+  it('reads a videos.json saved as UTF-16 without a byte-order mark', async () => {
+    const dir = await makeCourse({ ...TRANSCRIPTS, 'videos.json': Buffer.from(jsonManifest(GOOD), 'utf16le') });
+    expect((await readCourse(dir)).videos).toEqual(EXPECTED_VIDEOS);
+  });
+
   it('prefers videos.json when videos.csv also exists', async () => {
     const dir = await courseWithJson(GOOD, { 'videos.csv': 'isto nem é csv válido\n"' });
     expect((await readCourse(dir)).manifestFile).toBe(path.join(dir, 'videos.json'));
@@ -121,6 +126,38 @@ describe('readCourse: videos.json', () => {
     const ids = ['a', 'MC102_2024-1.aula-07', 'x'.repeat(100)];
     const dir = await courseWithJson(ids.map((id) => ({ ...GOOD[0], id })));
     expect((await readCourse(dir)).videos.map((v) => v.id)).toEqual(ids);
+  });
+});
+
+describe('readCourse: control characters in titles and urls', () => {
+  const HOSTILE_TITLE = 'Aula\x1b[2J 1\x1b]0;pwned\x07 —\u009b31m Introdução\x00\x7f\u0085\n\tparte\u202e A\x1b[0m';
+  const CONTROL = /[\p{Cc}\u202e]/u;
+
+  it('strips escape sequences and C0/C1/DEL (and bidi controls) from titles, keeping them one line', async () => {
+    const dir = await courseWithJson([{ ...GOOD[0], title: HOSTILE_TITLE }, GOOD[1], GOOD[2]]);
+    const { videos } = await readCourse(dir);
+    expect(videos[0]!.title).toBe('Aula 1 — Introdução parte A');
+    expect(videos.map((v) => v.title).join('')).not.toMatch(CONTROL);
+  });
+
+  it('also in videos.csv', async () => {
+    const csv = `id,title,url,transcript\naula01,"${HOSTILE_TITLE}",https://youtu.be/a1,transcripts/aula01.srt\n`;
+    const dir = await makeCourse({ ...TRANSCRIPTS, 'videos.csv': csv });
+    expect((await readCourse(dir)).videos[0]!.title).toBe('Aula 1 — Introdução parte A');
+  });
+
+  it('strips them from urls', async () => {
+    const dir = await courseWithJson([{ ...GOOD[0], url: 'https://youtu.be/abc\x1b[2J123?x=\x1b]0;t\x07\u009b1m1' }, GOOD[1], GOOD[2]]);
+    expect((await readCourse(dir)).videos[0]!.url).toBe('https://youtu.be/abc123?x=1');
+  });
+
+  it('refuses a title made only of control characters, naming the line', async () => {
+    const dir = await courseWithJson([GOOD[0], { ...GOOD[1], title: '\x1b[2J\x07\u009b' }, GOOD[2]]);
+    await expectManifestError(readCourse(dir), {
+      file: path.join(dir, 'videos.json'),
+      line: 3,
+      reason: 'videos[1] (id "aula02"): field "title" holds only control or invisible characters',
+    });
   });
 });
 
@@ -369,7 +406,8 @@ describe('readCourse: videos.csv', () => {
     const dir = await makeCourse({ ...TRANSCRIPTS, 'videos.csv': csv });
     expect((await readCourse(dir)).videos).toEqual([
       { id: 'aula01', title: 'Aula 1: listas, tuplas e "dicionários"', url: 'https://youtu.be/a1', transcript: 'transcripts/aula01.srt' },
-      { id: 'aula02', title: 'Aula 2\nparte A', url: 'https://youtu.be/a2', transcript: 'transcripts/aula02.vtt' },
+      // Titles are one line: the line break inside the quoted field becomes a space.
+      { id: 'aula02', title: 'Aula 2 parte A', url: 'https://youtu.be/a2', transcript: 'transcripts/aula02.vtt' },
     ]);
   });
 

@@ -170,11 +170,14 @@ const srtCases: ParseCase[] = [
     ],
   },
   {
-    name: 'hour-less mm:ss,mmm and hours > 99',
-    input: '1\n01:02,500 --> 59:59,999\nSem horas.\n\n2\n123:04:05,006 --> 123:04:06,000\nMaratona de aulas.\n',
+    name: 'hour-less mm:ss,mmm, three-digit hours, up to 48 hours exactly',
+    input:
+      '1\n01:02,500 --> 59:59,999\nSem horas.\n\n2\n047:04:05,006 --> 047:04:06,000\nMaratona de aulas.\n\n' +
+      '3\n47:59:59,000 --> 48:00:00,000\nFim da maratona.\n',
     expected: [
       { start: 62.5, end: 3599.999, text: 'Sem horas.' },
-      { start: 123 * 3600 + 4 * 60 + 5.006, end: 123 * 3600 + 4 * 60 + 6, text: 'Maratona de aulas.' },
+      { start: 47 * 3600 + 4 * 60 + 5.006, end: 47 * 3600 + 4 * 60 + 6, text: 'Maratona de aulas.' },
+      { start: 48 * 3600 - 1, end: 48 * 3600, text: 'Fim da maratona.' },
     ],
   },
   {
@@ -330,11 +333,11 @@ const vttCases: ParseCase[] = [
     expected: [{ start: 1, end: 2, text: "P & D: a <tag> não é removida, d'água" }],
   },
   {
-    name: 'comma milliseconds, hour-less, short fractions, hours > 99',
-    input: 'WEBVTT\n\n00:01,5 --> 00:02.25\nVírgula e sem horas.\n\n100:00:00.000 --> 100:00:01.000\nCem horas.\n',
+    name: 'comma milliseconds, hour-less, short fractions, three-digit hours',
+    input: 'WEBVTT\n\n00:01,5 --> 00:02.25\nVírgula e sem horas.\n\n040:00:00.000 --> 040:00:01.000\nQuarenta horas.\n',
     expected: [
       { start: 1.5, end: 2.25, text: 'Vírgula e sem horas.' },
-      { start: 360000, end: 360001, text: 'Cem horas.' },
+      { start: 144000, end: 144001, text: 'Quarenta horas.' },
     ],
   },
   {
@@ -512,6 +515,20 @@ const errorCases: ErrorCase[] = [
     reason: 'timestamp "-00:00:01,000" is not valid (expected HH:MM:SS,mmm)',
   },
   {
+    name: 'SRT: an hour field of 400 digits (Infinity) refused',
+    file: 'a.srt',
+    input: `1\n00:00:01,000 --> 00:00:02,000\nok\n\n2\n${'9'.repeat(400)}:00:00,000 --> ${'9'.repeat(400)}:00:01,000\ntexto\n`,
+    line: 6,
+    reason: `timestamp "${'9'.repeat(60)}…" is beyond 48 hours (no lecture is that long)`,
+  },
+  {
+    name: 'SRT: just over 48 hours refused',
+    file: 'a.srt',
+    input: '1\n47:59:59,000 --> 48:00:00,001\ntexto\n',
+    line: 2,
+    reason: 'timestamp "48:00:00,001" is beyond 48 hours (no lecture is that long)',
+  },
+  {
     name: 'SRT: missing start time',
     file: 'a.srt',
     input: '1\n --> 00:00:02,000\ntexto\n',
@@ -608,6 +625,20 @@ const errorCases: ErrorCase[] = [
     input: 'WEBVTT\n\n00:00:01.000 --> -00:00:02.000\ntexto\n',
     line: 3,
     reason: 'timestamp "-00:00:02.000" is not valid (expected HH:MM:SS.mmm)',
+  },
+  {
+    name: 'VTT: 400 hours refused',
+    file: 'a.vtt',
+    input: 'WEBVTT\n\n400:00:00.000 --> 400:00:01.000\ntexto\n',
+    line: 3,
+    reason: 'timestamp "400:00:00.000" is beyond 48 hours (no lecture is that long)',
+  },
+  {
+    name: 'VTT: an hour field of 400 digits refused',
+    file: 'a.vtt',
+    input: `WEBVTT\n\n00:00:01.000 --> ${'1'.repeat(400)}:00:00.000\ntexto\n`,
+    line: 3,
+    reason: `timestamp "${'1'.repeat(60)}…" is beyond 48 hours (no lecture is that long)`,
   },
   {
     name: 'VTT: end before start',
@@ -733,6 +764,27 @@ const errorCases: ErrorCase[] = [
     reason: 'segments[0]: "end" must not be negative, got -2',
   },
   {
+    name: 'JSON: 1e308 seconds refused',
+    file: 'a.json',
+    input: '{"segments": [\n{"start": 0, "end": 1, "text": "a"},\n{"start": 1e308, "end": 1e308, "text": "b"}]}',
+    line: 3,
+    reason: 'segments[1]: "start" is beyond 48 hours (172800 seconds), got 1e+308',
+  },
+  {
+    name: 'JSON: a numeric string beyond 48 hours refused',
+    file: 'a.json',
+    input: '[{"start": "0", "end": "172800.5", "text": "oi"}]',
+    line: 1,
+    reason: 'segments[0]: "end" is beyond 48 hours (172800 seconds), got 172800.5',
+  },
+  {
+    name: 'JSON: a numeric string that overflows to Infinity refused',
+    file: 'a.json',
+    input: '[{"start": "1e999", "end": "1e999", "text": "oi"}]',
+    line: 1,
+    reason: 'segments[0]: "start" must be a number of seconds, got "1e999"',
+  },
+  {
     name: 'JSON: end before start',
     file: 'a.json',
     input: '[\n{"start": 0, "end": 1, "text": "a"},\n{"start": 5, "end": 4, "text": "b"}]',
@@ -853,5 +905,49 @@ describe('parseTranscriptFile', () => {
     const utf16 = Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nÁudio em UTF-16.\n', 'utf16le')]);
     await writeFile(path.join(dir, 'utf16.vtt'), utf16);
     expect(await parseTranscriptFile(path.join(dir, 'utf16.vtt'))).toEqual([{ start: 1, end: 2, text: 'Áudio em UTF-16.' }]);
+  });
+
+  describe('UTF-16 with and without a byte-order mark', () => {
+    const SRT_TEXT = '1\r\n00:00:01,000 --> 00:00:02,500\r\nAtenção — “função” de ativação…\r\n\r\n2\r\n00:00:03,000 --> 00:00:04,000\r\nÉ só isso 🙂\r\n';
+    const CUES = [
+      { start: 1, end: 2.5, text: 'Atenção — “função” de ativação…' },
+      { start: 3, end: 4, text: 'É só isso 🙂' },
+    ];
+    const utf16be = (text: string) => Buffer.from(text, 'utf16le').swap16();
+
+    it.each([
+      ['LE without BOM', () => Buffer.from(SRT_TEXT, 'utf16le')],
+      ['BE without BOM', () => utf16be(SRT_TEXT)],
+      ['LE with BOM', () => Buffer.concat([Buffer.from([0xff, 0xfe]), Buffer.from(SRT_TEXT, 'utf16le')])],
+      ['BE with BOM', () => Buffer.concat([Buffer.from([0xfe, 0xff]), utf16be(SRT_TEXT)])],
+    ])('decodes %s', async (name, bytes) => {
+      const file = path.join(dir, `utf16-${name.replace(/\W+/g, '-')}.srt`);
+      await writeFile(file, bytes());
+      expect(await parseTranscriptFile(file, 'transcripts/aula.srt')).toEqual(CUES);
+    });
+
+    it('decodes Whisper JSON and WebVTT in UTF-16 LE without BOM', async () => {
+      await writeFile(path.join(dir, 'le.json'), Buffer.from('{"segments": [{"start": 0, "end": 2, "text": "Revisão"}]}', 'utf16le'));
+      expect(await parseTranscriptFile(path.join(dir, 'le.json'))).toEqual([{ start: 0, end: 2, text: 'Revisão' }]);
+      await writeFile(path.join(dir, 'be.vtt'), utf16be('WEBVTT\n\n00:00:01.000 --> 00:00:02.000\nÁudio\n'));
+      expect(await parseTranscriptFile(path.join(dir, 'be.vtt'))).toEqual([{ start: 1, end: 2, text: 'Áudio' }]);
+    });
+
+    it('says so clearly when the file has NUL bytes but is not UTF-16 (UTF-32)', async () => {
+      // UTF-32 LE: three NUL bytes after every ASCII character.
+      const utf32 = Buffer.concat([...'1\n00:00:01,000 --> 00:00:02,000\nTexto\n'].map((c) => Buffer.from([c.charCodeAt(0), 0, 0, 0])));
+      await writeFile(path.join(dir, 'utf32.srt'), utf32);
+      await expectTranscriptErrorAsync(
+        parseTranscriptFile(path.join(dir, 'utf32.srt'), 'transcripts/aula.srt'),
+        'transcripts/aula.srt',
+        undefined,
+        'is not text in a supported encoding (75% of its first bytes are NUL: UTF-32, or UTF-16 damaged?): save it as UTF-8',
+      );
+    });
+
+    it('a stray NUL in a UTF-8 file is only a control character (replaced by a space)', async () => {
+      await writeFile(path.join(dir, 'nul.srt'), '1\n00:00:01,000 --> 00:00:02,000\nantes\u0000depois\n');
+      expect(await parseTranscriptFile(path.join(dir, 'nul.srt'))).toEqual([{ start: 1, end: 2, text: 'antes depois' }]);
+    });
   });
 });
