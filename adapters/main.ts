@@ -7,14 +7,15 @@
 import { BotService } from '../src/bot/botService.js';
 import { RateLimiter } from '../src/bot/rateLimiter.js';
 import type { AdapterDeps, RunningAdapter } from '../src/bot/adapter.js';
-import { setup, runMain } from '../src/cli/common.js';
+import { createProgram, runProgram } from '../src/cli/harness.js';
 import { configuredAdapters } from '../src/config.js';
 import { createCore } from '../src/core.js';
+import { EXIT } from '../src/errors.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
 
-const { config, logger } = setup();
+const program = createProgram('start', 'Run every chat adapter whose credentials are set (Discord, Slack), in one process.');
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
   const wanted = configuredAdapters(config);
   if (!wanted.discord && !wanted.slack) {
     console.error(
@@ -22,7 +23,8 @@ runMain(async () => {
         '(SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) in .env (see .env.example).\n' +
         'To try the bot without any account, ask from the terminal: npm run ask -- "O que é fine-tuning?"',
     );
-    return 1;
+    // Exit 1, not 2: no setting is invalid; there is just nothing to connect to.
+    return EXIT.failure;
   }
 
   const core = await createCore(config, logger, { buildIfMissing: true, parallelLexical: true });
@@ -77,5 +79,5 @@ runMain(async () => {
     process.once('SIGINT', stop);
     process.once('SIGTERM', stop);
   });
-  return 0;
-}, logger);
+  return EXIT.ok;
+});

@@ -18,6 +18,7 @@ import {
   verifyFiles,
   type IndexManifest,
 } from './indexFiles.js';
+import { EXIT, UserError } from '../errors.js';
 
 export interface CourseIndex {
   dir: string;
@@ -33,7 +34,12 @@ export interface CourseIndex {
   dense: HnswIndex | null;
 }
 
-export class IndexModelMismatchError extends Error {
+/**
+ * Exit 1, not 2: EMBEDDING_MODEL is a valid setting on its own; the index on disk was built with
+ * another model, and rebuilding it is as likely the fix as changing the setting.
+ */
+export class IndexModelMismatchError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(
     readonly indexModel: string,
     readonly configuredModel: string,

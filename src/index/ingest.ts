@@ -17,6 +17,7 @@ import type { Cue, TranscriptWindow } from '../types.js';
 import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
 import { loadCourseIndex, type CourseIndex } from './courseIndex.js';
 import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
+import { EXIT, UserError } from '../errors.js';
 
 export interface IngestOptions {
   sourceDir: string;
@@ -43,7 +44,9 @@ export interface IngestReport {
   durationMs: number;
 }
 
-export class IngestError extends Error {
+/** Exit 1: the course was read but nothing in it could be indexed (each transcript's problem is logged). */
+export class IngestError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(message: string) {
     super(message);
     this.name = 'IngestError';
