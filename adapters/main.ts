@@ -1,13 +1,15 @@
 /**
- * `npm start`: one process running every chat adapter whose credentials are configured.
- * Loads the answer core and the feedback store once, starts Discord and/or Slack, and on
- * SIGINT/SIGTERM stops them (in-flight questions finish, their votes are stored) before closing
- * the store.
+ * `npm start` (production: `node dist/adapters/main.js`, see docs/deploy.md): one process running
+ * every chat adapter whose credentials are configured. Loads the answer core and the feedback store
+ * once, starts Discord and/or Slack, and on SIGINT/SIGTERM — or when the npm process that launched
+ * it dies (src/cli/launcher.ts) — stops them (in-flight questions finish, their votes are stored)
+ * before closing the store.
  */
 import { BotService } from '../src/bot/botService.js';
 import { RateLimiter } from '../src/bot/rateLimiter.js';
 import type { AdapterDeps, RunningAdapter } from '../src/bot/adapter.js';
 import { createProgram, runProgram } from '../src/cli/harness.js';
+import { watchLauncher } from '../src/cli/launcher.js';
 import { configuredAdapters } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { EXIT } from '../src/errors.js';
@@ -16,6 +18,13 @@ import { createFeedbackStore } from '../src/store/createStore.js';
 const program = createProgram('start', 'Run every chat adapter whose credentials are set (Discord, Slack), in one process.');
 
 void runProgram(program, async ({ config, logger }) => {
+  // Watched from the start: npm may die while the index loads.
+  let launcherGone: string | null = null;
+  let onLauncherGone = (reason: string) => {
+    launcherGone = reason;
+  };
+  const unwatchLauncher = watchLauncher((reason) => onLauncherGone(reason));
+
   const wanted = configuredAdapters(config);
   if (!wanted.discord && !wanted.slack) {
     console.error(
@@ -63,10 +72,11 @@ void runProgram(program, async ({ config, logger }) => {
 
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
+    const stop = (why: string) => {
       if (stopping) return;
       stopping = true;
-      logger.info(`${signal} received: stopping`);
+      unwatchLauncher();
+      logger.info(`${why}: stopping`);
       void Promise.allSettled(running.map((a) => a.stop()))
         .then(async (results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
@@ -76,8 +86,10 @@ void runProgram(program, async ({ config, logger }) => {
         })
         .finally(resolve);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => stop('SIGINT received'));
+    process.once('SIGTERM', () => stop('SIGTERM received'));
+    onLauncherGone = stop;
+    if (launcherGone) stop(launcherGone);
   });
   return EXIT.ok;
 });
