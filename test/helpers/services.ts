@@ -17,6 +17,13 @@ export const SERVICES = {
     purpose: 'the Redis backend of the feedback store',
     install: 'apt-get install redis-server (or bash .ci/setup-services.sh)',
   },
+  pty: {
+    name: 'script (util-linux)',
+    binary: () => 'script',
+    probeArgs: ['--version'],
+    purpose: 'running a command on a pseudo-terminal, as a person does',
+    install: 'apt-get install bsdutils',
+  },
   langchainPeer: {
     name: 'the LangChain.js benchmark peer',
     binary: () => process.execPath,

@@ -4,6 +4,7 @@
  * bugs with their stack (decided by class, never by name), quiet broken pipes, and the last log
  * line before an exit.
  */
+import { spawn } from 'node:child_process';
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
@@ -11,8 +12,9 @@ import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { runIngest } from '../../src/core.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/fakeDiscord.js';
-import { cliEnv, runCli, runCliWithStdoutClosed, type CliResult } from '../helpers/cli.js';
+import { cliEnv, collectOutput, runCli, runCliWithStdoutClosed, type CliResult } from '../helpers/cli.js';
 import { SAMPLE_COURSE, silentLogger, tempDir } from '../helpers/course.js';
+import { describeWith } from '../helpers/services.js';
 
 const STACK_LINE = /\n\s+at /;
 /** Several tsx children at once on a shared CPU. */
@@ -212,5 +214,20 @@ process.exit(3);
     const lines = res.stderr.trimEnd().split('\n');
     expect(lines).toHaveLength(201);
     expect(lines.at(-1)).toMatch(/^\[\d\d:\d\d:\d\d\] WARN: last words before exit$/);
+  });
+});
+
+describeWith('pty')('logs on a terminal', () => {
+  it('npm run ask on a terminal prints readable log lines, not JSON', { timeout: SLOW }, async () => {
+    // `script` gives the command a pseudo-terminal, as a person's terminal does, through npm and tsx.
+    const vars = env({ LOG_FORMAT: '', TERM: 'xterm-256color' });
+    const child = spawn('script', ['-qec', 'npm run -s ask -- "O que é dropout?"', '/dev/null'], { cwd: process.cwd(), env: vars, stdio: ['ignore', 'pipe', 'pipe'] });
+    const res = await collectOutput(child, 'script', CHILD_TIMEOUT);
+    // eslint-disable-next-line no-control-regex
+    const text = res.stdout.replace(/\x1b\[[0-9;]*[A-Za-z]/g, '');
+    expect(res.code, text).toBe(0);
+    expect(text).toMatch(/\[\d\d:\d\d:\d\d\] INFO: answer core ready/);
+    expect(text).not.toContain('"level":');
+    expect(text).toContain('Trechos das aulas:');
   });
 });
