@@ -151,17 +151,19 @@ void runProgram(program, async () => {
   const kind = program.args[0];
   if (kind === 'user') throw new CourseFolderGone('the course folder is gone: check --source');
   if (kind === 'named') throw new LooksLikeAUserError('named like a user error, but a bug');
-  // A bug: a variable that does not exist.
-  return (globalThis as unknown as { notDefined: { x: number } }).notDefined.x;
+  if (kind === 'type') return (globalThis as unknown as { notDefined: { x: number } }).notDefined.x;
+  // A bug: a name that does not exist (a ReferenceError: its name ends in "Error" too).
+  return notDefinedAnywhere.x;
 });
 `,
     );
   });
 
-  it('a UserError prints its message only; a TypeError and an Error named like a user error keep their stack', { timeout: SLOW }, async () => {
-    const [user, bug, named] = await Promise.all([
+  it('a UserError prints its message only; a ReferenceError, a TypeError and an Error named like a user error keep their stack', { timeout: SLOW }, async () => {
+    const [user, bug, typeBug, named] = await Promise.all([
       run(script, ['user'], env()),
-      run(script, ['bug'], env()),
+      run(script, ['reference'], env()),
+      run(script, ['type'], env()),
       run(script, ['named'], env()),
     ]);
     expect(user.code).toBe(1);
@@ -169,8 +171,12 @@ void runProgram(program, async () => {
     expect(user.stderr).not.toMatch(STACK_LINE);
 
     expect(bug.code).toBe(1);
-    expect(bug.stderr).toMatch(/TypeError: Cannot read properties of undefined/);
+    expect(bug.stderr).toContain('ReferenceError: notDefinedAnywhere is not defined');
     expect(bug.stderr).toMatch(STACK_LINE);
+
+    expect(typeBug.code).toBe(1);
+    expect(typeBug.stderr).toMatch(/TypeError: Cannot read properties of undefined/);
+    expect(typeBug.stderr).toMatch(STACK_LINE);
 
     expect(named.code).toBe(1);
     expect(named.stderr).toContain('named like a user error, but a bug');
