@@ -59,7 +59,7 @@ function boundary(files, rules) {
 }
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'index/', 'data/', 'coverage/', '.cache/', 'models/', '.tmp/', 'bench/results/'] },
+  { ignores: ['node_modules/', 'dist/', 'index/', 'data/', 'coverage/', '.cache/', 'models/', '.tmp/', 'bench/results/'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {
@@ -77,4 +77,9 @@ export default tseslint.config(
   boundary(['src/retrieval/**'], [FORBIDDEN.discordLibraries, FORBIDDEN.slackLibraries, FORBIDDEN.adapters, FORBIDDEN.answerLayer]),
   boundary(['adapters/discord/**'], [FORBIDDEN.coreBeyondEntry, FORBIDDEN.slackAdapter, FORBIDDEN.slackLibraries]),
   boundary(['adapters/slack/**'], [FORBIDDEN.coreBeyondEntry, FORBIDDEN.discordAdapter, FORBIDDEN.discordLibraries]),
+  {
+    // Plain JavaScript that runs before anything is compiled (the bin, the build script).
+    files: ['bin/**/*.js', 'scripts/**/*.mjs'],
+    languageOptions: { globals: { process: 'readonly', console: 'readonly' } },
+  },
 );

@@ -1,20 +1,30 @@
 /**
- * `npm start`: one process running every chat adapter whose credentials are configured.
- * Loads the answer core and the feedback store once, starts Discord and/or Slack, and on
- * SIGINT/SIGTERM stops them (in-flight questions finish, their votes are stored) before closing
- * the store.
+ * `npm start` (production: `node dist/adapters/main.js`, see docs/deploy.md): one process running
+ * every chat adapter whose credentials are configured. Loads the answer core and the feedback store
+ * once, starts Discord and/or Slack, and on SIGINT/SIGTERM — or when the npm process that launched
+ * it dies (src/cli/launcher.ts) — stops them (in-flight questions finish, their votes are stored)
+ * before closing the store.
  */
 import { BotService } from '../src/bot/botService.js';
 import { RateLimiter } from '../src/bot/rateLimiter.js';
 import type { AdapterDeps, RunningAdapter } from '../src/bot/adapter.js';
-import { setup, runMain } from '../src/cli/common.js';
+import { createProgram, runProgram } from '../src/cli/harness.js';
+import { watchLauncher } from '../src/cli/launcher.js';
 import { configuredAdapters } from '../src/config.js';
 import { createCore } from '../src/core.js';
+import { EXIT } from '../src/errors.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
 
-const { config, logger } = setup();
+const program = createProgram('start', 'Run every chat adapter whose credentials are set (Discord, Slack), in one process.');
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
+  // Watched from the start: npm may die while the index loads.
+  let launcherGone: string | null = null;
+  let onLauncherGone = (reason: string) => {
+    launcherGone = reason;
+  };
+  const unwatchLauncher = watchLauncher((reason) => onLauncherGone(reason));
+
   const wanted = configuredAdapters(config);
   if (!wanted.discord && !wanted.slack) {
     console.error(
@@ -22,7 +32,8 @@ runMain(async () => {
         '(SLACK_SIGNING_SECRET or SLACK_APP_TOKEN) in .env (see .env.example).\n' +
         'To try the bot without any account, ask from the terminal: npm run ask -- "O que é fine-tuning?"',
     );
-    return 1;
+    // Exit 1, not 2: no setting is invalid; there is just nothing to connect to.
+    return EXIT.failure;
   }
 
   // Never builds a missing index: a mistyped INDEX_DIR must not answer students from the sample course.
@@ -62,10 +73,11 @@ runMain(async () => {
 
   await new Promise<void>((resolve) => {
     let stopping = false;
-    const stop = (signal: NodeJS.Signals) => {
+    const stop = (why: string) => {
       if (stopping) return;
       stopping = true;
-      logger.info(`${signal} received: stopping`);
+      unwatchLauncher();
+      logger.info(`${why}: stopping`);
       void Promise.allSettled(running.map((a) => a.stop()))
         .then(async (results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
@@ -75,8 +87,10 @@ runMain(async () => {
         })
         .finally(resolve);
     };
-    process.once('SIGINT', stop);
-    process.once('SIGTERM', stop);
+    process.once('SIGINT', () => stop('SIGINT received'));
+    process.once('SIGTERM', () => stop('SIGTERM received'));
+    onLauncherGone = stop;
+    if (launcherGone) stop(launcherGone);
   });
-  return 0;
-}, logger);
+  return EXIT.ok;
+});

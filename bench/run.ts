@@ -6,12 +6,16 @@
  * speed, memory and recall of the retrieval core on synthetic corpora (and the sample course),
  * side by side with raw hnswlib-node and LangChain.js measured in the same run. Prints Markdown
  * tables on stdout (progress on stderr) and writes the full result to bench/results/latest.json.
+ * LangChain.js lives in bench/peer/ and is installed there on first use (`--no-peer` skips it).
  * Timings belong here, never in unit tests. See bench/README.md.
  */
 import { mkdir, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
+import { createProgram, runProgram, writeOutput } from '../src/cli/harness.js';
+import { EXIT } from '../src/errors.js';
 import { runBench } from './lib/bench.js';
+import { ensurePeerInstalled } from './lib/peerLoader.js';
 import { renderReport } from './lib/report.js';
 
 function parseSizes(value: string): number[] {
@@ -22,8 +26,7 @@ function parseSizes(value: string): number[] {
   return sizes;
 }
 
-const program = new Command('bench')
-  .description('Benchmark build time, latency, recall, memory and disk of the retrieval core.')
+const program = createProgram('bench', 'Benchmark build time, latency, recall, memory and disk of the retrieval core.')
   .option('--sizes <list>', 'synthetic corpus sizes (windows)', parseSizes)
   .option('--quick', 'fewer queries and shorter time budgets; default sizes 1000,10000')
   .option('--million', 'only the 1M-window save/load check (slow: ~20 min); combine with --sizes to run both')
@@ -38,10 +41,9 @@ const program = new Command('bench')
   .option('--course <dir>', 'course whose vocabulary and questions are used', 'examples/curso-exemplo')
   .option('--out <file>', 'JSON result file', 'bench/results/latest.json')
   .option('--work-dir <dir>', 'where indexes are written (default: a temporary folder, removed afterwards)')
-  .option('--keep', 'keep the temporary folder')
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{
+  .option('--keep', 'keep the temporary folder');
+
+interface BenchCliOptions {
   sizes?: number[];
   quick?: boolean;
   million?: boolean;
@@ -57,35 +59,41 @@ const opts = program.opts<{
   out: string;
   workDir?: string;
   keep?: boolean;
-}>();
+}
 
-const quick = Boolean(opts.quick);
-const millionOnly = Boolean(opts.million) && !opts.sizes;
-const sizes = millionOnly ? [] : (opts.sizes ?? (quick ? [1000, 10_000] : [1000, 10_000, 100_000]));
-const started = Date.now();
-const log = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} +${Math.round((Date.now() - started) / 1000)}s ${msg}\n`);
+await runProgram(program, async () => {
+  const opts = program.opts<BenchCliOptions>();
+  const quick = Boolean(opts.quick);
+  const millionOnly = Boolean(opts.million) && !opts.sizes;
+  const sizes = millionOnly ? [] : (opts.sizes ?? (quick ? [1000, 10_000] : [1000, 10_000, 100_000]));
+  const started = Date.now();
+  const log = (msg: string) => process.stderr.write(`${new Date().toISOString().slice(11, 19)} +${Math.round((Date.now() - started) / 1000)}s ${msg}\n`);
+  const peerMissing = opts.peer ? ensurePeerInstalled(log) : null;
+  if (peerMissing) log(peerMissing);
 
-const result = await runBench({
-  sizes,
-  quick,
-  million: Boolean(opts.million),
-  millionSize: opts.millionSize,
-  peer: opts.peer,
-  rss: opts.rss,
-  ingest: opts.ingest,
-  rawBuild: opts.rawBuild,
-  rawBuildMax: opts.rawBuildMax,
-  realCourse: opts.realCourse && !millionOnly,
-  e5: !millionOnly,
-  userFacing: opts.userFacing && !millionOnly,
-  courseDir: opts.course,
-  ...(opts.workDir ? { workDir: opts.workDir } : {}),
-  keep: Boolean(opts.keep),
-  log,
-  command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  const result = await runBench({
+    sizes,
+    quick,
+    million: Boolean(opts.million),
+    millionSize: opts.millionSize,
+    peer: opts.peer,
+    rss: opts.rss,
+    ingest: opts.ingest,
+    rawBuild: opts.rawBuild,
+    rawBuildMax: opts.rawBuildMax,
+    realCourse: opts.realCourse && !millionOnly,
+    e5: !millionOnly,
+    userFacing: opts.userFacing && !millionOnly,
+    courseDir: opts.course,
+    ...(opts.workDir ? { workDir: opts.workDir } : {}),
+    keep: Boolean(opts.keep),
+    log,
+    command: `npm run bench${process.argv.length > 2 ? ` -- ${process.argv.slice(2).join(' ')}` : ''}`,
+  });
+  await writeOutput(renderReport(result));
+  const out = path.resolve(opts.out);
+  await mkdir(path.dirname(out), { recursive: true });
+  await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
+  log(`wrote ${path.relative(process.cwd(), out)}`);
+  return EXIT.ok;
 });
-process.stdout.write(renderReport(result));
-const out = path.resolve(opts.out);
-await mkdir(path.dirname(out), { recursive: true });
-await writeFile(out, `${JSON.stringify(result, null, 2)}\n`);
-log(`wrote ${path.relative(process.cwd(), out)}`);

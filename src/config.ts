@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { EXIT, UserError } from './errors.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -82,7 +83,9 @@ export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS'> {
   secrets: string[];
 }
 
-export class ConfigError extends Error {
+/** Settings that cannot be used: the invocation is wrong, whatever the data (exit 2). */
+export class ConfigError extends UserError {
+  readonly exitCode = EXIT.invalidInput;
   constructor(readonly problems: string[]) {
     super(`invalid settings (see .env.example):\n${problems.map((p) => `  - ${p}`).join('\n')}`);
     this.name = 'ConfigError';

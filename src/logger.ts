@@ -1,9 +1,16 @@
 /**
  * Logging: pino, always to stderr (stdout belongs to command output such as `ask --json`).
  * Secrets are removed twice: known key names are redacted by pino, and every configured secret
- * value is scrubbed from each finished line, wherever it appears (messages, errors, URLs).
+ * value is scrubbed from each finished line, wherever it appears (messages, errors, URLs), before
+ * the line is formatted.
+ *
+ * Lines are JSON for machines (stderr not a terminal, or LOG_FORMAT=json) and pino-pretty's
+ * readable lines for people (stderr is a terminal, or LOG_FORMAT=pretty). pino-pretty runs here,
+ * synchronously, in the logging call (`prettyFactory`), not as a pino transport: a transport runs
+ * in a worker thread, and the last lines before `process.exit` could be lost on the way.
  */
 import { pino, type Logger, type DestinationStream } from 'pino';
+import { prettyFactory } from 'pino-pretty';
 
 export type { Logger };
 
@@ -32,8 +39,6 @@ export interface LoggerOptions {
   write?: (line: string) => void;
 }
 
-const LEVELS: Record<number, string> = { 10: 'trace', 20: 'debug', 30: 'info', 40: 'warn', 50: 'error', 60: 'fatal' };
-
 export function scrubSecrets(text: string, secrets: readonly string[]): string {
   let out = text;
   for (const secret of secrets) {
@@ -45,30 +50,21 @@ export function scrubSecrets(text: string, secrets: readonly string[]): string {
   return out;
 }
 
-function prettyLine(json: string): string {
-  try {
-    const { level, time, msg, pid: _pid, hostname: _host, err, ...rest } = JSON.parse(json) as Record<string, unknown>;
-    const lvl = LEVELS[Number(level)] ?? String(level);
-    const clock = new Date(Number(time)).toISOString().slice(11, 19);
-    const extras = Object.entries(rest)
-      .map(([k, v]) => `${k}=${typeof v === 'string' ? v : JSON.stringify(v)}`)
-      .join(' ');
-    const errText =
-      err && typeof err === 'object' && 'message' in err ? ` (${String((err as { message: unknown }).message)})` : '';
-    return `${clock} ${lvl.padEnd(5)} ${String(msg ?? '')}${errText}${extras ? `  ${extras}` : ''}\n`;
-  } catch {
-    return json;
-  }
+/** One readable line per entry: `[HH:MM:SS] LEVEL: message {fields}`. */
+function prettyFormatter(colorize: boolean): (line: string) => string {
+  return prettyFactory({ colorize, translateTime: 'HH:MM:ss', ignore: 'pid,hostname', singleLine: true });
 }
 
 export function createLogger(options: LoggerOptions = {}): Logger {
   const secrets = [...(options.secrets ?? [])].sort((a, b) => b.length - a.length);
   const format = options.format ?? (process.stderr.isTTY ? 'pretty' : 'json');
   const write = options.write ?? ((line: string) => process.stderr.write(line));
+  // Colours only on a terminal that shows them; never in lines captured through `write`.
+  const pretty = format === 'pretty' ? prettyFormatter(!options.write && Boolean(process.stderr.isTTY) && isColorWanted()) : null;
   const destination: DestinationStream = {
     write(line: string) {
       const clean = scrubSecrets(line, secrets);
-      write(format === 'pretty' ? prettyLine(clean) : clean);
+      write(pretty ? pretty(clean) : clean);
     },
   };
   return pino(
@@ -79,4 +75,9 @@ export function createLogger(options: LoggerOptions = {}): Logger {
     },
     destination,
   );
+}
+
+/** The NO_COLOR convention (https://no-color.org), and TERM=dumb. */
+function isColorWanted(): boolean {
+  return !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }

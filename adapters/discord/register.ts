@@ -7,11 +7,21 @@
 import path from 'node:path';
 import { pathToFileURL } from 'node:url';
 import { DiscordAPIError, REST, Routes, type RESTPostAPIApplicationCommandsJSONBody } from 'discord.js';
-import type { Config, Logger } from '../../src/bot/index.js';
+import { EXIT, UserError, type Config, type Logger } from '../../src/bot/index.js';
 import { commands } from './commands/index.js';
 
-export class DiscordRegistrationError extends Error {
+/**
+ * Exit 2 when a setting is missing (nothing was sent to Discord); exit 1 when Discord could not be
+ * reached or refused the registration (the message says which setting or invite to check).
+ */
+export class DiscordRegistrationError extends UserError {
   override readonly name = 'DiscordRegistrationError';
+  constructor(
+    message: string,
+    readonly exitCode: typeof EXIT.failure | typeof EXIT.invalidInput = EXIT.failure,
+  ) {
+    super(message);
+  }
 }
 
 export type RegistrationSettings = Pick<Config, 'DISCORD_TOKEN' | 'DISCORD_APPLICATION_ID' | 'DISCORD_GUILD_ID' | 'DISCORD_API_URL'>;
@@ -33,6 +43,7 @@ export async function registerCommands(settings: RegistrationSettings, logger: L
   if (!token || !applicationId) {
     throw new DiscordRegistrationError(
       `${missing.join(' and ')} must be set to register the Discord command (see .env.example and the README section "Discord").`,
+      EXIT.invalidInput,
     );
   }
   const body = commandDefinitions();
@@ -73,18 +84,17 @@ function isMain(): boolean {
 }
 
 if (isMain()) {
-  const { setup } = await import('../../src/bot/index.js');
-  const { config, logger } = setup();
-  try {
-    const result = await registerCommands(config, logger);
-    const where = result.scope === 'guild' ? `server ${result.guildId} (shows at once)` : 'every server the bot is in (global; may take a while to show)';
-    logger.info(`registered /${result.commands.join(', /')} for ${where}`);
-    process.exitCode = 0;
-  } catch (err) {
-    if (err instanceof DiscordRegistrationError) logger.error(err.message);
-    else console.error(err);
-    process.exitCode = 1;
-  }
-  // Exit now: the HTTP keep-alive connection to Discord would otherwise hold the process open.
-  process.exit();
+  const { createProgram, runProgram } = await import('../../src/bot/index.js');
+  const program = createProgram('discord:register', "Register /pergunta with Discord (guild-scoped when DISCORD_GUILD_ID is set, global otherwise).");
+  await runProgram(
+    program,
+    async ({ config, logger }) => {
+      const result = await registerCommands(config, logger);
+      const where = result.scope === 'guild' ? `server ${result.guildId} (shows at once)` : 'every server the bot is in (global; may take a while to show)';
+      logger.info(`registered /${result.commands.join(', /')} for ${where}`);
+      return EXIT.ok;
+    },
+    // The HTTP keep-alive connection to Discord would otherwise hold the process open.
+    { exitWhenDone: true },
+  );
 }

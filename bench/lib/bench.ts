@@ -7,6 +7,7 @@ import { loadConfig } from '../../src/config.js';
 import { hnswParams, windowSettings } from '../../src/core.js';
 import { courseVocabulary } from './corpus.js';
 import { benchMillion } from './million.js';
+import { peerPackageVersion } from './peerLoader.js';
 import { benchE5, benchRealCourse } from './realCourse.js';
 import { benchSize } from './synthetic.js';
 import { roundsText } from './report.js';
@@ -185,7 +186,7 @@ export async function runBench(options: BenchOptions): Promise<BenchResult> {
         node: process.version,
         platform: `${os.platform()} ${os.release()} ${os.arch()}`,
         hnswlibNode: packageVersion('hnswlib-node') ?? 'unknown',
-        langchainCommunity: packageVersion('@langchain/community'),
+        langchainCommunity: peerPackageVersion('@langchain/community'),
         loadAverage: { start: loadAtStart, end: os.loadavg()[0]! },
       },
       settings: {

@@ -14,7 +14,7 @@ import { aggregate, countRelevant, readQuestions, scoreQuestion } from '../../sr
 import { loadCourseIndex } from '../../src/index/courseIndex.js';
 import { createLogger } from '../../src/logger.js';
 import { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
-import { peerBm25Rank } from './peer.js';
+import { peerBm25Rank } from './peerLoader.js';
 import { summarizeSamples, timeAsync, timeSync, timed, type LatencyStats } from './stats.js';
 import type { Maybe, RealCourseResult } from './types.js';
 

@@ -42,6 +42,15 @@ export interface ProbeResult {
 
 const THIS_FILE = fileURLToPath(import.meta.url);
 
+/** The LangChain half lives with its packages in bench/peer (installed on demand, not type-checked from here). */
+interface PeerProbeModule {
+  loadLangchainHnswlib(dir: string): Promise<{ store: unknown; elements: number }>;
+}
+const PEER_PROBE = new URL('../peer/probe.ts', import.meta.url).href;
+function loadPeerProbe(): Promise<PeerProbeModule> {
+  return import(PEER_PROBE) as Promise<PeerProbeModule>;
+}
+
 /** What a probe loaded: held here so that it is still alive (and counted) when RSS is read. */
 let loaded: unknown = null;
 
@@ -107,20 +116,11 @@ async function probe(req: ProbeRequest): Promise<ProbeResult> {
       break;
     }
     case 'langchain-hnswlib': {
-      const { HNSWLib } = await import('@langchain/community/vectorstores/hnswlib');
-      const { Embeddings } = await import('@langchain/core/embeddings');
-      class NoEmbeddings extends Embeddings {
-        async embedDocuments(): Promise<number[][]> {
-          throw new Error('not used');
-        }
-        async embedQuery(): Promise<number[]> {
-          throw new Error('not used');
-        }
-      }
+      const { loadLangchainHnswlib } = await loadPeerProbe();
       load = async () => {
-        const store = await HNSWLib.load(req.path, new NoEmbeddings({}));
+        const { store, elements } = await loadLangchainHnswlib(req.path);
         loaded = store;
-        return store.index.getCurrentCount();
+        return elements;
       };
       break;
     }

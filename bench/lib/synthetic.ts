@@ -22,7 +22,7 @@ import { startFakeOpenAI } from '../../test/fakes/fakeOpenAI.js';
 import { makeQueries, makeSyntheticCorpus, syntheticVideo, vectorOf, type QuerySet, type SyntheticCorpus, type Vocabulary } from './corpus.js';
 import { exactTopK, meanRecall } from './exact.js';
 import { FAKE_MODEL, SpaceEmbedder, lectureSrt, stubHash, writeIncrementalCourse } from './ingestBench.js';
-import { benchPeer } from './peer.js';
+import { benchPeer } from './peerLoader.js';
 import { gaussian, mulberry32 } from './prng.js';
 import { probeRss, type ProbeResult } from './rssProbe.js';
 import { cpuTimes, ratio, stealPercent, summarizeSamples, timeAsync, timePairSync, timeSync, timed, type LatencyStats, type LoopLimits } from './stats.js';

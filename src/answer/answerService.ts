@@ -11,6 +11,7 @@ import { extractiveAnswer } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
 import { NOT_FOUND_MESSAGE, PROMPT_VERSION, buildMessages, isNotCoveredAnswer } from './prompt.js';
 import { citedReferences } from './references.js';
+import { EXIT, UserError } from '../errors.js';
 
 export const MAX_QUESTION_CHARS = 2000;
 
@@ -18,8 +19,9 @@ export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta 
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
 
-/** The question cannot be answered as written; `userMessage` (pt-BR) says why. */
-export class InvalidQuestionError extends Error {
+/** The question cannot be answered as written; `userMessage` (pt-BR) says why. Exit 2: the input is wrong. */
+export class InvalidQuestionError extends UserError {
+  readonly exitCode = EXIT.invalidInput;
   override readonly name = 'InvalidQuestionError';
   readonly userMessage: string;
   constructor(readonly reason: InvalidQuestionReason) {

@@ -31,6 +31,7 @@ import OpenAI, {
 } from 'openai';
 import pLimit from 'p-limit';
 import type { ChatMessage } from './prompt.js';
+import { EXIT, UserError } from '../errors.js';
 
 export type LlmErrorKind = 'rate-limited' | 'timeout' | 'unavailable' | 'bad-response' | 'auth';
 
@@ -44,7 +45,9 @@ export const LLM_USER_MESSAGES: Readonly<Record<LlmErrorKind, string>> = {
   auth: 'O serviço de respostas recusou as credenciais do bot. Avise a equipe da disciplina.',
 };
 
-export class LlmError extends Error {
+/** Exit 1: the question was fine; the LLM server failed or refused (the message says which). */
+export class LlmError extends UserError {
+  readonly exitCode = EXIT.failure;
   override readonly name = 'LlmError';
   /** pt-BR text to show to the student. */
   readonly userMessage: string;

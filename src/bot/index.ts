@@ -31,5 +31,6 @@ export type { FeedbackStore, Label, VoteValue } from '../store/types.js';
 export type { Config } from '../config.js';
 export { scrubSecrets, type Logger } from '../logger.js';
 
-// Settings and logger for an adapter's own command (`npm run discord:register`).
-export { setup } from '../cli/common.js';
+// The command-line harness and exit codes, for an adapter's own command (`npm run discord:register`).
+export { createProgram, runProgram } from '../cli/harness.js';
+export { EXIT, UserError } from '../errors.js';

@@ -3,28 +3,24 @@
  * stdout carries only the answer (or, with --json, one JSON object); logs, notices and progress
  * go to stderr. With no index yet on the default settings (a fresh clone), the sample course is
  * ingested first; anywhere else a missing index is an error saying how to ingest.
+ * Exit codes: 0 answered; 1 failure (index, LLM); 2 invalid question, option or setting.
  */
-import { Command, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { InvalidQuestionError, normalizeQuestion } from '../answer/answerService.js';
 import { formatClock } from '../course/links.js';
 import { LlmError } from '../answer/llm.js';
 import { excerptTag } from '../answer/references.js';
 import { usesSampleCourseDefaults } from '../config.js';
 import { createCore } from '../core.js';
+import { EXIT } from '../errors.js';
 import type { AnswerResult } from '../types.js';
-import { runMain, setup } from './common.js';
+import { createProgram, runProgram, writeOutput } from './harness.js';
 
-const { config, logger } = setup();
-const program = new Command('ask')
-  .description('Answer a question from the indexed lectures.')
+const program = createProgram('ask', 'Answer a question from the indexed lectures.')
   .argument('<question...>', 'the question, in Portuguese')
-  .option('--index <dir>', 'index folder (default: INDEX_DIR)', config.INDEX_DIR)
-  .option('--k <n>', 'number of transcript excerpts to retrieve', parsePositiveInt, config.RETRIEVAL_K)
-  .option('--json', 'print one JSON object instead of text')
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{ index: string; k: number; json?: boolean }>();
-const question = program.args.join(' ');
+  .option('--index <dir>', 'index folder (default: INDEX_DIR)')
+  .option('--k <n>', 'number of transcript excerpts to retrieve, 1 to 50 (default: RETRIEVAL_K)', parsePositiveInt)
+  .option('--json', 'print one JSON object instead of text');
 
 function parsePositiveInt(value: string): number {
   const n = Number(value);
@@ -60,23 +56,27 @@ export function toJson(result: AnswerResult): object {
   };
 }
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
+  const opts = program.opts<{ index?: string; k?: number; json?: boolean }>();
+  const question = program.args.join(' ');
   if (normalizeQuestion(question) === '') {
     // Checked before loading anything: no need to build an index to refuse an empty question.
-    process.stderr.write(`${new InvalidQuestionError('empty').userMessage}\n`);
-    return 2;
+    const err = new InvalidQuestionError('empty');
+    process.stderr.write(`${err.userMessage}\n`);
+    return err.exitCode;
   }
-  const core = await createCore(config, logger, { indexDir: opts.index, buildIfMissing: usesSampleCourseDefaults(config, opts.index) });
+  const indexDir = opts.index ?? config.INDEX_DIR;
+  const core = await createCore(config, logger, { indexDir, buildIfMissing: usesSampleCourseDefaults(config, indexDir) });
   try {
     const streaming = !opts.json;
     const result = await core.answers.answer(question, {
-      k: opts.k,
+      k: opts.k ?? config.RETRIEVAL_K,
       onDelta: streaming ? (text) => process.stdout.write(text) : undefined,
     });
     for (const notice of result.notices) process.stderr.write(`aviso: ${notice}\n`);
     if (opts.json) {
-      process.stdout.write(`${JSON.stringify(toJson(result), null, 2)}\n`);
-      return 0;
+      await writeOutput(`${JSON.stringify(toJson(result), null, 2)}\n`);
+      return EXIT.ok;
     }
     const lines = ['', ''];
     if (result.references.length > 0) {
@@ -85,14 +85,15 @@ runMain(async () => {
         lines.push(`- ${excerptTag(ref)}${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)}): ${ref.url}`);
       }
     }
-    process.stdout.write(`${lines.join('\n')}\n`);
-    return 0;
+    await writeOutput(`${lines.join('\n')}\n`);
+    return EXIT.ok;
   } catch (err) {
     if (err instanceof InvalidQuestionError || err instanceof LlmError) {
+      // The pt-BR message a student would read, then the admin's log line.
       process.stderr.write(`${err.userMessage}\n`);
       logger.error({ err: err.message }, 'question not answered');
-      return err instanceof InvalidQuestionError ? 2 : 1;
+      return err.exitCode;
     }
     throw err;
   }
-}, logger);
+});

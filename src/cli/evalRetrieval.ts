@@ -7,11 +7,12 @@
  * Dense and hybrid are reported as skipped (with the reason) when the embedding model cannot be
  * loaded or the index has no dense vectors. stdout carries only the report (with `--json`, one
  * JSON object); logs go to stderr.
+ * Exit codes: 0 report printed; 1 the questions, course or index cannot be used; 2 invalid option
+ * or setting.
  */
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { Command } from 'commander';
 import { embedderOptions, runIngest } from '../core.js';
 import type { Config } from '../config.js';
 import { EmbeddingModelUnavailableError } from '../embeddings/embedder.js';
@@ -19,18 +20,13 @@ import { loadTransformersEmbedder, type TransformersEmbedder } from '../embeddin
 import { evaluateRetrieval, formatReport, readQuestions } from '../evaluation/retrievalEval.js';
 import { loadCourseIndex } from '../index/courseIndex.js';
 import type { Logger } from '../logger.js';
-import { runMain, setup } from './common.js';
+import { createProgram, runProgram, writeOutput } from './harness.js';
 
-const { config, logger } = setup();
-const program = new Command('eval:retrieval')
-  .description('Measure retrieval quality (hit@k, MRR, nDCG) on a course with labelled questions.')
+const program = createProgram('eval:retrieval', 'Measure retrieval quality (hit@k, MRR, nDCG) on a course with labelled questions.')
   .option('--source <dir>', 'course folder with videos.json, transcripts and questions.json', 'examples/curso-exemplo')
   .option('--index <dir>', 'evaluate this index folder instead of ingesting the source into a temporary one')
   .option('--questions <file>', 'labelled questions (default: SOURCE/questions.json)')
-  .option('--json', 'print one JSON object instead of tables')
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{ source: string; index?: string; questions?: string; json?: boolean }>();
+  .option('--json', 'print one JSON object instead of tables');
 
 /** The configured embedding model, or the reason it cannot be used. */
 async function loadEmbedder(cfg: Config, log: Logger): Promise<{ embedder: TransformersEmbedder | null; reason?: string }> {
@@ -46,7 +42,8 @@ async function loadEmbedder(cfg: Config, log: Logger): Promise<{ embedder: Trans
   }
 }
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
+  const opts = program.opts<{ source: string; index?: string; questions?: string; json?: boolean }>();
   const questionsFile = path.resolve(opts.questions ?? path.join(opts.source, 'questions.json'));
   const questions = await readQuestions(questionsFile);
   const { embedder, reason } = await loadEmbedder(config, logger);
@@ -71,10 +68,10 @@ runMain(async () => {
       questionsFile,
     });
     if (temp) report.indexDir = '(temporary, ingested from ' + path.resolve(opts.source) + ')';
-    process.stdout.write(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
+    await writeOutput(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));
     return 0;
   } finally {
     await embedder?.dispose().catch(() => undefined);
     if (temp) await rm(temp, { recursive: true, force: true });
   }
-}, logger);
+});

@@ -8,19 +8,29 @@
  * Exit codes: 0 all verdicts made; 1 some verdict failed or the run stopped early (the summary
  * is still written); 2 usage error or no LLM configured.
  */
-import { Command, CommanderError, InvalidArgumentError } from 'commander';
+import { InvalidArgumentError } from 'commander';
 import { createLlm } from '../answer/llm.js';
+import { EXIT, UsageError, UserError } from '../errors.js';
 import { parseSince, SINCE_HELP } from '../evaluation/exportRecords.js';
 import { evaluateStore, Judge } from '../evaluation/judge.js';
 import { formatSummary, summarize } from '../evaluation/summary.js';
 import { createProgress, type Progress } from '../progress.js';
 import { createFeedbackStore } from '../store/createStore.js';
-import { runMain, setup, writeFileAtomic } from './common.js';
+import { writeFileAtomic } from './common.js';
+import { createProgram, runProgram, writeOutput } from './harness.js';
 
 export const NO_LLM_MESSAGE =
   'O juiz automático precisa de um LLM: defina OPENAI_API_KEY (e OPENAI_BASE_URL para um servidor compatível com a API da OpenAI, ' +
   'como Ollama ou vLLM; o modelo do juiz é JUDGE_MODEL, ou OPENAI_MODEL). Nada foi avaliado.';
 
+/** No LLM configured: a settings problem (exit 2), told in pt-BR like the rest of the evaluation. */
+class NoJudgeLlmError extends UserError {
+  override readonly name = 'NoJudgeLlmError';
+  readonly exitCode = EXIT.invalidInput;
+  constructor() {
+    super(NO_LLM_MESSAGE);
+  }
+}
 
 function parseLimit(value: string): number {
   const n = Number(value);
@@ -28,37 +38,19 @@ function parseLimit(value: string): number {
   return n;
 }
 
-const { config, logger } = setup();
-const program = new Command('evaluate')
-  .description('Judge the recorded answers with the LLM judge and summarise the evaluation.')
+const program = createProgram('evaluate', 'Judge the recorded answers with the LLM judge and summarise the evaluation.')
   .option('--since <date>', 'only answers created from this date on (YYYY-MM-DD or ISO 8601)')
   .option('--limit <n>', 'judge at most N answers (oldest first)', parseLimit)
   .option('--force', 'judge again answers that already have a verdict')
-  .option('--out <file>', 'where to write the summary as JSON', 'data/evaluation-summary.json')
-  .showHelpAfterError()
-  .exitOverride();
-try {
-  program.parse();
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  throw err;
-}
-const opts = program.opts<{ since?: string; limit?: number; force?: boolean; out: string }>();
-let since: Date | undefined;
-if (opts.since !== undefined) {
-  since = parseSince(opts.since);
-  if (!since) {
-    process.stderr.write(`--since: data inválida "${opts.since}" (${SINCE_HELP})\n`);
-    process.exit(2);
-  }
-}
-if (!config.OPENAI_API_KEY) {
-  process.stderr.write(`${NO_LLM_MESSAGE}\n`);
-  process.exit(2);
-}
-const apiKey = config.OPENAI_API_KEY;
+  .option('--out <file>', 'where to write the summary as JSON', 'data/evaluation-summary.json');
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
+  const opts = program.opts<{ since?: string; limit?: number; force?: boolean; out: string }>();
+  const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  if (opts.since !== undefined && !since) throw new UsageError(`--since: data inválida "${opts.since}" (${SINCE_HELP})`);
+  const apiKey = config.OPENAI_API_KEY;
+  if (!apiKey) throw new NoJudgeLlmError();
+
   const llm = createLlm({
     apiKey,
     ...(config.OPENAI_BASE_URL ? { baseURL: config.OPENAI_BASE_URL } : {}),
@@ -92,11 +84,11 @@ runMain(async () => {
     if (result.stoppedEarly) logger.error(`evaluation stopped early: ${result.stoppedEarly}`);
 
     const summary = summarize(await store.listRecords(since ? { since } : {}), since ? { since } : {});
-    process.stdout.write(formatSummary(summary));
+    await writeOutput(formatSummary(summary));
     await writeFileAtomic(opts.out, `${JSON.stringify(summary, null, 2)}\n`);
     logger.info({ out: opts.out }, 'summary written');
-    return result.failed > 0 || result.stoppedEarly ? 1 : 0;
+    return result.failed > 0 || result.stoppedEarly ? EXIT.failure : EXIT.ok;
   } finally {
     await store.close();
   }
-}, logger);
+});

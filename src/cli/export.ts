@@ -9,12 +9,15 @@
  */
 import { existsSync } from 'node:fs';
 import path from 'node:path';
-import { Command, CommanderError, Option } from 'commander';
+import { Option } from 'commander';
+import { UsageError } from '../errors.js';
 import { csvHeader, csvRow, jsonlLine, markdownBlock, parseSince, SINCE_HELP, toMarkdown } from '../evaluation/exportRecords.js';
+import type { Logger } from '../logger.js';
 import { createProgress } from '../progress.js';
 import { createFeedbackStore, sqlitePathOf } from '../store/createStore.js';
 import type { FullRecord } from '../store/types.js';
-import { runMain, setup, writeFileAtomic } from './common.js';
+import { writeFileAtomic } from './common.js';
+import { createProgram, runProgram, writeOutput } from './harness.js';
 
 export type ExportFormat = 'jsonl' | 'csv' | 'md';
 
@@ -29,33 +32,21 @@ function formatFromPath(file: string | undefined): ExportFormat | undefined {
   return undefined;
 }
 
-function usageError(message: string): never {
-  process.stderr.write(`${message}\n`);
-  process.exit(2);
-}
-
-
-const { config, logger } = setup();
-const program = new Command('export')
-  .description('Export the evaluation records: answers with their segments, votes, TA annotation and judge verdict.')
+const program = createProgram('export', 'Export the evaluation records: answers with their segments, votes, TA annotation and judge verdict.')
   .addOption(new Option('--format <format>', 'output format').choices(['jsonl', 'csv', 'md']))
   .option('--out <file>', 'write to this file instead of stdout')
   .option('--since <date>', 'only answers created from this date on (YYYY-MM-DD or ISO 8601)')
-  .option('--hide-urls', 'replace every URL with "oculto" (reports shared outside the course)')
-  .showHelpAfterError()
-  .exitOverride();
-try {
-  program.parse();
-} catch (err) {
-  if (err instanceof CommanderError) process.exit(err.exitCode === 0 ? 0 : 2);
-  throw err;
-}
-const opts = program.opts<{ format?: ExportFormat; out?: string; since?: string; hideUrls?: boolean }>();
-const format = opts.format ?? formatFromPath(opts.out) ?? usageError('informe o formato com --format jsonl|csv|md');
-const since = opts.since === undefined ? undefined : (parseSince(opts.since) ?? usageError(`--since: data inválida "${opts.since}" (${SINCE_HELP})`));
+  .option('--hide-urls', 'replace every URL with "oculto" (reports shared outside the course)');
 
-function render(records: readonly FullRecord[]): string {
-  const exportOptions = { hideUrls: opts.hideUrls === true };
+interface ExportOptions {
+  format?: ExportFormat;
+  out?: string;
+  since?: string;
+  hideUrls?: boolean;
+}
+
+function render(records: readonly FullRecord[], format: ExportFormat, hideUrls: boolean, logger: Logger): string {
+  const exportOptions = { hideUrls };
   if (format === 'md' && records.length === 0) return toMarkdown(records, exportOptions);
   const progress = records.length >= PROGRESS_FROM ? createProgress('export', records.length, logger) : undefined;
   const parts: string[] = format === 'csv' ? [csvHeader()] : [];
@@ -69,7 +60,13 @@ function render(records: readonly FullRecord[]): string {
   return parts.join('');
 }
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
+  const opts = program.opts<ExportOptions>();
+  const format = opts.format ?? formatFromPath(opts.out);
+  if (!format) throw new UsageError('informe o formato com --format jsonl|csv|md');
+  const since = opts.since === undefined ? undefined : parseSince(opts.since);
+  if (opts.since !== undefined && !since) throw new UsageError(`--since: data inválida "${opts.since}" (${SINCE_HELP})`);
+
   let records: FullRecord[] = [];
   const url = config.STORE_URL;
   if (/^sqlite:/i.test(url) && !existsSync(sqlitePathOf(url))) {
@@ -83,11 +80,8 @@ runMain(async () => {
       await store.close();
     }
   }
-  const content = render(records);
-  if (opts.out) {
-    await writeFileAtomic(opts.out, content);
-  } else {
-    await new Promise<void>((resolve, reject) => process.stdout.write(content, (err) => (err ? reject(err) : resolve())));
-  }
+  const content = render(records, format, opts.hideUrls === true, logger);
+  if (opts.out) await writeFileAtomic(opts.out, content);
+  else await writeOutput(content);
   logger.info({ records: records.length, format, out: opts.out ?? 'stdout', since: since?.toISOString() }, 'export finished');
-}, logger);
+});

@@ -1,30 +1,20 @@
-/** `npm run ingest -- --source DIR [--index DIR]` */
-import { Command } from 'commander';
+/**
+ * `npm run ingest -- --source DIR [--index DIR]`
+ * Exit codes: 0 every video ingested; 1 some video (or the whole course) could not be; 2 invalid
+ * option or setting.
+ */
 import { loadEmbedderOrNull, runIngest } from '../core.js';
-import { IndexFolderError } from '../index/indexFolder.js';
-import { IndexBusyError } from '../index/indexLock.js';
-import { runMain, setup } from './common.js';
+import { EXIT } from '../errors.js';
+import { createProgram, runProgram } from './harness.js';
 
-const { config, logger } = setup();
-const program = new Command('ingest')
-  .description('Build or update the search index from a course folder (videos.json or videos.csv + transcripts).')
+const program = createProgram('ingest', 'Build or update the search index from a course folder (videos.json or videos.csv + transcripts).')
   .requiredOption('--source <dir>', 'course folder')
-  .option('--index <dir>', 'index folder (default: INDEX_DIR)', config.INDEX_DIR)
-  .showHelpAfterError();
-program.parse();
-const opts = program.opts<{ source: string; index: string }>();
+  .option('--index <dir>', 'index folder (default: INDEX_DIR)');
 
-runMain(async () => {
+void runProgram(program, async ({ config, logger }) => {
+  const opts = program.opts<{ source: string; index?: string }>();
   const embedder = await loadEmbedderOrNull(config, logger);
-  let report;
-  try {
-    report = await runIngest(config, logger, opts.source, opts.index, embedder);
-  } catch (err) {
-    // Refused without changing anything: exit 2, as for bad settings.
-    if (!(err instanceof IndexFolderError || err instanceof IndexBusyError)) throw err;
-    logger.error(err.message);
-    return 2;
-  }
+  const report = await runIngest(config, logger, opts.source, opts.index ?? config.INDEX_DIR, embedder);
   for (const failed of report.failedVideos) logger.error(`not ingested: ${failed.videoId}: ${failed.error}`);
-  return report.failedVideos.length > 0 ? 1 : 0;
-}, logger);
+  return report.failedVideos.length > 0 ? EXIT.failure : EXIT.ok;
+});

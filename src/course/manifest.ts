@@ -10,9 +10,14 @@ import { cleanTitle, cleanUrl } from './cleanText.js';
 import { TranscriptError } from '../transcripts/errors.js';
 import { TextEncodingError, decodeTranscriptBytes, parseTranscriptFile } from '../transcripts/parseTranscript.js';
 import { lineLookup, locateJson, normalizeNewlines, parseJsonText } from '../transcripts/common.js';
+import { EXIT, UserError } from '../errors.js';
 
-/** Error in the course folder or its manifest. The message names the file, and the line when known. */
-export class ManifestError extends Error {
+/**
+ * Error in the course folder or its manifest. The message names the file, and the line when known.
+ * Exit 1: the command line was right; the course files it points at need fixing.
+ */
+export class ManifestError extends UserError {
+  readonly exitCode = EXIT.failure;
   /** The manifest file (or the course folder, when no manifest could be opened). */
   readonly file: string;
   /** 1-based line in the manifest file, when known. */

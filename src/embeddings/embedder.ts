@@ -1,3 +1,5 @@
+import { EXIT, UserError } from '../errors.js';
+
 /**
  * The embedding model seen by the rest of the core. The real implementation runs a
  * sentence-embedding model through transformers.js; tests may use other implementations.
@@ -22,8 +24,9 @@ export interface Embedder {
   countTokens(text: string): number;
 }
 
-/** Thrown when the embedding model cannot be loaded (offline with no cache, corrupt files...). */
-export class EmbeddingModelUnavailableError extends Error {
+/** Thrown when the embedding model cannot be loaded (offline with no cache, corrupt files...). Exit 1. */
+export class EmbeddingModelUnavailableError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(
     readonly modelId: string,
     readonly reason: string,

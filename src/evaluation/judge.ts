@@ -33,6 +33,7 @@ import { escapeAttribute, escapeContent, type ChatMessage } from '../answer/prom
 import type { Logger } from '../logger.js';
 import type { AnswerRecord, FeedbackStore, FullRecord, JudgeRecord, JudgeScore, Label, StoredSegment } from '../store/types.js';
 import { isAbstention } from './exportRecords.js';
+import { EXIT, UserError } from '../errors.js';
 
 /** Bump whenever the judge prompts or the scoring rules change (stored with every verdict). */
 export const JUDGE_PROMPT_VERSION = 'juiz-2026-11-26.1';
@@ -267,8 +268,9 @@ export function automatedLabel(input: {
 // ---------------------------------------------------------------------------------------------
 // Judging
 
-/** The LLM refused the credentials: every further call would fail too. */
-export class JudgeAbortError extends Error {
+/** The LLM refused the credentials: every further call would fail too. Exit 1. */
+export class JudgeAbortError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(message: string) {
     super(message);
     this.name = 'JudgeAbortError';

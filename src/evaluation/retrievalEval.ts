@@ -21,6 +21,7 @@ import { normalizeQuestion } from '../answer/answerService.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
 import { HybridRetriever } from '../retrieval/hybridRetriever.js';
+import { EXIT, UserError } from '../errors.js';
 
 export interface LabelledQuestion {
   q: string;
@@ -39,7 +40,9 @@ export interface WindowSpan {
 export type RetrieverKind = 'lexical' | 'dense' | 'hybrid';
 export const RETRIEVER_KINDS: readonly RetrieverKind[] = ['lexical', 'dense', 'hybrid'];
 
-export class QuestionsFileError extends Error {
+/** Exit 1, like the course files: the command line was right, the questions file needs fixing. */
+export class QuestionsFileError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(
     readonly file: string,
     reason: string,

@@ -20,6 +20,7 @@ import {
   verifyFiles,
   type IndexManifest,
 } from './indexFiles.js';
+import { EXIT, UserError } from '../errors.js';
 
 export interface CourseIndex {
   dir: string;
@@ -35,7 +36,12 @@ export interface CourseIndex {
   dense: HnswIndex | null;
 }
 
-export class IndexModelMismatchError extends Error {
+/**
+ * Exit 1, not 2: EMBEDDING_MODEL is a valid setting on its own; the index on disk was built with
+ * another model, and rebuilding it is as likely the fix as changing the setting.
+ */
+export class IndexModelMismatchError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(
     readonly indexModel: string,
     readonly configuredModel: string,
@@ -51,9 +57,11 @@ export class IndexModelMismatchError extends Error {
 
 /**
  * The index's vectors come from the configured model at another weight precision: queries would
- * be embedded by one and the windows by the other, close but not the same model.
+ * be embedded by one and the windows by the other, close but not the same model. Exit 1, as for
+ * the model mismatch: the setting is valid on its own.
  */
-export class IndexDtypeMismatchError extends Error {
+export class IndexDtypeMismatchError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(
     readonly indexDtype: string,
     readonly configuredDtype: string,

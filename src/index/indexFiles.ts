@@ -24,6 +24,7 @@ import { createInterface } from 'node:readline';
 import { crc32 } from 'node:zlib';
 import type { TranscriptWindow, Video } from '../types.js';
 import type { WindowSettings } from '../windowing.js';
+import { EXIT, UserError } from '../errors.js';
 import { CURRENT, GENERATION_MARKER, GENERATION_NAME, currentName, markGeneration, removeUnusedGenerations } from './indexFolder.js';
 
 export const INDEX_FORMAT_VERSION = 1;
@@ -59,14 +60,18 @@ export interface IndexManifest {
   files: Record<string, { bytes: number; crc32: number | null }>;
 }
 
-export class IndexNotFoundError extends Error {
+/** Exit 1: the folder is valid input, it just has no index yet (`npm run ingest` builds one). */
+export class IndexNotFoundError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(readonly dir: string) {
     super(`no index in ${dir}: run \`npm run ingest -- --source <course folder> --index ${dir}\``);
     this.name = 'IndexNotFoundError';
   }
 }
 
-export class IndexCorruptError extends Error {
+/** Exit 1: a file on disk is damaged; rebuilding the index fixes it, not another invocation. */
+export class IndexCorruptError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(
     readonly file: string,
     reason: string,

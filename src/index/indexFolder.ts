@@ -13,6 +13,7 @@
  */
 import { lstat, readdir, readFile, rm, rmdir, stat, writeFile, mkdir } from 'node:fs/promises';
 import path from 'node:path';
+import { EXIT, UserError } from '../errors.js';
 
 export const INDEX_MARKER = '.pergunta-index';
 export const GENERATION_MARKER = '.pergunta-generation';
@@ -32,11 +33,10 @@ const INDEX_MARKER_TEXT =
 const GENERATION_MARKER_TEXT = 'A generation of a pergunta search index (see ../CURRENT).\n';
 
 /** `--index` names something ingest must not write into. Nothing was changed. */
-export class IndexFolderError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IndexFolderError';
-  }
+export class IndexFolderError extends UserError {
+  override readonly name = 'IndexFolderError';
+  /** Refused without changing anything: fix the `--index` argument (exit 2, as for bad settings). */
+  readonly exitCode = EXIT.invalidInput;
 }
 
 function errorCode(err: unknown): string | undefined {

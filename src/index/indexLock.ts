@@ -22,6 +22,7 @@ import { hostname } from 'node:os';
 import path from 'node:path';
 import lockfile from 'proper-lockfile';
 import type { Logger } from '../logger.js';
+import { EXIT, UserError } from '../errors.js';
 
 export const LOCK_NAME = '.ingest.lock';
 export const OWNER_NAME = '.ingest.owner';
@@ -36,15 +37,15 @@ export const LOCK_WAIT_MS = 15 * 60_000;
 const OWNER_WRITE_GRACE_MS = 10_000;
 
 /** Another ingest kept the folder for longer than the wait. Nothing was changed. */
-export class IndexBusyError extends Error {
-  constructor(message: string) {
-    super(message);
-    this.name = 'IndexBusyError';
-  }
+export class IndexBusyError extends UserError {
+  override readonly name = 'IndexBusyError';
+  /** Nothing was changed; run it again when the other ingest has finished (exit 2, like a refused folder). */
+  readonly exitCode = EXIT.invalidInput;
 }
 
 /** This ingest's lock was taken over while it was stalled; its build was dropped. */
-export class IndexLockLostError extends Error {
+export class IndexLockLostError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(indexDir: string) {
     super(
       `another ingest took over ${indexDir} while this one was stalled for over ${minutes(LOCK_STALE_MS)}: ` +

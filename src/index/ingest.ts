@@ -19,6 +19,7 @@ import type { Cue, TranscriptWindow, Video } from '../types.js';
 import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
 import { loadCourseIndex, type CourseIndex } from './courseIndex.js';
 import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
+import { EXIT, UserError } from '../errors.js';
 import { claimIndexFolder } from './indexFolder.js';
 import { lockIndexFolder, type IndexLock, type LockIndexOptions } from './indexLock.js';
 
@@ -49,7 +50,9 @@ export interface IngestReport {
   durationMs: number;
 }
 
-export class IngestError extends Error {
+/** Exit 1: the course was read but nothing in it could be indexed (each transcript's problem is logged). */
+export class IngestError extends UserError {
+  readonly exitCode = EXIT.failure;
   constructor(message: string) {
     super(message);
     this.name = 'IngestError';

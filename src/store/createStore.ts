@@ -97,7 +97,7 @@ export async function createFeedbackStore(opts: CreateStoreOptions): Promise<Fee
   try {
     url = new URL(raw);
   } catch {
-    throw new StoreUnavailableError(`STORE_URL is not a valid URL (expected sqlite://, redis://, postgresql:// or memory://)`);
+    throw new StoreUnavailableError(`STORE_URL is not a valid URL (expected sqlite://, redis://, postgresql:// or memory://)`, { invalidSetting: true });
   }
   const secrets = passwordOf(url);
 
@@ -132,6 +132,7 @@ export async function createFeedbackStore(opts: CreateStoreOptions): Promise<Fee
 
   throw new StoreUnavailableError(
     `unsupported STORE_URL scheme "${scheme ?? raw}:" (use sqlite://path, redis://host:port, postgresql://user@host/db or memory://)`,
+    { invalidSetting: true },
   );
 }
 

@@ -5,6 +5,7 @@
  * raw Discord/Slack ids are never stored.
  */
 import type { AnswerKind, Reference, RetrieverName, Timings } from '../types.js';
+import { EXIT, UserError } from '../errors.js';
 
 export type Platform = 'discord' | 'slack' | 'cli';
 export type VoteValue = 'up' | 'down';
@@ -118,9 +119,15 @@ export class VoteNotFoundError extends Error {
   }
 }
 
-export class StoreUnavailableError extends Error {
-  constructor(reason: string) {
+/**
+ * Exit 1 when the store cannot be reached or used (it may work again later); exit 2 when STORE_URL
+ * itself cannot name a store (`invalidSetting`).
+ */
+export class StoreUnavailableError extends UserError {
+  readonly exitCode: typeof EXIT.failure | typeof EXIT.invalidInput;
+  constructor(reason: string, options: { invalidSetting?: boolean } = {}) {
     super(`feedback store unavailable: ${reason}`);
+    this.exitCode = options.invalidSetting ? EXIT.invalidInput : EXIT.failure;
     this.name = 'StoreUnavailableError';
   }
 }

@@ -1,3 +1,5 @@
+import { EXIT, UserError } from '../errors.js';
+
 /**
  * Error raised for a transcript file that cannot be read or parsed.
  *
@@ -6,7 +8,9 @@
  *
  *     transcripts/aula03.srt:42: timestamp "00:01:xx,500" is not valid (expected HH:MM:SS,mmm)
  */
-export class TranscriptError extends Error {
+export class TranscriptError extends UserError {
+  /** Exit 1: the file needs fixing, not the command line. */
+  readonly exitCode = EXIT.failure;
   /** File name as given by the caller (usually the path relative to the course folder). */
   readonly file: string;
   /** 1-based line number, when the problem is on a specific line. */

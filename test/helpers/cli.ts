@@ -28,6 +28,17 @@ export function runCli(script: string, args: string[], env: Record<string, strin
   return collectOutput(spawn(TSX, [path.resolve(script), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] }), script, timeoutMs);
 }
 
+/**
+ * Like `runCli`, with stdout read by a reader that leaves before the command writes (`… | head`):
+ * the pipe's read end is closed at once, so every write the command makes to stdout meets EPIPE.
+ * `stdout` of the result is therefore always empty.
+ */
+export function runCliWithStdoutClosed(script: string, args: string[], env: Record<string, string>, cwd = process.cwd(), timeoutMs = 60_000): Promise<CliResult> {
+  const child = spawn(TSX, [path.resolve(script), ...args], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+  child.stdout.destroy();
+  return collectOutput(child, script, timeoutMs);
+}
+
 /** The child's exit code and whole output; killed (and rejected) after `timeoutMs`. */
 export function collectOutput(child: ChildProcess, script: string, timeoutMs: number): Promise<CliResult> {
   return new Promise((resolve, reject) => {

@@ -3,7 +3,11 @@
  * test/setup/services.ts checks once per run which ones are installed: a missing one skips its
  * suites (one visible line says how to install it), or fails the run under REQUIRE_SERVICES=1.
  */
+import path from 'node:path';
 import { describe, inject } from 'vitest';
+
+/** A file that exists once bench/peer's packages are installed. */
+const PEER_MARKER = path.resolve('bench/peer/node_modules/@langchain/community/package.json');
 
 export const SERVICES = {
   redis: {
@@ -12,6 +16,20 @@ export const SERVICES = {
     probeArgs: ['--version'],
     purpose: 'the Redis backend of the feedback store',
     install: 'apt-get install redis-server (or bash .ci/setup-services.sh)',
+  },
+  pty: {
+    name: 'script (util-linux)',
+    binary: () => 'script',
+    probeArgs: ['--version'],
+    purpose: 'running a command on a pseudo-terminal, as a person does',
+    install: 'apt-get install bsdutils',
+  },
+  langchainPeer: {
+    name: 'the LangChain.js benchmark peer',
+    binary: () => process.execPath,
+    probeArgs: ['-e', `process.exit(require('node:fs').existsSync(${JSON.stringify(PEER_MARKER)}) ? 0 : 1)`],
+    purpose: "the LangChain.js columns of the benchmark's smoke test",
+    install: 'npm ci --prefix bench/peer (npm run bench does it on first use)',
   },
 } as const;
 

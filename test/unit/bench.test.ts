@@ -13,6 +13,7 @@ import { percentile, summarize, summarizeSamples, timePairSync, type LatencyStat
 import { isSkipped } from '../../bench/lib/types.js';
 import { userFacingRows } from '../../bench/lib/userFacing.js';
 import { SAMPLE_COURSE } from '../helpers/course.js';
+import { hasService } from '../helpers/services.js';
 
 function expectStats(s: LatencyStats): void {
   expect(s.n).toBeGreaterThan(0);
@@ -162,16 +163,25 @@ describe('npm run bench code paths (tiny sizes)', () => {
     expect(s.incremental.ingest.windowsEmbedded).toBeGreaterThanOrEqual(10);
     expect(s.notes).toEqual([]);
 
-    // LangChain peer (dev dependencies, installed here)
-    if (isSkipped(s.peer)) throw new Error(`peer skipped: ${s.peer.skipped}`);
-    expect(s.peer.recallDefault).toBeGreaterThan(0);
-    expect(s.peer.recallAtOurEf).toBeGreaterThanOrEqual(0.95);
-    expectStats(s.peer.denseDefault);
-    if (isSkipped(s.peer.bm25) || isSkipped(s.peer.ensemble)) throw new Error('LangChain BM25/Ensemble skipped');
-    expect(s.peer.bm25.n).toBeLessThanOrEqual(2);
-    expect(s.peer.ensemble.cappedAt).toBe(2);
-    expect(isSkipped(s.peer.save)).toBe(false);
-    expect(s.ratios['hybrid p50 ours/peer']).toBeGreaterThan(0);
+    // LangChain peer: bench/peer's own packages, installed on demand. Without them (the test setup
+    // says so in one line; REQUIRE_SERVICES=1 fails the run) the peer columns say why they are empty.
+    const peerInstalled = hasService('langchainPeer');
+    if (peerInstalled) {
+      if (isSkipped(s.peer)) throw new Error(`peer skipped: ${s.peer.skipped}`);
+      expect(s.peer.recallDefault).toBeGreaterThan(0);
+      expect(s.peer.recallAtOurEf).toBeGreaterThanOrEqual(0.95);
+      expectStats(s.peer.denseDefault);
+      if (isSkipped(s.peer.bm25) || isSkipped(s.peer.ensemble)) throw new Error('LangChain BM25/Ensemble skipped');
+      expect(s.peer.bm25.n).toBeLessThanOrEqual(2);
+      expect(s.peer.ensemble.cappedAt).toBe(2);
+      expect(isSkipped(s.peer.save)).toBe(false);
+      if (isSkipped(s.peer.rss)) throw new Error(`peer RSS skipped: ${s.peer.rss.skipped}`);
+      expect(s.peer.rss.elements).toBe(500);
+      expect(s.ratios['hybrid p50 ours/peer']).toBeGreaterThan(0);
+      expect(result.machine.langchainCommunity).toMatch(/^\d+\.\d+\.\d+/);
+    } else {
+      expect(s.peer).toEqual({ skipped: expect.stringContaining('npm ci --prefix bench/peer') });
+    }
 
     // the real lexical corpus
     if (isSkipped(result.realCourse)) throw new Error('real course skipped');
@@ -191,9 +201,10 @@ describe('npm run bench code paths (tiny sizes)', () => {
 
     expect(result.targets.map((t) => t.name)).toEqual(expect.arrayContaining([expect.stringMatching(/recall@10/), expect.stringMatching(/save and load/)]));
     const text = renderReport(result);
-    for (const heading of ['### Build, save, load', '### Retrieval latency', '### HNSW recall@10', '### Memory', '### Incremental add', '### Same workload through LangChain.js', '### Real lexical corpus', '### Targets']) {
+    for (const heading of ['### Build, save, load', '### Retrieval latency', '### HNSW recall@10', '### Memory', '### Incremental add', '### Real lexical corpus', '### Targets']) {
       expect(text).toContain(heading);
     }
+    if (peerInstalled) expect(text).toContain('### Same workload through LangChain.js');
     expect(text).toMatch(/Hybrid p95 per round: 500 [\d.]+ \/ [\d.]+ \/ [\d.]+ ms/);
   });
 });

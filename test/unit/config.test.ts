@@ -95,11 +95,25 @@ describe('logger', () => {
     expect(lines).toHaveLength(3);
   });
 
-  it('pretty format is one readable line per entry', () => {
+  it('pretty format (pino-pretty) is one readable line per entry, without colours when captured', () => {
     const lines: string[] = [];
     const logger = createLogger({ level: 'info', format: 'pretty', write: (l) => lines.push(l) });
     logger.warn({ videos: 7 }, 'index loaded');
-    expect(lines[0]).toMatch(/^\d\d:\d\d:\d\d warn {2}index loaded {2}videos=7\n$/);
+    expect(lines).toEqual([expect.stringMatching(/^\[\d\d:\d\d:\d\d\] WARN: index loaded \{"videos":7\}\n$/)]);
+  });
+
+  it('pretty format never writes secret values either', () => {
+    const lines: string[] = [];
+    const logger = createLogger({ level: 'info', format: 'pretty', secrets: ['sk-live-123456', 'a"b-secret'], write: (l) => lines.push(l) });
+    logger.info({ url: 'https://api?key=sk-live-123456', quoted: 'a"b-secret' }, 'calling with sk-live-123456');
+    logger.error({ err: new Error('401 for key sk-live-123456') }, 'failed');
+    logger.info({ token: 'another-token' }, 'fields');
+    const all = lines.join('');
+    expect(all).not.toContain('sk-live-123456');
+    expect(all).not.toContain('a"b-secret');
+    expect(all).not.toContain('another-token');
+    expect(all).toContain('[redacted]');
+    expect(all).toContain('INFO: calling with [redacted]');
   });
 
   it('scrubs JSON-escaped forms of a secret too', () => {

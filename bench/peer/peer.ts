@@ -2,18 +2,20 @@
  * The peer a user would otherwise pick: LangChain.js — `HNSWLib` (@langchain/community, over
  * the same hnswlib-node binding), `BM25Retriever` and `EnsembleRetriever` (@langchain/classic),
  * used the way their documentation shows, on the same vectors, texts and queries as ours.
- * Dev-only dependencies: when they are not installed the peer columns say so.
+ * Its packages are this folder's own (package.json here); the benchmark reaches this module through
+ * `bench/lib/peerLoader.ts`, which installs them on first use.
  */
 import { readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { Document as LcDocument } from '@langchain/core/documents';
 import type { HNSWLib as LcHNSWLib } from '@langchain/community/vectorstores/hnswlib';
-import { meanRecall } from './exact.js';
-import { probeRss } from './rssProbe.js';
-import { summarizeSamples, timeAsync, timed, type LatencyStats } from './stats.js';
-import type { SyntheticCorpus, QuerySet } from './corpus.js';
-import { vectorOf } from './corpus.js';
-import type { Maybe, PeerResult } from './types.js';
+import { meanRecall } from '../lib/exact.js';
+import type { PeerRunOptions } from '../lib/peerLoader.js';
+import { probeRss } from '../lib/rssProbe.js';
+import { summarizeSamples, timeAsync, timed, type LatencyStats } from '../lib/stats.js';
+import type { SyntheticCorpus, QuerySet } from '../lib/corpus.js';
+import { vectorOf } from '../lib/corpus.js';
+import type { Maybe, PeerResult } from '../lib/types.js';
 
 type HnswModule = typeof import('@langchain/community/vectorstores/hnswlib');
 type Bm25Module = typeof import('@langchain/community/retrievers/bm25');
@@ -87,23 +89,6 @@ function lookupEmbeddings(mods: PeerModules, queries: QuerySet) {
     }
   }
   return new LookupEmbeddings({});
-}
-
-export interface PeerRunOptions {
-  dir: string;
-  queries: QuerySet;
-  /** Exact top-10 of the first `truths.length` queries. */
-  truths: number[][];
-  ourEf: number;
-  k: number;
-  candidates: number;
-  latencyQueries: number;
-  latencyBudgetMs: number;
-  /** BM25Retriever rescans every document per query: cap the calls. */
-  lexicalQueries: number;
-  lexicalBudgetMs: number;
-  rss: boolean;
-  log: (msg: string) => void;
 }
 
 export async function benchPeer(corpus: SyntheticCorpus, opts: PeerRunOptions): Promise<Maybe<PeerResult>> {
