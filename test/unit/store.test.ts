@@ -19,9 +19,9 @@ import {
   AnswerNotFoundError,
   StoreUnavailableError,
   type FeedbackStore,
-  type JudgeRecord,
   type Platform,
 } from '../../src/store/types.js';
+import { judgeRecord, newAnswer } from '../helpers/records.js';
 import { startRedisServer, type RedisServer } from '../helpers/redisServer.js';
 import { describeWith, hasService } from '../helpers/services.js';
 
@@ -32,59 +32,7 @@ const DISCORD_ID = '987654321012345678';
 const SLACK_ID = 'U0RAWSLACK42';
 const TA_ID = 'U0TEACHING77';
 
-type NewAnswer = Parameters<FeedbackStore['recordAnswer']>[0];
-
-function newAnswer(overrides: Partial<NewAnswer> = {}): NewAnswer {
-  return {
-    id: randomUUID(),
-    question: 'Como funciona o dropout?',
-    answer: 'O dropout desliga neurônios aleatoriamente durante o treino [1].',
-    kind: 'llm',
-    retriever: 'e5+bm25',
-    embeddingModel: 'Xenova/multilingual-e5-small',
-    model: 'gpt-4o-mini',
-    promptVersion: '2026-11-26.1',
-    segments: [
-      {
-        corpusId: 412,
-        score: 0.8421,
-        foundBy: { dense: { rank: 1, score: 0.91 }, lexical: { rank: 2, score: 7.5 } },
-        videoId: 'aula6',
-        title: 'Aula 6 — Regularização',
-        url: 'https://youtu.be/abc123?t=2470',
-        start: 2470,
-        end: 2615,
-        text: 'então o dropout ele desliga aleatoriamente alguns neurônios',
-      },
-    ],
-    references: [{ videoId: 'aula6', title: 'Aula 6 — Regularização', start: 2470, end: 2615, url: 'https://youtu.be/abc123?t=2470' }],
-    notices: [],
-    timings: { embedMs: 12, retrieveMs: 30, generateMs: 800, totalMs: 850 },
-    createdAt: new Date().toISOString(),
-    ...overrides,
-  };
-}
-
 const ctx = (platform: Platform = 'discord', rawUserId = DISCORD_ID) => ({ platform, channel: 'C-general', rawUserId });
-
-function judgeFor(answerId: string): JudgeRecord {
-  const score = { raw: 3, normalized: 1, criteria: 'responde', supportingEvidence: 'cita o trecho' };
-  return {
-    answerId,
-    status: 'ok',
-    error: null,
-    judgeModel: 'judge-model',
-    promptVersion: 'juiz-test',
-    at: new Date().toISOString(),
-    answerRelevance: score,
-    contextRelevance: [{ ...score, corpusId: 412 }],
-    groundedness: [{ ...score, sentence: 'O dropout desliga neurônios.' }],
-    groundednessMean: 1,
-    label: 'C',
-    abstained: false,
-    reasoning: 'Criteria: responde Supporting Evidence: cita o trecho Score: 3',
-  };
-}
 
 interface Backend {
   /** Opens a store on the backend of the current test (same data on every call). */
@@ -222,7 +170,7 @@ function storeSemantics(name: string, setup: () => Backend) {
       const a = newAnswer();
       await store.recordAnswer(a, ctx());
       expect(await store.judge(a.id)).toBeNull();
-      const verdict = judgeFor(a.id);
+      const verdict = judgeRecord(a.id);
       await store.saveJudge(verdict);
       expect(await store.judge(a.id)).toEqual(verdict);
       expect((await store.listRecords())[0]?.judge?.status).toBe('ok');
@@ -234,7 +182,7 @@ function storeSemantics(name: string, setup: () => Backend) {
       await expect(store.vote({ ...base, value: 'up' })).rejects.toBeInstanceOf(AnswerNotFoundError);
       await expect(store.commentVote({ ...base, comment: 'oi' })).rejects.toBeInstanceOf(AnswerNotFoundError);
       await expect(store.annotate({ ...base, label: 'C' })).rejects.toBeInstanceOf(AnswerNotFoundError);
-      await expect(store.saveJudge(judgeFor('desconhecida'))).rejects.toBeInstanceOf(AnswerNotFoundError);
+      await expect(store.saveJudge(judgeRecord('desconhecida'))).rejects.toBeInstanceOf(AnswerNotFoundError);
       expect(await store.votes('desconhecida')).toEqual([]);
       expect(await store.annotation('desconhecida')).toBeNull();
     });
@@ -260,7 +208,7 @@ function storeSemantics(name: string, setup: () => Backend) {
         await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: 'incompleta' });
         await store.vote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, value: 'up' });
         await store.annotate({ answerId: a.id, platform: 'slack', rawUserId: TA_ID, label: 'P' });
-        await store.saveJudge(judgeFor(a.id));
+        await store.saveJudge(judgeRecord(a.id));
         const before = await store.listRecords();
         const pseudonym = store.pseudonymize('discord', DISCORD_ID);
         await store.close();
