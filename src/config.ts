@@ -7,6 +7,7 @@ import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
+import { parseStoreUrl } from './store/storeUrl.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -115,6 +116,8 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   if (raw.DISCORD_TOKEN && !raw.DISCORD_APPLICATION_ID) {
     problems.push('DISCORD_APPLICATION_ID is required when DISCORD_TOKEN is set');
   }
+  const store = parseStoreUrl(raw.STORE_URL);
+  if (!store.ok) problems.push(store.problem);
   if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set');
   }

@@ -4,7 +4,7 @@
  * failure under REQUIRE_SERVICES=1), plus what is particular to each backend.
  */
 import { randomUUID } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { existsSync, mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,6 +12,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import { createClient } from '@keyv/redis';
 import { Keyv } from 'keyv';
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
+import { ConfigError } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import { KeyvFeedbackStore, pseudonymFor, STORE_NAMESPACE } from '../../src/store/keyvStore.js';
@@ -163,6 +164,23 @@ describe('store unavailable', () => {
     await expect(store.listRecords()).rejects.toBeInstanceOf(StoreUnavailableError);
     expect(Date.now() - started).toBeLessThan(15_000);
     await store.close();
+  });
+
+  it('refuses a malformed STORE_URL before creating anything (no file named "sqlite:" in the working directory)', async () => {
+    const cwd = process.cwd();
+    const dir = mkdtempSync(path.join(tmpdir(), 'pergunta-store-url-'));
+    process.chdir(dir);
+    try {
+      for (const url of ['sqlite:', 'sqlite:/x', 'sqlite:///', 'sqlite://', 'redis:', 'memory:']) {
+        const error = await createFeedbackStore({ url, logger }).catch((e: unknown) => e);
+        expect(error, url).toBeInstanceOf(ConfigError);
+        expect((error as Error).message, url).toMatch(/STORE_URL ".*": .*Accepted forms: sqlite:\/\/relative\/path\.sqlite/);
+      }
+      expect(readdirSync(dir)).toEqual([]);
+    } finally {
+      process.chdir(cwd);
+      rmSync(dir, { recursive: true, force: true });
+    }
   });
 
   it('rejects an unsupported STORE_URL scheme', async () => {
