@@ -7,6 +7,9 @@
  * - `postgresql://user:password@host:5432/db` (or `postgres://`): table `keyv`, created if missing.
  * - `memory://`: a Map, gone when the process exits (tests).
  *
+ * Redis and Postgres stores also carry shared counters (`store.counter`, src/store/hitCounter.ts)
+ * on the same connection, for limits that must hold across bot processes.
+ *
  * Anything else (a malformed URL such as `sqlite:` or `redis:`, another scheme) is a ConfigError
  * naming STORE_URL and the accepted forms, before anything is created.
  *
@@ -22,6 +25,7 @@ import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
+import { postgresHitCounter, redisHitCounter, type RedisScriptClient } from './hitCounter.js';
 import { KeyvFeedbackStore, STORE_NAMESPACE } from './keyvStore.js';
 import { parseStoreUrl } from './storeUrl.js';
 import { StoreUnavailableError, type FeedbackStore } from './types.js';
@@ -120,16 +124,15 @@ export async function createFeedbackStore(opts: CreateStoreOptions): Promise<Fee
     );
     // The adapter prefixes keys itself (`pergunta::answer:…`), so keyv must not prefix them again.
     const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets });
+    const hitCounter = redisHitCounter(async () => (await adapter.getClient()) as unknown as RedisScriptClient);
+    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter });
   }
 
   const description = `postgres (${hostPart(url)})`;
-  const keyv = new Keyv({
-    store: postgresAdapter(location.url, opts.logger, connectTimeoutMs, opts.operationTimeoutMs ?? 10_000, description),
-    namespace: STORE_NAMESPACE,
-    throwOnErrors: true,
-  });
-  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets });
+  const adapter = postgresAdapter(location.url, opts.logger, connectTimeoutMs, opts.operationTimeoutMs ?? 10_000, description);
+  const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, throwOnErrors: true });
+  const hitCounter = postgresHitCounter((sql, values) => adapter.query(sql, values) as Promise<Record<string, unknown>[]>);
+  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter });
 }
 
 interface PgPool {

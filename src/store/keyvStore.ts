@@ -29,6 +29,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
+import type { HitCounter } from './hitCounter.js';
 import {
   AnswerNotFoundError,
   StoreUnavailableError,
@@ -137,6 +138,8 @@ export interface KeyvStoreOptions {
   secrets?: string[];
   /** Extra cleanup after keyv is disconnected. */
   onClose?: () => Promise<void>;
+  /** Shared counters on the same backend (networked backends only). */
+  hitCounter?: HitCounter;
   /** Clock, for tests. */
   now?: () => Date;
 }
@@ -148,6 +151,7 @@ type SaltState =
 
 export class KeyvFeedbackStore implements FeedbackStore {
   readonly description: string;
+  readonly counter: HitCounter | undefined;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly secrets: string[];
@@ -171,6 +175,12 @@ export class KeyvFeedbackStore implements FeedbackStore {
     this.secrets = (opts.secrets ?? []).filter((s) => s.length > 0);
     this.onClose = opts.onClose;
     this.now = opts.now ?? (() => new Date());
+    const counter = opts.hitCounter;
+    // Same deadline, error type and secret scrubbing as every other backend call.
+    this.counter = counter && {
+      hit: (key, options) => this.track(() => this.backend('count hits', () => counter.hit(key, options))),
+      hits: (key, since) => this.track(() => this.backend('read hits', () => counter.hits(key, since))),
+    };
     keyv.on('error', (err: unknown) => {
       this.errorCount++;
       this.lastBackendError = this.clean(err instanceof Error ? err.message : String(err));

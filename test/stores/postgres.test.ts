@@ -8,8 +8,10 @@
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
 import { createLogger } from '../../src/logger.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
+import { POSTGRES_HITS_TABLE } from '../../src/store/hitCounter.js';
 import { StoreUnavailableError, type FeedbackStore } from '../../src/store/types.js';
-import { pgClient, startPostgres, type PgClient, type PostgresServer } from '../helpers/postgresServer.js';
+import { pgClient, startPostgres, type PostgresServer } from '../helpers/postgresServer.js';
+import { rateLimitAcrossProcesses } from '../helpers/rateLimitSuite.js';
 import { judgeRecord, newAnswer } from '../helpers/records.js';
 import { DISCORD_ID, SLACK_ID, TA_ID, storeSemantics } from '../helpers/storeSuite.js';
 
@@ -17,22 +19,29 @@ const logLines: string[] = [];
 const logger = createLogger({ level: 'debug', format: 'json', write: (line) => logLines.push(line) });
 
 let server: PostgresServer;
-let admin: PgClient;
 
 beforeAll(async () => {
   server = await startPostgres();
-  admin = await pgClient(server.adminUrl);
 }, 120_000);
 
 afterAll(async () => {
-  await admin?.end().catch(() => undefined);
   await server?.destroy();
 });
 
+/** One query as the superuser, on a connection of its own (the server is restarted in between). */
+async function adminQuery(sql: string): Promise<Record<string, unknown>[]> {
+  const client = await pgClient(server.adminUrl);
+  try {
+    return (await client.query(sql)).rows;
+  } finally {
+    await client.end();
+  }
+}
+
 /** Empties every table the store created (they are created again by the next store opened). */
 async function emptyStore(): Promise<void> {
-  const { rows } = await admin.query(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
-  for (const row of rows) await admin.query(`TRUNCATE ${JSON.stringify(String(row.tablename))}`);
+  const rows = await adminQuery(`SELECT tablename FROM pg_tables WHERE schemaname = 'public'`);
+  for (const row of rows) await adminQuery(`TRUNCATE ${JSON.stringify(String(row.tablename))}`);
 }
 
 describe('postgres backend', () => {
@@ -41,7 +50,7 @@ describe('postgres backend', () => {
   storeSemantics('postgres', () => ({
     open: (salt) => createFeedbackStore({ url: server.url, salt, logger }),
     async dump() {
-      const { rows } = await admin.query('SELECT key, value FROM keyv ORDER BY key');
+      const rows = await adminQuery('SELECT key, value FROM keyv ORDER BY key');
       const keys = rows.map((r) => String(r.key));
       return { keys, text: `${keys.join('\n')}\n${rows.map((r) => String(r.value)).join('\n')}` };
     },
@@ -54,7 +63,7 @@ describe('postgres backend', () => {
     const a = newAnswer();
     await store.recordAnswer(a, { platform: 'discord', channel: null, rawUserId: DISCORD_ID });
     await store.close();
-    const { rows } = await admin.query('SELECT key FROM keyv ORDER BY key');
+    const rows = await adminQuery('SELECT key FROM keyv ORDER BY key');
     expect(rows.map((r) => r.key)).toEqual([`pergunta:answer:${a.id}`, 'pergunta:meta:saltCheck']);
   });
 });
@@ -106,4 +115,17 @@ describe('postgres killed (SIGKILL) and restarted on the same data directory', (
       await fresh.close();
     }
   });
+});
+
+describe('postgres rate limit', () => {
+  beforeAll(emptyStore);
+  rateLimitAcrossProcesses('postgres', () => ({
+    url: server.url,
+    async counterKeys() {
+      const rows = await adminQuery(`SELECT key FROM ${POSTGRES_HITS_TABLE}`);
+      return rows.map((r) => String(r.key));
+    },
+    kill: () => server.kill(),
+    start: () => server.start(),
+  }));
 });
