@@ -7,6 +7,10 @@
  * - `postgresql://user:password@host:5432/db` (or `postgres://`): table `keyv`, created if missing.
  * - `memory://`: a Map, gone when the process exits (tests).
  *
+ * Every store but the in-process ones (memory://, sqlite://:memory:) is wrapped in a local journal
+ * (src/store/journaledStore.ts): writes it cannot take while it is down are kept on disk and
+ * replayed when it answers again, also by the next process if this one stops first.
+ *
  * Redis and Postgres stores also carry shared counters (`store.counter`, src/store/hitCounter.ts)
  * on the same connection, for limits that must hold across bot processes.
  *
@@ -27,7 +31,8 @@ import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
 import { postgresHitCounter, redisHitCounter, type RedisScriptClient } from './hitCounter.js';
 import { KeyvFeedbackStore, STORE_NAMESPACE } from './keyvStore.js';
-import { parseStoreUrl } from './storeUrl.js';
+import { JournaledFeedbackStore } from './journaledStore.js';
+import { defaultJournalBase, journalFolder, parseStoreUrl, type StoreLocation } from './storeUrl.js';
 import { StoreUnavailableError, type FeedbackStore } from './types.js';
 
 export const DEFAULT_STORE_URL = 'sqlite://data/pergunta.sqlite';
@@ -42,6 +47,14 @@ export interface CreateStoreOptions {
   connectTimeoutMs?: number;
   /** Longest wait for one store operation, ms. Default 10 s. */
   operationTimeoutMs?: number;
+  /**
+   * STORE_JOURNAL_DIR: the folder under which writes that the store could not take are journaled
+   * (each store in a subfolder named after it) and replayed. Default: `journal/` next to a SQLite
+   * file, else `data/journal`. null: no journal (a failed write is an error).
+   */
+  journalDir?: string | null;
+  /** How often journaled writes are tried while the store is down, ms. Default 5 s. */
+  journalReplayMs?: number;
 }
 
 function passwordOf(url: URL): string[] {
@@ -74,6 +87,17 @@ export async function createFeedbackStore(opts: CreateStoreOptions): Promise<Fee
   const parsed = parseStoreUrl(raw);
   if (!parsed.ok) throw new ConfigError([parsed.problem]);
   const location = parsed.location;
+  const store = await openBackend(location, opts);
+  const base = opts.journalDir === null ? undefined : (opts.journalDir ?? defaultJournalBase(location));
+  if (base === undefined) return store;
+  return JournaledFeedbackStore.open(store, {
+    dir: journalFolder(base, location),
+    logger: opts.logger,
+    ...(opts.journalReplayMs !== undefined ? { replayIntervalMs: opts.journalReplayMs } : {}),
+  });
+}
+
+async function openBackend(location: StoreLocation, opts: CreateStoreOptions): Promise<KeyvFeedbackStore> {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
   const common = {
     salt: opts.salt,

@@ -5,6 +5,8 @@
  * load (src/config.ts) and again in createFeedbackStore, for callers that skip the config.
  */
 
+import path from 'node:path';
+
 export type StoreLocation =
   | { kind: 'sqlite'; /** As written: relative to the working directory, absolute, or `:memory:`. */ file: string }
   | { kind: 'redis'; url: string }
@@ -73,5 +75,37 @@ function tryUrl(raw: string): URL | undefined {
     return new URL(raw);
   } catch {
     return undefined;
+  }
+}
+
+/**
+ * Where journals live by default (STORE_JOURNAL_DIR): next to a SQLite file, `journal/` in its
+ * folder; for Redis and Postgres, `data/journal`. Undefined for stores that live in the process
+ * (memory://, sqlite://:memory:), which cannot be unavailable.
+ */
+export function defaultJournalBase(location: StoreLocation): string | undefined {
+  if (location.kind === 'memory' || (location.kind === 'sqlite' && location.file === ':memory:')) return undefined;
+  if (location.kind === 'sqlite') return path.join(path.dirname(location.file), 'journal');
+  return path.join('data', 'journal');
+}
+
+/**
+ * The journal folder of one store under `base`: named after the store (file name, or host,
+ * port and database), so a journal is only ever replayed into the store it was written for.
+ */
+export function journalFolder(base: string, location: StoreLocation): string {
+  const clean = (text: string) => text.replace(/[^A-Za-z0-9._-]+/g, '_');
+  switch (location.kind) {
+    case 'sqlite':
+      return path.join(base, clean(path.basename(location.file)));
+    case 'memory':
+      return path.join(base, 'memory');
+    case 'redis':
+    case 'postgres': {
+      const url = new URL(location.url);
+      const port = url.port || (location.kind === 'redis' ? '6379' : '5432');
+      const db = url.pathname.replace(/^\//, '') || (location.kind === 'redis' ? '0' : '');
+      return path.join(base, clean(`${location.kind}-${url.hostname || url.searchParams.get('host') || 'local'}-${port}-${db}`));
+    }
   }
 }

