@@ -107,6 +107,14 @@ describe('settings', () => {
     }
   });
 
+  it('derives STORE_JOURNAL_DIR from STORE_URL unless it is set', () => {
+    expect(loadConfig({}, NO_FILE).STORE_JOURNAL_DIR).toBe(path.join('data', 'journal'));
+    expect(loadConfig({ STORE_URL: 'sqlite:///var/lib/pergunta/store.sqlite' }, NO_FILE).STORE_JOURNAL_DIR).toBe('/var/lib/pergunta/journal');
+    expect(loadConfig({ STORE_URL: 'redis://127.0.0.1:6379' }, NO_FILE).STORE_JOURNAL_DIR).toBe(path.join('data', 'journal'));
+    expect(loadConfig({ STORE_URL: 'memory://' }, NO_FILE).STORE_JOURNAL_DIR).toBeUndefined();
+    expect(loadConfig({ STORE_URL: 'redis://127.0.0.1:6379', STORE_JOURNAL_DIR: '/srv/journal' }, NO_FILE).STORE_JOURNAL_DIR).toBe('/srv/journal');
+  });
+
   it('collects secrets (keys, tokens, salt, store password) for log scrubbing', () => {
     const config = loadConfig(
       { OPENAI_API_KEY: 'sk-abcdef', USER_ID_SALT: 'salty-salt', STORE_URL: 'redis://user:p%40ssw0rd@127.0.0.1:6379' },
