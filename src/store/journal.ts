@@ -6,9 +6,9 @@
  * - Appends are batched and each batch is written with one write() and fdatasync'ed before the
  *   callers are answered, so a confirmed entry survives a crash; a crash loses at most the line
  *   being written, which is then a torn last line: skipped with a log line when read.
- * - `drain` seals the file being appended to (new entries go to a new file), hands every entry of
- *   the sealed files to the caller, oldest file first, and deletes a file only once every one of
- *   its entries was handled. If handling fails, the file stays for the next drain.
+ * - `drain` hands every entry to the caller, oldest file first, sealing the file being appended
+ *   to (new entries go to a new file), and deletes a file only once every one of its entries was
+ *   handled. If handling fails, the file stays, and the next drain resumes where it stopped.
  * - Files of other processes are adopted (renamed into this process's name, so only one process
  *   takes each) when their owner is gone: a pid that no longer runs on this host, a pid that is
  *   this process's own (a container restarted as pid 1), or a file not touched for `staleAfterMs`
@@ -146,9 +146,10 @@ export class Journal {
   }
 
   /**
-   * Hands every entry of this process's files to `handle`, oldest file first, after sealing the
-   * file being appended to. A file is deleted once all its entries were handled; when `handle`
-   * throws, that file and the later ones are kept and the error is rethrown.
+   * Hands every entry of this process's files to `handle`, oldest file first: the sealed ones,
+   * then (if they all went through) the one being appended to, sealed first. A file is deleted
+   * once all its entries were handled; when `handle` throws, that file and the later ones are
+   * kept, the error is rethrown, and the next drain resumes after the last entry handled.
    */
   async drain(handle: (entry: ReadEntry) => Promise<void>): Promise<number> {
     // Files sealed earlier first; the one being appended to is sealed only once they are all
@@ -294,9 +295,17 @@ export class Journal {
       await current.handle.close().catch(() => undefined);
       this.active = undefined;
     }
-    await mkdir(this.dir, { recursive: true });
     const file = this.nextFileName();
-    const handle = await open(file, 'a', 0o600);
+    let handle: FileHandle;
+    try {
+      await mkdir(this.dir, { recursive: true });
+      handle = await open(file, 'a', 0o600);
+    } catch (err) {
+      if ((err as NodeJS.ErrnoException).code !== 'ENOENT') throw err;
+      // A drain removed the folder, empty, between the two calls.
+      await mkdir(this.dir, { recursive: true });
+      handle = await open(file, 'a', 0o600);
+    }
     syncDirectory(this.dir);
     this.active = { file, handle };
     this.own(file);

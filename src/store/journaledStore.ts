@@ -23,7 +23,7 @@
  */
 import type { Logger } from '../logger.js';
 import { Journal, type ReadEntry } from './journal.js';
-import { normalizeComment } from './keyvStore.js';
+import { buildAnswerRecord, normalizeComment } from './keyvStore.js';
 import {
   AnswerNotFoundError,
   StoreUnavailableError,
@@ -38,7 +38,6 @@ import {
   type VoteRecord,
   type VoteValue,
 } from './types.js';
-import { buildAnswerRecord } from './keyvStore.js';
 
 /** What a store must offer to replay journaled writes (KeyvFeedbackStore does). */
 export interface JournalTarget extends FeedbackStore {
