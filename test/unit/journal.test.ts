@@ -152,6 +152,17 @@ describe('journaled feedback store', () => {
     expect(files()).toEqual([]);
   });
 
+  it('reports the write as failed (the error of the store, logged) when the journal cannot be written either', async () => {
+    const log = recordingLogger();
+    writeFileSync(path.join(path.dirname(dir), 'blocker'), 'a file where the journal folder would go');
+    dir = path.join(path.dirname(dir), 'blocker', 'store');
+    const store = await open(log);
+    data.down = true;
+    await expect(store.recordAnswer(newAnswer(), ctx('RAW'))).rejects.toThrow(/^feedback store unavailable: switchable: .* failed: connect ECONNREFUSED/);
+    expect(store.pendingEntries).toBe(0);
+    expect(log.lines.some((l) => l.includes('journal: could not write'))).toBe(true);
+  });
+
   it('answers AnswerNotFoundError as before when the store is up and the answer unknown', async () => {
     const store = await open();
     await expect(store.vote({ answerId: 'desconhecida', platform: 'discord', rawUserId: 'RAW', value: 'up' })).rejects.toBeInstanceOf(AnswerNotFoundError);
