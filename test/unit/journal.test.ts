@@ -32,6 +32,7 @@ class SwitchableMap extends Map<string, unknown> {
   }
 }
 
+let root: string;
 let dir: string;
 let data: SwitchableMap;
 const opened: JournaledFeedbackStore[] = [];
@@ -53,13 +54,14 @@ const lines = () => files().flatMap((f) => readFileSync(f, 'utf8').split('\n').f
 const ctx = (rawUserId: string) => ({ platform: 'discord' as const, channel: null, rawUserId });
 
 beforeEach(async () => {
-  dir = path.join(await tempDir('journal-unit-'), 'store');
+  root = await tempDir('journal-unit-');
+  dir = path.join(root, 'store');
   data = new SwitchableMap();
 });
 afterEach(async () => {
   data.down = false;
   for (const s of opened.splice(0)) await s.close();
-  await rm(path.dirname(dir), { recursive: true, force: true });
+  await rm(root, { recursive: true, force: true });
 });
 
 describe('journaled feedback store', () => {
@@ -155,8 +157,8 @@ describe('journaled feedback store', () => {
 
   it('reports the write as failed (the error of the store, logged) when the journal cannot be written either', async () => {
     const log = recordingLogger();
-    writeFileSync(path.join(path.dirname(dir), 'blocker'), 'a file where the journal folder would go');
-    dir = path.join(path.dirname(dir), 'blocker', 'store');
+    writeFileSync(path.join(root, 'blocker'), 'a file where the journal folder would go');
+    dir = path.join(root, 'blocker', 'store');
     const store = await open(log);
     data.down = true;
     await expect(store.recordAnswer(newAnswer(), ctx('RAW'))).rejects.toThrow(/^feedback store unavailable: switchable: .* failed: connect ECONNREFUSED/);
