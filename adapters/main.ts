@@ -38,7 +38,7 @@ void runProgram(program, async ({ config, logger }) => {
 
   // Never builds a missing index: a mistyped INDEX_DIR must not answer students from the sample course.
   const core = await createCore(config, logger);
-  const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, logger });
+  const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, journalDir: config.STORE_JOURNAL_DIR, logger });
   logger.info({ store: store.description }, 'feedback store ready');
   const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
   const deps: AdapterDeps = { config, logger, bot, store };

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { EXIT, UserError } from './errors.js';
+import { defaultJournalBase, parseStoreUrl } from './store/storeUrl.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -50,6 +51,7 @@ const schema = z.object({
 
   STORE_URL: z.string().default('sqlite://data/pergunta.sqlite'),
   USER_ID_SALT: z.string().optional(),
+  STORE_JOURNAL_DIR: z.string().optional(),
 
   RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
 
@@ -76,7 +78,13 @@ type Raw = z.infer<typeof schema>;
 /** Every setting name (each one is documented in .env.example). */
 export const SETTING_NAMES = Object.keys(schema.shape);
 
-export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS'> {
+export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL_DIR'> {
+  /**
+   * Folder of the journals of writes the store could not take (each store in a subfolder named
+   * after it); default `journal/` next to a SQLite file, else `data/journal`; undefined for
+   * in-process stores (memory://), which are never unavailable.
+   */
+  STORE_JOURNAL_DIR: string | undefined;
   /** Slack user ids allowed to annotate; empty means anyone in the workspace. */
   SLACK_ANNOTATOR_IDS: string[];
   /** Values that must never be written to logs or exports. */
@@ -121,6 +129,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   if (raw.DISCORD_TOKEN && !raw.DISCORD_APPLICATION_ID) {
     problems.push('DISCORD_APPLICATION_ID is required when DISCORD_TOKEN is set');
   }
+  const store = parseStoreUrl(raw.STORE_URL);
+  if (!store.ok) problems.push(store.problem);
+  const journalDir = raw.STORE_JOURNAL_DIR ?? (store.ok ? defaultJournalBase(store.location) : undefined);
   if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set');
   }
@@ -138,6 +149,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
 
   return {
     ...raw,
+    STORE_JOURNAL_DIR: journalDir,
     SLACK_ANNOTATOR_IDS: (raw.SLACK_ANNOTATOR_IDS ?? '')
       .split(/[\s,]+/)
       .map((s) => s.trim())

@@ -17,6 +17,7 @@ import {
 import type { AnswerResult } from '../types.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
+import { StoreRateLimiter } from './storeRateLimiter.js';
 import { nextTurn } from './turns.js';
 
 export type AskOutcome =
@@ -38,12 +39,17 @@ export interface AskInput {
 }
 
 export class BotService {
+  /** Set when the store counts across processes (Redis, Postgres); `limiter` is then its fallback. */
+  private readonly sharedLimiter: StoreRateLimiter | undefined;
+
   constructor(
     private readonly answers: AnswerService,
     private readonly store: FeedbackStore,
     private readonly limiter: RateLimiter,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.sharedLimiter = store.counter ? new StoreRateLimiter(store.counter, limiter, logger) : undefined;
+  }
 
   /**
    * The rate-limit outcome `ask` would return for this user right now, without counting an
@@ -51,14 +57,18 @@ export class BotService {
    * before it opens a public reply (`ask` still enforces the limit).
    */
   checkRateLimit(input: { platform: Platform; userId: string }): Extract<AskOutcome, { status: 'rate-limited' }> | null {
-    const decision = this.limiter.peek(`${input.platform}:${input.userId}`);
+    const key = `${input.platform}:${input.userId}`;
+    const decision = this.sharedLimiter ? this.sharedLimiter.peek(key) : this.limiter.peek(key);
     if (decision.allowed) return null;
     return { status: 'rate-limited', retryAfterSeconds: decision.retryAfterSeconds, message: MESSAGES.rateLimited(decision.retryAfterSeconds) };
   }
 
   /** Never throws: every failure becomes an outcome with a pt-BR message. */
   async ask(input: AskInput): Promise<AskOutcome> {
-    const decision = this.limiter.take(`${input.platform}:${input.userId}`);
+    const key = `${input.platform}:${input.userId}`;
+    const decision = this.sharedLimiter
+      ? await this.sharedLimiter.take(key, this.store.pseudonymize(input.platform, input.userId))
+      : this.limiter.take(key);
     if (!decision.allowed) {
       this.logger.info({ platform: input.platform, retryAfter: decision.retryAfterSeconds }, 'question rate-limited');
       return { status: 'rate-limited', retryAfterSeconds: decision.retryAfterSeconds, message: MESSAGES.rateLimited(decision.retryAfterSeconds) };

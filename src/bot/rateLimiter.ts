@@ -1,6 +1,8 @@
 /**
  * Per-user sliding-window rate limit, shared by every adapter (one implementation in the core).
- * In memory: with several bot processes each enforces its own limit.
+ * In memory: with several bot processes each enforces its own limit. With a networked store,
+ * BotService counts in the store instead (src/bot/storeRateLimiter.ts) and keeps this one as
+ * the fallback for when the store does not answer.
  */
 export interface RateDecision {
   allowed: boolean;
@@ -12,9 +14,9 @@ export class RateLimiter {
   private readonly hits = new Map<string, number[]>();
 
   constructor(
-    private readonly limit: number,
-    private readonly windowMs = 60_000,
-    private readonly now: () => number = Date.now,
+    readonly limit: number,
+    readonly windowMs = 60_000,
+    readonly now: () => number = Date.now,
   ) {}
 
   /** Records an attempt for `key` if allowed. */

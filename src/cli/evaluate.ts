@@ -63,7 +63,7 @@ void runProgram(program, async ({ config, logger }) => {
     logger,
   });
   const judge = new Judge({ llm, logger });
-  const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, logger });
+  const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, journalDir: config.STORE_JOURNAL_DIR, logger });
   try {
     let progress: Progress | undefined;
     const result = await evaluateStore(store, judge, {

@@ -73,7 +73,7 @@ void runProgram(program, async ({ config, logger }) => {
     // Exporting must not create an empty store (nor its salt).
     logger.warn({ file: sqlitePathOf(url) }, 'the feedback store file does not exist yet: nothing has been recorded');
   } else {
-    const store = await createFeedbackStore({ url, salt: config.USER_ID_SALT, logger });
+    const store = await createFeedbackStore({ url, salt: config.USER_ID_SALT, logger, journalDir: config.STORE_JOURNAL_DIR ?? null });
     try {
       records = await store.listRecords(since ? { since } : {});
     } finally {

@@ -7,6 +7,16 @@
  * - `postgresql://user:password@host:5432/db` (or `postgres://`): table `keyv`, created if missing.
  * - `memory://`: a Map, gone when the process exits (tests).
  *
+ * Every store but the in-process ones (memory://, sqlite://:memory:) is wrapped in a local journal
+ * (src/store/journaledStore.ts): writes it cannot take while it is down are kept on disk and
+ * replayed when it answers again, also by the next process if this one stops first.
+ *
+ * Redis and Postgres stores also carry shared counters (`store.counter`, src/store/hitCounter.ts)
+ * on the same connection, for limits that must hold across bot processes.
+ *
+ * Anything else (a malformed URL such as `sqlite:` or `redis:`, another scheme) is a ConfigError
+ * naming STORE_URL and the accepted forms, before anything is created.
+ *
  * All go through the official keyv adapters (`@keyv/sqlite`, `@keyv/redis`, `@keyv/postgres`),
  * in the keyv namespace `pergunta`. Connection and operation timeouts are set so that a store
  * that is down becomes a StoreUnavailableError within seconds instead of a hang.
@@ -17,8 +27,12 @@ import KeyvPostgres from '@keyv/postgres';
 import KeyvRedis from '@keyv/redis';
 import KeyvSqlite from '@keyv/sqlite';
 import { Keyv } from 'keyv';
+import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
+import { postgresHitCounter, redisHitCounter, type RedisScriptClient } from './hitCounter.js';
 import { KeyvFeedbackStore, STORE_NAMESPACE } from './keyvStore.js';
+import { JournaledFeedbackStore } from './journaledStore.js';
+import { defaultJournalBase, journalFolder, parseStoreUrl, type StoreLocation } from './storeUrl.js';
 import { StoreUnavailableError, type FeedbackStore } from './types.js';
 
 export const DEFAULT_STORE_URL = 'sqlite://data/pergunta.sqlite';
@@ -33,6 +47,14 @@ export interface CreateStoreOptions {
   connectTimeoutMs?: number;
   /** Longest wait for one store operation, ms. Default 10 s. */
   operationTimeoutMs?: number;
+  /**
+   * STORE_JOURNAL_DIR: the folder under which writes that the store could not take are journaled
+   * (each store in a subfolder named after it) and replayed. Default: `journal/` next to a SQLite
+   * file, else `data/journal`. null: no journal (a failed write is an error).
+   */
+  journalDir?: string | null;
+  /** How often journaled writes are tried while the store is down, ms. Default 5 s. */
+  journalReplayMs?: number;
 }
 
 function passwordOf(url: URL): string[] {
@@ -54,28 +76,42 @@ function hostPart(url: URL): string {
   return `${url.hostname}${url.port ? `:${url.port}` : ''}${db}`;
 }
 
-/** The part of a `sqlite://` URL that is the file path. */
+/** The file path of a `sqlite://` URL (as written: relative to the working directory or absolute). */
 export function sqlitePathOf(url: string): string {
-  return url.replace(/^sqlite:\/\//i, '') || 'data/pergunta.sqlite';
+  const parsed = parseStoreUrl(url);
+  return parsed.ok && parsed.location.kind === 'sqlite' ? parsed.location.file : url.replace(/^sqlite:\/\//i, '');
 }
 
 export async function createFeedbackStore(opts: CreateStoreOptions): Promise<FeedbackStore> {
   const raw = (opts.url || DEFAULT_STORE_URL).trim();
+  const parsed = parseStoreUrl(raw);
+  if (!parsed.ok) throw new ConfigError([parsed.problem]);
+  const location = parsed.location;
+  const store = await openBackend(location, opts);
+  const base = opts.journalDir === null ? undefined : (opts.journalDir ?? defaultJournalBase(location));
+  if (base === undefined) return store;
+  return JournaledFeedbackStore.open(store, {
+    dir: journalFolder(base, location),
+    logger: opts.logger,
+    ...(opts.journalReplayMs !== undefined ? { replayIntervalMs: opts.journalReplayMs } : {}),
+  });
+}
+
+async function openBackend(location: StoreLocation, opts: CreateStoreOptions): Promise<KeyvFeedbackStore> {
   const connectTimeoutMs = opts.connectTimeoutMs ?? 5_000;
   const common = {
     salt: opts.salt,
     logger: opts.logger,
     ...(opts.operationTimeoutMs !== undefined ? { operationTimeoutMs: opts.operationTimeoutMs } : {}),
   };
-  const scheme = /^([a-z][a-z0-9+.-]*):/i.exec(raw)?.[1]?.toLowerCase();
 
-  if (scheme === 'memory') {
+  if (location.kind === 'memory') {
     const keyv = new Keyv({ store: new Map<string, unknown>(), namespace: STORE_NAMESPACE, throwOnErrors: true });
     return KeyvFeedbackStore.open(keyv, { ...common, description: 'memory' });
   }
 
-  if (scheme === 'sqlite') {
-    const file = sqlitePathOf(raw);
+  if (location.kind === 'sqlite') {
+    const file = location.file;
     if (file !== ':memory:') {
       try {
         mkdirSync(path.dirname(path.resolve(file)), { recursive: true });
@@ -93,19 +129,14 @@ export async function createFeedbackStore(opts: CreateStoreOptions): Promise<Fee
     return store;
   }
 
-  let url: URL;
-  try {
-    url = new URL(raw);
-  } catch {
-    throw new StoreUnavailableError(`STORE_URL is not a valid URL (expected sqlite://, redis://, postgresql:// or memory://)`, { invalidSetting: true });
-  }
+  const url = new URL(location.url);
   const secrets = passwordOf(url);
 
-  if (scheme === 'redis' || scheme === 'rediss') {
+  if (location.kind === 'redis') {
     const description = `redis (${hostPart(url)})`;
     const adapter = new KeyvRedis(
       {
-        url: raw,
+        url: location.url,
         socket: {
           connectTimeout: connectTimeoutMs,
           // A few quick reconnection attempts, then the pending commands fail (instead of waiting
@@ -117,23 +148,15 @@ export async function createFeedbackStore(opts: CreateStoreOptions): Promise<Fee
     );
     // The adapter prefixes keys itself (`pergunta::answer:…`), so keyv must not prefix them again.
     const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets });
+    const hitCounter = redisHitCounter(async () => (await adapter.getClient()) as unknown as RedisScriptClient);
+    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter });
   }
 
-  if (scheme === 'postgres' || scheme === 'postgresql') {
-    const description = `postgres (${hostPart(url)})`;
-    const keyv = new Keyv({
-      store: postgresAdapter(raw, opts.logger, connectTimeoutMs, opts.operationTimeoutMs ?? 10_000, description),
-      namespace: STORE_NAMESPACE,
-      throwOnErrors: true,
-    });
-    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets });
-  }
-
-  throw new StoreUnavailableError(
-    `unsupported STORE_URL scheme "${scheme ?? raw}:" (use sqlite://path, redis://host:port, postgresql://user@host/db or memory://)`,
-    { invalidSetting: true },
-  );
+  const description = `postgres (${hostPart(url)})`;
+  const adapter = postgresAdapter(location.url, opts.logger, connectTimeoutMs, opts.operationTimeoutMs ?? 10_000, description);
+  const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, throwOnErrors: true });
+  const hitCounter = postgresHitCounter((sql, values) => adapter.query(sql, values) as Promise<Record<string, unknown>[]>);
+  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter });
 }
 
 interface PgPool {

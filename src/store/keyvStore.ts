@@ -29,6 +29,7 @@
 import { createHmac, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
+import type { HitCounter } from './hitCounter.js';
 import {
   AnswerNotFoundError,
   StoreUnavailableError,
@@ -49,6 +50,7 @@ export const STORE_NAMESPACE = 'pergunta';
 export const PSEUDONYM_HEX_CHARS = 16;
 /** Default bound on one backend operation; a store that does not answer becomes an error. */
 export const DEFAULT_OPERATION_TIMEOUT_MS = 10_000;
+const GENERIC_REDIS_ERROR = /client is not connected or has failed to connect/i;
 
 /** `commentVote` for a user who has not voted on that answer. */
 
@@ -120,7 +122,44 @@ function byTime<T extends { at: string }>(a: T, b: T): number {
   return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
 }
 
-function normalizeComment(comment: string): string | null {
+/** The record `recordAnswer` stores: only the known fields, the asker pseudonymised. */
+export function buildAnswerRecord(
+  answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user'>,
+  context: { platform: Platform; channel: string | null; rawUserId: string },
+  pseudonymize: (platform: Platform, rawUserId: string) => string,
+): AnswerRecord {
+  return {
+    id: answer.id,
+    question: answer.question,
+    answer: answer.answer,
+    kind: answer.kind,
+    retriever: answer.retriever,
+    embeddingModel: answer.embeddingModel,
+    model: answer.model,
+    promptVersion: answer.promptVersion,
+    segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+      corpusId,
+      score,
+      foundBy,
+      videoId,
+      title,
+      url,
+      start,
+      end,
+      text,
+    })),
+    references: answer.references.map(({ videoId, title, start, end, url }) => ({ videoId, title, start, end, url })),
+    notices: [...answer.notices],
+    timings: { ...answer.timings },
+    platform: context.platform,
+    channel: context.channel,
+    user: pseudonymize(context.platform, context.rawUserId),
+    createdAt: answer.createdAt,
+  };
+}
+
+/** `comment` as the store keeps it: one line, at most 1000 characters; null when empty. */
+export function normalizeComment(comment: string): string | null {
   const clean = comment.replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
   return clean === '' ? null : clean;
 }
@@ -137,6 +176,8 @@ export interface KeyvStoreOptions {
   secrets?: string[];
   /** Extra cleanup after keyv is disconnected. */
   onClose?: () => Promise<void>;
+  /** Shared counters on the same backend (networked backends only). */
+  hitCounter?: HitCounter;
   /** Clock, for tests. */
   now?: () => Date;
 }
@@ -148,6 +189,7 @@ type SaltState =
 
 export class KeyvFeedbackStore implements FeedbackStore {
   readonly description: string;
+  readonly counter: HitCounter | undefined;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly secrets: string[];
@@ -156,6 +198,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
   private readonly mutex = new KeyedMutex();
   private readonly inFlight = new Set<Promise<unknown>>();
   private lastBackendError: string | undefined;
+  private lastBackendErrorAt = 0;
   private errorCount = 0;
   private lastTimestamp = 0;
   private closed = false;
@@ -171,10 +214,19 @@ export class KeyvFeedbackStore implements FeedbackStore {
     this.secrets = (opts.secrets ?? []).filter((s) => s.length > 0);
     this.onClose = opts.onClose;
     this.now = opts.now ?? (() => new Date());
+    const counter = opts.hitCounter;
+    // Same deadline, error type and secret scrubbing as every other backend call.
+    this.counter = counter && {
+      hit: (key, options) => this.track(() => this.backend('count hits', () => counter.hit(key, options))),
+      hits: (key, since) => this.track(() => this.backend('read hits', () => counter.hits(key, since))),
+    };
     keyv.on('error', (err: unknown) => {
       this.errorCount++;
-      this.lastBackendError = this.clean(err instanceof Error ? err.message : String(err));
-      this.logger.debug({ store: this.description, reason: this.lastBackendError }, 'feedback store backend error');
+      const reason = this.clean(err instanceof Error ? err.message : String(err));
+      // @keyv/redis also emits its generic "not connected" wrapper; the cause seen before it says more.
+      if (!(GENERIC_REDIS_ERROR.test(reason) && this.lastBackendError)) this.lastBackendError = reason;
+      this.lastBackendErrorAt = Date.now();
+      this.logger.debug({ store: this.description, reason }, 'feedback store backend error');
     });
   }
 
@@ -207,37 +259,74 @@ export class KeyvFeedbackStore implements FeedbackStore {
   ): Promise<AnswerRecord> {
     return this.track(async () => {
       await this.persistSaltIfNeeded();
-      const record: AnswerRecord = {
-        id: answer.id,
-        question: answer.question,
-        answer: answer.answer,
-        kind: answer.kind,
-        retriever: answer.retriever,
-        embeddingModel: answer.embeddingModel,
-        model: answer.model,
-        promptVersion: answer.promptVersion,
-        segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
-          corpusId,
-          score,
-          foundBy,
-          videoId,
-          title,
-          url,
-          start,
-          end,
-          text,
-        })),
-        references: answer.references.map(({ videoId, title, start, end, url }) => ({ videoId, title, start, end, url })),
-        notices: [...answer.notices],
-        timings: { ...answer.timings },
-        platform: context.platform,
-        channel: context.channel,
-        user: this.pseudonymize(context.platform, context.rawUserId),
-        createdAt: answer.createdAt,
-      };
+      const record = buildAnswerRecord(answer, context, (platform, raw) => this.pseudonymize(platform, raw));
       await this.set('record answer', storeKeys.answer(record.id), record);
       return record;
     });
+  }
+
+  // --- Writes made while the store was down, replayed from the journal (src/store/journaledStore.ts).
+  // Each is idempotent: replaying an entry twice, or after a newer write, changes nothing.
+
+  /** Stores an answer record as it is (its user already pseudonymous), unless its id is stored. */
+  async putAnswer(record: AnswerRecord): Promise<'written' | 'exists'> {
+    return this.track(() =>
+      this.mutex.run(storeKeys.answer(record.id), async () => {
+        await this.persistSaltIfNeeded();
+        if (asAnswer(await this.get('read answer', storeKeys.answer(record.id)))) return 'exists';
+        await this.set('record answer', storeKeys.answer(record.id), record);
+        return 'written';
+      }),
+    );
+  }
+
+  /**
+   * A vote as it was made: written unless the user's stored vote is as recent or newer (the
+   * latest counts). `comment: null` keeps the stored comment, as `vote` does. Throws
+   * AnswerNotFoundError.
+   */
+  async applyVote(vote: VoteRecord): Promise<'written' | 'superseded'> {
+    const key = storeKeys.vote(vote.answerId, vote.user);
+    return this.track(() =>
+      this.mutex.run(key, async () => {
+        await this.persistSaltIfNeeded();
+        await this.requireAnswer(vote.answerId);
+        const previous = asVote(await this.get('read vote', key));
+        if (previous && previous.at >= vote.at) return 'superseded';
+        await this.set('record vote', key, { ...vote, comment: vote.comment === null ? (previous?.comment ?? null) : normalizeComment(vote.comment) });
+        return 'written';
+      }),
+    );
+  }
+
+  /** A comment as it was made, on the user's stored vote; `no-vote` when there is none. */
+  async applyComment(input: { answerId: string; user: string; comment: string; at: string }): Promise<'written' | 'superseded' | 'no-vote'> {
+    const key = storeKeys.vote(input.answerId, input.user);
+    return this.track(() =>
+      this.mutex.run(key, async () => {
+        await this.requireAnswer(input.answerId);
+        const previous = asVote(await this.get('read vote', key));
+        if (!previous) return 'no-vote';
+        if (previous.at >= input.at) return 'superseded';
+        await this.set('record comment', key, { ...previous, comment: normalizeComment(input.comment), at: input.at });
+        return 'written';
+      }),
+    );
+  }
+
+  /** An annotation as it was made: kept in the history; the latest one stays the current one. */
+  async applyAnnotation(record: AnnotationRecord): Promise<'written' | 'superseded'> {
+    return this.track(() =>
+      this.mutex.run(storeKeys.annotation(record.answerId), async () => {
+        await this.persistSaltIfNeeded();
+        await this.requireAnswer(record.answerId);
+        await this.set('record annotation', storeKeys.annotationHistory(record.answerId, record.at, record.annotator), record);
+        const current = asAnnotation(await this.get('read annotation', storeKeys.annotation(record.answerId)));
+        if (current && current.at >= record.at) return 'superseded';
+        await this.set('record annotation', storeKeys.annotation(record.answerId), record);
+        return 'written';
+      }),
+    );
   }
 
   async getAnswer(id: string): Promise<AnswerRecord | undefined> {
@@ -466,6 +555,11 @@ export class KeyvFeedbackStore implements FeedbackStore {
     if (asAnswer(answer) === undefined) throw new AnswerNotFoundError(answerId);
   }
 
+  /** The time the next write of this store gets (journaled writes take it too, so their order holds). */
+  nextTimestamp(): string {
+    return this.timestamp();
+  }
+
   /** ISO time strictly increasing within this process (so the latest write also has the latest time). */
   private timestamp(): string {
     const ms = Math.max(this.now().getTime(), this.lastTimestamp + 1);
@@ -493,7 +587,9 @@ export class KeyvFeedbackStore implements FeedbackStore {
     if (err instanceof StoreUnavailableError) return err;
     let reason = err instanceof Error ? err.message : String(err);
     // @keyv/redis replaces the connection error with a generic message; the event has the cause.
-    const fresh = this.errorCount > errorsBefore;
+    // Its own event, or a recent one: a client that already gave up fails later calls without a
+    // new event (e.g. after the shared counter's call saw the refusal first).
+    const fresh = this.errorCount > errorsBefore || Date.now() - this.lastBackendErrorAt < 10_000;
     if (fresh && this.lastBackendError && !reason.includes(this.lastBackendError)) reason = `${reason} (${this.lastBackendError})`;
     return new StoreUnavailableError(`${this.description}: ${what} failed: ${this.clean(reason)}`);
   }

@@ -6,6 +6,7 @@
  */
 import type { AnswerKind, Reference, RetrieverName, Timings } from '../types.js';
 import { EXIT, UserError } from '../errors.js';
+import type { HitCounter } from './hitCounter.js';
 
 export type Platform = 'discord' | 'slack' | 'cli';
 export type VoteValue = 'up' | 'down';
@@ -135,6 +136,12 @@ export class StoreUnavailableError extends UserError {
 export interface FeedbackStore {
   /** Human description without secrets, e.g. `sqlite (data/pergunta.sqlite)`. */
   readonly description: string;
+  /**
+   * Counters shared by every process that uses this store (Redis, Postgres), e.g. for a rate
+   * limit that holds across bot processes; absent for one-process backends (SQLite, memory).
+   * Failures are StoreUnavailableError.
+   */
+  readonly counter?: HitCounter;
   /** Salted hash of a platform user id: stable, not reversible without the salt. */
   pseudonymize(platform: Platform, rawUserId: string): string;
   /** Stores the answer as sent; `rawUserId` is pseudonymised before it is stored. */

@@ -1,9 +1,10 @@
 /**
  * The feedback store going away mid-run: a real redis-server (append-only file, fsync always)
  * is killed with SIGKILL while the Discord adapter is answering, then started again on the same
- * port. The answer must still go out, the failure must be logged, a vote must be retried and
- * the user told (pt-BR) when it cannot be stored; afterwards every earlier record is intact and
- * the bot stores votes again without a restart.
+ * port. The answer must still go out, with its vote buttons; the answer and the votes given
+ * meanwhile are kept in the local journal (logged) and confirmed to the user as usual; afterwards
+ * every earlier record is intact, the journaled ones are stored, and the bot stores votes again
+ * without a restart. (test/reliability/faults.journal.test.ts tests the journal itself.)
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
@@ -47,6 +48,17 @@ function voteIds(body: Json | undefined): string[] {
     .filter((id): id is string => typeof id === 'string' && id.startsWith('vote:'));
 }
 
+/** Polls `probe` until it returns a value (the journal is replayed in the background). */
+async function until<T>(probe: () => Promise<T | undefined>, timeoutMs = 20_000): Promise<T> {
+  const started = Date.now();
+  for (;;) {
+    const value = await probe().catch(() => undefined);
+    if (value !== undefined) return value;
+    if (Date.now() - started > timeoutMs) throw new Error(`not within ${timeoutMs} ms`);
+    await new Promise((resolve) => setTimeout(resolve, 100));
+  }
+}
+
 async function ask(question: string): Promise<FakeInteraction> {
   const ix = discord.slashCommand({ name: 'pergunta', options: { texto: question }, user: makeUser() });
   await ix.waitFor(() => ix.original && Number(ix.original.flags) === 0 && ix.edits.length > 0, 20_000);
@@ -86,7 +98,7 @@ beforeAll(async () => {
     path.join(work, 'no.env'),
   );
   core = await createCore(config, silentLogger(), { indexDir: path.join(work, 'index'), buildIfMissing: true, embedder: null });
-  store = await createFeedbackStore({ url: config.STORE_URL, salt: 'store-faults-salt', logger: log.logger });
+  store = await createFeedbackStore({ url: config.STORE_URL, salt: 'store-faults-salt', logger: log.logger, journalDir: path.join(work, 'journal'), journalReplayMs: 200 });
   const bot = new BotService(core.answers, store, new RateLimiter(1000), log.logger);
   adapter = await startDiscord({ config, logger: log.logger, bot, store }, { editIntervalMs: 100, clientOptions: FAST_IDENTIFY });
 });
@@ -104,7 +116,7 @@ afterAll(async () => {
 });
 
 describe('Redis stopped mid-run (Discord adapter)', () => {
-  it('answers go out, failures are logged, votes are refused in pt-BR; after Redis is back nothing earlier is lost', async () => {
+  it('answers go out with vote buttons, the answer and votes are journaled and confirmed; after Redis is back nothing is lost', async () => {
     // Normal operation: an answer and five votes are stored.
     const first = await ask('O que é regularização?');
     const [up] = voteIds(first.original);
@@ -122,40 +134,47 @@ describe('Redis stopped mid-run (Discord adapter)', () => {
     await redis.kill();
     const linesBefore = log.lines.length;
 
-    // A question still gets its answer, without vote buttons (it could not be recorded).
+    // A question still gets its answer, with its vote buttons: its record waits in the journal.
     const started = Date.now();
     const during = await ask('O que é regularização L2?');
     measured.answerWhileDownMs = Date.now() - started;
     expect(String(((during.original?.embeds ?? []) as Json[])[0]?.description)).toBe(ANSWER);
-    expect(voteIds(during.original)).toEqual([]);
+    const [duringUp] = voteIds(during.original);
+    expect(voteIds(during.original)).toHaveLength(2);
+    const duringId = duringUp!.split(':')[2]!;
     const newLines = () => log.lines.slice(linesBefore);
-    expect(newLines().some((l) => l.includes('answer not recorded in the feedback store') && l.includes('ECONNREFUSED'))).toBe(true);
+    expect(newLines().some((l) => l.includes('answer kept in the local journal') && l.includes('ECONNREFUSED'))).toBe(true);
 
-    // A vote is retried, then the user is told in pt-BR (privately), and it is logged.
+    // Votes get the usual confirmation, privately: on the journaled answer and on the stored one.
     const voteStarted = Date.now();
-    const refused = await click(`vote:up:${answerId}`, first.original);
+    const kept = await click(`vote:up:${answerId}`, first.original);
     measured.voteWhileDownMs = Date.now() - voteStarted;
-    expect(refused.ephemeral).toBe(true);
-    expect(refused.original?.content).toBe(`⚠️ ${MESSAGES.voteFailed}`);
-    expect(newLines().some((l) => l.includes('"msg":"vote not recorded"') && l.includes('feedback store unavailable'))).toBe(true);
-    // BotService tried three times before giving up (each attempt reads the answer first).
-    expect(newLines().filter((l) => l.includes('read answer failed')).length).toBeGreaterThanOrEqual(1);
+    expect(kept.ephemeral).toBe(true);
+    expect(kept.original?.content).toBe(MESSAGES.voteRecorded('up', null));
+    const onJournaled = await click(`vote:down:${duringId}`, during.original);
+    expect(onJournaled.original?.content).toBe(MESSAGES.voteRecorded('down', null));
+    expect(newLines().some((l) => l.includes('"msg":"vote not recorded"'))).toBe(false);
 
-    // Redis comes back on the same port with its append-only file: everything recorded before is there, unchanged.
+    // Redis comes back on the same port with its append-only file: everything recorded before is
+    // there, unchanged, and the journal is replayed into it.
     await redis.start();
-    const after = await store.listRecords();
-    expect(after).toEqual(before);
+    const after = await until(async () => {
+      const records = await store.listRecords();
+      return records.length === 2 && records[0]!.votes.items.length === 6 ? records : undefined;
+    });
+    expect(after[0]).toEqual({ ...before[0]!, votes: { up: 4, down: 2, items: [...before[0]!.votes.items, expect.objectContaining({ value: 'up' })] } });
+    expect(after[1]).toMatchObject({ id: duringId, question: 'O que é regularização L2?', votes: { up: 0, down: 1 } });
 
     // The same store object works again without a restart of the bot.
-    const retried = await click(`vote:up:${answerId}`, first.original, refused.user);
-    expect(retried.original?.content).toBe(MESSAGES.voteRecorded('up', null));
+    const again = await click(`vote:up:${answerId}`, first.original, kept.user);
+    expect(again.original?.content).toBe(MESSAGES.voteRecorded('up', 'up'));
     expect(await store.votes(answerId)).toHaveLength(6);
     const next = await ask('O que é dropout?');
     expect(voteIds(next.original)).toHaveLength(2);
     expect(unhandled).toEqual([]);
   });
 
-  it('votes in flight when Redis is killed: every vote confirmed to its user is still there after the restart, and nothing stored is corrupt', async () => {
+  it('votes in flight when Redis is killed: every vote is confirmed, and stored after the restart; nothing stored is corrupt', async () => {
     const bot = new BotService(core.answers, store, new RateLimiter(1000), silentLogger());
     const asked = await bot.ask({ platform: 'discord', userId: 'asker', channel: null, question: 'O que é overfitting?' });
     expect(asked.status).toBe('answered');
@@ -183,10 +202,14 @@ describe('Redis stopped mid-run (Discord adapter)', () => {
     await redis.start(); // no-op when the timer already started it
     const confirmed = results.flatMap((r, i) => (r.ok ? [i] : []));
     const refused = results.filter((r) => !r.ok);
-    for (const r of refused) expect(r).toMatchObject({ reason: 'store', message: MESSAGES.voteFailed });
-    expect(confirmed.length + refused.length).toBe(VOTES);
+    // Votes the store could not take were journaled: every one is confirmed.
+    expect(refused).toEqual([]);
+    expect(confirmed).toHaveLength(VOTES);
 
-    const stored = await store.votes(answerId);
+    const stored = await until(async () => {
+      const votes = await store.votes(answerId);
+      return votes.length === VOTES ? votes : undefined;
+    });
     const storedUsers = new Set(stored.map((v) => v.user));
     for (const i of confirmed) expect(storedUsers.has(store.pseudonymize('discord', `inflight-${i}`)), `confirmed vote ${i}`).toBe(true);
 

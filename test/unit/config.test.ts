@@ -70,6 +70,57 @@ describe('settings', () => {
     expect(configuredAdapters(both)).toEqual({ discord: true, slack: true });
   });
 
+  it('refuses a malformed STORE_URL, naming it and the accepted forms, without echoing a password', () => {
+    const malformed = ['sqlite:', 'sqlite:/x', 'sqlite:///', 'sqlite://', 'sqlite://data/', 'redis:', 'redis://', 'redis:/h', 'redis://h/abc', 'postgresql:', 'postgres:///db', 'memory:', 'memory://x', 'data/pergunta.sqlite', 'mongodb://h/db'];
+    for (const url of malformed) {
+      let error: unknown;
+      try {
+        loadConfig({ STORE_URL: url }, NO_FILE);
+      } catch (err) {
+        error = err;
+      }
+      expect(error, url).toBeInstanceOf(ConfigError);
+      const message = (error as Error).message;
+      expect(message, url).toContain(`STORE_URL ${JSON.stringify(url)}`);
+      expect(message, url).toContain('Accepted forms: sqlite://relative/path.sqlite, sqlite:///absolute/path.sqlite, redis://');
+    }
+    const hidden = (() => {
+      try {
+        loadConfig({ STORE_URL: 'redis://:s3cr3t-pass@/0' }, NO_FILE);
+        return '';
+      } catch (err) {
+        return (err as Error).message;
+      }
+    })();
+    expect(hidden).toContain('STORE_URL "redis://:***@/0": no host');
+    expect(hidden).not.toContain('s3cr3t-pass');
+  });
+
+  it('accepts every documented STORE_URL form', () => {
+    for (const url of [
+      'sqlite://data/pergunta.sqlite',
+      'sqlite:///var/lib/pergunta/store.sqlite',
+      'sqlite://:memory:',
+      'redis://127.0.0.1:6379',
+      'redis://:p%40ss@redis.internal:6379/2',
+      'rediss://cache.example.org',
+      'postgresql://bot:pw@db.internal:5432/pergunta',
+      'postgres://db/pergunta',
+      'postgresql:///pergunta?host=/run/postgresql',
+      'memory://',
+    ]) {
+      expect(loadConfig({ STORE_URL: url }, NO_FILE).STORE_URL, url).toBe(url);
+    }
+  });
+
+  it('derives STORE_JOURNAL_DIR from STORE_URL unless it is set', () => {
+    expect(loadConfig({}, NO_FILE).STORE_JOURNAL_DIR).toBe(path.join('data', 'journal'));
+    expect(loadConfig({ STORE_URL: 'sqlite:///var/lib/pergunta/store.sqlite' }, NO_FILE).STORE_JOURNAL_DIR).toBe('/var/lib/pergunta/journal');
+    expect(loadConfig({ STORE_URL: 'redis://127.0.0.1:6379' }, NO_FILE).STORE_JOURNAL_DIR).toBe(path.join('data', 'journal'));
+    expect(loadConfig({ STORE_URL: 'memory://' }, NO_FILE).STORE_JOURNAL_DIR).toBeUndefined();
+    expect(loadConfig({ STORE_URL: 'redis://127.0.0.1:6379', STORE_JOURNAL_DIR: '/srv/journal' }, NO_FILE).STORE_JOURNAL_DIR).toBe('/srv/journal');
+  });
+
   it('collects secrets (keys, tokens, salt, store password) for log scrubbing', () => {
     const config = loadConfig(
       { OPENAI_API_KEY: 'sk-abcdef', USER_ID_SALT: 'salty-salt', STORE_URL: 'redis://user:p%40ssw0rd@127.0.0.1:6379' },

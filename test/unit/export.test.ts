@@ -5,7 +5,6 @@
  * Regenerate the golden files with `UPDATE_GOLDEN=1 npx vitest run test/unit/export.test.ts`
  * (then read the diff).
  */
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -24,43 +23,16 @@ import {
 } from '../../src/evaluation/exportRecords.js';
 import { createLogger } from '../../src/logger.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
-import type { FullRecord, JudgeRecord, StoredSegment } from '../../src/store/types.js';
+import type { FullRecord, StoredSegment } from '../../src/store/types.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { fullRecord, judgeRecord, segment } from '../helpers/records.js';
 
 const ROOT = path.resolve(import.meta.dirname, '../..');
 const GOLDEN = path.join(ROOT, 'test/fixtures/export');
 const logger = createLogger({ level: 'silent' });
 
-const seg = (corpusId: number, videoId: string, title: string, start: number, end: number, score: number, text: string): StoredSegment => ({
-  corpusId,
-  score,
-  foundBy: { dense: { rank: 1, score: 0.91 }, lexical: { rank: 3, score: 6.25 } },
-  videoId,
-  title,
-  url: `https://youtu.be/${videoId}?t=${Math.floor(start)}`,
-  start,
-  end,
-  text,
-});
-
-const judgeOk = (answerId: string, overrides: Partial<JudgeRecord> = {}): JudgeRecord => ({
-  answerId,
-  status: 'ok',
-  error: null,
-  judgeModel: 'gpt-4o',
-  promptVersion: 'juiz-2026-11-26.1',
-  at: '2026-03-20T10:00:00.000Z',
-  answerRelevance: { raw: 3, normalized: 1, criteria: 'A resposta explica o que foi perguntado.', supportingEvidence: 'Diz que o dropout desliga neurônios.' },
-  contextRelevance: [
-    { corpusId: 412, raw: 3, normalized: 1, criteria: 'c', supportingEvidence: 'e' },
-    { corpusId: 17, raw: 1, normalized: 1 / 3, criteria: 'c', supportingEvidence: 'e' },
-  ],
-  groundedness: [{ sentence: 'O dropout desliga neurônios aleatoriamente durante o treino [1].', raw: 3, normalized: 1, criteria: 'c', supportingEvidence: 'e' }],
-  groundednessMean: 1,
-  label: 'C',
-  abstained: false,
-  reasoning: 'Criteria: A resposta explica o que foi perguntado. Supporting Evidence: Diz que o dropout desliga neurônios. Score: 3',
-  ...overrides,
-});
+const seg = (corpusId: number, videoId: string, title: string, start: number, end: number, score: number, text: string): StoredSegment =>
+  segment({ corpusId, score, videoId, title, url: `https://youtu.be/${videoId}?t=${Math.floor(start)}`, start, end, text });
 
 const RECORDS: FullRecord[] = [
   {
@@ -102,9 +74,9 @@ const RECORDS: FullRecord[] = [
       ],
     },
     annotation: { answerId: '11111111-1111-4111-8111-111111111111', label: 'C', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-03T09:00:00.000Z' },
-    judge: judgeOk('11111111-1111-4111-8111-111111111111'),
+    judge: judgeRecord('11111111-1111-4111-8111-111111111111'),
   },
-  {
+  fullRecord({
     id: '22222222-2222-4222-8222-222222222222',
     question: '=SOMA(1,2) "funciona", ou não?\nÉ do trabalho 2',
     answer:
@@ -122,11 +94,8 @@ const RECORDS: FullRecord[] = [
     channel: 'C0123ABCD',
     user: 'slack:1234567890abcdef',
     createdAt: '2026-03-04T08:00:00.000Z',
-    votes: { up: 0, down: 0, items: [] },
-    annotation: null,
-    judge: null,
-  },
-  {
+  }),
+  fullRecord({
     id: '33333333-3333-4333-8333-333333333333',
     question: 'Vai cair transformers na prova?',
     answer: NOT_COVERED_SENTENCE,
@@ -143,9 +112,8 @@ const RECORDS: FullRecord[] = [
     channel: null,
     user: 'discord:fedcba9876543210',
     createdAt: '2026-03-05T20:00:00.000Z',
-    votes: { up: 0, down: 0, items: [] },
     annotation: { answerId: '33333333-3333-4333-8333-333333333333', label: 'I', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-06T09:00:00.000Z' },
-    judge: judgeOk('33333333-3333-4333-8333-333333333333', {
+    judge: judgeRecord('33333333-3333-4333-8333-333333333333', {
       answerRelevance: null,
       contextRelevance: [{ corpusId: 88, raw: 1, normalized: 1 / 3, criteria: 'c', supportingEvidence: 'e' }],
       groundedness: [],
@@ -154,7 +122,7 @@ const RECORDS: FullRecord[] = [
       label: 'C',
       reasoning: 'Abstenção: a resposta diz que as aulas não abordam o assunto; maior relevância entre os trechos recuperados: 1/3.',
     }),
-  },
+  }),
   {
     id: '44444444-4444-4444-8444-444444444444',
     question: 'Onde está o vídeo da aula de CNNs?',
@@ -179,7 +147,7 @@ const RECORDS: FullRecord[] = [
     },
     annotation: { answerId: '44444444-4444-4444-8444-444444444444', label: 'P', annotator: 'discord:eeeeeeeeeeeeeeee', platform: 'discord', at: '2026-03-07T09:00:00.000Z' },
     judge: {
-      ...judgeOk('44444444-4444-4444-8444-444444444444'),
+      ...judgeRecord('44444444-4444-4444-8444-444444444444'),
       status: 'failed',
       error: 'relevância da resposta: a resposta do juiz não contém um JSON válido (após 3 tentativas)',
       answerRelevance: null,
@@ -190,7 +158,7 @@ const RECORDS: FullRecord[] = [
       reasoning: '',
     },
   },
-  {
+  fullRecord({
     id: '55555555-5555-4555-8555-555555555555',
     question: 'Qual a receita de bolo de cenoura?',
     answer: NOT_FOUND_MESSAGE,
@@ -207,10 +175,7 @@ const RECORDS: FullRecord[] = [
     channel: 'C0123ABCD',
     user: 'slack:abcdefabcdefabcd',
     createdAt: '2026-03-08T10:00:00.000Z',
-    votes: { up: 0, down: 0, items: [] },
-    annotation: null,
-    judge: null,
-  },
+  }),
 ];
 
 function golden(name: string, actual: string): void {
@@ -318,26 +283,9 @@ describe('npm run export (CLI)', () => {
   let storeUrl: string;
   const RAW_IDS = ['998877665544332211', 'U0RAWSLACKID'];
 
-  /**
-   * `npx tsx src/cli/export.ts …`; `direct` runs the tsx binary without npx, whose npm config
-   * (`json=true`) prints an error object on stdout when a command exits non-zero.
-   */
-  function run(args: string[], opts: { direct?: boolean } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    const [cmd, ...pre] = opts.direct ? [path.join(ROOT, 'node_modules/.bin/tsx')] : ['npx', 'tsx'];
-    return new Promise((resolve, reject) => {
-      const child = spawn(cmd ?? 'npx', [...pre, path.join(ROOT, 'src/cli/export.ts'), ...args], {
-        cwd: ROOT,
-        env: { ...process.env, STORE_URL: storeUrl, USER_ID_SALT: 'sal-do-teste-de-export', LOG_FORMAT: 'json', LOG_LEVEL: 'info' },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  /** `npm run export` in a folder with no .env: only the store settings reach it (no developer .env, no shell settings). */
+  const run = (args: string[]) =>
+    runCli('src/cli/export.ts', args, cliEnv({ STORE_URL: storeUrl, USER_ID_SALT: 'sal-do-teste-de-export', LOG_LEVEL: 'info' }), dir);
 
   beforeAll(async () => {
     dir = mkdtempSync(path.join(tmpdir(), 'pergunta-export-'));
@@ -390,11 +338,11 @@ describe('npm run export (CLI)', () => {
   }, 90_000);
 
   it('exits 2 with a clear message for an invalid --since or format', async () => {
-    const bad = await run(['--format', 'jsonl', '--since', '31/02/2026'], { direct: true });
+    const bad = await run(['--format', 'jsonl', '--since', '31/02/2026']);
     expect(bad.code).toBe(2);
     expect(bad.stdout).toBe('');
     expect(bad.stderr).toContain('--since: data inválida "31/02/2026"');
-    const noFormat = await run([], { direct: true });
+    const noFormat = await run([]);
     expect(noFormat.code).toBe(2);
     expect(noFormat.stderr).toContain('informe o formato com --format jsonl|csv|md');
   }, 60_000);

@@ -3,8 +3,6 @@
  * normalisation, retries, failures recorded as failures, temperature 0, pt-BR prompts,
  * abstentions, re-runs, and the `evaluate` command end to end.
  */
-import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -25,10 +23,11 @@ import { createLogger } from '../../src/logger.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { AnswerRecord, FeedbackStore } from '../../src/store/types.js';
 import { startFakeOpenAI, type FakeBehavior, type FakeOpenAI, type FakeRequest } from '../fakes/fakeOpenAI.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
+import { answerRecord, segment, splitAnswer } from '../helpers/records.js';
 
 const logger = createLogger({ level: 'silent' });
 const API_KEY = 'sk-test-judge-0123456789abcdef';
-const ROOT = path.resolve(import.meta.dirname, '../..');
 
 const json = (score: unknown, criteria = 'responde à pergunta', evidence = 'a resposta explica o dropout') =>
   JSON.stringify({ criteria, supporting_evidence: evidence, score });
@@ -51,29 +50,13 @@ function byTask(replies: Record<Task, string | ((req: FakeRequest) => FakeBehavi
   };
 }
 
+/** Two answer sentences over two retrieved segments: the judge makes one request per each. */
 function record(overrides: Partial<AnswerRecord> = {}): AnswerRecord {
-  return {
-    id: randomUUID(),
-    question: 'Como funciona o dropout?',
+  return answerRecord({
     answer: 'O dropout desliga neurônios aleatoriamente durante o treino [1]. Isso reduz o sobreajuste da rede [2].',
-    kind: 'llm',
-    retriever: 'e5+bm25',
-    embeddingModel: 'Xenova/multilingual-e5-small',
-    model: 'gpt-4o-mini',
-    promptVersion: '2026-11-26.1',
     segments: [
-      {
-        corpusId: 412,
-        score: 0.8421,
-        foundBy: { dense: { rank: 1, score: 0.9 } },
-        videoId: 'aula6',
-        title: 'Aula 6 — Regularização',
-        url: 'https://youtu.be/abc123?t=2470',
-        start: 2470,
-        end: 2615,
-        text: 'então o dropout ele desliga aleatoriamente alguns neurônios',
-      },
-      {
+      segment({ foundBy: { dense: { rank: 1, score: 0.9 } } }),
+      segment({
         corpusId: 17,
         score: 0.5,
         foundBy: { lexical: { rank: 1, score: 4 } },
@@ -83,17 +66,12 @@ function record(overrides: Partial<AnswerRecord> = {}): AnswerRecord {
         start: 60,
         end: 200,
         text: 'uma rede neural tem camadas de neurônios',
-      },
+      }),
     ],
     references: [],
-    notices: [],
     timings: { retrieveMs: 5, generateMs: 100, totalMs: 110 },
-    platform: 'discord',
-    channel: 'c1',
-    user: 'discord:0123456789abcdef',
-    createdAt: new Date().toISOString(),
     ...overrides,
-  };
+  });
 }
 
 let fake: FakeOpenAI;
@@ -338,7 +316,7 @@ describe('evaluateStore', () => {
     const store = await createFeedbackStore({ url: 'memory://', salt: 'sal-de-teste-1234', logger });
     const ids: string[] = [];
     for (let i = 0; i < n; i++) {
-      const { platform: _p, channel: _c, user: _u, ...answer } = record({ createdAt: new Date(Date.UTC(2026, 2, 1 + i)).toISOString() });
+      const [answer] = splitAnswer(record({ createdAt: new Date(Date.UTC(2026, 2, 1 + i)).toISOString() }), `u${i}`);
       await store.recordAnswer(answer, { platform: 'discord', channel: 'c', rawUserId: `u${i}` });
       ids.push(answer.id);
     }
@@ -409,21 +387,8 @@ describe('npm run evaluate (CLI)', () => {
   });
   afterAll(() => rmSync(dir, { recursive: true, force: true }));
 
-  function run(args: string[], env: Record<string, string>): Promise<{ code: number | null; stdout: string; stderr: string }> {
-    return new Promise((resolve, reject) => {
-      const child = spawn(path.join(ROOT, 'node_modules/.bin/tsx'), [path.join(ROOT, 'src/cli/evaluate.ts'), ...args], {
-        cwd: dir,
-        env: { ...process.env, LOG_FORMAT: 'json', OPENAI_API_KEY: '', DISCORD_TOKEN: '', SLACK_BOT_TOKEN: '', ...env },
-        stdio: ['ignore', 'pipe', 'pipe'],
-      });
-      let stdout = '';
-      let stderr = '';
-      child.stdout.on('data', (c: Buffer) => (stdout += c.toString('utf8')));
-      child.stderr.on('data', (c: Buffer) => (stderr += c.toString('utf8')));
-      child.once('error', reject);
-      child.once('close', (code) => resolve({ code, stdout, stderr }));
-    });
-  }
+  /** `npm run evaluate` in a folder with no .env; only the given settings reach it. */
+  const run = (args: string[], env: Record<string, string>) => runCli('src/cli/evaluate.ts', args, cliEnv(env), dir);
 
   it('exits with a clear message when no LLM is configured', async () => {
     const result = await run([], { STORE_URL: `sqlite://${path.join(dir, 'none.sqlite')}` });
@@ -435,7 +400,7 @@ describe('npm run evaluate (CLI)', () => {
   it('judges the stored answers, prints the summary table and writes it as JSON', async () => {
     const file = path.join(dir, 'store.sqlite');
     const store = await createFeedbackStore({ url: `sqlite://${file}`, salt: 'sal-de-teste-1234', logger });
-    const { platform: _p, channel: _c, user: _u, ...answer } = record();
+    const [answer] = splitAnswer(record(), 'U1');
     await store.recordAnswer(answer, { platform: 'slack', channel: 'c', rawUserId: 'U1' });
     await store.vote({ answerId: answer.id, platform: 'slack', rawUserId: 'U2', value: 'up' });
     await store.annotate({ answerId: answer.id, platform: 'slack', rawUserId: 'U3', label: 'C' });

@@ -1,0 +1,232 @@
+/**
+ * The feedback store's contract, as one suite that every backend must pass: the unit lane runs
+ * it on SQLite and memory, test/unit/store.test.ts on Redis, test/stores/ on Postgres.
+ *
+ *   storeSemantics('sqlite', () => ({ open: (salt) => createFeedbackStore(…), dump: async () => … }));
+ *
+ * `setup` is called before each test and returns a Backend whose `open` opens a store on the
+ * same data every time (to test reopening) and whose `dump` returns every stored key and value
+ * as text (to prove what is, and is not, written).
+ */
+import { beforeEach, describe, expect, it } from 'vitest';
+import { pseudonymFor, storeKeys } from '../../src/store/keyvStore.js';
+import { AnswerNotFoundError, VoteNotFoundError, type FeedbackStore, type Platform } from '../../src/store/types.js';
+import { judgeRecord, newAnswer } from './records.js';
+
+export const DISCORD_ID = '987654321012345678';
+export const SLACK_ID = 'U0RAWSLACK42';
+export const TA_ID = 'U0TEACHING77';
+
+const ctx = (platform: Platform = 'discord', rawUserId = DISCORD_ID) => ({ platform, channel: 'C-general', rawUserId });
+
+export interface Backend {
+  /** Opens a store on the backend of the current test (same data on every call). */
+  open(salt?: string): Promise<FeedbackStore>;
+  /** Every stored key and value, as text. */
+  dump(): Promise<{ keys: string[]; text: string }>;
+}
+
+export function storeSemantics(name: string, setup: () => Backend) {
+  describe(`feedback store semantics: ${name}`, () => {
+    let backend: Backend;
+    const opened: FeedbackStore[] = [];
+    /** `null` = no USER_ID_SALT (the store generates and keeps one). */
+    const open = async (salt: string | null = 'sal-de-teste-1234') => {
+      const store = await backend.open(salt ?? undefined);
+      opened.push(store);
+      return store;
+    };
+
+    beforeEach(async () => {
+      backend = setup();
+      return async () => {
+        for (const s of opened.splice(0)) await s.close();
+      };
+    });
+
+    it('records an answer with a pseudonymous user and reads it back', async () => {
+      const store = await open();
+      const input = newAnswer();
+      const recorded = await store.recordAnswer(input, ctx());
+      expect(recorded.user).toMatch(/^discord:[0-9a-f]{16}$/);
+      expect(recorded.user).toBe(store.pseudonymize('discord', DISCORD_ID));
+      expect(recorded.platform).toBe('discord');
+      expect(recorded.channel).toBe('C-general');
+      expect(await store.getAnswer(input.id)).toEqual(recorded);
+      expect(await store.getAnswer('nao-existe')).toBeUndefined();
+      expect(store.description).not.toMatch(/password|sal-de-teste/);
+    });
+
+    it('stores a vote, changes it (latest wins) and keeps one vote per user', async () => {
+      const store = await open();
+      const a = newAnswer();
+      await store.recordAnswer(a, ctx());
+      const first = await store.vote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, value: 'up' });
+      expect(first.previous).toBeNull();
+      expect(first.vote.user).toBe(store.pseudonymize('slack', SLACK_ID));
+      const again = await store.vote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, value: 'up' });
+      expect(again.previous).toBe('up');
+      const changed = await store.vote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, value: 'down' });
+      expect(changed.previous).toBe('up');
+      const votes = await store.votes(a.id);
+      expect(votes).toHaveLength(1);
+      expect(votes[0]?.value).toBe('down');
+      const [record] = await store.listRecords();
+      expect(record?.votes).toMatchObject({ up: 0, down: 1 });
+    });
+
+    it('keeps the comment across a vote change unless a new one is given, and replaces it on commentVote', async () => {
+      const store = await open();
+      const a = newAnswer();
+      await store.recordAnswer(a, ctx());
+      const v = { answerId: a.id, platform: 'discord' as const, rawUserId: DISCORD_ID };
+      await store.vote({ ...v, value: 'down', comment: 'faltou o exemplo, "claro"' });
+      expect((await store.vote({ ...v, value: 'up' })).vote.comment).toBe('faltou o exemplo, "claro"');
+      expect((await store.commentVote({ ...v, comment: '  agora entendi \n' })).comment).toBe('agora entendi');
+      expect((await store.vote({ ...v, value: 'down', comment: 'mudei de ideia' })).vote.comment).toBe('mudei de ideia');
+      const votes = await store.votes(a.id);
+      expect(votes).toHaveLength(1);
+      expect(votes[0]).toMatchObject({ value: 'down', comment: 'mudei de ideia' });
+      await expect(store.commentVote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, comment: 'x' })).rejects.toBeInstanceOf(
+        VoteNotFoundError,
+      );
+    });
+
+    it('counts 200 concurrent votes by different users on one answer (two store instances)', async () => {
+      const storeA = await open();
+      const storeB = await open();
+      const a = newAnswer();
+      await storeA.recordAnswer(a, ctx());
+      await Promise.all(
+        Array.from({ length: 200 }, (_, i) =>
+          (i % 2 === 0 ? storeA : storeB).vote({ answerId: a.id, platform: 'discord', rawUserId: `user-${i}`, value: i % 4 === 0 ? 'down' : 'up' }),
+        ),
+      );
+      const [record] = await storeA.listRecords();
+      expect(record?.votes.up).toBe(150);
+      expect(record?.votes.down).toBe(50);
+      expect(record?.votes.items).toHaveLength(200);
+      expect(new Set(record?.votes.items.map((v) => v.user)).size).toBe(200);
+      expect(await storeB.votes(a.id)).toHaveLength(200);
+    });
+
+    it('keeps exactly one vote when the same user votes concurrently; in one process the last vote wins', async () => {
+      const store = await open();
+      const other = await open();
+      const a = newAnswer();
+      await store.recordAnswer(a, ctx());
+      const values = Array.from({ length: 30 }, (_, i) => (i % 2 === 0 ? 'up' : 'down') as 'up' | 'down');
+      await Promise.all(values.map((value) => store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value })));
+      let votes = await store.votes(a.id);
+      expect(votes).toHaveLength(1);
+      expect(votes[0]?.value).toBe(values[values.length - 1]);
+      await Promise.all(
+        values.map((value, i) => (i % 2 ? store : other).vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value })),
+      );
+      votes = await store.votes(a.id);
+      expect(votes).toHaveLength(1);
+    });
+
+    it('keeps the latest annotation and the history of every annotation', async () => {
+      const store = await open();
+      const a = newAnswer();
+      await store.recordAnswer(a, ctx());
+      await store.annotate({ answerId: a.id, platform: 'slack', rawUserId: TA_ID, label: 'C' });
+      await store.annotate({ answerId: a.id, platform: 'slack', rawUserId: 'U0OTHERTA', label: 'P' });
+      const last = await store.annotate({ answerId: a.id, platform: 'slack', rawUserId: TA_ID, label: 'I' });
+      expect(last.annotator).toBe(store.pseudonymize('slack', TA_ID));
+      expect(await store.annotation(a.id)).toEqual(last);
+      expect((await store.listRecords())[0]?.annotation).toEqual(last);
+      // Concurrent annotations: one of them wins, and it is the one with the latest time.
+      const labels = ['C', 'P', 'I', 'C', 'P', 'I', 'C', 'P'] as const;
+      const written = await Promise.all(
+        labels.map((label, i) => store.annotate({ answerId: a.id, platform: 'discord', rawUserId: `ta-${i}`, label })),
+      );
+      const latest = [...written].sort((x, y) => (x.at < y.at ? 1 : -1))[0];
+      expect(await store.annotation(a.id)).toEqual(latest);
+      await store.close();
+      const { keys } = await backend.dump();
+      const history = keys.filter((k) => k.includes(`annotation:${a.id}:`));
+      expect(history).toHaveLength(3 + labels.length);
+    });
+
+    it('stores judge verdicts', async () => {
+      const store = await open();
+      const a = newAnswer();
+      await store.recordAnswer(a, ctx());
+      expect(await store.judge(a.id)).toBeNull();
+      const verdict = judgeRecord(a.id);
+      await store.saveJudge(verdict);
+      expect(await store.judge(a.id)).toEqual(verdict);
+      expect((await store.listRecords())[0]?.judge?.status).toBe('ok');
+    });
+
+    it('rejects votes, comments, annotations and verdicts on an unknown answer with AnswerNotFoundError', async () => {
+      const store = await open();
+      const base = { answerId: 'desconhecida', platform: 'discord' as const, rawUserId: DISCORD_ID };
+      await expect(store.vote({ ...base, value: 'up' })).rejects.toBeInstanceOf(AnswerNotFoundError);
+      await expect(store.commentVote({ ...base, comment: 'oi' })).rejects.toBeInstanceOf(AnswerNotFoundError);
+      await expect(store.annotate({ ...base, label: 'C' })).rejects.toBeInstanceOf(AnswerNotFoundError);
+      await expect(store.saveJudge(judgeRecord('desconhecida'))).rejects.toBeInstanceOf(AnswerNotFoundError);
+      expect(await store.votes('desconhecida')).toEqual([]);
+      expect(await store.annotation('desconhecida')).toBeNull();
+    });
+
+    it('lists records oldest first and filters them with since', async () => {
+      const store = await open();
+      const dates = ['2026-03-10T12:00:00.000Z', '2026-03-01T08:00:00.000Z', '2026-03-05T00:00:00.000Z', '2026-02-27T23:59:59.000Z'];
+      for (const createdAt of dates) await store.recordAnswer(newAnswer({ createdAt }), ctx());
+      expect((await store.listRecords()).map((r) => r.createdAt)).toEqual([...dates].sort());
+      expect((await store.listRecords({ since: new Date('2026-03-01T08:00:00.000Z') })).map((r) => r.createdAt)).toEqual([
+        '2026-03-01T08:00:00.000Z',
+        '2026-03-05T00:00:00.000Z',
+        '2026-03-10T12:00:00.000Z',
+      ]);
+      expect(await store.listRecords({ since: new Date('2027-01-01') })).toEqual([]);
+    });
+
+    it('keeps everything after a restart, pseudonyms included (explicit and generated salt)', async () => {
+      for (const salt of ['sal-de-teste-1234', null]) {
+        const store = await open(salt);
+        const a = newAnswer();
+        await store.recordAnswer(a, ctx());
+        await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: 'incompleta' });
+        await store.vote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, value: 'up' });
+        await store.annotate({ answerId: a.id, platform: 'slack', rawUserId: TA_ID, label: 'P' });
+        await store.saveJudge(judgeRecord(a.id));
+        const before = await store.listRecords();
+        const pseudonym = store.pseudonymize('discord', DISCORD_ID);
+        await store.close();
+
+        const reopened = await open(salt);
+        expect(await reopened.listRecords()).toEqual(before);
+        expect(reopened.pseudonymize('discord', DISCORD_ID)).toBe(pseudonym);
+        await reopened.close();
+        if (salt === null) {
+          const { keys } = await backend.dump();
+          expect(keys.some((k) => k.endsWith(storeKeys.salt))).toBe(true);
+        }
+      }
+    });
+
+    it('never stores raw platform user ids', async () => {
+      const store = await open();
+      const a = newAnswer();
+      await store.recordAnswer(a, ctx('discord', DISCORD_ID));
+      await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'up', comment: 'boa' });
+      await store.vote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, value: 'down' });
+      await store.commentVote({ answerId: a.id, platform: 'slack', rawUserId: SLACK_ID, comment: 'faltou' });
+      await store.annotate({ answerId: a.id, platform: 'slack', rawUserId: TA_ID, label: 'C' });
+      await store.close();
+      const { keys, text } = await backend.dump();
+      expect(text.length).toBeGreaterThan(100);
+      expect(text).toContain(pseudonymFor('sal-de-teste-1234', 'discord', DISCORD_ID));
+      for (const raw of [DISCORD_ID, SLACK_ID, TA_ID]) {
+        expect(text).not.toContain(raw);
+        expect(keys.join('\n')).not.toContain(raw);
+      }
+      expect(text).not.toContain('sal-de-teste-1234');
+    });
+  });
+}
+
