@@ -11,6 +11,8 @@
  * | `annotation:<id>`                          | latest AnnotationRecord                |
  * | `annotation:<id>:<ISO time>:<annotator>`   | every AnnotationRecord (history)       |
  * | `judge:<id>`                               | JudgeRecord                            |
+ * | `conversation:<conversation id>:<turn>`    | ConversationTurn: one key per turn     |
+ * | `thread:<platform>:<thread>`               | ThreadLink: the conversation a platform thread holds |
  * | `meta:salt`                                | generated salt (only without USER_ID_SALT) |
  * | `meta:saltCheck`                           | HMAC of a constant under the salt (detects a changed salt) |
  *
@@ -23,6 +25,11 @@
  * and Map all have one) and classifies keys by prefix; it reads the whole namespace, so
  * `votes(answerId)` and `listRecords()` cost O(keys in the store).
  *
+ * A conversation's turns are read by key (`conversation:<id>:1`, `:2`, …, in batches), never by
+ * listing the store, so answering a follow-up costs a few reads whatever the store's size. Turn
+ * numbers come from the shared counter when the backend has one (Redis, Postgres: distinct across
+ * processes), from a lock in this process otherwise (SQLite and memory serve one process).
+ *
  * Raw platform user ids are never stored: `pseudonymize` is HMAC-SHA256(salt,
  * `<platform>:<rawId>`) truncated to 16 hex characters and prefixed by the platform.
  */
@@ -32,15 +39,20 @@ import type { Logger } from '../logger.js';
 import type { HitCounter } from './hitCounter.js';
 import {
   AnswerNotFoundError,
+  CONVERSATION_FIELDS,
   StoreUnavailableError,
   VoteNotFoundError,
   type AnnotationRecord,
   type AnswerRecord,
+  type Conversation,
+  type ConversationTurn,
   type FeedbackStore,
   type FullRecord,
   type JudgeRecord,
   type Label,
+  type NewAnswerRecord,
   type Platform,
+  type ThreadLink,
   type VoteRecord,
   type VoteValue,
 } from './types.js';
@@ -62,6 +74,8 @@ export const storeKeys = {
   annotationHistory: (answerId: string, at: string, annotator: string) =>
     `annotation:${encodeURIComponent(answerId)}:${at}:${annotator}`,
   judge: (answerId: string) => `judge:${encodeURIComponent(answerId)}`,
+  turn: (conversationId: string, turn: number) => `conversation:${encodeURIComponent(conversationId)}:${turn}`,
+  thread: (platform: Platform, thread: string) => `thread:${platform}:${encodeURIComponent(thread)}`,
   salt: 'meta:salt',
   saltCheck: 'meta:saltCheck',
 } as const;
@@ -100,7 +114,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 // The values below were written by this module; the guards only reject foreign or corrupt data.
 function asAnswer(value: unknown): AnswerRecord | undefined {
-  return isObject(value) && typeof value.id === 'string' && typeof value.question === 'string' ? (value as unknown as AnswerRecord) : undefined;
+  if (!(isObject(value) && typeof value.id === 'string' && typeof value.question === 'string')) return undefined;
+  // Records written before conversations, the lecture filter and answer policies lack those fields.
+  const record = value as unknown as AnswerRecord;
+  return CONVERSATION_FIELDS.every((field) => field in record)
+    ? record
+    : { ...record, ...Object.fromEntries(CONVERSATION_FIELDS.filter((field) => !(field in record)).map((field) => [field, null])) };
+}
+function asTurn(value: unknown): ConversationTurn | undefined {
+  return isObject(value) && typeof value.conversationId === 'string' && typeof value.turn === 'number' && typeof value.answerId === 'string'
+    ? (value as unknown as ConversationTurn)
+    : undefined;
+}
+function asThreadLink(value: unknown): ThreadLink | undefined {
+  return isObject(value) && typeof value.conversationId === 'string' && typeof value.thread === 'string' ? (value as unknown as ThreadLink) : undefined;
 }
 function asVote(value: unknown): VoteRecord | undefined {
   return isObject(value) && typeof value.answerId === 'string' && (value.value === 'up' || value.value === 'down')
@@ -124,7 +151,7 @@ function byTime<T extends { at: string }>(a: T, b: T): number {
 
 /** The record `recordAnswer` stores: only the known fields, the asker pseudonymised. */
 export function buildAnswerRecord(
-  answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user'>,
+  answer: NewAnswerRecord,
   context: { platform: Platform; channel: string | null; rawUserId: string },
   pseudonymize: (platform: Platform, rawUserId: string) => string,
 ): AnswerRecord {
@@ -155,8 +182,20 @@ export function buildAnswerRecord(
     channel: context.channel,
     user: pseudonymize(context.platform, context.rawUserId),
     createdAt: answer.createdAt,
+    conversationId: answer.conversationId ?? null,
+    turn: answer.turn ?? null,
+    lectureFilter: answer.lectureFilter ? [...answer.lectureFilter] : null,
+    policy: answer.policy ? { version: answer.policy.version, mode: answer.policy.mode, text: answer.policy.text ?? null } : null,
+    retrievalQuery: answer.retrievalQuery ?? null,
   };
 }
+
+/** Turns read per batch of keys; a batch with none ends the conversation. */
+const TURN_BATCH = 20;
+/** A conversation longer than this is not read further (settings cap conversations far below). */
+const MAX_STORED_TURNS = 1000;
+/** How long the shared counter remembers a conversation's turn numbers after its last turn. */
+const TURN_NUMBERS_TTL_MS = 400 * 24 * 3600_000;
 
 /** `comment` as the store keeps it: one line, at most 1000 characters; null when empty. */
 export function normalizeComment(comment: string): string | null {
@@ -196,6 +235,8 @@ export class KeyvFeedbackStore implements FeedbackStore {
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly now: () => Date;
   private readonly mutex = new KeyedMutex();
+  /** The last turn number this process handed out per conversation (a turn is saved after its answer). */
+  private readonly lastTurns = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private lastBackendError: string | undefined;
   private lastBackendErrorAt = 0;
@@ -254,7 +295,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
   }
 
   async recordAnswer(
-    answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user'>,
+    answer: NewAnswerRecord,
     context: { platform: Platform; channel: string | null; rawUserId: string },
   ): Promise<AnswerRecord> {
     return this.track(async () => {
@@ -470,6 +511,61 @@ export class KeyvFeedbackStore implements FeedbackStore {
       }
       return records.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
+  }
+
+  async nextTurnNumber(conversationId: string): Promise<number> {
+    return this.track(() =>
+      this.mutex.run(`turn-number:${conversationId}`, async () => {
+        const stored = (await this.readTurns(conversationId)).reduce((max, t) => Math.max(max, t.turn), 0);
+        let next = Math.max(stored, this.lastTurns.get(conversationId) ?? 0) + 1;
+        if (this.counter) {
+          // Atomic across processes; the stored turns cover a counter that forgot (flushed, expired).
+          const now = Date.now();
+          const counted = await this.counter.hit(`turn:${conversationId}`, { now, since: 0, limit: MAX_STORED_TURNS, ttlMs: TURN_NUMBERS_TTL_MS });
+          if (counted.recorded) next = Math.max(next, counted.hits.length);
+        }
+        this.lastTurns.set(conversationId, next);
+        if (this.lastTurns.size > 10_000) this.lastTurns.delete(this.lastTurns.keys().next().value as string);
+        return next;
+      }),
+    );
+  }
+
+  async saveTurn(turn: ConversationTurn): Promise<void> {
+    return this.track(async () => {
+      await this.set('record conversation turn', storeKeys.turn(turn.conversationId, turn.turn), turn);
+    });
+  }
+
+  async getConversation(conversationId: string): Promise<Conversation | null> {
+    return this.track(async () => {
+      const turns = await this.readTurns(conversationId);
+      return turns.length === 0 ? null : { id: conversationId, turns };
+    });
+  }
+
+  async linkThread(link: Omit<ThreadLink, 'at'>): Promise<void> {
+    return this.track(async () => {
+      const record: ThreadLink = { platform: link.platform, thread: link.thread, conversationId: link.conversationId, at: this.timestamp() };
+      await this.set('record thread link', storeKeys.thread(link.platform, link.thread), record);
+    });
+  }
+
+  async threadConversation(platform: Platform, thread: string): Promise<string | null> {
+    return this.track(async () => asThreadLink(await this.get('read thread link', storeKeys.thread(platform, thread)))?.conversationId ?? null);
+  }
+
+  /** A conversation's turns by key, in batches, oldest first (a turn whose write failed is a gap, skipped). */
+  private async readTurns(conversationId: string): Promise<ConversationTurn[]> {
+    const turns: ConversationTurn[] = [];
+    for (let first = 1; first <= MAX_STORED_TURNS; first += TURN_BATCH) {
+      const keys = Array.from({ length: TURN_BATCH }, (_, i) => storeKeys.turn(conversationId, first + i));
+      const values = await this.backend('read conversation', () => this.keyv.getMany<unknown>(keys));
+      const found = values.map(asTurn).filter((t): t is ConversationTurn => t !== undefined);
+      if (found.length === 0) break;
+      turns.push(...found);
+    }
+    return turns.sort((a, b) => a.turn - b.turn);
   }
 
   /** Waits for the operations in flight (their writes land), then disconnects. */

@@ -58,6 +58,11 @@ const RECORDS: FullRecord[] = [
     channel: '1200000000000000001',
     user: 'discord:0f1e2d3c4b5a6978',
     createdAt: '2026-03-02T13:45:10.000Z',
+    conversationId: null,
+    turn: null,
+    lectureFilter: null,
+    policy: null,
+    retrievalQuery: null,
     votes: {
       up: 1,
       down: 1,
@@ -140,6 +145,11 @@ const RECORDS: FullRecord[] = [
     channel: null,
     user: 'cli:0000000000000000',
     createdAt: '2026-03-06T12:00:00.000Z',
+    conversationId: null,
+    turn: null,
+    lectureFilter: null,
+    policy: null,
+    retrievalQuery: null,
     votes: {
       up: 0,
       down: 1,
