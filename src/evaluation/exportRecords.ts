@@ -11,7 +11,7 @@
  */
 import { formatClock, formatHms } from '../course/links.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
-import type { FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
+import type { AppliedPolicy, FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
 import type { AnswerKind, Timings } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -91,6 +91,15 @@ export interface ExportRecord {
   annotation: Label | null;
   annotationInfo: { annotator: string; platform: Platform; at: string } | null;
   judge: ExportJudge | null;
+  /** The conversation the answer is a turn of, and its 1-based turn; null in records from before conversations. */
+  conversationId: string | null;
+  turn: number | null;
+  /** Video ids the question was restricted to (lecture filter); null when it searched every lecture. */
+  lectureFilter: string[] | null;
+  /** The answer policy applied (mode, version and the policy text); null when none was. */
+  policy: AppliedPolicy | null;
+  /** What retrieval searched when it was not the question itself (a follow-up made standalone); null otherwise. */
+  retrievalQuery: string | null;
 }
 
 function hideText(text: string, opts: ExportOptions): string {
@@ -177,6 +186,11 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
       ? { annotator: record.annotation.annotator, platform: record.annotation.platform, at: record.annotation.at }
       : null,
     judge: exportJudge(record.judge, opts),
+    conversationId: record.conversationId ?? null,
+    turn: record.turn ?? null,
+    lectureFilter: record.lectureFilter ? [...record.lectureFilter] : null,
+    policy: record.policy ? { version: record.policy.version, mode: record.policy.mode, text: record.policy.text === null ? null : hideText(record.policy.text, opts) } : null,
+    retrievalQuery: record.retrievalQuery == null ? null : hideText(record.retrievalQuery, opts),
   };
 }
 
@@ -233,6 +247,13 @@ export const CSV_COLUMNS = [
   'retrieveMs',
   'generateMs',
   'totalMs',
+  // Added with conversations (issue #16), after the older columns so their positions hold.
+  'conversationId',
+  'turn',
+  'lectureFilter',
+  'policyMode',
+  'policyVersion',
+  'retrievalQuery',
 ] as const;
 
 type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -302,6 +323,12 @@ function csvCells(record: FullRecord, number: number, opts: ExportOptions): Reco
     retrieveMs: r.timings.retrieveMs,
     generateMs: r.timings.generateMs,
     totalMs: r.timings.totalMs,
+    conversationId: r.conversationId,
+    turn: r.turn,
+    lectureFilter: r.lectureFilter?.join(';') ?? null,
+    policyMode: r.policy?.mode ?? null,
+    policyVersion: r.policy?.version ?? null,
+    retrievalQuery: r.retrievalQuery === null ? null : spreadsheetText(r.retrievalQuery),
   };
 }
 
@@ -365,6 +392,8 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
   const r = toExportRecord(record, number, opts);
   const out: string[] = [];
   out.push(`**Pergunta ${number}**: ${oneLine(r.question)}`, '');
+  if (r.retrievalQuery !== null) out.push(`**Pergunta usada na busca**: ${oneLine(r.retrievalQuery)}`, '');
+  if (r.lectureFilter !== null) out.push(`**Aulas consultadas**: ${r.lectureFilter.join(', ')}`, '');
 
   const heading = `**Segmentos recuperados pelo ${retrieverLabel(r.retriever)}**:`;
   if (r.segments.length === 0) {
@@ -425,13 +454,74 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
     );
   }
   const embedding = r.embeddingModel ? ` (${r.embeddingModel})` : '';
+  const policy = r.policy ? ` · **Política de respostas**: ${POLICY_MODE_NAMES[r.policy.mode] ?? r.policy.mode} (versão ${r.policy.version})` : '';
   out.push(
-    `**Modelo**: ${r.model} · **Versão do prompt**: ${r.promptVersion} · **Recuperação**: ${r.retriever}${embedding} · **Tempos**: ${timingsText(r.timings)}`,
+    `**Modelo**: ${r.model} · **Versão do prompt**: ${r.promptVersion} · **Recuperação**: ${r.retriever}${embedding}${policy} · **Tempos**: ${timingsText(r.timings)}`,
   );
   return out.join('\n');
 }
 
+const POLICY_MODE_NAMES: Record<string, string> = { guide: 'orientar sem resolver trabalhos avaliados' };
+
+/** One entry of the Markdown report: a record, its number in the export and, for a conversation's turn, where it sits. */
+export interface MarkdownEntry {
+  record: FullRecord;
+  /** Its position in the export (the JSONL/CSV `number`). */
+  number: number;
+  /**
+   * Set when the export holds two or more turns of its conversation: the n-th such conversation,
+   * how many of its turns the export holds, and whether this entry is the first shown.
+   */
+  conversation: { number: number; turns: number; first: boolean } | null;
+}
+
+/**
+ * The report's order: records in export order, except that the turns of one conversation are
+ * shown together, in turn order, where its first exported turn is. Each keeps its export number.
+ */
+export function markdownEntries(records: readonly FullRecord[]): MarkdownEntry[] {
+  const byConversation = new Map<string, { record: FullRecord; number: number }[]>();
+  records.forEach((record, i) => {
+    if (!record.conversationId) return;
+    const turns = byConversation.get(record.conversationId);
+    if (turns) turns.push({ record, number: i + 1 });
+    else byConversation.set(record.conversationId, [{ record, number: i + 1 }]);
+  });
+  const entries: MarkdownEntry[] = [];
+  let conversations = 0;
+  records.forEach((record, i) => {
+    const turns = record.conversationId ? byConversation.get(record.conversationId) : undefined;
+    if (!turns || turns.length < 2) {
+      entries.push({ record, number: i + 1, conversation: null });
+      return;
+    }
+    if (turns[0]!.record !== record) return; // shown with the conversation's first turn
+    const number = ++conversations;
+    const ordered = [...turns].sort((a, b) => (a.record.turn ?? 0) - (b.record.turn ?? 0) || a.number - b.number);
+    ordered.forEach((turn, j) => entries.push({ ...turn, conversation: { number, turns: turns.length, first: j === 0 } }));
+  });
+  return entries;
+}
+
+/**
+ * The Markdown of one entry, separator included: a conversation's first turn is preceded by a
+ * "Conversa <n>" heading, and each of its turns by its turn number.
+ */
+export function markdownEntry(entry: MarkdownEntry, index: number, opts: ExportOptions = {}): string {
+  const head: string[] = [];
+  const { conversation, record } = entry;
+  if (conversation) {
+    if (conversation.first) {
+      head.push(`## Conversa ${conversation.number} (${conversation.turns} ${conversation.turns === 1 ? 'turno' : 'turnos'})`, '');
+    }
+    head.push(`_Turno ${record.turn ?? '?'} da conversa ${conversation.number}_`, '');
+  }
+  return `${index > 0 ? '\n' : ''}${head.join('\n')}${head.length > 0 ? '\n' : ''}${markdownBlock(record, entry.number, opts)}\n\n---\n`;
+}
+
 export function toMarkdown(records: readonly FullRecord[], opts: ExportOptions = {}): string {
   if (records.length === 0) return '_Nenhuma resposta registrada no período._\n';
-  return records.map((r, i) => `${markdownBlock(r, i + 1, opts)}\n\n---\n`).join('\n');
+  return markdownEntries(records)
+    .map((entry, i) => markdownEntry(entry, i, opts))
+    .join('');
 }
