@@ -9,7 +9,7 @@ import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
 import type { RetrievedSegment } from '../types.js';
 import { reciprocalRankFusion, type RankedList } from './fusion.js';
-import type { Retriever, SearchResult } from './retriever.js';
+import type { Retriever, SearchOptions, SearchResult } from './retriever.js';
 
 export const NOTICE_NO_MODEL = 'Busca só por palavras-chave: o modelo de embeddings não pôde ser carregado.';
 export const NOTICE_NO_DENSE_INDEX =
@@ -24,6 +24,8 @@ export interface HybridRetrieverOptions {
 export class HybridRetriever implements Retriever {
   private readonly notices: string[];
   readonly name: string;
+  /** Lexical documents (positions in `windows`) per video, built at the first filtered search. */
+  private docsByVideo: Map<string, number[]> | undefined;
 
   constructor(
     private readonly index: CourseIndex,
@@ -40,7 +42,7 @@ export class HybridRetriever implements Retriever {
     return this.embedder !== null && this.index.dense !== null;
   }
 
-  async search(question: string, k: number): Promise<SearchResult> {
+  async search(question: string, k: number, options: SearchOptions = {}): Promise<SearchResult> {
     let embedMs: number | undefined;
     let queryVector: Float32Array | null = null;
     if (this.embedder && this.index.dense) {
@@ -49,7 +51,7 @@ export class HybridRetriever implements Retriever {
       embedMs = performance.now() - t0;
     }
     const t1 = performance.now();
-    const segments = this.searchVector(question, queryVector, k);
+    const segments = this.searchVector(question, queryVector, k, options.videoIds);
     return {
       segments,
       retriever: this.name,
@@ -60,15 +62,24 @@ export class HybridRetriever implements Retriever {
     };
   }
 
-  /** The search itself, given the question's vector (null → lexical-only). Synchronous and fast. */
-  searchVector(question: string, queryVector: ArrayLike<number> | null, k: number): RetrievedSegment[] {
+  /**
+   * The search itself, given the question's vector (null → lexical-only). Synchronous and fast.
+   * With `videoIds`, both halves search only those videos' windows: the dense index through
+   * hnswlib's filter, BM25 by scoring those windows alone, so a lecture's best windows are found
+   * even when other lectures' windows outrank them everywhere.
+   */
+  searchVector(question: string, queryVector: ArrayLike<number> | null, k: number, videoIds?: ReadonlySet<string>): RetrievedSegment[] {
     const { windows, positions, lexical, dense } = this.index;
     const candidates = Math.max(k, this.options.candidates ?? 30);
     const lists: RankedList[] = [];
+    const docs = videoIds ? this.docsOf(videoIds) : undefined;
+    if (docs && docs.length === 0) return [];
     if (queryVector && dense) {
-      lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
+      const allowed = docs ? (label: number) => videoIds!.has(windows[positions.get(label) ?? -1]?.videoId ?? '') : undefined;
+      lists.push({ name: 'dense', hits: dense.search(queryVector, candidates, allowed).map((h) => ({ id: h.label, score: h.score })) });
     }
-    lists.push({ name: 'lexical', hits: lexical.search(question, candidates).map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
+    const lexicalHits = docs ? lexical.searchAmong(question, candidates, docs) : lexical.search(question, candidates);
+    lists.push({ name: 'lexical', hits: lexicalHits.map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
     const segments: RetrievedSegment[] = [];
     for (const hit of reciprocalRankFusion(lists, k, this.options.rrfK)) {
       const position = positions.get(hit.id);
@@ -90,6 +101,20 @@ export class HybridRetriever implements Retriever {
       });
     }
     return segments;
+  }
+
+  /** The lexical documents (window positions) of these videos. */
+  private docsOf(videoIds: ReadonlySet<string>): number[] {
+    if (!this.docsByVideo) {
+      const byVideo = new Map<string, number[]>();
+      this.index.windows.forEach((w, i) => {
+        const list = byVideo.get(w.videoId);
+        if (list) list.push(i);
+        else byVideo.set(w.videoId, [i]);
+      });
+      this.docsByVideo = byVideo;
+    }
+    return [...videoIds].flatMap((id) => this.docsByVideo!.get(id) ?? []);
   }
 }
 
