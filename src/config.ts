@@ -17,6 +17,15 @@ const int = (min: number, max: number) => z.coerce.number().int().min(min).max(m
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const httpUrl = z.url({ protocol: /^https?$/ });
 
+function isTimeZone(zone: string): boolean {
+  try {
+    new Intl.DateTimeFormat('en-US', { timeZone: zone });
+    return true;
+  } catch {
+    return false;
+  }
+}
+
 /** The index folder and course of a fresh clone: the sample course, indexed into index/. */
 export const DEFAULT_INDEX_DIR = 'index';
 export const SAMPLE_COURSE_DIR = 'examples/curso-exemplo';
@@ -54,6 +63,14 @@ const schema = z.object({
   STORE_JOURNAL_DIR: z.string().optional(),
 
   RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
+  DAILY_QUESTION_LIMIT: int(0, 100_000).default(0),
+  COURSE_TIME_ZONE: z
+    .string()
+    .default('America/Sao_Paulo')
+    .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Sao_Paulo or America/Manaus'),
+  ANSWER_POLICY: z.enum(['guide', 'open']).optional(),
+  CONVERSATION_MAX_TURNS: int(1, 100).default(10),
+  CONVERSATION_MAX_TOKENS: int(200, 100_000).default(3000),
 
   DISCORD_TOKEN: z.string().optional(),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d{5,25}$/, 'must be the numeric application id').optional(),

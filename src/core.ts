@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { AnswerService } from './answer/answerService.js';
 import { createLlm, type Llm } from './answer/llm.js';
+import { effectivePolicy } from './answer/policy.js';
 import type { Config } from './config.js';
 import { EmbeddingModelUnavailableError, type Embedder } from './embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedderOptions } from './embeddings/transformersEmbedder.js';
@@ -126,6 +127,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
         logger,
       })
     : null;
+  const policy = effectivePolicy(config.ANSWER_POLICY, index.policy);
   logger.info(
     {
       index: indexDir,
@@ -135,9 +137,10 @@ export async function createCore(config: Config, logger: Logger, options: Create
       retriever: retriever.name,
       embeddingModel: retriever.denseAvailable() ? index.manifest.embeddingModel : null,
       llm: llm ? llm.model : 'none (extractive answers)',
+      answerPolicy: policy ? `${policy.mode} (${policy.version}${index.policy ? ', politica.md' : ', ANSWER_POLICY'})` : 'none',
     },
     'answer core ready',
   );
-  const answers = new AnswerService({ retriever, videos: index.videos, llm, k: config.RETRIEVAL_K, logger });
+  const answers = new AnswerService({ retriever, videos: index.videos, llm, k: config.RETRIEVAL_K, policy, logger });
   return { config, index, embedder, retriever, llm, answers, close: async () => undefined };
 }

@@ -7,15 +7,38 @@ import { performance } from 'node:perf_hooks';
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
 import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
-import { extractiveAnswer } from './extractive.js';
+import { LectureCatalog } from '../course/lectures.js';
+import { extractiveAnswer, questionTerms } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
-import { NOT_FOUND_MESSAGE, PROMPT_VERSION, buildMessages, isNotCoveredAnswer } from './prompt.js';
+import type { AnswerPolicy } from './policy.js';
+import {
+  CONDENSE_PROMPT_VERSION,
+  NOT_FOUND_MESSAGE,
+  PROMPT_VERSION,
+  buildCondenseMessages,
+  buildMessages,
+  cleanCondensed,
+  isNotCoveredAnswer,
+  type PromptTurn,
+} from './prompt.js';
 import { citedReferences } from './references.js';
 import { EXIT, UserError } from '../errors.js';
 
 export const MAX_QUESTION_CHARS = 2000;
 
 export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta extraída das transcrições.';
+
+/** Shown when a lecture-filtered search found nothing in the chosen lectures (no LLM call is made). */
+export function notFoundInLectures(titles: readonly string[]): string {
+  return titles.length === 1
+    ? `Não encontrei isso na aula escolhida (${titles[0]}): ela não parece abordar esse assunto.`
+    : `Não encontrei isso nas aulas escolhidas (${titles.join('; ')}): elas não parecem abordar esse assunto.`;
+}
+
+/** Notice of an answer whose search was restricted to some lectures. */
+export function lectureFilterNotice(titles: readonly string[]): string {
+  return `Busca restrita ${titles.length === 1 ? 'à aula' : 'às aulas'}: ${titles.join('; ')}.`;
+}
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
 
@@ -31,6 +54,19 @@ export class InvalidQuestionError extends UserError {
         ? 'Escreva uma pergunta sobre o conteúdo das aulas.'
         : `A pergunta é longa demais (máximo de ${MAX_QUESTION_CHARS} caracteres). Resuma e tente de novo.`;
   }
+}
+
+/**
+ * A follow-up extended with the key terms of the previous question that it does not already
+ * have ("e no keras?" after "como usar dropout?" searches "e no keras? dropout usar"): without
+ * an LLM, what keeps retrieval on the conversation's subject.
+ */
+export function withPreviousTerms(question: string, history: readonly HistoryTurn[]): string {
+  const previous = history.at(-1);
+  if (!previous) return question;
+  const own = new Set(questionTerms(question));
+  const extra = questionTerms(previous.retrievalQuery ?? previous.question).filter((t, i, all) => !own.has(t) && all.indexOf(t) === i);
+  return extra.length > 0 ? `${question} ${extra.join(' ')}` : question;
 }
 
 /**
@@ -60,7 +96,15 @@ export interface AnswerServiceOptions {
    * only meaningful relative to the retriever's configuration. Default: keep everything.
    */
   minScore?: number;
+  /** The course's answer policy (guardrails against solving graded work); null or absent: none. */
+  policy?: AnswerPolicy | null;
   logger?: LlmLogger;
+}
+
+/** A previous turn of the conversation a follow-up continues. */
+export interface HistoryTurn extends PromptTurn {
+  /** What retrieval searched for that turn. */
+  retrievalQuery?: string;
 }
 
 export interface AnswerOptions {
@@ -72,6 +116,15 @@ export interface AnswerOptions {
    */
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
+  /** Search only these videos (the lecture filter); unknown ids are ignored. */
+  lectureFilter?: readonly string[];
+  /**
+   * Earlier turns of the conversation this question continues, oldest first, already capped.
+   * With an LLM the question is first rewritten into a standalone one for retrieval (one extra,
+   * non-streamed call) and the answer prompt gets these turns; without one, retrieval searches the
+   * question plus the previous question's key terms.
+   */
+  history?: readonly HistoryTurn[];
 }
 
 export type AnswerStreamEvent = { type: 'delta'; text: string } | { type: 'done'; result: AnswerResult };
@@ -87,6 +140,10 @@ export class AnswerService {
   private readonly k: number;
   private readonly minScore: number | undefined;
   private readonly logger: LlmLogger | undefined;
+  /** The answer policy in force, or null. */
+  readonly policy: AnswerPolicy | null;
+  /** The course's lectures, for the lecture filter. */
+  readonly lectures: LectureCatalog;
 
   constructor(opts: AnswerServiceOptions) {
     this.retriever = opts.retriever;
@@ -94,7 +151,14 @@ export class AnswerService {
     this.llm = opts.llm;
     this.k = opts.k;
     this.minScore = opts.minScore;
+    this.policy = opts.policy ?? null;
     this.logger = opts.logger;
+    this.lectures = new LectureCatalog(opts.videos.values());
+  }
+
+  /** Whether follow-ups are rewritten by an LLM (one extra call each). */
+  get condensesWithLlm(): boolean {
+    return this.llm !== null;
   }
 
   /**
@@ -112,8 +176,26 @@ export class AnswerService {
     opts.signal?.throwIfAborted();
 
     const k = opts.k ?? this.k;
+    const history = opts.history ?? [];
+    const filter = (opts.lectureFilter ?? []).filter((id) => this.videos.has(id));
+    const lectureFilter = filter.length > 0 ? filter : null;
+    const filterTitles = (lectureFilter ?? []).map((id) => this.videos.get(id)?.title ?? id);
+
+    // A follow-up is searched as a standalone question.
+    let retrievalQuery = q;
+    let condenseMs: number | undefined;
+    let condensed = false;
+    if (history.length > 0) {
+      const tCondense = performance.now();
+      const rewritten = await this.standaloneQuestion(q, history, opts.signal, id);
+      if (this.llm) condenseMs = elapsed(tCondense);
+      condensed = rewritten.byLlm;
+      retrievalQuery = rewritten.query;
+      opts.signal?.throwIfAborted();
+    }
+
     const tRetrieve = performance.now();
-    const search = await this.retriever.search(q, k);
+    const search = await this.retriever.search(retrievalQuery, k, lectureFilter ? { videoIds: new Set(lectureFilter) } : {});
     const retrieveMs = elapsed(tRetrieve);
     opts.signal?.throwIfAborted();
 
@@ -123,22 +205,25 @@ export class AnswerService {
       segments = segments.filter((s) => s.score >= min);
     }
     const notices = [...search.notices];
+    if (lectureFilter) notices.push(lectureFilterNotice(filterTitles));
 
     let answer: string;
     let kind: AnswerKind;
     let references: AnswerResult['references'];
     const tGenerate = performance.now();
+    let promptCarriedPolicy = false;
     if (segments.length === 0) {
-      answer = NOT_FOUND_MESSAGE;
+      answer = lectureFilter ? notFoundInLectures(filterTitles) : NOT_FOUND_MESSAGE;
       kind = 'not-found';
       references = [];
       opts.onDelta?.(answer);
     } else if (this.llm) {
       // Only the retrieved videos' titles: copying every title cost ~2.7 ms per answer at 6,667 videos.
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
+      promptCarriedPolicy = this.policy !== null;
       try {
         answer = await this.llm.complete(
-          buildMessages(q, segments, titles),
+          buildMessages(q, segments, titles, { history, standaloneQuestion: condensed ? retrievalQuery : null, policy: this.policy }),
           { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
         );
       } catch (err) {
@@ -159,7 +244,7 @@ export class AnswerService {
         references = citedReferences(answer, segments, this.videos);
       }
     } else {
-      answer = extractiveAnswer(q, segments, this.videos);
+      answer = extractiveAnswer(retrievalQuery, segments, this.videos);
       kind = 'extractive';
       references = citedReferences(answer, segments, this.videos);
       notices.push(EXTRACTIVE_NOTICE);
@@ -177,15 +262,21 @@ export class AnswerService {
       retriever: search.retriever,
       embeddingModel: search.embeddingModel,
       model: this.llm?.model ?? 'extractive',
-      promptVersion: PROMPT_VERSION,
+      promptVersion: condensed ? `${PROMPT_VERSION}+${CONDENSE_PROMPT_VERSION}` : PROMPT_VERSION,
       notices,
       timings: {
+        ...(condenseMs !== undefined ? { condenseMs } : {}),
         ...(search.embedMs !== undefined ? { embedMs: Math.round(search.embedMs) } : {}),
         retrieveMs,
         generateMs,
         totalMs: elapsed(t0),
       },
       createdAt,
+      retrievalQuery: retrievalQuery !== q ? retrievalQuery : null,
+      lectureFilter,
+      policy: this.policy && promptCarriedPolicy ? { version: this.policy.version, mode: this.policy.mode, text: this.policy.text } : null,
+      conversationId: null,
+      turn: null,
     };
     this.logger?.info(
       {
@@ -201,6 +292,32 @@ export class AnswerService {
       'answered',
     );
     return result;
+  }
+
+  /**
+   * A follow-up as a standalone question for retrieval. With an LLM: the condense prompt (one
+   * short call; if it fails or returns nothing usable, the follow-up plus the previous question's
+   * key terms, logged). Without one: those key terms appended to the follow-up.
+   */
+  private async standaloneQuestion(
+    question: string,
+    history: readonly HistoryTurn[],
+    signal: AbortSignal | undefined,
+    id: string,
+  ): Promise<{ query: string; byLlm: boolean }> {
+    if (this.llm) {
+      try {
+        const output = await this.llm.complete(buildCondenseMessages(question, history), signal ? { signal } : {});
+        const clean = cleanCondensed(output);
+        if (clean) return { query: clean, byLlm: true };
+        this.logger?.warn({ id }, 'follow-up not rewritten: the LLM returned no usable question; searching with the previous question\'s terms');
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (!(err instanceof LlmError)) throw err;
+        this.logger?.warn({ id, kind: err.kind, err: err.message }, 'follow-up not rewritten: the LLM failed; searching with the previous question\'s terms');
+      }
+    }
+    return { query: withPreviousTerms(question, history), byLlm: false };
   }
 
   /**

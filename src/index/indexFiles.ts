@@ -10,6 +10,7 @@
  *       windows.jsonl            one window per line, in lexical-document order
  *       lexical.json/.bin        BM25 vocabulary and postings
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
+ *       politica.md              the course's answer policy (absent when its folder has none)
  *
  * A build is written to a hidden temporary folder, flushed, renamed into place, and only then is
  * CURRENT switched. A crash at any point leaves CURRENT naming the previous complete build.
@@ -34,6 +35,8 @@ export const FILES = {
   lexicalHeader: 'lexical.json',
   lexicalBody: 'lexical.bin',
   dense: 'dense.hnsw',
+  /** The course's answer policy (src/answer/policy.ts), copied from its folder when it has one. */
+  policy: 'politica.md',
 } as const;
 /** Files larger than this are checked by size only (a CRC of gigabytes would slow every start). */
 const CHECKSUM_LIMIT_BYTES = 512 * 1024 * 1024;
@@ -57,6 +60,8 @@ export interface IndexManifest {
   counts: { videos: number; windows: number; vocabulary: number };
   nextCorpusId: number;
   videos: IndexedVideo[];
+  /** The course's answer policy when its folder had one (absent in indexes built before policies). */
+  policy?: { mode: string; version: string; assignments: number } | null;
   files: Record<string, { bytes: number; crc32: number | null }>;
 }
 
@@ -148,6 +153,8 @@ export interface GenerationContent {
   lexical: { header: string; body: Buffer };
   /** Writes the dense index to the given path, when there is one. */
   writeDense?: (file: string) => Promise<void>;
+  /** The course's policy file as read, when it has one. */
+  policy?: string;
 }
 
 export interface WriteGenerationOptions {
@@ -172,6 +179,7 @@ export async function writeGeneration(indexDir: string, content: GenerationConte
     await writeFile(path.join(tmp, FILES.lexicalHeader), content.lexical.header);
     await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
     if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
+    if (content.policy !== undefined) await writeFile(path.join(tmp, FILES.policy), content.policy);
     const files: IndexManifest['files'] = {};
     for (const entry of await readdir(tmp)) {
       if (entry === GENERATION_MARKER) continue;

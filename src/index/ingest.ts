@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { splitText } from '../bot/text.js';
+import { readPolicyFile } from '../answer/policy.js';
 import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
 import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
 import type { Embedder } from '../embeddings/embedder.js';
@@ -63,16 +64,25 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
   const started = Date.now();
   // The course is checked before anything is written: a refused manifest leaves no trace.
   const { videos } = await readCourse(options.sourceDir);
+  // A policy file that cannot be used stops the ingest too: answering without the guardrails the
+  // course asked for would be worse than answering from yesterday's index.
+  const policy = await readPolicyFile(options.sourceDir);
   await claimIndexFolder(options.indexDir);
   const lock = await lockIndexFolder(options.indexDir, { logger: options.logger, ...options.lock });
   try {
-    return await ingestLocked(options, videos, lock, started);
+    return await ingestLocked(options, videos, lock, started, policy);
   } finally {
     await lock.release();
   }
 }
 
-async function ingestLocked(options: IngestOptions, videos: Video[], lock: IndexLock, started: number): Promise<IngestReport> {
+async function ingestLocked(
+  options: IngestOptions,
+  videos: Video[],
+  lock: IndexLock,
+  started: number,
+  policy: Awaited<ReturnType<typeof readPolicyFile>>,
+): Promise<IngestReport> {
   const { logger, embedder } = options;
   logger.info({ source: options.sourceDir, videos: videos.length }, 'reading transcripts');
 
@@ -162,11 +172,16 @@ async function ingestLocked(options: IngestOptions, videos: Video[], lock: Index
       counts: { videos: indexedVideos.length, windows: windows.length, vocabulary: lexical.vocabularySize },
       nextCorpusId,
       videos: indexedVideos,
+      policy: policy ? { mode: policy.policy.mode, version: policy.policy.version, assignments: policy.policy.assignments.length } : null,
     },
     windows,
     lexical: serialized,
     writeDense: dense ? (file: string) => dense.save(file) : undefined,
+    ...(policy ? { policy: policy.raw } : {}),
   };
+  if (policy) {
+    logger.info({ mode: policy.policy.mode, version: policy.policy.version, assignments: policy.policy.assignments.length }, 'answer policy read from politica.md');
+  }
   try {
     await writeGeneration(options.indexDir, content, { assertOwner: () => lock.assertHeld() });
   } catch (err) {

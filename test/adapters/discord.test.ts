@@ -581,6 +581,11 @@ describe('Discord rendering limits', () => {
       notices: ['Busca só lexical.', 'Outro aviso.'],
       timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
       createdAt: new Date().toISOString(),
+      retrievalQuery: null,
+      lectureFilter: null,
+      policy: null,
+      conversationId: null,
+      turn: null,
     };
     const rendered = renderAnswer(result, { votes: true });
     for (const m of [rendered.message, ...rendered.continuations]) expectWithinLimits(m as unknown as Json);

@@ -518,6 +518,11 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     notices: [],
     timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
     createdAt: new Date(0).toISOString(),
+    retrievalQuery: null,
+    lectureFilter: null,
+    policy: null,
+    conversationId: null,
+    turn: null,
     ...over,
   });
 
