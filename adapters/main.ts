@@ -5,7 +5,7 @@
  * it dies (src/cli/launcher.ts) — stops them (in-flight questions finish, their votes are stored)
  * before closing the store.
  */
-import { BotService } from '../src/bot/botService.js';
+import { BotService, botServiceOptions } from '../src/bot/botService.js';
 import { RateLimiter } from '../src/bot/rateLimiter.js';
 import type { AdapterDeps, RunningAdapter } from '../src/bot/adapter.js';
 import { createProgram, runProgram } from '../src/cli/harness.js';
@@ -40,7 +40,7 @@ void runProgram(program, async ({ config, logger }) => {
   const core = await createCore(config, logger);
   const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, journalDir: config.STORE_JOURNAL_DIR, logger });
   logger.info({ store: store.description }, 'feedback store ready');
-  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
+  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, botServiceOptions(config));
   const deps: AdapterDeps = { config, logger, bot, store };
 
   const running: RunningAdapter[] = [];

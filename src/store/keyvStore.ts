@@ -516,13 +516,14 @@ export class KeyvFeedbackStore implements FeedbackStore {
   async nextTurnNumber(conversationId: string): Promise<number> {
     return this.track(() =>
       this.mutex.run(`turn-number:${conversationId}`, async () => {
-        const stored = (await this.readTurns(conversationId)).reduce((max, t) => Math.max(max, t.turn), 0);
-        let next = Math.max(stored, this.lastTurns.get(conversationId) ?? 0) + 1;
+        const stored = (await this.readTurns(conversationId)).reduce((max, t) => Math.max(max, t.turn), 1);
+        let next = Math.max(stored, this.lastTurns.get(conversationId) ?? 1) + 1;
         if (this.counter) {
-          // Atomic across processes; the stored turns cover a counter that forgot (flushed, expired).
+          // Atomic across processes: the counter counts the follow-ups (turn 1 starts the
+          // conversation without asking). The stored turns cover a counter that forgot.
           const now = Date.now();
           const counted = await this.counter.hit(`turn:${conversationId}`, { now, since: 0, limit: MAX_STORED_TURNS, ttlMs: TURN_NUMBERS_TTL_MS });
-          if (counted.recorded) next = Math.max(next, counted.hits.length);
+          if (counted.recorded) next = Math.max(next, counted.hits.length + 1);
         }
         this.lastTurns.set(conversationId, next);
         if (this.lastTurns.size > 10_000) this.lastTurns.delete(this.lastTurns.keys().next().value as string);

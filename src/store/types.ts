@@ -254,7 +254,8 @@ export interface FeedbackStore {
   // --- Conversations (follow-up questions in a thread). Every answer is a turn of one.
 
   /**
-   * The number the next turn of `conversationId` gets (1 for a new conversation). Distinct for
+   * The number the next follow-up of `conversationId` gets: 2, 3, … (turn 1 is the question that
+   * starts a conversation, under a new id, and needs no number from the store). Distinct for
    * concurrent callers: counted in the store's shared counter when it has one (several
    * processes), under a lock in this process otherwise.
    */

@@ -128,6 +128,8 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
         await replacePrivately(interaction, renderNotice(outcome.message, '⏳'), ctx);
         return;
       case 'invalid':
+      case 'unknown-lecture':
+      case 'conversation-closed':
         await editor.finish(renderNotice(outcome.message, 'ℹ️'));
         return;
       case 'failed':
