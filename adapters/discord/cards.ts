@@ -56,6 +56,14 @@ export const LABELS = {
   voteDown: 'Não ajudou',
   leaveComment: 'Deixar comentário',
   commentModalTitle: 'Comentário sobre a resposta',
+  followUp: 'Perguntar mais',
+  followUpModalTitle: 'Perguntar mais sobre esta resposta',
+  followUpPrompt: 'Sua pergunta de continuação',
+  followUpPlaceholder: 'Por exemplo: e no keras, como faço isso?',
+  lecture: 'aula',
+  askedBy: (userId: string) => `Pergunta de <@${userId}>`,
+  answeredInThread: (threadId: string) => `Respondendo no tópico <#${threadId}>: a conversa continua lá (mencione o bot ou use “Perguntar mais”).`,
+  threadName: (question: string) => question,
 } as const;
 
 const COLORS = { answer: 0x3b82f6, notFound: 0x9ca3af, progress: 0x93c5fd } as const;
@@ -135,13 +143,25 @@ function linkButtonRow(references: readonly Reference[]): MessageRow | null {
   return buttons.length > 0 ? { type: ComponentType.ActionRow, components: buttons } : null;
 }
 
-export function voteRow(answerId: string): MessageRow {
+/** 👍/👎 and, when the conversation can go on, "Perguntar mais". */
+export function voteRow(answerId: string, opts: { followUp?: boolean } = {}): MessageRow {
   return {
     type: ComponentType.ActionRow,
     components: [
       { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.vote('up', answerId), emoji: { name: '👍' }, label: LABELS.voteUp },
       { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.vote('down', answerId), emoji: { name: '👎' }, label: LABELS.voteDown },
+      ...(opts.followUp
+        ? [{ type: ComponentType.Button as const, style: ButtonStyle.Primary as const, custom_id: customIds.followUp(answerId), emoji: { name: '💬' }, label: LABELS.followUp }]
+        : []),
     ],
+  };
+}
+
+/** "Buscar em todas as aulas", after a lecture-filtered search found nothing. */
+export function everywhereRow(answerId: string): MessageRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [{ type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customIds.everywhere(answerId), emoji: { name: '🔎' }, label: MESSAGES.searchEverywhere }],
   };
 }
 
@@ -154,11 +174,21 @@ export function commentRow(answerId: string): MessageRow {
   };
 }
 
+export interface AnswerRenderOptions {
+  /** 👍/👎 (false when the answer could not be recorded: a vote would only fail). */
+  votes: boolean;
+  /** "Perguntar mais" (recorded answers; default true). */
+  followUp?: boolean;
+  /** A line above the embed naming who asked (answers posted in a thread as the bot's own messages). */
+  askedBy?: string;
+}
+
 /**
- * The final reply for an answer. `votes: false` leaves out the 👍/👎 row (when the answer
- * could not be recorded, a vote would only fail).
+ * The final reply for an answer. `votes: false` leaves out the 👍/👎 row and "Perguntar mais"
+ * (when the answer could not be recorded, a vote would only fail and a follow-up would have no
+ * conversation). A lecture-filtered search that found nothing gets "Buscar em todas as aulas".
  */
-export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): RenderedAnswer {
+export function renderAnswer(result: AnswerResult, opts: AnswerRenderOptions): RenderedAnswer {
   const color = result.kind === 'not-found' ? COLORS.notFound : COLORS.answer;
   const title = truncate(result.question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
   const fields = referenceFields(result.references);
@@ -183,7 +213,8 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): Re
   const components: MessageRow[] = [];
   const links = linkButtonRow(result.references);
   if (links) components.push(links);
-  if (opts.votes) components.push(voteRow(result.id));
+  if (opts.votes) components.push(voteRow(result.id, { followUp: opts.followUp ?? true }));
+  if (opts.votes && result.kind === 'not-found' && result.lectureFilter) components.push(everywhereRow(result.id));
 
   const total = rest.length + 1;
   const continuations = rest.map(
@@ -193,7 +224,8 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): Re
       components: [],
     }),
   );
-  return { message: { content: null, embeds: [embed], components }, continuations };
+  const content = opts.askedBy ? LABELS.askedBy(opts.askedBy) : null;
+  return { message: { content, embeds: [embed], components }, continuations };
 }
 
 /** First part ≤ `firstLimit`, then parts ≤ 4096, at most 1 + MAX_CONTINUATIONS (the last trimmed with "…"). */
@@ -211,11 +243,11 @@ function splitAnswer(text: string, firstLimit: number): string[] {
 }
 
 /** The reply while the answer is being written (streaming preview). */
-export function renderProgress(question: string, textSoFar: string): DiscordMessage {
+export function renderProgress(question: string, textSoFar: string, askedBy?: string): DiscordMessage {
   const title = truncate(question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
   const text = textSoFar.trim();
   return {
-    content: null,
+    content: askedBy ? LABELS.askedBy(askedBy) : null,
     embeds: [
       {
         color: COLORS.progress,

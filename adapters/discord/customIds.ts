@@ -8,6 +8,10 @@
  *   vote:down:<answerId>  👎 on an answer                     (components/vote.ts)
  *   comment:<answerId>    the "Deixar comentário" button, and the modal it opens
  *                                                             (components/comment.ts)
+ *   followup:<answerId>   the "Perguntar mais" button, and the modal it opens
+ *                                                             (components/followUp.ts)
+ *   everywhere:<answerId> "Buscar em todas as aulas" after a lecture-filtered "not found"
+ *                                                             (components/everywhere.ts)
  */
 import type { VoteValue } from '../../src/bot/index.js';
 
@@ -20,15 +24,40 @@ export interface CommentAction {
   answerId: string;
 }
 
+export interface AnswerAction {
+  answerId: string;
+}
+
 /** The text input of the comment modal. */
 export const COMMENT_FIELD_ID = 'comentario';
+/** The text input of the follow-up modal. */
+export const FOLLOW_UP_FIELD_ID = 'pergunta';
 
 const ANSWER_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 export const customIds = {
   vote: (value: VoteValue, answerId: string): string => `vote:${value}:${answerId}`,
   comment: (answerId: string): string => `comment:${answerId}`,
+  followUp: (answerId: string): string => `followup:${answerId}`,
+  everywhere: (answerId: string): string => `everywhere:${answerId}`,
 };
+
+/** `<prefix>:<answerId>` → the answer id; null for anything else. */
+function parseAnswerId(prefix: string, customId: string): AnswerAction | null {
+  const parts = customId.split(':');
+  if (parts[0] === prefix && parts.length === 2 && ANSWER_ID.test(parts[1] ?? '')) return { answerId: parts[1] as string };
+  return null;
+}
+
+/** A custom_id written by `customIds.followUp`; null for anything else. */
+export function parseFollowUpId(customId: string): AnswerAction | null {
+  return parseAnswerId('followup', customId);
+}
+
+/** A custom_id written by `customIds.everywhere`; null for anything else. */
+export function parseEverywhereId(customId: string): AnswerAction | null {
+  return parseAnswerId('everywhere', customId);
+}
 
 /** A custom_id written by `customIds.vote`; null for anything else (an old or foreign id). */
 export function parseVoteId(customId: string): VoteAction | null {
@@ -41,9 +70,5 @@ export function parseVoteId(customId: string): VoteAction | null {
 
 /** A custom_id written by `customIds.comment`; null for anything else. */
 export function parseCommentId(customId: string): CommentAction | null {
-  const parts = customId.split(':');
-  if (parts[0] === 'comment' && parts.length === 2 && ANSWER_ID.test(parts[1] ?? '')) {
-    return { answerId: parts[1] as string };
-  }
-  return null;
+  return parseAnswerId('comment', customId);
 }

@@ -508,7 +508,10 @@ describe('Discord command registration', () => {
       name: 'pergunta',
       type: 1,
       contexts: [0, 1],
-      options: [{ name: 'texto', type: 3, required: true, min_length: 1, max_length: 2000 }],
+      options: [
+        { name: 'texto', type: 3, required: true, min_length: 1, max_length: 2000 },
+        { name: 'aula', type: 3, required: false, max_length: 100, autocomplete: true },
+      ],
     });
     expect(String(body[0]!.description)).toMatch(/aulas/);
     expect(discord.commands.guild(discord.guildId).map((c) => c.name)).toEqual(['pergunta']);

@@ -25,7 +25,7 @@ import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '.
 import { ACTION_IDS, annotationValue } from '../../adapters/slack/cards.js';
 import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
 import { InvalidQuestionError, MAX_QUESTION_CHARS } from '../../src/answer/answerService.js';
-import { NOT_FOUND_MESSAGE, SYSTEM_PROMPT, escapeContent } from '../../src/answer/prompt.js';
+import { NOT_FOUND_MESSAGE, SYSTEM_PROMPT, escapeContent, guideRules } from '../../src/answer/prompt.js';
 import { BotService, type AskOutcome } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
@@ -237,7 +237,8 @@ function occurrences(text: string, needle: string): number {
 }
 
 /**
- * Checks the structure of the prompt sent to the LLM (the fixed system prompt, one user
+ * Checks the structure of the prompt sent to the LLM (the fixed system prompt, with the sample
+ * course's answer policy (examples/curso-exemplo/politica.md) after it, one user
  * message, each delimiter exactly once, one closing tag per excerpt) and returns the text
  * between `<pergunta>` and `</pergunta>`.
  */
@@ -245,7 +246,7 @@ function questionInPrompt(calls: FakeRequest[]): string {
   expect(calls).toHaveLength(1);
   const messages = calls[0]!.messages;
   expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
-  expect(messages[0]!.content).toBe(SYSTEM_PROMPT);
+  expect(messages[0]!.content).toBe(SYSTEM_PROMPT + (core.answers.policy ? guideRules(core.answers.policy) : ''));
   const user = messages[1]!.content;
   for (const tag of ['<trechos>', '</trechos>', '<pergunta>', '</pergunta>']) expect(occurrences(user, tag), tag).toBe(1);
   expect(occurrences(user, '<trecho ')).toBe(occurrences(user, '</trecho>'));

@@ -7,6 +7,8 @@
 import type { ButtonInteraction, ModalSubmitInteraction } from 'discord.js';
 import type { HandlerContext } from '../context.js';
 import * as comment from './comment.js';
+import * as everywhere from './everywhere.js';
+import * as followUp from './followUp.js';
 import * as vote from './vote.js';
 
 export interface Component<I, A> {
@@ -25,7 +27,7 @@ function route<I extends { customId: string }, A>(component: Component<I, A>): C
 }
 
 /** Components that are buttons. */
-export const buttons: readonly ComponentRoute<ButtonInteraction>[] = [route(vote), route(comment)];
+export const buttons: readonly ComponentRoute<ButtonInteraction>[] = [route(vote), route(comment), route(followUp), route(everywhere)];
 
 /** Components that are modals (submitted). */
-export const modals: readonly ComponentRoute<ModalSubmitInteraction>[] = [route(comment)];
+export const modals: readonly ComponentRoute<ModalSubmitInteraction>[] = [route(comment), route(followUp)];
