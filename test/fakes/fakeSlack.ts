@@ -4,8 +4,15 @@
  *
  * - the Web API: `POST /api/<method>` (point the app at it with `clientOptions.slackApiUrl`,
  *   i.e. SLACK_API_URL = `fake.apiUrl`). Every call is recorded in `apiCalls` (form or JSON
- *   body parsed). `auth.test` answers a bot identity, `apps.connections.open` the fake's own
- *   Socket Mode URL, anything else `{ ok: true }`; `onApi(method, handler)` overrides one.
+ *   body parsed). `auth.test` answers a bot identity with the `x-oauth-scopes` header listing
+ *   the bot token's scopes (option `scopes`; Slack sends it on every call), and
+ *   `apps.connections.open` the fake's own Socket Mode URL. Messages: `chat.postMessage`
+ *   (answers `{ok, channel, ts, message}` with a fresh `ts`; `thread_ts` puts it in a thread),
+ *   `chat.update` (`message_not_found` for an unknown ts), `chat.postEphemeral` (`message_ts`);
+ *   they are kept in `messages` (`threadMessages(channel, ts)` lists a thread). A method whose
+ *   scope the token lacks answers Slack's `{ok: false, error: 'missing_scope', needed,
+ *   provided}` (`chat:write`; `assistant:write` for `assistant.threads.*`). Anything else
+ *   answers `{ ok: true }`; `onApi(method, handler)` overrides one.
  * - `response_url`s: `responseUrl(key?)` gives a URL under `/respond/<key>`; every JSON post to
  *   it (what Bolt's `respond()` sends) is recorded in `responses`. `waitForResponses(key, n)`
  *   waits for them (`waitForResponseCount(n)` for all keys together, e.g. in load tests);
@@ -17,6 +24,9 @@
  *
  * And, for HTTP mode, Slack's side of a request:
  * - `slashCommand({...})` / `blockActions({...})`: realistic payloads (every field Bolt needs).
+ * - Events API: `eventCallback(event)` wraps an event in Slack's `event_callback` envelope
+ *   (`appMention`, `assistantThreadStarted`, `imMessage` build the events); over HTTP it is
+ *   posted as JSON with `postEventToApp`, in Socket Mode as `sendEnvelope('events_api', …)`.
  * - `formBody(payload)`: the urlencoded body Slack posts (interactive payloads as the `payload`
  *   field holding JSON); content type exactly `application/x-www-form-urlencoded`.
  * - `postToApp(url, payload, { signingSecret, timestamp?, tamper? })`: signs (`v0=` +
@@ -89,6 +99,26 @@ export interface SocketAck {
 
 export type ApiHandler = (call: ApiCall) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
 
+/** A message the app posted through the Web API (chat.postMessage / chat.update). */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+  /** The thread it is in (its parent's ts), if any. */
+  thread_ts?: string;
+  text?: string;
+  blocks?: SlackBlock[];
+  /** Edits made with chat.update, in order. */
+  updates: Array<{ text?: string; blocks?: SlackBlock[] }>;
+}
+
+/** Every scope the app's manifest asks for (adapters/slack/manifest.yml). */
+export const ALL_SCOPES = ['commands', 'chat:write', 'chat:write.public', 'app_mentions:read', 'assistant:write', 'im:history'];
+
+export interface FakeSlackOptions {
+  /** Scopes of the bot token, sent in `x-oauth-scopes`. Default ALL_SCOPES. */
+  scopes?: string[];
+}
+
 export interface FakeSlack {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
@@ -109,6 +139,14 @@ export interface FakeSlack {
   setResponseStatus(status: number): void;
   /** Overrides the answer to one Web API method. */
   onApi(method: string, handler: ApiHandler): void;
+  /** Messages the app posted (chat.postMessage), with their later updates. */
+  readonly messages: PostedMessage[];
+  /** The messages of a thread: its parent (when the app posted it) and every reply, oldest first. */
+  threadMessages(channel: string, threadTs: string): PostedMessage[];
+  /** Resolves when `check()` holds, re-checked after every Web API call; rejects after `timeoutMs` (default 5000). */
+  waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** The scopes `auth.test` reports (see FakeSlackOptions). */
+  scopes: string[];
   /** Socket Mode connections currently open. */
   readonly openSockets: number;
   /** Resolves once a Socket Mode client is connected (and has been sent `hello`). */
@@ -181,8 +219,36 @@ function waiter() {
   };
 }
 
-export async function startFakeSlack(): Promise<FakeSlack> {
+/** Web API methods and the scope each needs (the ones the fake checks). */
+const NEEDED_SCOPES: Record<string, string> = {
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+  'chat.postEphemeral': 'chat:write',
+  'assistant.threads.setStatus': 'assistant:write',
+  'assistant.threads.setSuggestedPrompts': 'assistant:write',
+  'assistant.threads.setTitle': 'assistant:write',
+};
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const apiCalls: ApiCall[] = [];
+  const messages: PostedMessage[] = [];
+  let scopes = [...(options.scopes ?? ALL_SCOPES)];
+  let tsCounter = 0;
+  /** Slack message timestamps: seconds, a dot, six digits, increasing. */
+  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
+  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
+  /** Slack's form-encoded calls send blocks as a JSON string. */
+  const blocksOf = (v: unknown): SlackBlock[] | undefined => {
+    if (Array.isArray(v)) return v as SlackBlock[];
+    if (typeof v === 'string') {
+      try {
+        return JSON.parse(v) as SlackBlock[];
+      } catch {
+        return undefined;
+      }
+    }
+    return undefined;
+  };
   const responses: ResponsePost[] = [];
   const byKey = new Map<string, ResponsePost[]>();
   const handlers = new Map<string, ApiHandler>();
@@ -195,7 +261,30 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   let url = '';
 
   const defaultApi = (call: ApiCall): { status?: number; body: unknown } => {
+    const needed = NEEDED_SCOPES[call.method];
+    if (needed && !scopes.includes(needed)) return { body: { ok: false, error: 'missing_scope', needed, provided: scopes.join(',') } };
+    const b = call.body;
     switch (call.method) {
+      case 'chat.postMessage': {
+        const channel = str(b.channel);
+        if (!channel) return { body: { ok: false, error: 'channel_not_found' } };
+        if (!str(b.text) && !blocksOf(b.blocks)) return { body: { ok: false, error: 'no_text' } };
+        const message: PostedMessage = { channel, ts: nextTs(), ...(str(b.thread_ts) ? { thread_ts: str(b.thread_ts) } : {}), text: str(b.text), blocks: blocksOf(b.blocks), updates: [] };
+        messages.push(message);
+        return { body: { ok: true, channel, ts: message.ts, message: { type: 'message', text: message.text ?? '', ts: message.ts, bot_id: 'B0BOT', user: 'U0BOT', ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) } } };
+      }
+      case 'chat.update': {
+        const message = messages.find((m) => m.channel === str(b.channel) && m.ts === str(b.ts));
+        if (!message) return { body: { ok: false, error: 'message_not_found' } };
+        const blocks = blocksOf(b.blocks);
+        message.updates.push({ text: str(b.text), blocks });
+        if (b.text !== undefined) message.text = str(b.text);
+        if (blocks) message.blocks = blocks;
+        return { body: { ok: true, channel: message.channel, ts: message.ts, text: message.text ?? '' } };
+      }
+      case 'chat.postEphemeral':
+        if (!str(b.channel) || !str(b.user)) return { body: { ok: false, error: 'channel_not_found' } };
+        return { body: { ok: true, message_ts: nextTs() } };
       case 'auth.test':
         return {
           body: {
@@ -226,7 +315,11 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         apiCalls.push(call);
         changes.signal();
         const answer = await (handlers.get(call.method) ?? defaultApi)(call);
+        // Slack lists the token's scopes on every Web API answer (the WebClient reads them into
+        // response_metadata.scopes); auth.test is where apps look.
+        res.setHeader('x-oauth-scopes', scopes.join(','));
         sendJson(res, answer.status ?? 200, answer.body);
+        changes.signal();
         return;
       }
       const respond = /^\/respond\/([^/]+)$/.exec(path);
@@ -310,6 +403,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     onApi(method, handler) {
       handlers.set(method, handler);
     },
+    messages,
+    threadMessages: (channel, threadTs) => messages.filter((m) => m.channel === channel && (m.ts === threadTs || m.thread_ts === threadTs)),
+    waitFor: (check, what, timeoutMs = 5000) => changes.until(check, timeoutMs, () => what),
+    get scopes() {
+      return scopes;
+    },
+    set scopes(value: string[]) {
+      scopes = [...value];
+    },
     get openSockets() {
       return wsClients.size;
     },
@@ -335,6 +437,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     },
     reset() {
       apiCalls.length = 0;
+      messages.length = 0;
       responses.length = 0;
       byKey.clear();
       responseStatus = 200;
@@ -468,4 +571,98 @@ export async function postToApp(
   if (opts.tamper === 'no-headers') return postRaw(url, body, { omit: ['signature', 'timestamp'] });
   const signingSecret = opts.tamper === 'signature' ? `${opts.signingSecret}-wrong` : opts.signingSecret;
   return postRaw(url, body, { signingSecret, timestamp });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events API
+
+/** Slack's `event_callback` envelope around one event (what Bolt receives over HTTP or a socket). */
+export interface EventCallback {
+  token: string;
+  team_id: string;
+  api_app_id: string;
+  event: Record<string, unknown>;
+  type: 'event_callback';
+  event_id: string;
+  event_time: number;
+  authorizations: Array<Record<string, unknown>>;
+  is_ext_shared_channel: boolean;
+  event_context: string;
+}
+
+let eventCounter = 0;
+
+export function eventCallback(event: Record<string, unknown>): EventCallback {
+  eventCounter++;
+  return {
+    token: 'legacy-verification-token',
+    team_id: DEFAULT_TEAM.id,
+    api_app_id: 'A0FAKE',
+    event,
+    type: 'event_callback',
+    event_id: `Ev${String(eventCounter).padStart(8, '0')}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: DEFAULT_TEAM.id, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-fake-${eventCounter}`,
+  };
+}
+
+/** A message timestamp, as Slack writes them. */
+export function slackTs(): string {
+  eventCounter++;
+  return `${Math.floor(Date.now() / 1000)}.${String(900_000 + eventCounter).padStart(6, '0')}`;
+}
+
+/** An `app_mention` event: a message in a channel (or one of its threads) mentioning the bot `<@U0BOT>`. */
+export function appMention(opts: { text: string; user: string; channel?: string; ts?: string; thread_ts?: string }): Record<string, unknown> {
+  const ts = opts.ts ?? slackTs();
+  return {
+    type: 'app_mention',
+    user: opts.user,
+    text: opts.text,
+    ts,
+    channel: opts.channel ?? 'C0DUVIDAS',
+    event_ts: ts,
+    team: DEFAULT_TEAM.id,
+    client_msg_id: `msg-${ts}`,
+    ...(opts.thread_ts ? { thread_ts: opts.thread_ts, parent_user_id: 'U0BOT' } : {}),
+    blocks: [{ type: 'rich_text', block_id: 'b1', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: opts.text }] }] }],
+  };
+}
+
+/** `assistant_thread_started`: a user opened the app's assistant container. */
+export function assistantThreadStarted(opts: { user: string; channel: string; thread_ts: string; context?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    type: 'assistant_thread_started',
+    assistant_thread: { user_id: opts.user, context: opts.context ?? {}, channel_id: opts.channel, thread_ts: opts.thread_ts },
+    event_ts: slackTs(),
+  };
+}
+
+/** `assistant_thread_context_changed`: the user moved to another channel with the container open. */
+export function assistantThreadContextChanged(opts: { user: string; channel: string; thread_ts: string; context: Record<string, unknown> }): Record<string, unknown> {
+  return { ...assistantThreadStarted(opts), type: 'assistant_thread_context_changed' };
+}
+
+/** A `message` event in a direct-message channel (`message.im`), e.g. in an assistant thread. */
+export function imMessage(opts: { user: string; channel: string; text: string; thread_ts?: string; ts?: string }): Record<string, unknown> {
+  const ts = opts.ts ?? slackTs();
+  return {
+    type: 'message',
+    user: opts.user,
+    text: opts.text,
+    ts,
+    channel: opts.channel,
+    channel_type: 'im',
+    event_ts: ts,
+    team: DEFAULT_TEAM.id,
+    client_msg_id: `msg-${ts}`,
+    ...(opts.thread_ts ? { thread_ts: opts.thread_ts } : {}),
+  };
+}
+
+/** Posts an event callback to the app as Slack's Events API does: JSON, signed. */
+export async function postEventToApp(url: string, callback: EventCallback, opts: { signingSecret: string }): Promise<PostResult> {
+  return postRaw(url, JSON.stringify(callback), { signingSecret: opts.signingSecret, contentType: 'application/json' });
 }
