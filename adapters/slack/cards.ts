@@ -10,7 +10,7 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
 import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
@@ -183,6 +183,11 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
         .slice(0, SLACK_LIMITS.contextElements)
         .map((notice) => ({ type: 'mrkdwn' as const, text: escapeMrkdwn(truncate(notice, 500)) })),
     });
+  }
+  if (result.kind === 'not-found' && result.lectureFilter) {
+    // Slack has no "search everywhere" button here: the hint says how (a filtered question that
+    // found nothing, answered to a TA who can ask again without the prefix).
+    tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(truncate(MESSAGES.searchEverywhereHint(result.question), 2000)) }] });
   }
   if (result.references.length > 0) tail.push(...referenceSections(result.references));
   if (options.feedback) tail.push(feedbackBlock(result.id));

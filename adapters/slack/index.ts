@@ -24,6 +24,7 @@ import { errorText } from './errors.js';
 import { guardRequestBodies } from './httpGuard.js';
 import { registerListeners } from './listeners/index.js';
 import { createBoltLogger } from './logging.js';
+import { checkScopes } from './scopes.js';
 
 export interface SlackAdapterOptions {
   /**
@@ -136,6 +137,7 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
   registerListeners(app, ctx);
 
   await app.init();
+  await checkScopes(app.client, logger);
   let server: Server | null = null;
   if (receiver instanceof HTTPReceiver) {
     guardRequestBodies(receiver, signingSecret as string, logger);

@@ -194,13 +194,19 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
   const post = (payload: SlashCommandPayload | BlockActionsPayload, tamper?: 'signature' | 'no-headers' | 'stale') =>
     postToApp(eventsUrl, payload, { signingSecret: SIGNING_SECRET, ...(tamper ? { tamper } : {}) });
 
-  /** Asks through /pergunta and returns the answer message. */
+  /**
+   * Asks through /pergunta and returns the answer: public answers are posted as messages
+   * (chat.postMessage, so they have a thread), refusals and errors come through the response_url.
+   */
   async function ask(text: string, userId = `U0ALUNO${++asked}`): Promise<{ body: ResponseBody; key: string }> {
     const key = `ask-${++asked}`;
+    const posted = slack.messages.length;
     const res = await post(slashCommand({ text, user_id: userId, response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
-    const [answer] = await slack.waitForResponses(key, 1);
-    return { body: (answer as { body: ResponseBody }).body, key };
+    await slack.waitFor(() => slack.messages.length > posted || slack.responsesFor(key).length > 0, `the answer to "${text}"`);
+    const message = slack.messages[posted];
+    if (message) return { body: { response_type: 'in_channel', text: message.text, blocks: message.blocks }, key };
+    return { body: slack.responsesFor(key)[0]!.body, key };
   }
 
   async function click(userId: string, action: Parameters<typeof blockActions>[0]['action']): Promise<ResponseBody> {
@@ -215,14 +221,23 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
   it('acks at once with "Procurando nas aulas…", then answers with links to the exact second and feedback controls', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 400 });
     const key = 'first-question';
+    const posted = slack.messages.length;
     const res = await post(slashCommand({ text: 'O que é aprendizado de máquina?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(400); // the ack does not wait for the LLM
     expect(res.json).toEqual({ response_type: 'ephemeral', text: MESSAGES.searching });
 
-    const [answer] = await slack.waitForResponses(key, 1);
-    const body = (answer as { body: ResponseBody }).body;
-    expect(body.response_type).toBe('in_channel');
+    // Public: posted as a message in the channel (it has a ts, so it has a thread), not through the response_url.
+    await slack.waitFor(() => slack.messages.length > posted, 'the answer message');
+    const message = slack.messages[posted]!;
+    expect(message).toMatchObject({ channel: 'C0DUVIDAS', ts: expect.stringMatching(/^\d+\.\d{6}$/) });
+    expect(message.thread_ts).toBeUndefined();
+    const postCall = slack.apiCalls.find((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0DUVIDAS')!;
+    expect(postCall.headers.authorization).toBe(`Bearer ${BOT_TOKEN}`);
+    expect(postCall.body).toMatchObject({ unfurl_links: 'false', unfurl_media: 'false' });
+    await app.adapter.idle();
+    expect(slack.responsesFor(key)).toEqual([]);
+    const body: ResponseBody = { text: message.text, blocks: message.blocks };
     expect(body.text).toContain('Aprendizado de máquina é quando o computador');
     expect(body.blocks!.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
     expect(body.blocks![0]).toMatchObject({ type: 'context' });
@@ -401,27 +416,41 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     expect(slack.responsesFor(key)).toEqual([]);
   });
 
-  it('survives a response_url that refuses the answer (logged, no crash)', async () => {
-    slack.setResponseStatus(404);
-    const key = 'expired';
-    await post(slashCommand({ text: 'O que é precisão e recall?', response_url: slack.responseUrl(key) }));
-    const posts = await slack.waitForResponses(key, 2);
-    expect(posts[0]!.body.blocks).toBeDefined();
-    expect(posts[1]!.body).toEqual({ response_type: 'ephemeral', replace_original: false, text: MESSAGES.failed });
-    await app.adapter.idle();
-    expect(logLines.some((l) => l.includes('slack answer could not be sent'))).toBe(true);
+  it('where it cannot post a message, answers through the response_url; survives that refusing too (logged, no crash)', async () => {
+    slack.onApi('chat.postMessage', () => ({ body: { ok: false, error: 'not_in_channel' } }));
+    try {
+      const fallback = 'not-in-channel';
+      await post(slashCommand({ text: 'O que é precisão e recall?', response_url: slack.responseUrl(fallback) }));
+      const [answer] = await slack.waitForResponses(fallback, 1);
+      expect(answer!.body).toMatchObject({ response_type: 'in_channel' });
+      expect(answer!.body.blocks).toBeDefined();
+      await app.adapter.idle();
+      expect(logLines.some((l) => l.includes('could not post the answer as a message') && l.includes('not_in_channel'))).toBe(true);
+
+      slack.setResponseStatus(404);
+      const key = 'expired';
+      await post(slashCommand({ text: 'O que é precisão e recall?', response_url: slack.responseUrl(key) }));
+      const posts = await slack.waitForResponses(key, 2);
+      expect(posts[0]!.body.blocks).toBeDefined();
+      expect(posts[1]!.body).toEqual({ response_type: 'ephemeral', replace_original: false, text: MESSAGES.failed });
+      await app.adapter.idle();
+      expect(logLines.some((l) => l.includes('slack answer could not be sent'))).toBe(true);
+    } finally {
+      slack.reset(); // the default chat.postMessage again, and response_urls that answer 200
+    }
   });
 
   it('stop() waits for the question in flight (answered and stored), then closes the port', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 300 });
     const key = 'in-flight';
+    const posted = slack.messages.length;
     const res = await post(slashCommand({ text: 'O que é a curva ROC?', user_id: 'U0TARDE', response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
     expect(app.adapter.inFlight).toBe(1);
     await app.adapter.stop();
     expect(app.adapter.inFlight).toBe(0);
-    const [answer] = slack.responsesFor(key);
-    expect(await app.store.getAnswer(answerIdOf(answer!.body))).toBeDefined();
+    const answer = slack.messages[posted]!;
+    expect(await app.store.getAnswer(answerIdOf({ blocks: answer.blocks }))).toBeDefined();
     await expect(fetch(eventsUrl, { method: 'POST' })).rejects.toThrow();
   });
 
@@ -581,6 +610,9 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     const manifest = await readFile('adapters/slack/manifest.yml', 'utf8');
     expect(manifest).toMatch(/slash_commands:\n\s+- command: \/pergunta\n\s+description: \S/);
     expect(manifest).toMatch(/bot:\n\s+- commands\n\s+- chat:write\n/);
+    for (const scope of ['chat:write.public', 'app_mentions:read', 'assistant:write', 'im:history']) expect(manifest).toMatch(new RegExp(`\\n\\s+- ${scope}\\n`));
+    expect(manifest).toMatch(/bot_events:\n\s+- app_mention\n\s+- assistant_thread_started\n\s+- assistant_thread_context_changed\n\s+- message\.im\n/);
+    expect(manifest).toMatch(/assistant_view:\n\s+assistant_description: \S/);
     expect(manifest).toMatch(/interactivity:\n\s+is_enabled: true/);
     expect(manifest).toMatch(/socket_mode_enabled: true/);
   });
