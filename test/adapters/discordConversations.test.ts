@@ -151,9 +151,11 @@ describe('Discord: follow-ups in a thread', () => {
     const llmBefore = llm.requests.length;
     const submit = await settled(discord.submitModal({ customId: `followup:${firstId}`, fields: { pergunta: 'E no keras, como faço isso?' }, message: first.original, user: student }), running);
 
-    // Acknowledged privately at once, pointing to the thread started on the answer message.
-    expect(submit.callback?.type).toBe(5);
+    // Acknowledged privately at once (a reply, before anything slow), pointing to the thread
+    // started on the answer message.
+    expect(submit.callback?.type).toBe(4);
     expect(submit.ephemeral).toBe(true);
+    expect(submit.callback!.at).toBeLessThan(discord.requests.find((r) => r.path.endsWith(`/messages/${String(first.original!.id)}/threads`))!.at);
     const threadId = String(first.original!.id);
     expect(discord.threads.get(threadId)).toMatchObject({ type: 11, parent_id: discord.channelId, name: 'E no keras, como faço isso?' });
     expect(String(submit.original?.content)).toBe(`Respondendo no tópico <#${threadId}>: a conversa continua lá (mencione o bot ou use “Perguntar mais”).`);

@@ -2,11 +2,11 @@
  * "Perguntar mais" (`followup:<answerId>`) on every recorded answer: the button opens a modal for
  * the follow-up question; the submitted modal answers it in the answer's thread.
  *
- * - Public answers: the modal is acknowledged at once with a private "thinking" reply; the bot
- *   starts a thread on the answer message (or reuses its thread, or the thread the answer is in),
- *   posts the follow-up there as its own message ("Pergunta de @…", the question as the title)
- *   and streams the answer into it; the private reply then points to the thread. The thread is
- *   linked to the conversation, so mentioning the bot or `/pergunta` in it continues it.
+ * - Public answers: the modal is acknowledged at once with a private reply pointing to the
+ *   answer's thread; the bot starts that thread on the answer message (or reuses its thread, or
+ *   the thread the answer is in), posts the follow-up there as its own message ("Pergunta de
+ *   @…", the question as the title) and streams the answer into it. The thread is linked to the
+ *   conversation, so mentioning the bot or `/pergunta` in it continues it.
  * - `DISCORD_EPHEMERAL=true`: a private message cannot have a thread. The follow-up is answered
  *   privately, in the modal's own reply, with the conversation's context; that answer has its
  *   own "Perguntar mais", so the conversation goes on privately.
@@ -80,12 +80,6 @@ async function submitFollowUp(interaction: ModalSubmitInteraction, answerId: str
   } catch {
     // A modal without the field: answered as an empty question ("Escreva uma pergunta…").
   }
-  try {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  } catch (err) {
-    ctx.logger.warn({ user, err: describeError(err), ms: Date.now() - started }, 'discord: follow-up defer failed');
-    return;
-  }
   const input = { platform: 'discord' as const, userId, channel: interaction.channelId, question, conversation: { answerId } };
   const privately: AnswerTarget = {
     edit: (message) => interaction.editReply(toOptions(message)),
@@ -94,13 +88,20 @@ async function submitFollowUp(interaction: ModalSubmitInteraction, answerId: str
 
   const message = interaction.message;
   if (ctx.config.DISCORD_EPHEMERAL || !message || !interaction.channelId) {
+    if (!(await acknowledge(() => interaction.deferReply({ flags: MessageFlags.Ephemeral }), ctx, user, started))) return;
     await deliverAnswer(ctx, privately, input, { user, started, via: 'follow-up (private)' });
     return;
   }
-  // An answer inside a thread stays in it; an answer in a channel gets a thread of its own.
+  // An answer inside a thread stays in it; an answer in a channel gets a thread of its own, whose
+  // id is the answer message's. So the private acknowledgement can point to the thread at once:
+  // one interaction response (not counted in the bot's global REST budget, which a class pressing
+  // "Perguntar mais" together would otherwise spend before the threads are started).
   const inThread = interaction.channel?.isThread() ?? false;
+  const threadId = inThread ? interaction.channelId : message.id;
+  const pointer = toOptions({ content: LABELS.answeredInThread(threadId), embeds: [], components: [] });
+  if (!(await acknowledge(() => interaction.reply({ ...pointer, flags: MessageFlags.Ephemeral }), ctx, user, started))) return;
   const thread = inThread
-    ? ({ ok: true, threadId: interaction.channelId, created: false } as const)
+    ? ({ ok: true, threadId, created: false } as const)
     : await startOrReuseThread(interaction.client, interaction.channelId, message.id, normalizeQuestion(question) || LABELS.followUp);
   if (!thread.ok) {
     ctx.logger.warn(
@@ -117,16 +118,24 @@ async function submitFollowUp(interaction: ModalSubmitInteraction, answerId: str
   const inThreadTarget: AnswerTarget = {
     edit: (m) => posted.show(m),
     more: (m) => posted.more(m),
+    // A limit reached meanwhile: said in the private reply, nothing posted in the thread.
     refusePrivately: async (m) => {
-      // Nothing was posted in the thread yet when a limit refuses: say it in the private reply.
       await interaction.editReply(toOptions(m));
     },
   };
-  await interaction
-    .editReply(toOptions({ content: LABELS.answeredInThread(thread.threadId), embeds: [], components: [] }))
-    .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not point to the thread'));
   const outcome = await deliverAnswer(ctx, inThreadTarget, input, { user, started, via: 'follow-up (thread)', askedBy: userId });
   if (outcome.status === 'answered' && outcome.result.conversationId && !inThread) {
     await ctx.bot.linkThread('discord', thread.threadId, outcome.result.conversationId);
+  }
+}
+
+/** The modal's first response (within Discord's 3 seconds); false when it could not be sent. */
+async function acknowledge(respond: () => Promise<unknown>, ctx: HandlerContext, user: string, started: number): Promise<boolean> {
+  try {
+    await respond();
+    return true;
+  } catch (err) {
+    ctx.logger.warn({ user, err: describeError(err), ms: Date.now() - started }, 'discord: follow-up acknowledgement failed');
+    return false;
   }
 }
