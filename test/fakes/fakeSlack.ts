@@ -143,6 +143,13 @@ export interface FakeSlack {
   readonly messages: PostedMessage[];
   /** The messages of a thread: its parent (when the app posted it) and every reply, oldest first. */
   threadMessages(channel: string, threadTs: string): PostedMessage[];
+  /**
+   * The reply to a `/pergunta` asked in `channel` with response_url `key`: the message the app
+   * posted in that channel (public answers, chat.postMessage), or the first post to the
+   * response_url (private answers, refusals, errors), whichever comes first; shaped as a
+   * response_url post (`response_type: 'in_channel'` for a posted message).
+   */
+  waitForReply(key: string, channel: string, timeoutMs?: number): Promise<ResponseBody>;
   /** Resolves when `check()` holds, re-checked after every Web API call; rejects after `timeoutMs` (default 5000). */
   waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
   /** The scopes `auth.test` reports (see FakeSlackOptions). */
@@ -406,6 +413,12 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     messages,
     threadMessages: (channel, threadTs) => messages.filter((m) => m.channel === channel && (m.ts === threadTs || m.thread_ts === threadTs)),
     waitFor: (check, what, timeoutMs = 5000) => changes.until(check, timeoutMs, () => what),
+    async waitForReply(key, channel, timeoutMs = 5000) {
+      const posted = () => messages.find((m) => m.channel === channel && m.thread_ts === undefined);
+      await changes.until(() => posted() !== undefined || (byKey.get(key)?.length ?? 0) > 0, timeoutMs, () => `a reply in ${channel} or to response_url ${key}`);
+      const message = posted();
+      return message ? { response_type: 'in_channel', text: message.text, blocks: message.blocks } : byKey.get(key)![0]!.body;
+    },
     get scopes() {
       return scopes;
     },
