@@ -254,6 +254,7 @@ export const CSV_COLUMNS = [
   'policyMode',
   'policyVersion',
   'retrievalQuery',
+  'condenseMs',
 ] as const;
 
 type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -329,6 +330,7 @@ function csvCells(record: FullRecord, number: number, opts: ExportOptions): Reco
     policyMode: r.policy?.mode ?? null,
     policyVersion: r.policy?.version ?? null,
     retrievalQuery: r.retrievalQuery === null ? null : spreadsheetText(r.retrievalQuery),
+    condenseMs: r.timings.condenseMs ?? null,
   };
 }
 
@@ -382,6 +384,7 @@ function answerHeading(record: FullRecord): string {
 
 function timingsText(t: Timings): string {
   const parts: string[] = [];
+  if (t.condenseMs !== undefined) parts.push(`reescrita da pergunta ${t.condenseMs} ms`);
   if (t.embedMs !== undefined) parts.push(`embedding ${t.embedMs} ms`);
   parts.push(`recuperação ${t.retrieveMs} ms`, `geração ${t.generateMs} ms`, `total ${t.totalMs} ms`);
   return parts.join(', ');

@@ -202,7 +202,7 @@ const RECORDS: FullRecord[] = [
     segments: [seg(412, 'abc123', 'Aula 6 — Regularização', 2470, 2615, 0.03226, 'então o dropout ele desliga aleatoriamente alguns neurônios durante o treino')],
     references: [{ videoId: 'abc123', title: 'Aula 6 — Regularização', start: 2470, end: 2615, url: 'https://youtu.be/abc123?t=2470' }],
     notices: [],
-    timings: { embedMs: 11, retrieveMs: 28, generateMs: 900, totalMs: 1400 },
+    timings: { condenseMs: 350, embedMs: 11, retrieveMs: 28, generateMs: 900, totalMs: 1400 },
     platform: 'discord',
     channel: '1300000000000000009',
     user: 'discord:0f1e2d3c4b5a6978',
