@@ -16,7 +16,7 @@
  * unless the row is a legitimate question that adds exactly one answer. Ingest rows also check
  * that the course index keeps the previous version of a video whose new transcript is refused.
  *
- * RELIABILITY.md lists every row (re-run: `npx vitest run test/reliability/badInput.test.ts`).
+ * docs/reliability.md lists every row (re-run: `npx vitest run test/reliability/badInput.test.ts`).
  */
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -425,7 +425,7 @@ type Area = 'question' | 'transcript' | 'manifest' | 'discord' | 'slack';
 
 interface Row {
   area: Area;
-  /** Short name of the case (RELIABILITY.md uses the same names). */
+  /** Short name of the case (docs/reliability.md uses the same names). */
   name: string;
   /** What the store may do: stay identical (default), gain exactly one answer, or change as the row checks. */
   store?: 'unchanged' | 'one-answer' | 'checked-by-row';

@@ -15,7 +15,7 @@
  * - The LLM prompt keeps transcript text and the question inside their delimiters, escaped, even
  *   when both try to close them.
  *
- * `npm audit` cannot run on this machine (the registry mirror answers 405): see RELIABILITY.md.
+ * `npm audit` cannot run on this machine (the registry mirror answers 405): see docs/reliability.md.
  */
 import { spawnSync } from 'node:child_process';
 import { mkdir, readdir, readFile, rm, writeFile } from 'node:fs/promises';
