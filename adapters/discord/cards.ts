@@ -196,18 +196,18 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): Re
   return { message: { content: null, embeds: [embed], components }, continuations };
 }
 
-/** First part ≤ `firstLimit`, then parts ≤ 4096, at most 1 + MAX_CONTINUATIONS (the last trimmed with "…"). */
+/**
+ * First part ≤ `firstLimit`, then parts ≤ 4096 (code blocks closed and reopened where split),
+ * at most 1 + MAX_CONTINUATIONS: the last one kept then ends with a visible "resposta cortada".
+ */
 function splitAnswer(text: string, firstLimit: number): string[] {
-  if (text.length <= firstLimit) return [text];
-  const first = splitText(text, firstLimit)[0] ?? '';
-  const remaining = text.slice(first.length).trim();
-  const parts = splitText(remaining, DISCORD_LIMITS.embedDescription);
-  if (parts.length > MAX_CONTINUATIONS) {
-    const kept = parts.slice(0, MAX_CONTINUATIONS);
-    kept[MAX_CONTINUATIONS - 1] = truncate(`${kept[MAX_CONTINUATIONS - 1] ?? ''} ${parts[MAX_CONTINUATIONS] ?? ''}`, DISCORD_LIMITS.embedDescription);
-    return [first, ...kept];
-  }
-  return [first, ...parts];
+  const parts = splitText(text, DISCORD_LIMITS.embedDescription, firstLimit);
+  if (parts.length <= 1 + MAX_CONTINUATIONS) return parts;
+  const kept = parts.slice(0, 1 + MAX_CONTINUATIONS);
+  const note = `\n\n${MESSAGES.answerCut}`;
+  const last = kept.length - 1;
+  kept[last] = `${splitText(kept[last] ?? '', (last === 0 ? firstLimit : DISCORD_LIMITS.embedDescription) - note.length)[0] ?? ''}${note}`;
+  return kept;
 }
 
 /** The reply while the answer is being written (streaming preview). */

@@ -175,6 +175,31 @@ function secondOf(url: string): number {
 
 const videosById = () => core.index.videos;
 
+/** Lines that open or close a fenced code block. */
+function fenceCount(text: string): number {
+  return text.split('\n').filter((line) => /^[ \t>]*(`{3,}|~{3,})/.test(line)).length;
+}
+
+/** An answer as the core returns it, for the pure rendering functions. */
+function answerResult(over: Partial<AnswerResult>): AnswerResult {
+  return {
+    id: '5d7a2a52-3c1e-4c7e-9a43-1f8c0f2f9a10',
+    question: 'Pergunta?',
+    answer: 'Resposta.',
+    kind: 'llm',
+    references: [],
+    segments: [],
+    retriever: 'bm25',
+    embeddingModel: null,
+    model: 'fake-model',
+    promptVersion: 'x',
+    notices: [],
+    timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
+    createdAt: new Date(0).toISOString(),
+    ...over,
+  };
+}
+
 // ------------------------------------------------------------------ tests
 
 describe('Discord adapter: /pergunta', () => {
@@ -584,9 +609,25 @@ describe('Discord rendering limits', () => {
     const rendered = renderAnswer(result, { votes: true });
     for (const m of [rendered.message, ...rendered.continuations]) expectWithinLimits(m as unknown as Json);
     expect(rendered.continuations).toHaveLength(3);
-    expect(String(rendered.continuations.at(-1)!.embeds[0]!.description)).toMatch(/…$/);
+    // The cut is said in words, not only with a trailing "…".
+    expect(String(rendered.continuations.at(-1)!.embeds[0]!.description).endsWith(`\n\n${MESSAGES.answerCut}`)).toBe(true);
     expect(buttons(rendered.message as unknown as Json).filter((b) => b.style === 5)).toHaveLength(5);
     expect(String(rendered.message.embeds[0]!.fields!.at(-1)!.value)).toMatch(/…e mais \d+ trechos\.$/);
+  });
+
+  it('splits a long answer with code outside the code block, or closes the block and reopens it with its language', () => {
+    const code = ['```python', ...Array.from({ length: 200 }, (_, i) => `    self.peso_${i} = pesos[${i}] * taxa  # camada ${i}`), '```'].join('\n');
+    const answer = `O construtor guarda um peso por camada [1]:\n\n${code}\n\nDepois o treino ajusta os pesos [2].`;
+    expect(answer.length).toBeGreaterThan(DISCORD_LIMITS.embedDescription * 2);
+    const rendered = renderAnswer(answerResult({ answer }), { votes: true });
+    const messages = [rendered.message, ...rendered.continuations];
+    for (const m of messages) expectWithinLimits(m as unknown as Json);
+    const parts = messages.map((m) => String(m.embeds[0]!.description));
+    expect(parts.length).toBeGreaterThan(2);
+    for (const part of parts) expect(fenceCount(part) % 2, `unbalanced fences in:\n${part}`).toBe(0);
+    for (const part of parts.slice(1)) if (part.includes('self.peso_')) expect(part.split('\n')[0]).toBe('```python');
+    const codeLines = parts.join('\n').split('\n').filter((l) => l.includes('self.peso_'));
+    expect(codeLines).toEqual(code.split('\n').filter((l) => l.includes('self.peso_')));
   });
 
   it('streams at most one edit per second by default', () => {

@@ -558,6 +558,21 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     expect(JSON.stringify(message.blocks)).toContain('Aviso &amp; nota');
   });
 
+  it('splits a long answer with code outside the code block, or closes the block and reopens it', () => {
+    const code = ['```python', ...Array.from({ length: 160 }, (_, i) => `    self.peso_${i} = pesos[${i}] * taxa  # camada ${i}`), '```'].join('\n');
+    const answer = `O construtor guarda um peso por camada [1]:\n\n${code}\n\nDepois o treino ajusta os pesos [2].`;
+    expect(answer.length).toBeGreaterThan(SLACK_LIMITS.sectionText * 2);
+    const message = renderAnswer(baseResult({ answer }), { feedback: true });
+    const sections = message.blocks.filter((b): b is Extract<typeof b, { type: 'section' }> => b.type === 'section').map((s) => s.text!.text);
+    expect(sections.length).toBeGreaterThan(2);
+    for (const text of sections) {
+      expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+      expect((text.match(/```/g) ?? []).length % 2, `unbalanced fences in:\n${text}`).toBe(0);
+    }
+    const codeLines = sections.join('\n').split('\n').filter((l) => l.includes('self.peso_'));
+    expect(codeLines).toEqual(code.split('\n').filter((l) => l.includes('self.peso_')));
+  });
+
   it('leaves out the feedback controls when asked to', () => {
     const message = renderAnswer(baseResult({}), { feedback: false });
     expect(message.blocks.some((b) => b.type === 'actions')).toBe(false);
