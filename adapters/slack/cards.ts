@@ -1,7 +1,8 @@
 /**
  * AnswerResult → Slack message (Block Kit), within Slack's limits:
- * - the answer in mrkdwn `section` blocks of at most 3000 characters (`&`, `<`, `>` escaped,
- *   common Markdown turned into mrkdwn), split on paragraph/line/sentence/word boundaries;
+ * - the answer in mrkdwn `section` blocks of at most 3000 characters (Markdown converted by
+ *   walking its syntax tree: code untouched, tables as code blocks, `&`, `<`, `>` escaped),
+ *   split on paragraph/line/sentence/word boundaries outside code blocks;
  * - the references as links `<url|Título · 16:28–22:47>` that open the video at the second;
  * - an `actions` block with 👍/👎 buttons (`value` = answer id) and the TA annotation menu
  *   "Avaliar: Correta / Parcial / Incorreta" (option values `C|P|I:<answer id>`);

@@ -15,11 +15,13 @@ import {
   type VoteValue,
 } from '../store/types.js';
 import type { AnswerResult } from '../types.js';
+import { answerForDisplay } from './answerDisplay.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
 import { nextTurn } from './turns.js';
 
 export type AskOutcome =
+  /** `result.answer` is as shown (`displayText`); the record keeps the answer as the LLM wrote it. */
   | { status: 'answered'; result: AnswerResult; recorded: boolean }
   | { status: 'rate-limited'; message: string; retryAfterSeconds: number }
   | { status: 'invalid'; message: string }
@@ -94,7 +96,15 @@ export class BotService {
       recorded = false;
       this.logger.error({ answerId: result.id, err: (err as Error).message }, 'answer not recorded in the feedback store');
     }
-    return { status: 'answered', result, recorded };
+    return { status: 'answered', result: { ...result, answer: this.displayText(result.answer) }, recorded };
+  }
+
+  /**
+   * Answer text (Markdown) as the chat platforms show it: what they cannot render is
+   * rewritten (see src/bot/answerDisplay.ts). Also for text still streaming in.
+   */
+  displayText(answer: string): string {
+    return answerForDisplay(answer);
   }
 
   async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {

@@ -18,6 +18,9 @@ export type { AdapterDeps, RunningAdapter } from './adapter.js';
 export { LABEL_NAMES, MESSAGES } from './messages.js';
 export { splitText, truncate } from './text.js';
 
+// Markdown as a syntax tree, for converting answers to a platform's own markup.
+export { parseMarkdown, plainText, tableAsText, walk } from './markdown.js';
+
 // Questions, answers and their references.
 export { MAX_QUESTION_CHARS, normalizeQuestion } from '../answer/answerService.js';
 export { excerptTag } from '../answer/references.js';

@@ -4,7 +4,7 @@
  * cleaned and converted by walking what the text *is*, never by regexes over the whole text.
  * Positions (`node.position.start.offset`…) index the source string.
  */
-import type { Node, Nodes, Parent, Root } from 'mdast';
+import type { Node, Nodes, Parent, Root, Table } from 'mdast';
 import { fromMarkdown } from 'mdast-util-from-markdown';
 import { gfmFromMarkdown } from 'mdast-util-gfm';
 import { gfm } from 'micromark-extension-gfm';
@@ -87,4 +87,39 @@ export function fencedCodeBlocks(source: string, tree: Root = parseMarkdown(sour
 function lineEndAt(source: string, offset: number): number {
   const end = source.indexOf('\n', offset);
   return end === -1 ? source.length : end;
+}
+
+/** The text a reader sees in `node`: text, code and the labels of links, without markup. */
+export function plainText(node: Nodes): string {
+  if (node.type === 'text' || node.type === 'inlineCode' || node.type === 'code' || node.type === 'html') return node.value;
+  if (node.type === 'break') return ' ';
+  if (node.type === 'image' || node.type === 'imageReference') return node.alt ?? '';
+  if ('children' in node) return (node as Parent).children.map((child) => plainText(child as Nodes)).join('');
+  return '';
+}
+
+/**
+ * A table as aligned monospaced text (for a code block: neither Discord nor Slack renders
+ * Markdown tables). Columns are padded to their widest cell, in code points.
+ *
+ *     método | erro
+ *     -------+-----
+ *     SGD    | 0,12
+ */
+export function tableAsText(table: Table): string {
+  const rows = table.children.map((row) => row.children.map((cell) => plainText(cell).replace(/\s+/g, ' ').trim()));
+  const columns = Math.max(0, ...rows.map((row) => row.length));
+  const width = (text: string) => [...text].length;
+  const widths = Array.from({ length: columns }, (_, c) => Math.max(1, ...rows.map((row) => width(row[c] ?? ''))));
+  const line = (row: string[]) =>
+    widths
+      .map((w, c) => {
+        const cell = row[c] ?? '';
+        const pad = ' '.repeat(w - width(cell));
+        return table.align?.[c] === 'right' ? pad + cell : cell + pad;
+      })
+      .join(' | ')
+      .trimEnd();
+  const [header = [], ...body] = rows;
+  return [line(header), widths.map((w) => '-'.repeat(w)).join('-+-'), ...body.map(line)].join('\n');
 }

@@ -271,6 +271,15 @@ describe('Discord adapter: /pergunta', () => {
     expect(ix.original?.flags).toBe(0); // not "thinking" anymore
   });
 
+  it('shows a table the LLM still writes as a monospaced block (Discord does not render tables)', async () => {
+    llm.enqueue({ type: 'text', text: 'Comparando os dois [1]:\n\n| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam | 0,05 |\n\nUse `__init__` [2].' });
+    const ix = await settled(ask('Compare SGD e Adam'));
+    const description = String(embeds(ix.original)[0]?.description);
+    expect(description).toBe('Comparando os dois [1]:\n\n```\nmétodo | erro\n-------+-----\nSGD    | 0,12\nAdam   | 0,05\n```\n\nUse `__init__` [2].');
+    // The record keeps the answer as the LLM wrote it.
+    expect((await store.getAnswer(answerIdOf(ix)))!.answer).toContain('| SGD | 0,12 |');
+  });
+
   it('👍 is stored and confirmed privately; a later 👎 replaces it', async () => {
     const { ix, answerId } = await answered();
     const voter = makeUser('votante');

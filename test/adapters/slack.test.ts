@@ -368,6 +368,21 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     expect(body.text).not.toMatch(/[<>]/);
   });
 
+  it('shows code untouched and a table as a monospaced block', async () => {
+    llm.enqueue({
+      type: 'text',
+      text:
+        'O método `__init__` recebe `*args` [1]:\n\n```python\n# inicializa os pesos\ndef __init__(self, *args):\n    self.w = args[0]\n```\n\n' +
+        '| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam | 0,05 |',
+    });
+    const { body } = await ask('Como funciona o construtor?');
+    const text = answerSections(body).join('\n\n');
+    expect(text).toBe(
+      'O método `__init__` recebe `*args` [1]:\n\n```\n# inicializa os pesos\ndef __init__(self, *args):\n    self.w = args[0]\n```\n\n' +
+        '```\nmétodo | erro\n-------+-----\nSGD    | 0,12\nAdam   | 0,05\n```',
+    );
+  });
+
   it('turns an LLM failure into the core’s pt-BR message, privately', async () => {
     llm.enqueue({ type: 'error', status: 500 });
     const key = 'llm-down';
@@ -527,6 +542,32 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
       '*Resumo*\n*forte* e *também*, ~não~, <https://x.org/a?b=1&amp;c=2|aula>',
     );
     expect(markdownToMrkdwn('<b>[1]</b> x**y')).toBe('&lt;b&gt;[1]&lt;/b&gt; x**y');
+  });
+
+  it('leaves code and inline code untouched: no formatting inside, no language tag line', () => {
+    expect(markdownToMrkdwn('Use `__init__` e `*args*` no construtor.')).toBe('Use `__init__` e `*args*` no construtor.');
+    expect(markdownToMrkdwn('Veja:\n\n```python\n# comentário\ndef __init__(self, *args):\n    return a < b && b > c\n```\n\nFim.')).toBe(
+      'Veja:\n\n```\n# comentário\ndef __init__(self, *args):\n    return a &lt; b &amp;&amp; b &gt; c\n```\n\nFim.',
+    );
+    // Indented code and ~~~ fences too.
+    expect(markdownToMrkdwn('~~~\n**não é negrito**\n~~~')).toBe('```\n**não é negrito**\n```');
+  });
+
+  it('keeps the target of a link whose URL has parentheses, and turns lists and quotes into mrkdwn', () => {
+    expect(markdownToMrkdwn('Veja [x](https://en.wikipedia.org/wiki/Foo_(bar)) e https://pt.wikipedia.org/wiki/Bar_(baz).')).toBe(
+      'Veja <https://en.wikipedia.org/wiki/Foo_(bar)|x> e <https://pt.wikipedia.org/wiki/Bar_(baz)>.',
+    );
+    expect(markdownToMrkdwn('- um **dois**\n- três\n\n1. a\n2. b\n\n> citação')).toBe('• um *dois*\n• três\n\n1. a\n2. b\n\n> citação');
+  });
+
+  it('shows a Markdown table as a monospaced block', () => {
+    const text = markdownToMrkdwn('Comparação:\n\n| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam & cia | 0,05 |');
+    expect(text).toBe('Comparação:\n\n```\nmétodo     | erro\n-----------+-----\nSGD        | 0,12\nAdam &amp; cia | 0,05\n```');
+  });
+
+  it('encodes a | in a reference URL so that it cannot split the Slack link', () => {
+    const link = referenceLink({ videoId: 'v', title: 'Aula', start: 0, end: 60, url: 'https://cdn.example/v.mp4?sig=a|b&x=1#t=0' });
+    expect(link).toBe('<https://cdn.example/v.mp4?sig=a%7Cb&amp;x=1#t=0|Aula · 0:00–1:00>');
   });
 
   it('reads slash-command text as the user typed it', () => {

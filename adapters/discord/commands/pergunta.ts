@@ -80,7 +80,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
       question,
       onDelta: (delta) => {
         text += delta;
-        editor.update(() => renderProgress(preview, text));
+        editor.update(() => renderProgress(preview, ctx.bot.displayText(text)));
       },
     });
   } catch (err) {
