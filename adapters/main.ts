@@ -28,7 +28,9 @@ runMain(async () => {
   const core = await createCore(config, logger, { buildIfMissing: true });
   const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, logger });
   logger.info({ store: store.description }, 'feedback store ready');
-  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
+  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, {
+    linkDomains: config.ANSWER_LINK_DOMAINS,
+  });
   const deps: AdapterDeps = { config, logger, bot, store };
 
   const running: RunningAdapter[] = [];

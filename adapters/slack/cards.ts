@@ -196,7 +196,9 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     const cut = truncate(last.raw, Math.max(1, last.raw.length - 1));
     chunks[room - 1] = { raw: cut, text: markdownToMrkdwn(cut) };
   }
-  const answer = chunks.map((chunk) => mrkdwnSection(chunk.text));
+  // verbatim: Slack must not turn anything into a link or a mention on its own; the only
+  // links are the ones the converter wrote (the answer's links were vetted by the core).
+  const answer = chunks.map((chunk): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: chunk.text, verbatim: true } }));
 
   return {
     text: escapeMrkdwn(truncate(result.answer.replace(/\s+/g, ' ').trim(), SLACK_LIMITS.fallbackText)),

@@ -16,6 +16,7 @@ import {
 } from '../store/types.js';
 import type { AnswerResult } from '../types.js';
 import { answerForDisplay } from './answerDisplay.js';
+import { createLinkPolicy, type LinkPolicy } from './answerLinks.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
 import { nextTurn } from './turns.js';
@@ -39,13 +40,26 @@ export interface AskInput {
   signal?: AbortSignal;
 }
 
+export interface BotServiceOptions {
+  /** ANSWER_LINK_DOMAINS: domains whose links stay clickable in answers, besides the course videos. */
+  linkDomains?: readonly string[];
+}
+
 export class BotService {
+  private readonly links: LinkPolicy;
+
   constructor(
     private readonly answers: AnswerService,
     private readonly store: FeedbackStore,
     private readonly limiter: RateLimiter,
     private readonly logger: Logger,
-  ) {}
+    options: BotServiceOptions = {},
+  ) {
+    this.links = createLinkPolicy({
+      videoUrls: [...answers.videos.values()].map((video) => video.url),
+      domains: options.linkDomains ?? [],
+    });
+  }
 
   /**
    * The rate-limit outcome `ask` would return for this user right now, without counting an
@@ -100,11 +114,12 @@ export class BotService {
   }
 
   /**
-   * Answer text (Markdown) as the chat platforms show it: what they cannot render is
-   * rewritten (see src/bot/answerDisplay.ts). Also for text still streaming in.
+   * Answer text (Markdown) as the chat platforms show it: tables as code blocks, and links to
+   * anything but the course videos and the allowed domains as plain text (see
+   * src/bot/answerDisplay.ts). Also for text still streaming in.
    */
   displayText(answer: string): string {
-    return answerForDisplay(answer);
+    return answerForDisplay(answer, this.links);
   }
 
   async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {

@@ -280,6 +280,22 @@ describe('Discord adapter: /pergunta', () => {
     expect((await store.getAnswer(answerIdOf(ix)))!.answer).toContain('| SGD | 0,12 |');
   });
 
+  it('keeps only links to the course videos clickable: a link the LLM was tricked into writing is shown as text', async () => {
+    const courseLink = 'https://www.youtube.com/watch?v=rB4d_Vn0Ks8&t=95';
+    llm.enqueue({
+      type: 'text',
+      text: `Veja [Aula 3 — slides oficiais](https://evil.example/login) e https://evil.example/x. O trecho certo: [aqui](${courseLink}) [1].`,
+      chunkSize: 5,
+      chunkDelayMs: 20,
+    });
+    const ix = await settled(ask('Onde estão os slides da aula 3?'));
+    // Not in the final answer, nor in any streaming preview.
+    expect(ix.edits.length).toBeGreaterThan(1);
+    for (const edit of ix.edits) expect(JSON.stringify(edit.body)).not.toContain('https://evil.example');
+    const description = String(embeds(ix.original)[0]?.description);
+    expect(description).toBe(`Veja Aula 3 — slides oficiais (\`evil.example/login\`) e \`evil.example/x\`. O trecho certo: [aqui](${courseLink}) [1].`);
+  });
+
   it('👍 is stored and confirmed privately; a later 👎 replaces it', async () => {
     const { ix, answerId } = await answered();
     const voter = makeUser('votante');

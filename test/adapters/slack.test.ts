@@ -383,6 +383,19 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     );
   });
 
+  it('keeps only links to the course videos clickable: a link the LLM was tricked into writing is shown as text', async () => {
+    const courseLink = 'https://www.youtube.com/watch?v=rB4d_Vn0Ks8&t=95';
+    llm.enqueue({ type: 'text', text: `Veja [Aula 3 — slides oficiais](https://evil.example/login) e https://evil.example/x. O trecho certo: [aqui](${courseLink}) [1].` });
+    const { body } = await ask('Onde estão os slides da aula 3?');
+    expect(JSON.stringify(body)).not.toContain('evil.example/login>');
+    expect(JSON.stringify(body)).not.toContain('https://evil.example');
+    const [text] = answerSections(body);
+    expect(text).toBe(`Veja Aula 3 — slides oficiais (\`evil.example/login\`) e \`evil.example/x\`. O trecho certo: <${escapeMrkdwn(courseLink)}|aqui> [1].`);
+    // Slack does not turn anything else into a link on its own either.
+    const section = (body.blocks ?? []).find((b) => b.type === 'section');
+    expect(section?.text).toMatchObject({ type: 'mrkdwn', verbatim: true });
+  });
+
   it('turns an LLM failure into the core’s pt-BR message, privately', async () => {
     llm.enqueue({ type: 'error', status: 500 });
     const key = 'llm-down';
