@@ -16,9 +16,9 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { type AnswerResult, excerptTag, formatClock, MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import { type AnswerResult, excerptTag, formatClock, isolate, MESSAGES, type Reference, splitText, titleLine, truncate } from '../../src/bot/index.js';
 import { customIds } from './customIds.js';
-import { linkText, maskedLink } from './markdown.js';
+import { linkText, literalWithin, maskedLink } from './markdown.js';
 
 /** Discord's documented limits (characters unless noted). */
 export const DISCORD_LIMITS = {
@@ -129,7 +129,7 @@ function linkButtonRow(references: readonly Reference[]): MessageRow | null {
     if (buttons.length === DISCORD_LIMITS.buttonsPerRow) break;
     if (!isLinkable(ref.url)) continue;
     const clock = formatClock(ref.start);
-    const title = truncate(ref.title.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.buttonLabel - clock.length - 5);
+    const title = isolate(titleLine(ref.title, DISCORD_LIMITS.buttonLabel - clock.length - 7));
     buttons.push({ type: ComponentType.Button, style: ButtonStyle.Link, url: ref.url, label: `▶ ${clock} · ${title}` });
   }
   return buttons.length > 0 ? { type: ComponentType.ActionRow, components: buttons } : null;
@@ -160,7 +160,7 @@ export function commentRow(answerId: string): MessageRow {
  */
 export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): RenderedAnswer {
   const color = result.kind === 'not-found' ? COLORS.notFound : COLORS.answer;
-  const title = truncate(result.question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+  const title = questionTitle(result.question);
   const fields = referenceFields(result.references);
   const notices = result.notices.join(' · ');
 
@@ -210,9 +210,14 @@ function splitAnswer(text: string, firstLimit: number): string[] {
   return kept;
 }
 
+/** The question as the embed's title (embed titles render Markdown: shown literally). */
+function questionTitle(question: string): string {
+  return literalWithin(question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+}
+
 /** The reply while the answer is being written (streaming preview). */
 export function renderProgress(question: string, textSoFar: string): DiscordMessage {
-  const title = truncate(question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+  const title = questionTitle(question);
   const text = textSoFar.trim();
   return {
     content: null,

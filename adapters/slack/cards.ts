@@ -11,8 +11,8 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, type Reference, splitText, truncate } from '../../src/bot/index.js';
-import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
+import { type AnswerResult, excerptTag, formatClock, isolate, type Label, LABEL_NAMES, type Reference, splitText, titleLine, truncate } from '../../src/bot/index.js';
+import { escapeMrkdwn, literalMrkdwn, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
 type SectionBlock = slack.SectionBlock;
@@ -68,14 +68,17 @@ export interface RenderOptions {
   askedBy?: string;
 }
 
-/** `Título · 16:28–22:47` */
+/** Longest video title in a reference line, before escaping. */
+export const TITLE_MAX = 150;
+
+/** `Título · 16:28–22:47` as mrkdwn: the title literal (no formatting) and isolated. */
 export function referenceLabel(ref: Reference): string {
-  return `${ref.title} · ${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  return `${isolate(literalMrkdwn(titleLine(ref.title, TITLE_MAX)))} · ${formatClock(ref.start)}–${formatClock(ref.end)}`;
 }
 
-/** `[1] <url|Título · 16:28–22:47>` with the title escaped (excerpt numbers first, when known). */
+/** `[1] <url|Título · 16:28–22:47>` (excerpt numbers first, when known). */
 export function referenceLink(ref: Reference): string {
-  return `${excerptTag(ref)}${mrkdwnLink(ref.url, escapeMrkdwn(linkLabel(referenceLabel(ref))))}`;
+  return `${excerptTag(ref)}${mrkdwnLink(ref.url, referenceLabel(ref))}`;
 }
 
 /** Option value of the annotation menu: `C:<answer id>`. */
@@ -173,7 +176,7 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
   const asker = options.askedBy ? ` <@${options.askedBy}>` : '';
   const question: ContextBlock = {
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.question}${asker}:* ${escapeMrkdwn(truncate(result.question, 500))}` }],
+    elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}` }],
   };
   head.push(question);
 

@@ -16,7 +16,7 @@ export type { AdapterDeps, RunningAdapter } from './adapter.js';
 
 // Every pt-BR sentence users see, and text helpers for platform limits.
 export { LABEL_NAMES, MESSAGES } from './messages.js';
-export { splitText, truncate } from './text.js';
+export { isolate, splitText, titleLine, truncate } from './text.js';
 
 // Markdown as a syntax tree, for converting answers to a platform's own markup.
 export { parseMarkdown, plainText, tableAsText, walk } from './markdown.js';

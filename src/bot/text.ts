@@ -123,6 +123,27 @@ function surrogateSafe(source: string, at: number): number {
   return isHighSurrogate(source.charCodeAt(at - 1)) ? at - 1 : at;
 }
 
+/** Bidi embedding, override and isolate controls (U+202A–U+202E, U+2066–U+2069). */
+const BIDI_CONTROLS = /[\u202a-\u202e\u2066-\u2069]/g;
+
+/**
+ * A video title for one line of a chat message: one line, without bidi controls (an override
+ * or a stray isolate terminator inside a title would reorder the text after it), shortened
+ * to `limit` characters.
+ */
+export function titleLine(title: string, limit: number): string {
+  return truncate(title.replace(BIDI_CONTROLS, '').replace(/\s+/g, ' ').trim(), limit);
+}
+
+/**
+ * `text` in a Unicode bidi isolate (FIRST STRONG ISOLATE … POP DIRECTIONAL ISOLATE): a
+ * right-to-left title then cannot reverse the time range written after it. Use on text
+ * from `titleLine` (no bidi controls of its own), after any escaping.
+ */
+export function isolate(text: string): string {
+  return `\u2068${text}\u2069`;
+}
+
 /** Shortens text to at most `limit` characters, ending with "…" when cut. */
 export function truncate(text: string, limit: number): string {
   if (text.length <= limit) return text;

@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '../../adapters/discord/index.js';
 import { commandDefinitions, DiscordRegistrationError, registerCommands } from '../../adapters/discord/register.js';
-import { DISCORD_LIMITS, embedLength, renderAnswer } from '../../adapters/discord/cards.js';
+import { DISCORD_LIMITS, embedLength, referenceLine, renderAnswer } from '../../adapters/discord/cards.js';
 import { commands } from '../../adapters/discord/commands/index.js';
 import * as commentComponent from '../../adapters/discord/components/comment.js';
 import * as voteComponent from '../../adapters/discord/components/vote.js';
@@ -653,6 +653,20 @@ describe('Discord rendering limits', () => {
     for (const part of parts.slice(1)) if (part.includes('self.peso_')) expect(part.split('\n')[0]).toBe('```python');
     const codeLines = parts.join('\n').split('\n').filter((l) => l.includes('self.peso_'));
     expect(codeLines).toEqual(code.split('\n').filter((l) => l.includes('self.peso_')));
+  });
+
+  it('escapes Markdown in video titles and the question, and isolates titles from the text around them', () => {
+    const ref: Reference = { videoId: 'v', title: 'Aula 7: __init__ e *args* [extra] ~~x~~ `y` ||z||', start: 60, end: 125, url: 'https://youtu.be/abc?t=60', excerpts: [2] };
+    expect(referenceLine(ref)).toBe(
+      '• [2] [\u2068Aula 7: \\_\\_init\\_\\_ e \\*args\\* \\[extra\\] \\~\\~x\\~\\~ \\`y\\` \\|\\|z\\|\\|\u2069](https://youtu.be/abc?t=60) · 1:00–2:05',
+    );
+    // Right-to-left text (and bidi controls smuggled into a title) cannot reorder the time range.
+    const rtl: Reference = { videoId: 'v', title: 'درس \u202eالتعلم\u2069 الآلي', start: 60, end: 125, url: 'https://youtu.be/abc?t=60' };
+    expect(referenceLine(rtl)).toBe('• [\u2068درس التعلم الآلي\u2069](https://youtu.be/abc?t=60) · 1:00–2:05');
+    const rendered = renderAnswer(answerResult({ question: 'O que faz __init__ com *args*?', references: [ref, rtl] }), { votes: true });
+    expect(rendered.message.embeds[0]!.title).toBe('O que faz \\_\\_init\\_\\_ com \\*args\\*?');
+    const labels = buttons(rendered.message as unknown as Json).filter((b) => b.style === 5).map((b) => b.label);
+    expect(labels).toEqual(['▶ 1:00 · \u2068Aula 7: __init__ e *args* [extra] ~~x~~ `y` ||z||\u2069', '▶ 1:00 · \u2068درس التعلم الآلي\u2069']);
   });
 
   it('streams at most one edit per second by default', () => {

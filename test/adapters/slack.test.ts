@@ -243,7 +243,7 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     links.forEach((link, i) => {
       const ref = record!.references[i]!;
       expect(link.url).toBe(ref.url);
-      expect(link.label).toBe(`${escapeMrkdwn(ref.title)} · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
+      expect(link.label).toBe(`\u2068${escapeMrkdwn(ref.title)}\u2069 · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
       expect(secondOf(link.url)).toBe(Math.floor(ref.start));
       // …which is where a retrieved transcript window of that video starts.
       expect(record!.segments.some((s) => s.videoId === ref.videoId && Math.floor(s.start) === secondOf(link.url))).toBe(true);
@@ -580,7 +580,7 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
 
   it('encodes a | in a reference URL so that it cannot split the Slack link', () => {
     const link = referenceLink({ videoId: 'v', title: 'Aula', start: 0, end: 60, url: 'https://cdn.example/v.mp4?sig=a|b&x=1#t=0' });
-    expect(link).toBe('<https://cdn.example/v.mp4?sig=a%7Cb&amp;x=1#t=0|Aula · 0:00–1:00>');
+    expect(link).toBe('<https://cdn.example/v.mp4?sig=a%7Cb&amp;x=1#t=0|\u2068Aula\u2069 · 0:00–1:00>');
   });
 
   it('reads slash-command text as the user typed it', () => {
@@ -592,7 +592,19 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
   it('formats references as <url|Título · M:SS–M:SS>, whatever the title contains', () => {
     expect(
       referenceLink({ videoId: 'v', title: 'Aula 7 | P&R <extra>', start: 988.6, end: 1367.2, url: 'https://www.youtube.com/watch?v=A&t=988' }),
-    ).toBe('<https://www.youtube.com/watch?v=A&amp;t=988|Aula 7 / P&amp;R &lt;extra&gt; · 16:28–22:47>');
+    ).toBe('<https://www.youtube.com/watch?v=A&amp;t=988|\u2068Aula 7 / P&amp;R &lt;extra&gt;\u2069 · 16:28–22:47>');
+  });
+
+  it('shows titles and the question literally (no mrkdwn formatting) and isolates titles from the time range', () => {
+    const link = referenceLink({ videoId: 'v', title: 'Aula 7: __init__ e *args* ~x~ `y` & <z>', start: 60, end: 125, url: 'https://youtu.be/abc?t=60' });
+    expect(link).toBe('<https://youtu.be/abc?t=60|\u2068Aula 7: \u02cd\u02cdinit\u02cd\u02cd e \u2217args\u2217 \u223cx\u223c \u02cby\u02cb &amp; &lt;z&gt;\u2069 · 1:00–2:05>');
+    const rtl = referenceLink({ videoId: 'v', title: 'درس \u202eالتعلم\u2069 الآلي', start: 60, end: 125, url: 'https://youtu.be/abc?t=60' });
+    expect(rtl).toBe('<https://youtu.be/abc?t=60|\u2068درس التعلم الآلي\u2069 · 1:00–2:05>');
+    const message = renderAnswer(baseResult({ question: 'O que faz __init__ com *args*?' }), { feedback: false, askedBy: 'U0ANA' });
+    expect(message.blocks[0]).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: '*Pergunta <@U0ANA>:* O que faz \u02cd\u02cdinit\u02cd\u02cd com \u2217args\u2217?' }],
+    });
   });
 
   it('splits escaped text below the section limit without cutting an entity', () => {
