@@ -175,6 +175,14 @@ function secondOf(url: string): number {
 
 const videosById = () => core.index.videos;
 
+/** Every reference field value of a rendered answer (reply and continuations), one per line. */
+function referenceText(rendered: ReturnType<typeof renderAnswer>): string {
+  return [rendered.message, ...rendered.continuations]
+    .flatMap((m) => m.embeds.flatMap((e) => e.fields ?? []))
+    .map((f) => f.value)
+    .join('\n');
+}
+
 /** Lines that open or close a fenced code block. */
 function fenceCount(text: string): number {
   return text.split('\n').filter((line) => /^[ \t>]*(`{3,}|~{3,})/.test(line)).length;
@@ -637,7 +645,45 @@ describe('Discord rendering limits', () => {
     // The cut is said in words, not only with a trailing "…".
     expect(String(rendered.continuations.at(-1)!.embeds[0]!.description).endsWith(`\n\n${MESSAGES.answerCut}`)).toBe(true);
     expect(buttons(rendered.message as unknown as Json).filter((b) => b.style === 5)).toHaveLength(5);
-    expect(String(rendered.message.embeds[0]!.fields!.at(-1)!.value)).toMatch(/…e mais \d+ trechos\.$/);
+    // Every reference is visible somewhere (none folded into "…e mais N trechos").
+    const visible = referenceText(rendered);
+    for (const ref of refs) expect(visible).toContain(`](${ref.url}) · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
+  });
+
+  it('shows every reference the answer cites: titles are shortened first, then references continue in more messages', () => {
+    const longTitle = (i: number) => `Aula ${i} — ${'um título de aula realmente muito comprido '.repeat(5)}`;
+    const cited = (n: number, url: (i: number) => string): AnswerResult => {
+      const references: Reference[] = Array.from({ length: n }, (_, i) => ({
+        videoId: `v${i}`,
+        title: longTitle(i + 1),
+        start: 60 * i,
+        end: 60 * i + 90,
+        url: url(i),
+        excerpts: [i + 1],
+      }));
+      return answerResult({ answer: references.map((_, i) => `Ponto ${i + 1} [${i + 1}].`).join(' '), references });
+    };
+
+    // 30 cited references with long titles: all fit in the reply once titles are shortened.
+    const short = renderAnswer(cited(30, (i) => `https://www.youtube.com/watch?v=vid${i}&t=${60 * i}`), { votes: true });
+    expect(short.continuations).toEqual([]);
+    const shortText = referenceText(short);
+    for (let n = 1; n <= 30; n++) expect(shortText).toContain(`• [${n}] [`);
+    expect(shortText).not.toMatch(/e mais \d+ trecho/);
+    expect(shortText).not.toContain(longTitle(1)); // shortened…
+    expect(shortText).toContain('Aula 1 — um título'); // …not dropped
+
+    // 50 references whose (signed) URLs are long: they cannot fit in one message, so they continue.
+    const signed = (i: number) => `https://cdn.cursos.example/videos/aula-${i}.mp4?X-Amz-Signature=${'ab12'.repeat(100)}&n=${i}#t=${60 * i}`;
+    const long = renderAnswer(cited(50, signed), { votes: true });
+    const messages = [long.message, ...long.continuations];
+    for (const m of messages) expectWithinLimits(m as unknown as Json);
+    expect(long.continuations.length).toBeGreaterThan(0);
+    const longText = referenceText(long);
+    for (let n = 1; n <= 50; n++) expect(longText).toContain(`• [${n}] [`);
+    for (let i = 0; i < 50; i++) expect(longText).toContain(`](${signed(i)})`);
+    // The reply says that the list goes on.
+    expect(String(long.message.embeds[0]!.fields!.at(-1)!.value)).toMatch(/e mais \d+ trechos nas mensagens seguintes\.$/);
   });
 
   it('splits a long answer with code outside the code block, or closes the block and reopens it with its language', () => {
