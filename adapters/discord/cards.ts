@@ -19,9 +19,20 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { type AnswerResult, excerptTag, formatClock, isolate, MESSAGES, type Reference, splitText, titleLine, truncate } from '../../src/bot/index.js';
+import {
+  type AnswerResult,
+  excerptTag,
+  formatClock,
+  isolate,
+  MESSAGES,
+  plainReferences,
+  type Reference,
+  splitText,
+  titleLine,
+  truncate,
+} from '../../src/bot/index.js';
 import { customIds } from './customIds.js';
-import { LINK_TEXT_MAX, linkText, literalWithin, maskedLink } from './markdown.js';
+import { LINK_TEXT_MAX, linkText, literal, literalWithin, maskedLink } from './markdown.js';
 
 /** Discord's documented limits (characters unless noted). */
 export const DISCORD_LIMITS = {
@@ -55,7 +66,6 @@ export const LABELS = {
   references: 'Referências',
   referencesMore: 'Referências (cont.)',
   moreReferences: (n: number) => `…e mais ${n} ${n === 1 ? 'trecho' : 'trechos'} nas mensagens seguintes.`,
-  linkTooLong: 'link longo demais para o Discord',
   continues: 'A resposta continua na mensagem seguinte.',
   part: (i: number, n: number) => `Parte ${i} de ${n}`,
   writing: 'Escrevendo a resposta…',
@@ -105,7 +115,7 @@ function isLinkable(url: string): boolean {
 export function referenceLine(ref: Reference, titleMax: number = LINK_TEXT_MAX): string {
   const range = `${formatClock(ref.start)}–${formatClock(ref.end)}`;
   if (isLinkable(ref.url)) return `• ${excerptTag(ref)}${maskedLink(ref.title, ref.url, titleMax)} · ${range}`;
-  const note = /^https?:\/\//i.test(ref.url) ? ` (${LABELS.linkTooLong})` : '';
+  const note = /^https?:\/\//i.test(ref.url) ? ` (${MESSAGES.linkTooLong})` : '';
   return `• ${excerptTag(ref)}${linkText(ref.title, titleMax)} · ${range}${note}`;
 }
 
@@ -281,6 +291,45 @@ function splitAnswer(text: string, firstLimit: number): string[] {
 /** The question as the embed's title (embed titles render Markdown: shown literally). */
 function questionTitle(question: string): string {
   return literalWithin(question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+}
+
+/** Messages of plain content an answer takes at most when sent as text (references not counted). */
+const MAX_PLAIN_ANSWER_PARTS = 4;
+
+/**
+ * The same answer and links as plain messages (no embed, no link buttons): what the reply
+ * becomes when Discord refuses the rendered one. The first message keeps the 👍/👎 row.
+ * Links are written `<url>` (clickable, without a preview).
+ */
+export function renderPlainAnswer(result: AnswerResult, opts: { votes: boolean }): DiscordMessage[] {
+  const question = `**${literalWithin(result.question.replace(/\s+/g, ' ').trim(), 300)}**`;
+  const notices = result.notices.map((notice) => `-# ${literal(notice)}`).join('\n');
+  const head = `${question}\n\n`;
+  let parts = splitText(result.answer, DISCORD_LIMITS.content, DISCORD_LIMITS.content - head.length);
+  if (parts.length > MAX_PLAIN_ANSWER_PARTS) {
+    const note = `\n\n${MESSAGES.answerCut}`;
+    const last = splitText(parts[MAX_PLAIN_ANSWER_PARTS - 1] ?? '', DISCORD_LIMITS.content - note.length)[0] ?? '';
+    parts = [...parts.slice(0, MAX_PLAIN_ANSWER_PARTS - 1), `${last}${note}`];
+  }
+  parts[0] = `${head}${parts[0] ?? ''}`;
+  const references = plainReferences(result, `**${LABELS.references}**`, {
+    title: literal,
+    link: (url) => (isLinkable(url) ? `<${url}>` : null),
+  });
+  const tail = [notices, references].filter((t) => t !== '').join('\n\n');
+  const contents = [...parts, ...(tail ? splitText(tail, DISCORD_LIMITS.content) : [])];
+  return contents.map((content, i) => ({ content, embeds: [], components: i === 0 && opts.votes ? [voteRow(result.id)] : [] }));
+}
+
+/** A rendered message's text (title, description, fields, footer) as plain messages. */
+export function asPlainMessages(message: DiscordMessage): DiscordMessage[] {
+  const text = [
+    message.content ?? '',
+    ...message.embeds.flatMap((e) => [e.title ?? '', e.description ?? '', ...(e.fields ?? []).map((f) => `**${f.name}**\n${f.value}`), e.footer?.text ?? '']),
+  ]
+    .filter((t) => t.trim() !== '')
+    .join('\n\n');
+  return splitText(text, DISCORD_LIMITS.content).map((content) => ({ content, embeds: [], components: [] }));
 }
 
 /** The reply while the answer is being written (streaming preview). */

@@ -411,21 +411,42 @@ describe('Discord adapter: /pergunta', () => {
     expect(cut.original?.embeds).toEqual([]);
   });
 
-  it('Discord refusing the final edit still ends with an error message; a lost continuation keeps the answer', async () => {
-    const isFinal = (call: RestCall) => voteIds(call.body as Json).length > 0;
-    discord.failNext({ method: 'PATCH', path: '/messages/@original', match: isFinal, status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
+  it('Discord refusing the rendered answer (50035) gets the same answer and links as plain text instead of an error', async () => {
+    const refusal = { status: 400, body: { message: 'Invalid Form Body', code: 50035 } };
+    const isFinal = (call: RestCall) => voteIds(call.body as Json).length > 0 && embeds(call.body as Json).length > 0;
+    discord.failNext({ method: 'PATCH', path: '/messages/@original', match: isFinal, ...refusal });
     llm.enqueue({ type: 'text', text: OVERFITTING_ANSWER });
     const refused = await settled(ask('O que é overfitting?'));
-    expect(refused.edits.some((e) => voteIds(e.body).length > 0)).toBe(false); // refused: not recorded by the fake
-    expect(refused.edits.at(-1)?.body.content).toBe(`⚠️ ${MESSAGES.failed}`);
-    expect(refused.original?.content).toBe(`⚠️ ${MESSAGES.failed}`);
+    const plain = [refused.original!, ...refused.followUps];
+    expect(embeds(refused.original)).toEqual([]);
+    expect(String(refused.original?.content)).toContain(OVERFITTING_ANSWER);
+    expect(voteIds(refused.original)).toHaveLength(2); // still votable
+    const record = await store.getAnswer(answerIdOf(refused));
+    const text = plain.map((m) => String(m.content)).join('\n');
+    for (const ref of record!.references) expect(text).toContain(`· ${formatClock(ref.start)}–${formatClock(ref.end)} — <${ref.url}>`);
+    for (const m of plain) expectWithinLimits(m);
+    expect(logLines.some((l) => l.includes('discord: the rendered answer was refused') && l.includes('50035'))).toBe(true);
 
-    discord.failNext({ method: 'POST', path: /^\/webhooks\/\d+\/[^/]+$/, status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
-    llm.enqueue({ type: 'text', text: `${OVERFITTING_ANSWER}\n\n`.repeat(40), chunkSize: 2000 });
+    // Refused again as plain text: then, and only then, the error message.
+    discord.failNext({ method: 'PATCH', path: '/messages/@original', match: (call) => voteIds(call.body as Json).length > 0, times: 2, ...refusal });
+    llm.enqueue({ type: 'text', text: OVERFITTING_ANSWER });
+    const twice = await settled(ask('O que é overfitting?'));
+    expect(twice.original?.content).toBe(`⚠️ ${MESSAGES.failed}`);
+  });
+
+  it('a refused continuation arrives as plain text; the answer around it is kept', async () => {
+    discord.failNext({ method: 'POST', path: /^\/webhooks\/\d+\/[^/]+$/, match: (call) => embeds(call.body as Json).length > 0, status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
+    const long = `${OVERFITTING_ANSWER}\n\n`.repeat(30);
+    llm.enqueue({ type: 'text', text: long, chunkSize: 2000 });
     const partial = await settled(ask('Explique overfitting com muitos detalhes'));
     expect(voteIds(partial.original)).toHaveLength(2);
     expect(String(embeds(partial.original)[0]?.description)).toMatch(/^Overfitting é quando/);
-    expect(partial.followUps).toHaveLength(0);
+    const [plainPart, ...others] = partial.followUps;
+    expect(embeds(plainPart)).toEqual([]);
+    const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
+    expect(squash(long)).toContain(squash(String(plainPart!.content)));
+    expect(others.some((m) => embeds(m).length > 0)).toBe(true); // the next continuation is sent as usual
+    for (const m of partial.followUps) expectWithinLimits(m);
   });
 
   it('stale buttons, unknown buttons and unknown commands get a private explanation', async () => {
@@ -713,6 +734,15 @@ describe('Discord rendering limits', () => {
     expect(rendered.message.embeds[0]!.title).toBe('O que faz \\_\\_init\\_\\_ com \\*args\\*?');
     const labels = buttons(rendered.message as unknown as Json).filter((b) => b.style === 5).map((b) => b.label);
     expect(labels).toEqual(['▶ 1:00 · \u2068Aula 7: __init__ e *args* [extra] ~~x~~ `y` ||z||\u2069', '▶ 1:00 · \u2068درس التعلم الآلي\u2069']);
+  });
+
+  it('a reference whose URL is too long for Discord keeps its title and time and says why it has no link', () => {
+    const url = `https://cdn.cursos.example/aula.mp4?sig=${'x'.repeat(600)}#t=60`;
+    const ref: Reference = { videoId: 'v', title: 'Aula longa', start: 60, end: 90, url, excerpts: [1] };
+    expect(referenceLine(ref)).toBe(`• [1] \u2068Aula longa\u2069 · 1:00–1:30 (${MESSAGES.linkTooLong})`);
+    const rendered = renderAnswer(answerResult({ references: [ref] }), { votes: true });
+    expectWithinLimits(rendered.message as unknown as Json);
+    expect(buttons(rendered.message as unknown as Json).filter((b) => b.style === 5)).toEqual([]);
   });
 
   it('streams at most one edit per second by default', () => {
