@@ -171,8 +171,9 @@ function packReferences(lines: readonly string[]): SectionBlock[] {
   return sections;
 }
 
+/** verbatim: Slack links and parses nothing on its own; the only links are the ones written here. */
 function mrkdwnSection(text: string): SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text } };
+  return { type: 'section', text: { type: 'mrkdwn', text, verbatim: true } };
 }
 
 function feedbackBlock(answerId: string): ActionsBlock {
@@ -240,9 +241,8 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     const last = mrkdwnChunks(chunks[room - 1]!.raw, SLACK_LIMITS.sectionText - note.length)[0] ?? { raw: '', text: '' };
     chunks = [...chunks.slice(0, room - 1), { raw: last.raw, text: `${last.text}${note}` }];
   }
-  // verbatim: Slack must not turn anything into a link or a mention on its own; the only
-  // links are the ones the converter wrote (the answer's links were vetted by the core).
-  const answer = chunks.map((chunk): SectionBlock => ({ type: 'section', text: { type: 'mrkdwn', text: chunk.text, verbatim: true } }));
+  // The answer's links were vetted by the core (src/bot/answerDisplay.ts).
+  const answer = chunks.map((chunk) => mrkdwnSection(chunk.text));
 
   return {
     text: escapeMrkdwn(truncate(result.answer.replace(/\s+/g, ' ').trim(), SLACK_LIMITS.fallbackText)),
