@@ -54,6 +54,7 @@ const schema = z.object({
   STORE_JOURNAL_DIR: z.string().optional(),
 
   RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
+  ANSWER_LINK_DOMAINS: z.string().optional(),
 
   DISCORD_TOKEN: z.string().optional(),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d{5,25}$/, 'must be the numeric application id').optional(),
@@ -78,7 +79,7 @@ type Raw = z.infer<typeof schema>;
 /** Every setting name (each one is documented in .env.example). */
 export const SETTING_NAMES = Object.keys(schema.shape);
 
-export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL_DIR'> {
+export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL_DIR' | 'ANSWER_LINK_DOMAINS'> {
   /**
    * Folder of the journals of writes the store could not take (each store in a subfolder named
    * after it); default `journal/` next to a SQLite file, else `data/journal`; undefined for
@@ -87,6 +88,8 @@ export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL
   STORE_JOURNAL_DIR: string | undefined;
   /** Slack user ids allowed to annotate; empty means anyone in the workspace. */
   SLACK_ANNOTATOR_IDS: string[];
+  /** Domains (and their subdomains) whose links stay clickable in answers, besides the course videos. */
+  ANSWER_LINK_DOMAINS: string[];
   /** Values that must never be written to logs or exports. */
   secrets: string[];
 }
@@ -135,6 +138,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set');
   }
+  const linkDomains = list(raw.ANSWER_LINK_DOMAINS).map((entry) => ({ entry, domain: linkDomain(entry) }));
+  for (const { entry, domain } of linkDomains) {
+    if (domain === null) problems.push(`ANSWER_LINK_DOMAINS: ${JSON.stringify(entry)} is not a domain name (write e.g. scikit-learn.org, without https:// or a path)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets = [
@@ -150,12 +157,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   return {
     ...raw,
     STORE_JOURNAL_DIR: journalDir,
-    SLACK_ANNOTATOR_IDS: (raw.SLACK_ANNOTATOR_IDS ?? '')
-      .split(/[\s,]+/)
-      .map((s) => s.trim())
-      .filter(Boolean),
+    SLACK_ANNOTATOR_IDS: list(raw.SLACK_ANNOTATOR_IDS),
+    ANSWER_LINK_DOMAINS: linkDomains.map(({ domain }) => domain as string),
     secrets,
   };
+}
+
+/**
+ * A domain for `ANSWER_LINK_DOMAINS` in canonical form (`Docs.Python.org` → `docs.python.org`),
+ * or null when `value` is not a dotted host name (a URL, a path, `localhost`…).
+ */
+function linkDomain(value: string): string | null {
+  const domain = value.trim().toLowerCase().replace(/^\*?\./, '');
+  return /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(domain) ? domain : null;
+}
+
+/** A comma- or space-separated setting as a list, empty entries dropped. */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function isSecretName(name: string): boolean {

@@ -20,3 +20,12 @@ export function describeError(err: unknown): ErrorDescription {
 export function isUnknownInteraction(err: unknown): boolean {
   return err instanceof DiscordAPIError && err.code === 10062;
 }
+
+/**
+ * Discord refused the message itself (400, e.g. 50035 Invalid Form Body: a limit or a URL it
+ * does not accept). Sending the same text plainly may still work; other errors (network,
+ * 5xx, an expired interaction) would fail the same way.
+ */
+export function isRefusedMessage(err: unknown): boolean {
+  return err instanceof DiscordAPIError && err.status === 400;
+}

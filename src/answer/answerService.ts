@@ -82,7 +82,8 @@ function elapsed(since: number): number {
 
 export class AnswerService {
   private readonly retriever: Retriever;
-  private readonly videos: ReadonlyMap<string, Video>;
+  /** Course videos by id: their URLs are the links an answer may keep (src/bot/answerLinks.ts). */
+  readonly videos: ReadonlyMap<string, Video>;
   private readonly llm: Llm | null;
   private readonly k: number;
   private readonly minScore: number | undefined;

@@ -15,12 +15,15 @@ import {
   type VoteValue,
 } from '../store/types.js';
 import type { AnswerResult } from '../types.js';
+import { answerForDisplay } from './answerDisplay.js';
+import { createLinkPolicy, type LinkPolicy } from './answerLinks.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
 import { StoreRateLimiter } from './storeRateLimiter.js';
 import { nextTurn } from './turns.js';
 
 export type AskOutcome =
+  /** `result.answer` is as shown (`displayText`); the record keeps the answer as the LLM wrote it. */
   | { status: 'answered'; result: AnswerResult; recorded: boolean }
   | { status: 'rate-limited'; message: string; retryAfterSeconds: number }
   | { status: 'invalid'; message: string }
@@ -38,17 +41,28 @@ export interface AskInput {
   signal?: AbortSignal;
 }
 
+export interface BotServiceOptions {
+  /** ANSWER_LINK_DOMAINS: domains whose links stay clickable in answers, besides the course videos. */
+  linkDomains?: readonly string[];
+}
+
 export class BotService {
   /** Set when the store counts across processes (Redis, Postgres); `limiter` is then its fallback. */
   private readonly sharedLimiter: StoreRateLimiter | undefined;
+  private readonly links: LinkPolicy;
 
   constructor(
     private readonly answers: AnswerService,
     private readonly store: FeedbackStore,
     private readonly limiter: RateLimiter,
     private readonly logger: Logger,
+    options: BotServiceOptions = {},
   ) {
     this.sharedLimiter = store.counter ? new StoreRateLimiter(store.counter, limiter, logger) : undefined;
+    this.links = createLinkPolicy({
+      videoUrls: [...answers.videos.values()].map((video) => video.url),
+      domains: options.linkDomains ?? [],
+    });
   }
 
   /**
@@ -104,7 +118,16 @@ export class BotService {
       recorded = false;
       this.logger.error({ answerId: result.id, err: (err as Error).message }, 'answer not recorded in the feedback store');
     }
-    return { status: 'answered', result, recorded };
+    return { status: 'answered', result: { ...result, answer: this.displayText(result.answer) }, recorded };
+  }
+
+  /**
+   * Answer text (Markdown) as the chat platforms show it: tables as code blocks, and links to
+   * anything but the course videos and the allowed domains as plain text (see
+   * src/bot/answerDisplay.ts). Also for text still streaming in.
+   */
+  displayText(answer: string): string {
+    return answerForDisplay(answer, this.links);
   }
 
   async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {

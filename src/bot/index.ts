@@ -16,7 +16,11 @@ export type { AdapterDeps, RunningAdapter } from './adapter.js';
 
 // Every pt-BR sentence users see, and text helpers for platform limits.
 export { LABEL_NAMES, MESSAGES } from './messages.js';
-export { splitText, truncate } from './text.js';
+export { plainReferenceLine, plainReferences, type PlainTextFormat } from './plainAnswer.js';
+export { isolate, splitText, titleLine, truncate } from './text.js';
+
+// Markdown as a syntax tree, for converting answers to a platform's own markup.
+export { parseMarkdown, plainText, tableAsText, walk } from './markdown.js';
 
 // Questions, answers and their references.
 export { MAX_QUESTION_CHARS, normalizeQuestion } from '../answer/answerService.js';

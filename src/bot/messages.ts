@@ -21,6 +21,8 @@ export const MESSAGES = {
   annotationRecorded: (label: Label) => `Avaliação registrada: ${LABEL_NAMES[label]}.`,
   annotationRefused: 'Só monitores e professores da disciplina podem avaliar respostas.',
   unknownCommand: 'Não conheço esse comando. Use /pergunta.',
+  answerCut: '✂️ Resposta cortada: ela é longa demais para ser exibida inteira aqui.',
+  linkTooLong: 'link longo demais para exibir aqui',
 } as const;
 
 export const LABEL_NAMES: Record<Label, string> = { C: 'Correta', P: 'Parcial', I: 'Incorreta' };

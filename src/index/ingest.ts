@@ -8,7 +8,7 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { splitText } from '../bot/text.js';
+import { splitPlainText } from '../bot/text.js';
 import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
 import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
 import type { Embedder } from '../embeddings/embedder.js';
@@ -246,10 +246,10 @@ export function splitLongCues(cues: readonly Cue[], maxTokens: number, countToke
     const tokens = Math.max(1, countTokens(cue.text) - base);
     const charsPerToken = cue.text.length / tokens;
     const pieces: string[] = [];
-    // At least 2 characters per piece: splitText never cuts a surrogate pair, so a limit of 1
+    // At least 2 characters per piece: splitPlainText never cuts a surrogate pair, so a limit of 1
     // could not make progress on an emoji.
     const cut = (text: string, chars: number): void => {
-      for (const piece of splitText(text, Math.max(2, chars))) {
+      for (const piece of splitPlainText(text, Math.max(2, chars))) {
         if (piece.length <= 2 || fits(piece)) pieces.push(piece);
         else cut(piece, Math.floor(piece.length / 2));
       }

@@ -30,6 +30,17 @@ describe('settings', () => {
     expect(configuredAdapters(config)).toEqual({ discord: false, slack: false });
   });
 
+  it('reads ANSWER_LINK_DOMAINS as a list of domains and refuses what is not one', () => {
+    expect(loadConfig({}, NO_FILE).ANSWER_LINK_DOMAINS).toEqual([]);
+    expect(loadConfig({ ANSWER_LINK_DOMAINS: 'scikit-learn.org, Docs.Python.org ,,pytorch.org' }, NO_FILE).ANSWER_LINK_DOMAINS).toEqual([
+      'scikit-learn.org',
+      'docs.python.org',
+      'pytorch.org',
+    ]);
+    expect(() => loadConfig({ ANSWER_LINK_DOMAINS: 'scikit-learn.org, https://evil.example/x' }, NO_FILE)).toThrow(/ANSWER_LINK_DOMAINS.*"https:\/\/evil\.example\/x"/);
+    expect(() => loadConfig({ ANSWER_LINK_DOMAINS: 'localhost' }, NO_FILE)).toThrow(ConfigError);
+  });
+
   it('reads .env, lets the environment win, and treats empty values as unset', async () => {
     const dir = await tempDir('env-');
     const file = path.join(dir, '.env');
