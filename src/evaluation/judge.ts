@@ -4,6 +4,8 @@
  *
  * - Same OpenAI-compatible client as the answers (`createLlm`), temperature 0, pt-BR prompts
  *   (versioned by JUDGE_PROMPT_VERSION and stored with every verdict).
+ * - JSON mode (`response_format: {type: "json_object"}`) when the server accepts it, the same
+ *   prompts without it when it does not, remembered per server (see `jsonMode.ts`).
  * - Every criterion is a 0–3 scale; the judge answers in JSON `{criteria, supporting_evidence,
  *   score}` and the score is read ONLY from the `score` field (the JSON may be wrapped in a
  *   ```json fence or surrounded by prose; free text is never scraped for numbers, so "numa
@@ -33,6 +35,7 @@ import { escapeAttribute, escapeContent, type ChatMessage } from '../answer/prom
 import type { Logger } from '../logger.js';
 import type { AnswerRecord, FeedbackStore, FullRecord, JudgeRecord, JudgeScore, Label, StoredSegment } from '../store/types.js';
 import { isAbstention } from './exportRecords.js';
+import { processJsonModeMemory, type JsonModeMemory, type JsonModeState } from './jsonMode.js';
 import { EXIT, UserError } from '../errors.js';
 
 /** Bump whenever the judge prompts or the scoring rules change (stored with every verdict). */
@@ -287,6 +290,8 @@ export interface JudgeOptions {
   maxAttempts?: number;
   /** Answer sentences judged for groundedness at most. Default 20. */
   maxSentences?: number;
+  /** What is known of each server's JSON mode. Default: the process-wide memory. */
+  jsonMode?: JsonModeMemory;
   logger?: Logger;
   now?: () => Date;
 }
@@ -296,6 +301,7 @@ export class Judge {
   private readonly llm: Llm;
   private readonly maxAttempts: number;
   private readonly maxSentences: number;
+  private readonly jsonModeMemory: JsonModeMemory;
   private readonly logger: Logger | undefined;
   private readonly now: () => Date;
 
@@ -304,8 +310,14 @@ export class Judge {
     this.model = opts.llm.model;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
     this.maxSentences = Math.max(1, opts.maxSentences ?? 20);
+    this.jsonModeMemory = opts.jsonMode ?? processJsonModeMemory;
     this.logger = opts.logger;
     this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Whether the judge's server accepts JSON mode, as far as this process knows. */
+  get jsonMode(): JsonModeState {
+    return this.jsonModeMemory.state(this.llm);
   }
 
   /** Judges one answer. Never throws for a judge failure (it is the verdict); throws JudgeAbortError. */
@@ -408,7 +420,7 @@ export class Judge {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new JudgeCallError(`${what}: interrompida`);
       let reply: string;
       try {
-        reply = await this.llm.complete(conversation, { signal });
+        reply = await this.jsonModeMemory.complete(this.llm, conversation, { signal, ...(this.logger ? { logger: this.logger } : {}) });
       } catch (err) {
         if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
         if (err instanceof LlmError) {

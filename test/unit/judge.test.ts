@@ -21,6 +21,7 @@ import {
   parseJudgeReply,
   splitSentences,
 } from '../../src/evaluation/judge.js';
+import { JsonModeMemory } from '../../src/evaluation/jsonMode.js';
 import { createLogger } from '../../src/logger.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { AnswerRecord, FeedbackStore } from '../../src/store/types.js';
@@ -105,7 +106,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-function makeJudge(opts: { maxRetries?: number; maxAttempts?: number } = {}): Judge {
+/** Each judge gets its own JSON-mode memory unless one is shared on purpose. */
+function makeJudge(opts: { maxRetries?: number; maxAttempts?: number; jsonMode?: JsonModeMemory } = {}): Judge {
   const llm = createLlm({
     apiKey: API_KEY,
     baseURL: fake.baseURL,
@@ -116,7 +118,12 @@ function makeJudge(opts: { maxRetries?: number; maxAttempts?: number } = {}): Ju
     temperature: 0,
     maxConcurrency: 4,
   });
-  return new Judge({ llm, logger, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+  return new Judge({
+    llm,
+    logger,
+    jsonMode: opts.jsonMode ?? new JsonModeMemory(),
+    ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+  });
 }
 
 describe('parseJudgeReply', () => {
@@ -228,8 +235,9 @@ describe('Judge against the fake OpenAI server', () => {
 
     expect(fake.requests).toHaveLength(1 + 2 + 2);
     for (const req of fake.requests) {
-      const body = req.body as { temperature?: number; model?: string };
+      const body = req.body as { temperature?: number; model?: string; response_format?: unknown };
       expect(body.temperature).toBe(0);
+      expect(body.response_format).toEqual({ type: 'json_object' });
       expect(body.model).toBe('juiz-fake');
       expect(req.messages[0]?.role).toBe('system');
       expect(req.messages[0]?.content).toContain('Você é um avaliador rigoroso e imparcial');
@@ -238,6 +246,33 @@ describe('Judge against the fake OpenAI server', () => {
       if (taskOf(req) === 'g') expect(req.messages[1]?.content).toContain('<trecho n="2" aula="Aula 2 — Redes" inicio="1:00" fim="3:20">');
       else expect(req.messages[1]?.content).toContain('<pergunta>\nComo funciona o dropout?\n</pergunta>');
     }
+  });
+
+  it('falls back to prompt-only JSON when the server refuses JSON mode, after one rejected call, and remembers it', async () => {
+    const judgeReplies = byTask({ ar: json(3), cr: json(3), g: json(3) });
+    fake.setDefault((req) =>
+      (req.body as { response_format?: unknown }).response_format === undefined
+        ? judgeReplies(req)
+        : { type: 'error', status: 400, message: "Invalid parameter: 'response_format' is not supported with this model.", param: 'response_format' },
+    );
+    const memory = new JsonModeMemory();
+    const judge = makeJudge({ jsonMode: memory });
+    expect(judge.jsonMode).toBe('unknown');
+    const verdict = await judge.judge(record());
+    expect(verdict).toMatchObject({ status: 'ok', label: 'C', answerRelevance: { raw: 3 } });
+    expect(judge.jsonMode).toBe('prompt-only');
+    const withFormat = fake.requests.filter((r) => (r.body as { response_format?: unknown }).response_format !== undefined);
+    expect(withFormat).toHaveLength(1);
+    expect(fake.requests).toHaveLength(1 + 1 + 2 + 2);
+    // The prompts are the same in both modes: they ask for JSON in words.
+    for (const req of fake.requests) expect(req.messages[0]?.content).toContain('Responda SOMENTE com um objeto JSON');
+
+    // Another run in the same process, on the same server and model: no rejected call at all.
+    fake.requests.length = 0;
+    const again = await makeJudge({ jsonMode: memory }).judge(record());
+    expect(again.status).toBe('ok');
+    expect(fake.requests).toHaveLength(5);
+    expect(fake.requests.every((r) => (r.body as { response_format?: unknown }).response_format === undefined)).toBe(true);
   });
 
   it('reads fenced JSON and JSON surrounded by the "numa escala de 0 a 3, dou 3" trap from the server', async () => {
