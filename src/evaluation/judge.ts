@@ -63,22 +63,60 @@ function segmentTag(seg: StoredSegment, n?: number): string {
   );
 }
 
-export function answerRelevanceMessages(question: string, answer: string): ChatMessage[] {
+/** One judge task: the user message is its title, instruction and 0–3 scale, then the data, then the JSON reminder. */
+interface JudgeTask {
+  /** "Tarefa: …" */
+  title: string;
+  instruction: string;
+  /** What scores 0, 1, 2 and 3. */
+  scale: readonly [string, string, string, string];
+}
+
+const ASR_NOTE = 'As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.';
+
+const JUDGE_TASKS: Readonly<Record<JudgeCriterion, JudgeTask>> = {
+  'answer-relevance': {
+    title: 'RELEVÂNCIA DA RESPOSTA (answer relevance)',
+    instruction:
+      'Avalie o quanto a resposta atende ao que o estudante perguntou. Não avalie se ela está correta nem se é sustentada pelas aulas: avalie apenas se responde à pergunta.',
+    scale: [
+      'a resposta não tem relação com a pergunta ou não responde nada do que foi perguntado.',
+      'a resposta trata do assunto, mas responde só uma pequena parte da pergunta.',
+      'a resposta responde à maior parte da pergunta, mas falta algo importante ou há partes irrelevantes.',
+      'a resposta responde de forma completa e direta a tudo o que foi perguntado.',
+    ],
+  },
+  'context-relevance': {
+    title: 'RELEVÂNCIA DO CONTEXTO (context relevance)',
+    instruction: `Avalie o quanto o trecho de transcrição abaixo é útil para responder à pergunta do estudante. ${ASR_NOTE}`,
+    scale: [
+      'o trecho não tem relação com a pergunta.',
+      'o trecho toca no assunto, mas quase não ajuda a responder.',
+      'o trecho ajuda a responder parte da pergunta.',
+      'o trecho contém o que é preciso para responder à pergunta.',
+    ],
+  },
+  groundedness: {
+    title: 'FUNDAMENTAÇÃO (groundedness)',
+    instruction: `Avalie se a afirmação abaixo, tirada da resposta do assistente, é sustentada pelos trechos das transcrições das aulas, e somente por eles (não use conhecimento externo). ${ASR_NOTE}`,
+    scale: [
+      'a afirmação não é sustentada pelos trechos, ou os contradiz.',
+      'só uma pequena parte da afirmação é sustentada pelos trechos.',
+      'a maior parte da afirmação é sustentada pelos trechos.',
+      'a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
+    ],
+  },
+};
+
+function judgeMessages(criterion: JudgeCriterion, data: readonly string[]): ChatMessage[] {
+  const task = JUDGE_TASKS[criterion];
   const user = [
-    'Tarefa: RELEVÂNCIA DA RESPOSTA (answer relevance).',
-    'Avalie o quanto a resposta atende ao que o estudante perguntou. Não avalie se ela está correta nem se é sustentada pelas aulas: avalie apenas se responde à pergunta.',
+    `Tarefa: ${task.title}.`,
+    task.instruction,
     'Escala:',
-    '0 — a resposta não tem relação com a pergunta ou não responde nada do que foi perguntado.',
-    '1 — a resposta trata do assunto, mas responde só uma pequena parte da pergunta.',
-    '2 — a resposta responde à maior parte da pergunta, mas falta algo importante ou há partes irrelevantes.',
-    '3 — a resposta responde de forma completa e direta a tudo o que foi perguntado.',
+    ...task.scale.map((level, score) => `${score} — ${level}`),
     '',
-    '<pergunta>',
-    escapeContent(question.trim()),
-    '</pergunta>',
-    '<resposta>',
-    escapeContent(answer.trim()),
-    '</resposta>',
+    ...data,
     '',
     JSON_REMINDER,
   ].join('\n');
@@ -86,54 +124,28 @@ export function answerRelevanceMessages(question: string, answer: string): ChatM
     { role: 'system', content: JUDGE_SYSTEM_PROMPT },
     { role: 'user', content: user },
   ];
+}
+
+/** `<tag>`, the escaped text, `</tag>`, one line each. */
+function tagged(tag: string, content: string): string[] {
+  return [`<${tag}>`, escapeContent(content.trim()), `</${tag}>`];
+}
+
+export function answerRelevanceMessages(question: string, answer: string): ChatMessage[] {
+  return judgeMessages('answer-relevance', [...tagged('pergunta', question), ...tagged('resposta', answer)]);
 }
 
 export function contextRelevanceMessages(question: string, segment: StoredSegment): ChatMessage[] {
-  const user = [
-    'Tarefa: RELEVÂNCIA DO CONTEXTO (context relevance).',
-    'Avalie o quanto o trecho de transcrição abaixo é útil para responder à pergunta do estudante. As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.',
-    'Escala:',
-    '0 — o trecho não tem relação com a pergunta.',
-    '1 — o trecho toca no assunto, mas quase não ajuda a responder.',
-    '2 — o trecho ajuda a responder parte da pergunta.',
-    '3 — o trecho contém o que é preciso para responder à pergunta.',
-    '',
-    '<pergunta>',
-    escapeContent(question.trim()),
-    '</pergunta>',
-    segmentTag(segment),
-    '',
-    JSON_REMINDER,
-  ].join('\n');
-  return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT },
-    { role: 'user', content: user },
-  ];
+  return judgeMessages('context-relevance', [...tagged('pergunta', question), segmentTag(segment)]);
 }
 
 export function groundednessMessages(sentence: string, segments: readonly StoredSegment[]): ChatMessage[] {
-  const user = [
-    'Tarefa: FUNDAMENTAÇÃO (groundedness).',
-    'Avalie se a afirmação abaixo, tirada da resposta do assistente, é sustentada pelos trechos das transcrições das aulas, e somente por eles (não use conhecimento externo). As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.',
-    'Escala:',
-    '0 — a afirmação não é sustentada pelos trechos, ou os contradiz.',
-    '1 — só uma pequena parte da afirmação é sustentada pelos trechos.',
-    '2 — a maior parte da afirmação é sustentada pelos trechos.',
-    '3 — a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
-    '',
+  return judgeMessages('groundedness', [
     '<trechos>',
     ...segments.map((s, i) => segmentTag(s, i + 1)),
     '</trechos>',
-    '<afirmacao>',
-    escapeContent(sentence.trim()),
-    '</afirmacao>',
-    '',
-    JSON_REMINDER,
-  ].join('\n');
-  return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT },
-    { role: 'user', content: user },
-  ];
+    ...tagged('afirmacao', sentence),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -4,7 +4,7 @@
  * abstentions, re-runs, and the `evaluate` command end to end.
  */
 import { spawn } from 'node:child_process';
-import { randomUUID } from 'node:crypto';
+import { createHash, randomUUID } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -12,9 +12,12 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/answer/llm.js';
 import { NOT_COVERED_SENTENCE } from '../../src/answer/prompt.js';
 import {
+  answerRelevanceMessages,
   automatedLabel,
+  contextRelevanceMessages,
   evaluateStore,
   formatReasoning,
+  groundednessMessages,
   Judge,
   JUDGE_PROMPT_VERSION,
   JudgeAbortError,
@@ -168,6 +171,57 @@ describe('parseJudgeReply', () => {
     const parsed = parseJudgeReply(json(2, 'cobre\na maior parte', 'falta  o exemplo'));
     if (!parsed.ok) throw new Error('expected ok');
     expect(formatReasoning(parsed.score)).toBe('Criteria: cobre a maior parte Supporting Evidence: falta o exemplo Score: 2');
+  });
+});
+
+describe('judge prompts', () => {
+  it('are pinned to JUDGE_PROMPT_VERSION: changing their text means bumping the version (and this hash)', () => {
+    const seg = (n: number) => ({
+      corpusId: n,
+      score: 1,
+      foundBy: {},
+      videoId: 'v',
+      title: `Aula ${n} <"&>`,
+      url: 'u',
+      start: 60 * n,
+      end: 60 * n + 150,
+      text: ` texto ${n} com <tag> & "aspas" `,
+    });
+    const prompts = [
+      answerRelevanceMessages(' Pergunta <x>? ', ' Resposta & mais. '),
+      contextRelevanceMessages('Pergunta?', seg(1)),
+      groundednessMessages('Uma afirmação.', [seg(1), seg(2)]),
+    ];
+    const hash = createHash('sha256').update(JSON.stringify(prompts)).digest('hex');
+    expect({ version: JUDGE_PROMPT_VERSION, hash }).toEqual({
+      version: 'juiz-2026-11-26.1',
+      hash: '003dadd3da46c3287d31a25aecea135164cb7fd8b45b87e84b3a390a5b8697ee',
+    });
+    expect(prompts[2]?.[1]?.content).toBe(
+      [
+        'Tarefa: FUNDAMENTAÇÃO (groundedness).',
+        'Avalie se a afirmação abaixo, tirada da resposta do assistente, é sustentada pelos trechos das transcrições das aulas, e somente por eles (não use conhecimento externo). As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.',
+        'Escala:',
+        '0 — a afirmação não é sustentada pelos trechos, ou os contradiz.',
+        '1 — só uma pequena parte da afirmação é sustentada pelos trechos.',
+        '2 — a maior parte da afirmação é sustentada pelos trechos.',
+        '3 — a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
+        '',
+        '<trechos>',
+        '<trecho n="1" aula="Aula 1 &lt;&quot;&amp;&gt;" inicio="1:00" fim="3:30">',
+        'texto 1 com &lt;tag&gt; &amp; "aspas"',
+        '</trecho>',
+        '<trecho n="2" aula="Aula 2 &lt;&quot;&amp;&gt;" inicio="2:00" fim="4:30">',
+        'texto 2 com &lt;tag&gt; &amp; "aspas"',
+        '</trecho>',
+        '</trechos>',
+        '<afirmacao>',
+        'Uma afirmação.',
+        '</afirmacao>',
+        '',
+        'Responda apenas com o objeto JSON {"criteria": "...", "supporting_evidence": "...", "score": N}, com N inteiro de 0 a 3.',
+      ].join('\n'),
+    );
   });
 });
 
