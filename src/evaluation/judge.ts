@@ -22,6 +22,9 @@
  *   I  when AR ≤ 1 or G < 1/3  (does not answer, or mostly unsupported)
  *   P  otherwise
  *   (no judgeable sentence → G unknown → label from AR alone: 3 → C, 2 → P, ≤ 1 → I)
+ * That is the worse of the label of AR alone (`labelFromScore`) and the label of G alone
+ * (`labelFromMean`: ≥ 2/3 → C, < 1/3 → I, else P); the summary uses the same two functions to
+ * compare each metric with the TAs' labels.
  * Abstentions (the answer starts with NOT_COVERED_PREFIX, or kind 'not-found') get no AR and
  * no groundedness; only the retrieved segments are judged, and the label says whether
  * abstaining was right: I when some segment has context relevance ≥ 2 (the lectures had
@@ -263,6 +266,18 @@ export function splitSentences(answer: string, max = 20): string[] {
   return out.slice(0, max);
 }
 
+/** C/P/I read from one 0–3 score: 3 → C, 2 → P, 0–1 → I. */
+export function labelFromScore(raw: number): Label {
+  return raw >= 3 ? 'C' : raw >= 2 ? 'P' : 'I';
+}
+
+/** C/P/I read from a mean of normalised scores (0–1): ≥ 2/3 → C, < 1/3 → I, else P. */
+export function labelFromMean(mean: number): Label {
+  return mean >= 2 / 3 ? 'C' : mean < 1 / 3 ? 'I' : 'P';
+}
+
+const LABEL_RANK: Readonly<Record<Label, number>> = { I: 0, P: 1, C: 2 };
+
 /** See the module comment for the mapping. `answerRelevance` and `contextRelevance` are raw 0–3. */
 export function automatedLabel(input: {
   abstained: boolean;
@@ -273,11 +288,11 @@ export function automatedLabel(input: {
   if (input.abstained) return input.contextRelevance.some((c) => c >= 2) ? 'I' : 'C';
   const ar = input.answerRelevance;
   if (ar === null) return null;
+  const byAr = labelFromScore(ar);
   const g = input.groundednessMean;
-  if (g === null) return ar >= 3 ? 'C' : ar === 2 ? 'P' : 'I';
-  if (ar <= 1 || g < 1 / 3) return 'I';
-  if (ar >= 3 && g >= 2 / 3) return 'C';
-  return 'P';
+  if (g === null) return byAr;
+  const byG = labelFromMean(g);
+  return LABEL_RANK[byG] < LABEL_RANK[byAr] ? byG : byAr;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -19,6 +19,8 @@ import {
   formatReasoning,
   groundednessMessages,
   Judge,
+  labelFromMean,
+  labelFromScore,
   JUDGE_PROMPT_VERSION,
   JudgeAbortError,
   parseJudgeReply,
@@ -242,6 +244,20 @@ describe('automatedLabel and splitSentences', () => {
     expect(abst([0, 1])).toBe('C');
     expect(abst([])).toBe('C');
     expect(abst([1, 2])).toBe('I');
+  });
+
+  it('reads C/P/I from one metric with the thresholds of the automated label, which is the worse of AR and G', () => {
+    expect([0, 1, 2, 3].map(labelFromScore)).toEqual(['I', 'I', 'P', 'C']);
+    expect([0, 0.3, 1 / 3, 0.5, 0.66, 2 / 3, 1].map(labelFromMean)).toEqual(['I', 'I', 'P', 'P', 'P', 'C', 'C']);
+    // Groundedness means as the judge computes them (averages of k/3 over up to 20 sentences).
+    const means = new Set<number>([0, 1]);
+    for (let n = 1; n <= 20; n++) for (let k = 0; k <= 3 * n; k++) means.add(k / 3 / n);
+    for (const ar of [0, 1, 2, 3]) {
+      for (const g of means) {
+        const rule = ar <= 1 || g < 1 / 3 ? 'I' : ar >= 3 && g >= 2 / 3 ? 'C' : 'P';
+        expect(automatedLabel({ abstained: false, answerRelevance: ar, groundednessMean: g, contextRelevance: [] })).toBe(rule);
+      }
+    }
   });
 
   it('splits an answer into judgeable sentences', () => {
