@@ -556,9 +556,27 @@ describe('npm run evaluate (CLI)', () => {
     expect(result.stdout).toContain('| Answer Relevance (AR) média | 1.00 |');
     expect(result.stdout).toContain('| taxa de 👍 | 100% (👍 1 · 👎 0) |');
     expect(result.stdout).toContain('1 pares: acurácia 1.00, kappa de Cohen 1.00');
+    expect(result.stdout).toContain('| avaliações que falharam | 0% (0 de 1) |');
+    expect(result.stdout).toContain('| relevância da resposta (AR: 3 → C, 2 → P, 0–1 → I) | 1 | 1.00 | 1.00 |');
+    expect(result.stdout).toContain('| anotação automatizada (C/P/I) | 1 | 1.00 | 1.00 |');
+    // The fake accepts JSON mode: every judge call asked for it.
+    expect(fake.requests.every((r) => (r.body as { response_format?: unknown }).response_format !== undefined)).toBe(true);
+    expect(result.stderr).toContain('"jsonMode":"json-object"');
     expect(existsSync(out)).toBe(true);
-    const summary = JSON.parse(readFileSync(out, 'utf8')) as { records: { judged: number }; agreement: { matrix: number[][] } };
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as {
+      records: { judged: number; failedShare: number };
+      agreement: { matrix: number[][] };
+      agreementByMetric: Record<string, { n: number; kappa: number }>;
+    };
     expect(summary.records.judged).toBe(1);
+    expect(summary.records.failedShare).toBe(0);
+    expect(Object.keys(summary.agreementByMetric)).toEqual(['answerRelevance', 'contextRelevance', 'groundedness', 'label']);
+    expect(Object.values(summary.agreementByMetric).map((a) => [a.n, a.kappa])).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]);
     expect(summary.agreement.matrix).toEqual([
       [1, 0, 0],
       [0, 0, 0],
@@ -578,4 +596,40 @@ describe('npm run evaluate (CLI)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since: data inválida "ontem"');
   }, 90_000);
+
+  it('falls back to prompt-only JSON on a server that refuses JSON mode, and reports the failed share', async () => {
+    const file = path.join(dir, 'refusing.sqlite');
+    const store = await createFeedbackStore({ url: `sqlite://${file}`, salt: 'sal-de-teste-1234', logger });
+    for (const [i, question] of ['Como funciona o dropout?', 'E a normalização em lote?'].entries()) {
+      const { platform: _p, channel: _c, user: _u, ...answer } = record({ question, createdAt: new Date(Date.UTC(2026, 2, 1 + i)).toISOString() });
+      await store.recordAnswer(answer, { platform: 'slack', channel: 'c', rawUserId: `U${i}` });
+      await store.annotate({ answerId: answer.id, platform: 'slack', rawUserId: 'TA', label: 'C' });
+    }
+    await store.close();
+
+    // The second answer's relevance never comes back as JSON: its verdict fails.
+    const replies = byTask({
+      ar: (req) => ({ type: 'text', text: req.messages[1]?.content.includes('normalização') ? 'Nota 3.' : json(3) }),
+      cr: json(3),
+      g: json(3),
+    });
+    fake.setDefault((req) =>
+      (req.body as { response_format?: unknown }).response_format === undefined
+        ? replies(req)
+        : { type: 'error', status: 400, message: "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.", param: 'response_format' },
+    );
+    const out = path.join(dir, 'refusing.json');
+    const env = { STORE_URL: `sqlite://${file}`, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: fake.baseURL, JUDGE_MODEL: 'juiz-sem-json', USER_ID_SALT: 'sal-de-teste-1234' };
+    const result = await run(['--out', out], env);
+    expect(result.stderr).not.toContain(API_KEY);
+    expect(result.code).toBe(1);
+    expect(fake.requests.filter((r) => (r.body as { response_format?: unknown }).response_format !== undefined)).toHaveLength(1);
+    expect(result.stderr).toContain('does not accept JSON mode');
+    expect(result.stderr).toContain('"jsonMode":"prompt-only"');
+    expect(result.stdout).toContain('| avaliações que falharam | 50% (1 de 2) |');
+    expect(result.stdout).toContain('Das 2 respostas anotadas, ficaram fora da comparação 1 cuja avaliação falhou e 0 ainda sem avaliação.');
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as { records: { failedShare: number }; labelled: { failedVerdict: number } };
+    expect(summary.records.failedShare).toBe(0.5);
+    expect(summary.labelled.failedVerdict).toBe(1);
+  }, 60_000);
 });
