@@ -57,6 +57,9 @@ export class LlmError extends UserError {
   readonly retryable: boolean;
   /** Wait asked by the server (`retry-after-ms` / `retry-after`), in ms. */
   readonly retryAfterMs: number | undefined;
+  /** The server's error `param` and `code` (e.g. `response_format`, `unsupported_parameter`), when it sent them. */
+  readonly param: string | undefined;
+  readonly code: string | undefined;
   /** Attempts made before giving up (1 = no retry). */
   attempts = 1;
   /** True when part of the answer had already been forwarded to `onDelta`. */
@@ -65,11 +68,13 @@ export class LlmError extends UserError {
   constructor(
     readonly kind: LlmErrorKind,
     message: string,
-    opts: { status?: number; retryable?: boolean; retryAfterMs?: number } = {},
+    opts: { status?: number; retryable?: boolean; retryAfterMs?: number; param?: string; code?: string } = {},
   ) {
     super(message);
     this.userMessage = LLM_USER_MESSAGES[kind];
     this.status = opts.status;
+    this.param = opts.param;
+    this.code = opts.code;
     this.retryable = opts.retryable ?? false;
     this.retryAfterMs = opts.retryAfterMs;
   }
@@ -81,15 +86,26 @@ export interface LlmLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** `response_format` of the Chat Completions API, e.g. `{ type: 'json_object' }` (JSON mode). */
+export type ResponseFormat = NonNullable<OpenAI.Chat.Completions.ChatCompletionCreateParams['response_format']>;
+
 export interface CompleteOptions {
   /** When given, the answer is streamed and each piece of text is passed here, in order. */
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
+  /**
+   * Sent as `response_format` when given; nothing is sent otherwise (the answers never set it).
+   * A server that does not accept it answers 4xx: the call fails as `bad-response` with the
+   * server's `param`/`code` on the error, and the caller decides whether to ask again without it.
+   */
+  responseFormat?: ResponseFormat;
 }
 
 export interface Llm {
   /** Model id sent to the server (and recorded with each answer). */
   readonly model: string;
+  /** The server's base URL, when known (what a per-server memory is keyed by). */
+  readonly baseURL?: string;
   /**
    * Returns the answer text, trimmed. When streaming, the deltas passed to `onDelta`
    * concatenate exactly to the returned text (leading/trailing whitespace is never forwarded).
@@ -202,6 +218,9 @@ function toLlmError(err: unknown, apiKey: string): LlmError {
     if (err instanceof AuthenticationError || err instanceof PermissionDeniedError) {
       return new LlmError('auth', `LLM server refused the credentials: ${detail}`, base);
     }
+    const field = (v: unknown) => (typeof v === 'string' && v !== '' ? clean(v).slice(0, 100) : undefined);
+    const param = field(err.param);
+    const code = field(err.code);
     if (status === undefined) {
       // An error event inside an SSE stream.
       return new LlmError('unavailable', `LLM server reported an error mid-stream: ${detail}`, { retryable: true });
@@ -214,7 +233,11 @@ function toLlmError(err: unknown, apiKey: string): LlmError {
       return new LlmError('unavailable', `LLM server error: ${detail}`, withRetry);
     }
     // 400, 404, 422...: the request or configuration is wrong (unknown model, context too long).
-    return new LlmError('bad-response', `LLM server rejected the request: ${detail}`, base);
+    return new LlmError('bad-response', `LLM server rejected the request: ${detail}`, {
+      ...base,
+      ...(param !== undefined ? { param } : {}),
+      ...(code !== undefined ? { code } : {}),
+    });
   }
   if (err instanceof SyntaxError) {
     return new LlmError('bad-response', `LLM server sent malformed JSON: ${clean(err.message)}`);
@@ -253,11 +276,12 @@ export function createLlm(opts: LlmOptions): Llm {
   });
   const limit = pLimit(Math.max(1, opts.maxConcurrency ?? 4));
 
-  const body = (messages: readonly ChatMessage[]) => ({
+  const body = (messages: readonly ChatMessage[], responseFormat: ResponseFormat | undefined) => ({
     model,
     messages: messages.map((m) => ({ role: m.role, content: m.content })),
     ...(temperature !== undefined ? { temperature } : {}),
     ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+    ...(responseFormat !== undefined ? { response_format: responseFormat } : {}),
   });
 
   /**
@@ -296,12 +320,16 @@ export function createLlm(opts: LlmOptions): Llm {
     }
   }
 
-  async function once(messages: readonly ChatMessage[], signal: AbortSignal | undefined): Promise<string> {
+  async function once(
+    messages: readonly ChatMessage[],
+    signal: AbortSignal | undefined,
+    responseFormat: ResponseFormat | undefined,
+  ): Promise<string> {
     return withDeadline(signal, async (s, arm) => {
       arm(`no answer after ${timeoutMs} ms`);
       // Typed wider than the SDK says: it returns the raw text when the content-type is not JSON.
       const res = (await client.chat.completions.create(
-        { ...body(messages), stream: false },
+        { ...body(messages, responseFormat), stream: false },
         { signal: s, timeout: timeoutMs, maxRetries: 0 },
       )) as ChatCompletion | string | undefined;
       const content = typeof res === 'object' && res !== null ? res.choices?.[0]?.message?.content : undefined;
@@ -317,11 +345,12 @@ export function createLlm(opts: LlmOptions): Llm {
     signal: AbortSignal | undefined,
     onDelta: (text: string) => void,
     state: { emitted: boolean },
+    responseFormat: ResponseFormat | undefined,
   ): Promise<string> {
     return withDeadline(signal, async (s, arm) => {
       arm(`no response headers after ${timeoutMs} ms`);
       const stream = await client.chat.completions.create(
-        { ...body(messages), stream: true },
+        { ...body(messages, responseFormat), stream: true },
         { signal: s, timeout: timeoutMs, maxRetries: 0 },
       );
       let text = '';
@@ -355,12 +384,14 @@ export function createLlm(opts: LlmOptions): Llm {
   }
 
   async function run(messages: readonly ChatMessage[], copts: CompleteOptions): Promise<string> {
-    const { onDelta, signal } = copts;
+    const { onDelta, signal, responseFormat } = copts;
     const state = { emitted: false };
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
       try {
-        return onDelta ? await streamed(messages, signal, onDelta, state) : await once(messages, signal);
+        return onDelta
+          ? await streamed(messages, signal, onDelta, state, responseFormat)
+          : await once(messages, signal, responseFormat);
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
         if (err instanceof APIUserAbortError) throw err; // not ours: should not happen
@@ -397,6 +428,7 @@ export function createLlm(opts: LlmOptions): Llm {
 
   return {
     model,
+    baseURL: client.baseURL,
     complete(messages, copts = {}) {
       return limit(() => run(messages, copts));
     },

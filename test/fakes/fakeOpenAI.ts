@@ -30,8 +30,9 @@
  *   first token), `finishReason` (default 'stop'; null omits it), `omitDone` (no `data: [DONE]`),
  *   `headers`. The request's `firstContentAt` records when the first content chunk was written.
  * - `{ type: 'error', status }`: a JSON error body `{ error: { message, type, param, code } }`
- *   (or a raw `body`), with optional `retryAfter` (→ `retry-after` header, seconds or HTTP date),
- *   `retryAfterMs` (→ `retry-after-ms`), extra `headers`, `delayMs`.
+ *   (`param` and `code` null unless given; or a raw `body`), with optional `retryAfter`
+ *   (→ `retry-after` header, seconds or HTTP date), `retryAfterMs` (→ `retry-after-ms`), extra
+ *   `headers`, `delayMs`.
  * - `{ type: 'stall', after }`: hangs forever (until the client gives up or `close()`).
  *   `after: 'request'` (default) sends nothing; `'headers'` sends 200 headers and no body;
  *   a number N sends N content chunks (streaming) or the first N bytes of the JSON body, then hangs.
@@ -94,6 +95,8 @@ export type FakeBehavior =
       status: number;
       message?: string;
       errorType?: string;
+      /** The request field the error is about, e.g. 'response_format'. */
+      param?: string | null;
       code?: string | null;
       /** Raw body instead of the standard `{ error: {...} }` (string as is, otherwise JSON). */
       body?: unknown;
@@ -302,7 +305,7 @@ export async function startFakeOpenAI(opts: { defaultBehavior?: FakeResponder } 
                 error: {
                   message: b.message ?? `fake error ${b.status}`,
                   type: b.errorType ?? (b.status === 429 ? 'rate_limit_exceeded' : b.status >= 500 ? 'server_error' : 'invalid_request_error'),
-                  param: null,
+                  param: b.param ?? null,
                   code: b.code ?? null,
                 },
               };
