@@ -15,6 +15,10 @@
  *   The SDK's own retry loop is disabled (`maxRetries: 0` per request) because it honours
  *   any `retry-after` however long, and knows nothing of stalled or broken bodies; the SDK
  *   `timeout` option is still set and bounds the wait for response headers.
+ * - Length. `maxTokens` is sent as `max_tokens`, so a model stuck repeating itself cannot hold a
+ *   concurrency slot until `maxDurationMs`. An answer that reaches it (finish_reason `length`)
+ *   is not an error: the reply keeps the text and says `truncated`. A streaming server that
+ *   ignores the limit is cut by the client after `maxTokens × MAX_CHARS_PER_TOKEN` characters.
  * - Concurrency. At most `maxConcurrency` (default 4) calls run at once; the rest queue.
  * - Errors are `LlmError`s with a `kind` and a pt-BR `userMessage`. Their messages are
  *   sanitised: the API key (and anything that looks like a secret key) never appears in an
@@ -87,16 +91,34 @@ export interface CompleteOptions {
   signal?: AbortSignal;
 }
 
+/** What one completion produced. */
+export interface LlmReply {
+  /** The answer text, trimmed. */
+  text: string;
+  /** The server's finish_reason (`stop`, `length`, …). */
+  finishReason: string;
+  /** The answer ended at the length limit (`maxTokens`), not where the model meant to stop. */
+  truncated: boolean;
+}
+
 export interface Llm {
   /** Model id sent to the server (and recorded with each answer). */
   readonly model: string;
+  /** The `max_tokens` sent with each request, when there is one. */
+  readonly maxTokens?: number | undefined;
   /**
-   * Returns the answer text, trimmed. When streaming, the deltas passed to `onDelta`
-   * concatenate exactly to the returned text (leading/trailing whitespace is never forwarded).
-   * Rejects with `LlmError`, or with the signal's reason when `signal` aborts.
+   * Returns the answer. When streaming, the deltas passed to `onDelta` concatenate exactly to
+   * the returned text (leading/trailing whitespace is never forwarded). Rejects with
+   * `LlmError`, or with the signal's reason when `signal` aborts.
    */
-  complete(messages: readonly ChatMessage[], opts?: CompleteOptions): Promise<string>;
+  complete(messages: readonly ChatMessage[], opts?: CompleteOptions): Promise<LlmReply>;
 }
+
+/**
+ * Characters of streamed text per token of `maxTokens` after which the client stops reading a
+ * server that ignores `max_tokens`: about twice what a token of Portuguese text or code takes.
+ */
+export const MAX_CHARS_PER_TOKEN = 8;
 
 export interface LlmOptions {
   apiKey: string;
@@ -108,7 +130,7 @@ export interface LlmOptions {
   /** Retries after the first attempt (0 = no retry). */
   maxRetries: number;
   temperature?: number;
-  /** Limit on the answer length, sent as `max_tokens` when given. */
+  /** Limit on the answer length, sent as `max_tokens` when given (see the header). */
   maxTokens?: number;
   /** Simultaneous requests; more calls wait in a queue. Default 4. */
   maxConcurrency?: number;
@@ -242,6 +264,8 @@ export function createLlm(opts: LlmOptions): Llm {
   } = opts;
   if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
   if (!(maxRetries >= 0)) throw new RangeError('maxRetries must be >= 0');
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw new RangeError('maxTokens must be a positive integer');
+  const maxChars = maxTokens !== undefined ? maxTokens * MAX_CHARS_PER_TOKEN : undefined;
 
   const client = new OpenAI({
     apiKey,
@@ -296,7 +320,14 @@ export function createLlm(opts: LlmOptions): Llm {
     }
   }
 
-  async function once(messages: readonly ChatMessage[], signal: AbortSignal | undefined): Promise<string> {
+  /** The reply for `text` ended by `finish`; unusual endings are logged. */
+  function reply(text: string, finish: string): LlmReply {
+    // 'length' is reported by the caller, which knows what the answer was for.
+    if (finish !== 'stop' && finish !== 'length') logger?.warn({ model, finishReason: finish }, 'LLM answer did not finish normally');
+    return { text, finishReason: finish, truncated: finish === 'length' };
+  }
+
+  async function once(messages: readonly ChatMessage[], signal: AbortSignal | undefined): Promise<LlmReply> {
     return withDeadline(signal, async (s, arm) => {
       arm(`no answer after ${timeoutMs} ms`);
       // Typed wider than the SDK says: it returns the raw text when the content-type is not JSON.
@@ -304,11 +335,12 @@ export function createLlm(opts: LlmOptions): Llm {
         { ...body(messages), stream: false },
         { signal: s, timeout: timeoutMs, maxRetries: 0 },
       )) as ChatCompletion | string | undefined;
-      const content = typeof res === 'object' && res !== null ? res.choices?.[0]?.message?.content : undefined;
+      const choice = typeof res === 'object' && res !== null ? res.choices?.[0] : undefined;
+      const content = choice?.message?.content;
       if (typeof content !== 'string' || content.trim() === '') {
         throw new LlmError('bad-response', 'LLM response has no text in choices[0].message.content');
       }
-      return content.trim();
+      return reply(content.trim(), typeof choice?.finish_reason === 'string' ? choice.finish_reason : 'stop');
     });
   }
 
@@ -317,7 +349,7 @@ export function createLlm(opts: LlmOptions): Llm {
     signal: AbortSignal | undefined,
     onDelta: (text: string) => void,
     state: { emitted: boolean },
-  ): Promise<string> {
+  ): Promise<LlmReply> {
     return withDeadline(signal, async (s, arm) => {
       arm(`no response headers after ${timeoutMs} ms`);
       const stream = await client.chat.completions.create(
@@ -333,6 +365,12 @@ export function createLlm(opts: LlmOptions): Llm {
         const choice = chunk.choices?.[0];
         if (!choice) continue; // e.g. the usage chunk
         const piece = choice.delta?.content;
+        if (maxChars !== undefined && piece && text.length + pending.length + piece.length > maxChars) {
+          // The server ignores max_tokens: leaving the loop closes the connection.
+          logger?.warn({ model, maxTokens, chars: text.length }, 'LLM server did not stop at max_tokens: the client cut the answer');
+          finish = 'length';
+          break;
+        }
         if (piece) {
           let combined = pending + piece;
           if (text === '') combined = combined.trimStart();
@@ -349,12 +387,11 @@ export function createLlm(opts: LlmOptions): Llm {
       if (s.aborted) throw s.reason ?? abortReason(s);
       if (finish === null) throw new IncompleteStream('no finish_reason received');
       if (text === '') throw new LlmError('bad-response', `LLM stream carried no text (finish_reason ${finish})`);
-      if (finish !== 'stop') logger?.warn({ model, finishReason: finish }, 'LLM answer did not finish normally');
-      return text;
+      return reply(text, finish);
     });
   }
 
-  async function run(messages: readonly ChatMessage[], copts: CompleteOptions): Promise<string> {
+  async function run(messages: readonly ChatMessage[], copts: CompleteOptions): Promise<LlmReply> {
     const { onDelta, signal } = copts;
     const state = { emitted: false };
     for (let attempt = 0; ; attempt++) {
@@ -397,6 +434,7 @@ export function createLlm(opts: LlmOptions): Llm {
 
   return {
     model,
+    maxTokens,
     complete(messages, copts = {}) {
       return limit(() => run(messages, copts));
     },

@@ -408,7 +408,7 @@ export class Judge {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new JudgeCallError(`${what}: interrompida`);
       let reply: string;
       try {
-        reply = await this.llm.complete(conversation, { signal });
+        reply = (await this.llm.complete(conversation, { signal })).text;
       } catch (err) {
         if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
         if (err instanceof LlmError) {
