@@ -15,7 +15,9 @@
  *   The SDK's own retry loop is disabled (`maxRetries: 0` per request) because it honours
  *   any `retry-after` however long, and knows nothing of stalled or broken bodies; the SDK
  *   `timeout` option is still set and bounds the wait for response headers.
- * - Length. `maxTokens` is sent as `max_tokens`, so a model stuck repeating itself cannot hold a
+ * - Length. `maxTokens` is sent as `max_tokens` (what Ollama, vLLM and llama.cpp read; a server
+ *   that answers 400 asking for `max_completion_tokens`, as OpenAI's reasoning models do, gets
+ *   that from then on), so a model stuck repeating itself cannot hold a
  *   concurrency slot until `maxDurationMs`. An answer that reaches it (finish_reason `length`)
  *   is not an error: the reply keeps the text and says `truncated`. A streaming server that
  *   ignores the limit is cut by the client after `maxTokens × MAX_CHARS_PER_TOKEN` characters.
@@ -277,12 +279,18 @@ export function createLlm(opts: LlmOptions): Llm {
   });
   const limit = pLimit(Math.max(1, opts.maxConcurrency ?? 4));
 
+  // Which name the server takes for the length limit; switched once if it refuses max_tokens.
+  let limitField: 'max_tokens' | 'max_completion_tokens' = 'max_tokens';
   const body = (messages: readonly ChatMessage[]) => ({
     model,
     messages: messages.map((m) => ({ role: m.role, content: m.content })),
     ...(temperature !== undefined ? { temperature } : {}),
-    ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+    ...(maxTokens !== undefined ? { [limitField]: maxTokens } : {}),
   });
+
+  /** A 400 saying that this model takes `max_completion_tokens` instead of `max_tokens`. */
+  const wantsCompletionTokens = (err: unknown): boolean =>
+    limitField === 'max_tokens' && maxTokens !== undefined && err instanceof APIError && err.status === 400 && /max_completion_tokens/.test(err.message);
 
   /**
    * Runs `fn` with an AbortSignal that aborts when the caller's signal does, or when the
@@ -401,6 +409,12 @@ export function createLlm(opts: LlmOptions): Llm {
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
         if (err instanceof APIUserAbortError) throw err; // not ours: should not happen
+        if (wantsCompletionTokens(err)) {
+          limitField = 'max_completion_tokens';
+          logger?.info({ model }, 'LLM server takes max_completion_tokens instead of max_tokens: using it from now on');
+          attempt--; // the same attempt again, with the name it asked for
+          continue;
+        }
         const e = toLlmError(err, apiKey);
         e.attempts = attempt + 1;
         e.partial = state.emitted;

@@ -485,6 +485,24 @@ describe('the answer length bound (LLM_MAX_TOKENS)', () => {
     expect(fake.lastRequest?.tokensSent).toBe(sent);
   });
 
+  it('a server that refuses max_tokens (OpenAI reasoning models) gets max_completion_tokens, from then on', async () => {
+    const refusal = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
+    fake.enqueue({ type: 'error', status: 400, message: refusal, code: 'unsupported_parameter' });
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const service = makeService({ llm: { maxTokens: 30, maxRetries: 0 } });
+    const first = await service.answer('derivada?');
+    const second = await service.answer('integral?', { onDelta: () => undefined });
+    const bodies = fake.requests.map((r) => r.body as Record<string, unknown>);
+    expect(bodies).toHaveLength(3);
+    expect(bodies[0]).toMatchObject({ max_tokens: 30 });
+    expect(bodies[0]).not.toHaveProperty('max_completion_tokens');
+    for (const b of bodies.slice(1)) {
+      expect(b).toMatchObject({ max_completion_tokens: 30 });
+      expect(b).not.toHaveProperty('max_tokens');
+    }
+    for (const r of [first, second]) expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+  });
+
   it('an answer that ends normally has no notice', async () => {
     fake.enqueue({ type: 'text', text: 'A derivada mede a variação [1].' });
     const r = await makeService({ llm: { maxTokens: 40 } }).answer('derivada?', { onDelta: () => undefined });
