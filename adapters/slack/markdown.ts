@@ -2,6 +2,7 @@
  * Text conversions between plain text / Markdown and Slack's `mrkdwn`, in both directions.
  * Pure functions, no Slack SDK involved.
  */
+import { neutralizeMentions } from '../../src/bot/index.js';
 
 /** Escapes the three characters Slack reserves for its own markup: `&`, `<`, `>`. */
 export function escapeMrkdwn(text: string): string {
@@ -43,13 +44,14 @@ export function mrkdwnLink(url: string, label: string): string {
 }
 
 /**
- * The text a user typed in a slash command, as plain text: Slack's references become what the
- * user saw (`<@U123|ana>` → `@ana`, `<#C1|geral>` → `#geral`, `<https://x|x>` → `https://x`,
+ * The text a user typed in a slash command, as plain text: mentions of people, channels and user
+ * groups become the core's neutral tokens (`<@U123|ana>` → `@usuário`, `<#C1|geral>` → `#canal`:
+ * their raw ids must not be stored), other references what the user saw (`<https://x|x>` → `x`,
  * `<!here>` → `@here`), then the `&amp;`/`&lt;`/`&gt;` entities are decoded.
  */
 export function slackTextToPlain(text: string): string {
   return unescapeMrkdwn(
-    text.replace(/<([^<>]*)>/g, (_m, inner: string) => {
+    neutralizeMentions(text).replace(/<([^<>]*)>/g, (_m, inner: string) => {
       const [target = '', label] = inner.split('|', 2);
       if (target.startsWith('@')) return `@${label ?? target.slice(1)}`;
       if (target.startsWith('#')) return `#${label ?? target.slice(1)}`;

@@ -17,6 +17,7 @@ export type { AdapterDeps, RunningAdapter } from './adapter.js';
 // Every pt-BR sentence users see, and text helpers for platform limits.
 export { LABEL_NAMES, MESSAGES } from './messages.js';
 export { splitText, truncate } from './text.js';
+export { neutralizeMentions } from './mentions.js';
 
 // Questions, answers and their references.
 export { MAX_QUESTION_CHARS, normalizeQuestion } from '../answer/answerService.js';

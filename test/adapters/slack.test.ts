@@ -529,10 +529,11 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     expect(markdownToMrkdwn('<b>[1]</b> x**y')).toBe('&lt;b&gt;[1]&lt;/b&gt; x**y');
   });
 
-  it('reads slash-command text as the user typed it', () => {
+  it('reads slash-command text as the user typed it, mentions without their ids', () => {
     expect(slackTextToPlain('e &lt;T&gt; &amp; <@U123|ana> em <#C9|geral> <https://x.org|x.org> <!here>')).toBe(
-      'e <T> & @ana em #geral x.org @here',
+      'e <T> & @usuário em #canal x.org @here',
     );
+    expect(slackTextToPlain('<@U0RAW> e <!subteam^S0RAW|@monitores>')).toBe('@usuário e @grupo');
   });
 
   it('formats references as <url|Título · M:SS–M:SS>, whatever the title contains', () => {
