@@ -4,12 +4,14 @@
  * functions, no I/O. Records are numbered 1, 2, 3… in the order given (the CLI passes them
  * oldest first).
  *
- * `hideUrls` replaces every link (segment and reference URLs, and any http(s) URL inside a
- * text: answer, transcript, comments, judge reasoning) with `oculto`, for reports shared
- * outside the course. Raw user ids are never in a record (the store keeps pseudonyms only),
- * and no secret is ever part of one.
+ * `hideUrls` replaces every link with `oculto`, for reports shared outside the course: segment
+ * and reference URLs, links inside every text (question, answer, titles, transcript, notices,
+ * comments, judge texts; see hideUrls.ts for what counts as a link), and a video id that is part
+ * of its video's URL (a YouTube or Vimeo id is the video). Raw user ids are never in a record
+ * (the store keeps pseudonyms only), and no secret is ever part of one.
  */
 import { formatClock, formatHms } from '../course/links.js';
+import { HIDDEN_URL, hideUrlsInText } from './hideUrls.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
 import type { FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
 import type { AnswerKind, Timings } from '../types.js';
@@ -42,9 +44,7 @@ export interface ExportOptions {
   hideUrls?: boolean;
 }
 
-export const HIDDEN_URL = 'oculto';
-
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`()[\]{}]+/gi;
+export { HIDDEN_URL };
 
 export interface ExportSegment {
   corpusId: number;
@@ -94,11 +94,16 @@ export interface ExportRecord {
 }
 
 function hideText(text: string, opts: ExportOptions): string {
-  return opts.hideUrls ? text.replace(URL_IN_TEXT, HIDDEN_URL) : text;
+  return opts.hideUrls ? hideUrlsInText(text) : text;
 }
 
 function hideUrl(url: string, opts: ExportOptions): string {
   return opts.hideUrls ? HIDDEN_URL : url;
+}
+
+/** A video id that appears in its own URL identifies the video (`watch?v=<id>`, `vimeo.com/<id>`). */
+function hideVideoId(videoId: string, url: string, opts: ExportOptions): string {
+  return opts.hideUrls && videoId !== '' && url.includes(videoId) ? HIDDEN_URL : videoId;
 }
 
 function mean(values: readonly number[]): number | null {
@@ -148,8 +153,8 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
     segments: record.segments.map((s) => ({
       corpusId: s.corpusId,
       score: s.score,
-      videoId: s.videoId,
-      title: s.title,
+      videoId: hideVideoId(s.videoId, s.url, opts),
+      title: hideText(s.title, opts),
       url: hideUrl(s.url, opts),
       start: s.start,
       end: s.end,
@@ -158,8 +163,14 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
       foundBy: s.foundBy,
       text: hideText(s.text, opts),
     })),
-    references: record.references.map((r) => ({ videoId: r.videoId, title: r.title, start: r.start, end: r.end, url: hideUrl(r.url, opts) })),
-    notices: [...record.notices],
+    references: record.references.map((r) => ({
+      videoId: hideVideoId(r.videoId, r.url, opts),
+      title: hideText(r.title, opts),
+      start: r.start,
+      end: r.end,
+      url: hideUrl(r.url, opts),
+    })),
+    notices: record.notices.map((n) => hideText(n, opts)),
     timings: { ...record.timings },
     votes: {
       up: record.votes.up,

@@ -267,6 +267,80 @@ describe('Markdown', () => {
   });
 });
 
+describe('--hide-urls with links planted everywhere', () => {
+  /** Fragments of the planted links: none may survive in any format. */
+  const SECRETS = [
+    'drive.google', '1AbCdEfSegredo', 'dQw4w9WgXcQ', 'exemplo.com.br', 'youtu.be', 'XYZSECRETFOLDER', 'wikipedia', 'estatística)',
+    'cdn.exemplo', 'evil.example', 'status.exemplo', '192.168.0.10', 'docs.google', 'DOCSEGREDO', 'bit.ly', '3xyzSegredo',
+    'slides.exemplo', 'vimeo.com', '987654321', 'ftp.exemplo', 'arquivo.zip', 'senha', 'host.exemplo', '10.0.0.7', 'parte2',
+    'localhost', '://', 'www.',
+  ];
+  const YT = 'dQw4w9WgXcQ';
+  const planted = fullRecord({
+    id: '66666666-6666-4666-8666-666666666666',
+    question: 'O material está em docs.google.com/document/d/DOCSEGREDO/edit? Sobre train.py e df.at',
+    answer:
+      'Veja www.exemplo.com.br/aula e youtu.be/dQw4w9WgXcQ, a pasta drive.google.com/drive/folders/XYZSECRETFOLDER, ' +
+      'https://pt.wikipedia.org/wiki/Sobreajuste_(estatística) e //cdn.exemplo.org/lib/x.js, ' +
+      'os [slides oficiais](https://evil.example/login) e ftp://ftp.exemplo.org/arquivo.zip [1].',
+    kind: 'llm',
+    segments: [
+      segment({
+        corpusId: 7,
+        videoId: YT,
+        title: 'Aula 3 — slides em https://drive.google.com/file/d/1AbCdEfSegredo/view',
+        url: `https://www.youtube.com/watch?v=${YT}&t=10`,
+        text: 'o link curto é bit.ly/3xyzSegredo e o vídeo anterior https://vimeo.com/987654321',
+      }),
+    ],
+    references: [{ videoId: YT, title: 'Aula 3 — slides em slides.exemplo.org/aula3', start: 10, end: 95, url: `https://youtu.be/${YT}?t=10` }],
+    notices: ['Fonte alternativa: https://status.exemplo.org/incidente'],
+    votes: {
+      up: 0,
+      down: 1,
+      items: [
+        {
+          answerId: '66666666-6666-4666-8666-666666666666',
+          user: 'discord:dddddddddddddddd',
+          value: 'down',
+          comment:
+            'o painel http://192.168.0.10:8080/painel caiu; o outro é 10.0.0.7:3000/admin ou localhost:8080/x; ' +
+            'entre com https://aluno:senha@host.exemplo.org/x; a aula https://curso.exemplo.org/aula)parte2 também',
+          platform: 'discord',
+          at: '2026-03-06T12:05:00.000Z',
+        },
+      ],
+    },
+    judge: judgeRecord('66666666-6666-4666-8666-666666666666', { reasoning: 'Criteria: cita www.exemplo.com.br/aula. Supporting Evidence: youtu.be/dQw4w9WgXcQ. Score: 3' }),
+  });
+
+  it.each([
+    ['JSONL', () => toJsonl([planted], { hideUrls: true })],
+    ['CSV', () => toCsv([planted], { hideUrls: true })],
+    ['Markdown', () => toMarkdown([planted], { hideUrls: true })],
+  ])('%s: no planted link, host, path or YouTube id survives', (_format, render) => {
+    const text = render();
+    for (const secret of SECRETS) expect(text.includes(secret), secret).toBe(false);
+    // What is not a link stays readable.
+    expect(text).toContain('Aula 3 — slides em oculto');
+    expect(text).toContain('Sobre train.py e df.at');
+    expect(text).toContain('os [slides oficiais](oculto)');
+  });
+
+  it('without --hide-urls, everything is kept', () => {
+    const text = toJsonl([planted]);
+    for (const secret of ['drive.google', YT, 'estatística)', 'status.exemplo', '192.168.0.10']) expect(text).toContain(secret);
+  });
+
+  it('a video id that is part of its URL is hidden; one that is not is kept (it names the lecture, not the video)', () => {
+    expect(toExportRecord(planted, 1, { hideUrls: true }).segments[0]?.videoId).toBe('oculto');
+    expect(toExportRecord(planted, 1, { hideUrls: true }).references[0]?.videoId).toBe('oculto');
+    // segment(): videoId "aula6", URL https://youtu.be/abc123?t=2470.
+    const lecture = fullRecord({ segments: [segment()], references: [] });
+    expect(toExportRecord(lecture, 1, { hideUrls: true }).segments[0]?.videoId).toBe('aula6');
+  });
+});
+
 describe('parseSince', () => {
   it('accepts dates and ISO date-times, rejects anything else', () => {
     expect(parseSince('2026-03-01')?.getTime()).toBe(new Date(2026, 2, 1).getTime());
