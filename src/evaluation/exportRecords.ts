@@ -12,6 +12,7 @@
  */
 import { formatClock, formatHms } from '../course/links.js';
 import { HIDDEN_URL, hideUrlsInText } from './hideUrls.js';
+import { escapeBlock, escapeHtml, escapeInline, opensFence } from './markdownText.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
 import type { FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
 import type { AnswerKind, Timings } from '../types.js';
@@ -348,6 +349,11 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** Student or LLM text on one line of the report, escaped (markdownText.ts). */
+function mdText(text: string): string {
+  return escapeInline(oneLine(text));
+}
+
 function mdLinkText(text: string): string {
   return text.replace(/([[\]\\])/g, '\\$1');
 }
@@ -375,7 +381,7 @@ function timingsText(t: Timings): string {
 export function markdownBlock(record: FullRecord, number: number, opts: ExportOptions = {}): string {
   const r = toExportRecord(record, number, opts);
   const out: string[] = [];
-  out.push(`**Pergunta ${number}**: ${oneLine(r.question)}`, '');
+  out.push(`**Pergunta ${number}**: ${mdText(r.question)}`, '');
 
   const heading = `**Segmentos recuperados pelo ${retrieverLabel(r.retriever)}**:`;
   if (r.segments.length === 0) {
@@ -387,16 +393,19 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
       out.push(
         `- *Corpus ID:* ${s.corpusId}`,
         `- *Score:* ${s.score.toFixed(4)}`,
-        `- *URL:* ${s.url}`,
+        `- *URL:* ${escapeHtml(s.url)}`,
         `- *Início:* ${s.startHms}`,
         `- *Fim:* ${s.endHms}`,
-        `- *Transcrição:* ${oneLine(s.text)}`,
+        `- *Transcrição:* ${mdText(s.text)}`,
       );
     });
     out.push('');
   }
 
-  out.push(`**${answerHeading(record)}**: ${r.answer.trim()}`, '');
+  // A fence would not open after the label: such an answer starts on a line of its own.
+  const answer = r.answer.trim();
+  if (opensFence(answer.split('\n')[0] ?? '')) out.push(`**${answerHeading(record)}**:`, '', escapeBlock(answer), '');
+  else out.push(`**${answerHeading(record)}**: ${escapeBlock(answer, { firstLineInline: true })}`, '');
 
   if (r.references.length === 0) {
     out.push('**Referências**: nenhuma', '');
@@ -404,7 +413,7 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
     out.push('**Referências**:');
     for (const ref of r.references) {
       const label = `${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)})`;
-      out.push(opts.hideUrls ? `- ${label}: ${HIDDEN_URL}` : `- [${mdLinkText(label)}](${mdUrl(ref.url)})`);
+      out.push(opts.hideUrls ? `- ${mdText(label)}: ${HIDDEN_URL}` : `- [${mdLinkText(escapeHtml(oneLine(label)))}](${mdUrl(ref.url)})`);
     }
     out.push('');
   }
@@ -414,17 +423,17 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
   const j = r.judge;
   let ar: string;
   if (!j) ar = `${dash} (ainda não avaliada)`;
-  else if (j.status === 'failed') ar = `${dash} (a avaliação automática falhou: ${oneLine(j.error ?? 'motivo desconhecido')})`;
+  else if (j.status === 'failed') ar = `${dash} (a avaliação automática falhou: ${mdText(j.error ?? 'motivo desconhecido')})`;
   else if (j.abstained) ar = `${dash} (abstenção: a resposta diz que as aulas não abordam o assunto)`;
   else ar = j.answerRelevance ? j.answerRelevance.normalized.toFixed(2) : dash;
   out.push(`**Answer Relevance (AR)**: ${ar}`, '');
   out.push(`**Anotação automatizada**: ${j?.status === 'ok' && j.label ? j.label : dash}`, '');
-  out.push(`**Raciocínio (AR CoT)**: ${j?.status === 'ok' && j.reasoning ? oneLine(j.reasoning) : dash}`, '');
+  out.push(`**Raciocínio (AR CoT)**: ${j?.status === 'ok' && j.reasoning ? mdText(j.reasoning) : dash}`, '');
 
   // Further fields of the record (votes, other judge scores, what generated the answer).
   out.push(r.votes.up + r.votes.down === 0 ? '**Votos**: nenhum' : `**Votos**: 👍 ${r.votes.up} · 👎 ${r.votes.down}`);
   for (const v of r.votes.items) {
-    if (v.comment !== null) out.push(`- ${v.value === 'up' ? '👍' : '👎'} “${oneLine(v.comment)}”`);
+    if (v.comment !== null) out.push(`- ${v.value === 'up' ? '👍' : '👎'} “${mdText(v.comment)}”`);
   }
   out.push('');
   if (j?.status === 'ok') {
