@@ -18,9 +18,9 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
+import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../src/bot/index.js';
 import type { ListenerContext } from './context.js';
-import { errorText } from './errors.js';
+import { errorText, listenProblem, refusedTokenReason } from './errors.js';
 import { guardRequestBodies } from './httpGuard.js';
 import { registerListeners } from './listeners/index.js';
 import { createBoltLogger } from './logging.js';
@@ -135,14 +135,35 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
   };
   registerListeners(app, ctx);
 
-  await app.init();
+  // A token Slack refuses or a port already taken is a mistake in the settings, not a bug: one
+  // line that says what to fix, no stack.
+  await app.init().catch((err: unknown) => {
+    const refused = refusedTokenReason(err);
+    if (refused) {
+      throw new AdapterStartError(
+        `Slack refused SLACK_BOT_TOKEN (auth.test: ${refused}): copy the Bot User OAuth Token (xoxb-…) from the Slack app's "OAuth & Permissions" page into SLACK_BOT_TOKEN`,
+      );
+    }
+    throw new AdapterStartError(`Slack login failed (auth.test): ${errorText(err)}`);
+  });
   let server: Server | null = null;
   if (receiver instanceof HTTPReceiver) {
     guardRequestBodies(receiver, signingSecret as string, logger);
     const port = options.listen?.port ?? config.PORT;
-    server = await receiver.start(options.listen?.host ? { port, host: options.listen.host } : port);
+    server = await receiver.start(options.listen?.host ? { port, host: options.listen.host } : port).catch((err: unknown) => {
+      const problem = listenProblem(err, port);
+      throw problem ? new AdapterStartError(problem) : err;
+    });
   } else {
-    await receiver.start();
+    await receiver.start().catch((err: unknown) => {
+      const refused = refusedTokenReason(err);
+      if (refused) {
+        throw new AdapterStartError(
+          `Slack refused SLACK_APP_TOKEN (apps.connections.open: ${refused}): create an app-level token (xapp-…) with the connections:write scope under "Basic Information" and set SLACK_APP_TOKEN`,
+        );
+      }
+      throw new AdapterStartError(`Slack Socket Mode could not connect: ${errorText(err)}`);
+    });
   }
   const port = server ? (server.address() as AddressInfo).port : null;
   logger.info(

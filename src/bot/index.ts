@@ -12,7 +12,7 @@
 // The service the adapters call, and the contract with `npm start`.
 export { BotService } from './botService.js';
 export type { AskInput, AskOutcome, FeedbackOutcome } from './botService.js';
-export type { AdapterDeps, RunningAdapter } from './adapter.js';
+export { AdapterStartError, type AdapterDeps, type RunningAdapter } from './adapter.js';
 
 // Every pt-BR sentence users see, and text helpers for platform limits.
 export { LABEL_NAMES, MESSAGES } from './messages.js';
