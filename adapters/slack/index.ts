@@ -6,7 +6,8 @@
  * - Socket Mode when SLACK_APP_TOKEN is set: the app opens a WebSocket to Slack (no public URL).
  * - HTTP otherwise: Bolt's receiver on PORT serves `/slack/events` and verifies every request
  *   with SLACK_SIGNING_SECRET (bad signature, missing headers or a timestamp older than five
- *   minutes → 401, no listener runs).
+ *   minutes → 401, no listener runs). A guard in front of it (httpGuard.ts) refuses unsigned
+ *   requests from their headers, caps bodies at 256 KB and checks the signature before parsing.
  * SLACK_API_URL overrides the Web API base (proxies, tests), including Socket Mode's
  * `apps.connections.open`.
  *
@@ -21,7 +22,7 @@ import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
 import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../src/bot/index.js';
 import type { ListenerContext } from './context.js';
 import { errorText, listenProblem, refusedTokenReason } from './errors.js';
-import { guardRequestBodies } from './httpGuard.js';
+import { guardRequestBodies, MAX_BODY_BYTES, type HttpGuardOptions } from './httpGuard.js';
 import { registerListeners } from './listeners/index.js';
 import { createBoltLogger } from './logging.js';
 
@@ -31,6 +32,8 @@ export interface SlackAdapterOptions {
    * port (see `SlackAdapter.port`).
    */
   listen?: { port?: number; host?: string };
+  /** HTTP mode only: limits of the request guard (httpGuard.ts); tests shorten the read timeout. */
+  httpGuard?: HttpGuardOptions;
   /** Longest wait for a `respond()` or Web API call, in ms. Default 10 000. */
   requestTimeoutMs?: number;
 }
@@ -103,6 +106,8 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
         logger: boltLogger,
         processBeforeResponse: false,
         port: config.PORT,
+        // The guard reads bodies first; this is Bolt's own cap, should one ever reach it unread.
+        bodyLimit: MAX_BODY_BYTES,
       });
 
   const app = new App({
@@ -148,7 +153,7 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
   });
   let server: Server | null = null;
   if (receiver instanceof HTTPReceiver) {
-    guardRequestBodies(receiver, signingSecret as string, logger);
+    guardRequestBodies(receiver, signingSecret as string, logger, options.httpGuard);
     const port = options.listen?.port ?? config.PORT;
     server = await receiver.start(options.listen?.host ? { port, host: options.listen.host } : port).catch((err: unknown) => {
       const problem = listenProblem(err, port);
