@@ -21,6 +21,9 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 export const DEFAULT_INDEX_DIR = 'index';
 export const SAMPLE_COURSE_DIR = 'examples/curso-exemplo';
 
+/** Room for a few short paragraphs with citations, well under Discord's 4,096-character embed. */
+export const DEFAULT_LLM_MAX_TOKENS = 700;
+
 const schema = z.object({
   INDEX_DIR: z.string().default(DEFAULT_INDEX_DIR),
   COURSE_DIR: z.string().default(SAMPLE_COURSE_DIR),
@@ -47,6 +50,7 @@ const schema = z.object({
   LLM_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
   LLM_MAX_RETRIES: int(0, 10).default(2),
   LLM_CONCURRENCY: int(1, 256).default(4),
+  LLM_MAX_TOKENS: int(16, 32_000).default(DEFAULT_LLM_MAX_TOKENS),
   JUDGE_MODEL: z.string().optional(),
 
   STORE_URL: z.string().default('sqlite://data/pergunta.sqlite'),

@@ -123,6 +123,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
         timeoutMs: config.LLM_TIMEOUT_MS,
         maxRetries: config.LLM_MAX_RETRIES,
         maxConcurrency: config.LLM_CONCURRENCY,
+        maxTokens: config.LLM_MAX_TOKENS,
         logger,
       })
     : null;

@@ -1,5 +1,5 @@
 /** Loggable descriptions of discord.js errors, without the request URL (it holds interaction tokens). */
-import { DiscordAPIError, HTTPError, RateLimitError } from 'discord.js';
+import { DiscordAPIError, DiscordjsError, DiscordjsErrorCodes, GatewayCloseCodes, HTTPError, RateLimitError } from 'discord.js';
 
 export interface ErrorDescription {
   message: string;
@@ -28,4 +28,16 @@ export function isUnknownInteraction(err: unknown): boolean {
  */
 export function isRefusedMessage(err: unknown): boolean {
   return err instanceof DiscordAPIError && err.status === 400;
+}
+
+/**
+ * Whether a failed login means Discord refused the bot token: 401 on `/gateway/bot` (discord.js
+ * reports it as TokenInvalid) or the gateway closing with 4004 after IDENTIFY.
+ */
+export function isTokenRefused(err: unknown, lastCloseCode: number | undefined): boolean {
+  return (
+    (err instanceof DiscordjsError && err.code === DiscordjsErrorCodes.TokenInvalid) ||
+    (err instanceof DiscordAPIError && err.status === 401) ||
+    lastCloseCode === GatewayCloseCodes.AuthenticationFailed
+  );
 }

@@ -4,7 +4,7 @@
  * only what *is* emphasis, a link or a list becomes mrkdwn. Pure functions, no Slack SDK involved.
  */
 import type { Definition, List, Nodes, Parent, PhrasingContent, RootContent } from 'mdast';
-import { parseMarkdown, plainText, tableAsText, walk } from '../../src/bot/index.js';
+import { neutralizeMentions, parseMarkdown, plainText, tableAsText, walk } from '../../src/bot/index.js';
 
 /** Escapes the three characters Slack reserves for its own markup: `&`, `<`, `>`. */
 export function escapeMrkdwn(text: string): string {
@@ -213,13 +213,14 @@ export function mrkdwnLink(url: string, label: string): string {
 }
 
 /**
- * The text a user typed in a slash command, as plain text: Slack's references become what the
- * user saw (`<@U123|ana>` → `@ana`, `<#C1|geral>` → `#geral`, `<https://x|x>` → `https://x`,
+ * The text a user typed in a slash command, as plain text: mentions of people, channels and user
+ * groups become the core's neutral tokens (`<@U123|ana>` → `@usuário`, `<#C1|geral>` → `#canal`:
+ * their raw ids must not be stored), other references what the user saw (`<https://x|x>` → `x`,
  * `<!here>` → `@here`), then the `&amp;`/`&lt;`/`&gt;` entities are decoded.
  */
 export function slackTextToPlain(text: string): string {
   return unescapeMrkdwn(
-    text.replace(/<([^<>]*)>/g, (_m, inner: string) => {
+    neutralizeMentions(text).replace(/<([^<>]*)>/g, (_m, inner: string) => {
       const [target = '', label] = inner.split('|', 2);
       if (target.startsWith('@')) return `@${label ?? target.slice(1)}`;
       if (target.startsWith('#')) return `#${label ?? target.slice(1)}`;

@@ -17,6 +17,10 @@ export const MAX_QUESTION_CHARS = 2000;
 
 export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta extraída das transcrições.';
 
+/** Shown with an LLM answer that reached the length limit (LLM_MAX_TOKENS) before its end. */
+export const CUT_ANSWER_NOTICE =
+  'Resposta cortada: ela atingiu o tamanho máximo. Para uma resposta completa, faça uma pergunta mais específica.';
+
 export type InvalidQuestionReason = 'empty' | 'too-long';
 
 /** The question cannot be answered as written; `userMessage` (pt-BR) says why. Exit 2: the input is wrong. */
@@ -138,10 +142,19 @@ export class AnswerService {
       // Only the retrieved videos' titles: copying every title cost ~2.7 ms per answer at 6,667 videos.
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       try {
-        answer = await this.llm.complete(
+        const reply = await this.llm.complete(
           buildMessages(q, segments, titles),
           { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
         );
+        answer = reply.text;
+        if (reply.truncated) {
+          // The text so far is still an answer; the notice tells the student it stops short.
+          notices.push(CUT_ANSWER_NOTICE);
+          this.logger?.warn(
+            { id, model: this.llm.model, maxTokens: this.llm.maxTokens, answerChars: answer.length },
+            'answer cut at the length limit (LLM_MAX_TOKENS)',
+          );
+        }
       } catch (err) {
         if (err instanceof LlmError) {
           this.logger?.warn(

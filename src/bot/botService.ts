@@ -17,6 +17,7 @@ import {
 import type { AnswerResult } from '../types.js';
 import { answerForDisplay } from './answerDisplay.js';
 import { createLinkPolicy, type LinkPolicy } from './answerLinks.js';
+import { neutralizeMentions } from './mentions.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
 import { StoreRateLimiter } from './storeRateLimiter.js';
@@ -92,7 +93,8 @@ export class BotService {
       // Under a burst, each question's synchronous work (retrieval, prompt) gets its own
       // event-loop turn, so acknowledgements and timers are not held up by the whole burst.
       await nextTurn();
-      result = await this.answers.answer(input.question, { onDelta: input.onDelta, signal: input.signal });
+      // Mentioned people's raw ids must reach neither the LLM nor the store.
+      result = await this.answers.answer(neutralizeMentions(input.question), { onDelta: input.onDelta, signal: input.signal });
     } catch (err) {
       if (err instanceof InvalidQuestionError) return { status: 'invalid', message: err.userMessage };
       if (err instanceof LlmError) {
@@ -132,8 +134,9 @@ export class BotService {
 
   async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {
     try {
+      const comment = typeof input.comment === 'string' ? neutralizeMentions(input.comment) : input.comment;
       const { previous } = await this.withRetry(() =>
-        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment: input.comment }),
+        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment }),
       );
       return { ok: true, message: MESSAGES.voteRecorded(input.value, previous) };
     } catch (err) {
@@ -142,7 +145,7 @@ export class BotService {
   }
 
   async comment(input: { platform: Platform; userId: string; answerId: string; comment: string }): Promise<FeedbackOutcome> {
-    const comment = input.comment.replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
+    const comment = neutralizeMentions(input.comment).replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
     if (comment === '') return { ok: true, message: MESSAGES.voteRecorded('down', 'down') };
     try {
       await this.withRetry(() => this.store.commentVote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, comment }));

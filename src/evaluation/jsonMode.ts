@@ -104,6 +104,7 @@ export class JsonModeMemory {
     const entry = this.entry(llm);
     const plain = opts.signal ? { signal: opts.signal } : {};
     const json = { ...plain, responseFormat: JSON_OBJECT };
+    const call = async (options: typeof plain | typeof json): Promise<string> => (await llm.complete(messages, options)).text;
     const refused = (err: LlmError) => {
       if (entry.state === 'prompt-only') return;
       entry.state = 'prompt-only';
@@ -113,10 +114,10 @@ export class JsonModeMemory {
       );
     };
     for (;;) {
-      if (entry.state === 'prompt-only') return llm.complete(messages, plain);
+      if (entry.state === 'prompt-only') return call(plain);
       if (entry.state === 'json-object') {
         try {
-          return await llm.complete(messages, json);
+          return await call(json);
         } catch (err) {
           if (!refusesResponseFormat(err)) throw err;
           refused(err as LlmError);
@@ -131,7 +132,7 @@ export class JsonModeMemory {
       entry.probe = new Promise<void>((resolve) => (release = resolve));
       try {
         try {
-          const reply = await llm.complete(messages, json);
+          const reply = await call(json);
           entry.state = 'json-object';
           opts.logger?.info({ server: describeServer(llm.baseURL), model: llm.model }, 'the LLM server accepts JSON mode');
           return reply;
@@ -140,9 +141,9 @@ export class JsonModeMemory {
           if (refusesResponseFormat(err)) {
             refused(err);
             release(); // the waiting calls go prompt-only now
-            return await llm.complete(messages, plain);
+            return await call(plain);
           }
-          const reply = await llm.complete(messages, plain);
+          const reply = await call(plain);
           refused(err);
           return reply;
         }

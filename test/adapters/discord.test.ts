@@ -60,6 +60,9 @@ function makeConfig(env: Record<string, string>): Config {
       OPENAI_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
       LLM_TIMEOUT_MS: '5000',
+      // The long-answer cases stream ~10 000 characters from a fake that ignores max_tokens: a
+      // bound that lets them through whole (the default would cut them, as it should).
+      LLM_MAX_TOKENS: '4000',
       STORE_URL: 'memory://',
       ...env,
     },
@@ -505,7 +508,8 @@ describe('Discord adapter: /pergunta', () => {
     llm.enqueue({ type: 'text', text: '@everyone Overfitting é decorar o treino <@&123456789012345678> [1].' });
     const question = '@everyone <@&123456789012345678> <@222222222222222222> o que é overfitting?';
     const ix = await settled(ask(question));
-    expect(embeds(ix.original)[0]?.title).toBe(question);
+    // The question is shown as answered and stored: mentioned ids replaced by neutral tokens.
+    expect(embeds(ix.original)[0]?.title).toBe('@everyone @cargo @usuário o que é overfitting?');
     expect(ix.original?.content).toBe('');
 
     // Every message the bot sent in this whole run (replies, edits, follow-ups, confirmations).

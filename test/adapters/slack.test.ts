@@ -667,10 +667,11 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     expect(link).toBe('<https://cdn.example/v.mp4?sig=a%7Cb&amp;x=1#t=0|\u2068Aula\u2069 · 0:00–1:00>');
   });
 
-  it('reads slash-command text as the user typed it', () => {
+  it('reads slash-command text as the user typed it, mentions without their ids', () => {
     expect(slackTextToPlain('e &lt;T&gt; &amp; <@U123|ana> em <#C9|geral> <https://x.org|x.org> <!here>')).toBe(
-      'e <T> & @ana em #geral x.org @here',
+      'e <T> & @usuário em #canal x.org @here',
     );
+    expect(slackTextToPlain('<@U0RAW> e <!subteam^S0RAW|@monitores>')).toBe('@usuário e @grupo');
   });
 
   it('formats references as <url|Título · M:SS–M:SS>, whatever the title contains', () => {

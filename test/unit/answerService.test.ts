@@ -1,6 +1,7 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AnswerService,
+  CUT_ANSWER_NOTICE,
   EXTRACTIVE_NOTICE,
   InvalidQuestionError,
   MAX_QUESTION_CHARS,
@@ -8,7 +9,7 @@ import {
   type AnswerStreamEvent,
 } from '../../src/answer/answerService.js';
 import { EXTRACTIVE_HEADER, bestWindow, extractiveAnswer, questionTerms } from '../../src/answer/extractive.js';
-import { LlmError, createLlm, type LlmLogger, type LlmOptions } from '../../src/answer/llm.js';
+import { LlmError, MAX_CHARS_PER_TOKEN, createLlm, type LlmLogger, type LlmOptions } from '../../src/answer/llm.js';
 import { NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE, PROMPT_VERSION } from '../../src/answer/prompt.js';
 import type { Retriever, SearchResult } from '../../src/retrieval/retriever.js';
 import type { RetrievedSegment, Video } from '../../src/types.js';
@@ -433,9 +434,79 @@ describe('AnswerService with an LLM', () => {
     });
     const llm = makeLlm({ maxConcurrency: 2 });
     const answers = await Promise.all(Array.from({ length: 5 }, () => llm.complete([{ role: 'user', content: 'oi' }])));
-    expect(answers).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(answers.map((a) => a.text)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
     expect(maxInFlight).toBe(2);
     expect(fake.requests).toHaveLength(5);
+  });
+});
+
+describe('the answer length bound (LLM_MAX_TOKENS)', () => {
+  const LOOP = 'e o dropout de novo, ';
+
+  it('streaming: a looping model ends at max_tokens, the text is kept with a pt-BR notice, and it is logged', async () => {
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const { logger, lines } = captureLogger();
+    const deltas: string[] = [];
+    const r = await makeService({ llm: { maxTokens: 40, logger }, logger }).answer('derivada?', { onDelta: (d) => deltas.push(d) });
+
+    expect(fake.requests).toHaveLength(1); // an answer cut at the limit is not an error: no retry
+    expect(fake.lastRequest?.maxTokens).toBe(40);
+    expect(fake.lastRequest?.tokensSent).toBe(40);
+    expect(r.kind).toBe('llm');
+    expect(r.answer.startsWith('e o dropout de novo, e o dropout de novo,')).toBe(true);
+    expect(deltas.join('')).toBe(r.answer);
+    expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+    expect(CUT_ANSWER_NOTICE).toMatch(/cortada/);
+    const cut = lines.filter((l) => l.msg === 'answer cut at the length limit (LLM_MAX_TOKENS)');
+    expect(cut).toHaveLength(1);
+    expect(cut[0]?.level).toBe('warn');
+    expect(cut[0]?.obj).toMatchObject({ id: r.id, maxTokens: 40 });
+  });
+
+  it('not streamed: finish_reason length ends the answer the same way', async () => {
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const r = await makeService({ llm: { maxTokens: 25 } }).answer('derivada?');
+    expect(fake.lastRequest?.stream).toBe(false);
+    expect(fake.lastRequest?.maxTokens).toBe(25);
+    expect(r.answer.split('dropout')).toHaveLength(6); // 25 pieces of 5 words: 5 loops
+    expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+  });
+
+  it('a server that ignores max_tokens is cut by the client, which leaves the stream', async () => {
+    fake.setDefault({ type: 'loop', text: LOOP, ignoreMaxTokens: true, chunkDelayMs: 1 });
+    const r = await makeService({ llm: { maxTokens: 20 } }).answer('derivada?', { onDelta: () => undefined });
+    expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+    expect(r.answer.length).toBeGreaterThan(20);
+    expect(r.answer.length).toBeLessThanOrEqual(20 * MAX_CHARS_PER_TOKEN);
+    // The client closed the connection: the fake stops writing soon after.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const sent = fake.lastRequest?.tokensSent ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.lastRequest?.tokensSent).toBe(sent);
+  });
+
+  it('a server that refuses max_tokens (OpenAI reasoning models) gets max_completion_tokens, from then on', async () => {
+    const refusal = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
+    fake.enqueue({ type: 'error', status: 400, message: refusal, code: 'unsupported_parameter' });
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const service = makeService({ llm: { maxTokens: 30, maxRetries: 0 } });
+    const first = await service.answer('derivada?');
+    const second = await service.answer('integral?', { onDelta: () => undefined });
+    const bodies = fake.requests.map((r) => r.body as Record<string, unknown>);
+    expect(bodies).toHaveLength(3);
+    expect(bodies[0]).toMatchObject({ max_tokens: 30 });
+    expect(bodies[0]).not.toHaveProperty('max_completion_tokens');
+    for (const b of bodies.slice(1)) {
+      expect(b).toMatchObject({ max_completion_tokens: 30 });
+      expect(b).not.toHaveProperty('max_tokens');
+    }
+    for (const r of [first, second]) expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+  });
+
+  it('an answer that ends normally has no notice', async () => {
+    fake.enqueue({ type: 'text', text: 'A derivada mede a variação [1].' });
+    const r = await makeService({ llm: { maxTokens: 40 } }).answer('derivada?', { onDelta: () => undefined });
+    expect(r.notices).toEqual([]);
   });
 });
 

@@ -26,6 +26,7 @@ describe('settings', () => {
       SLACK_RESPONSE_TYPE: 'in_channel',
       SLACK_ANNOTATOR_IDS: [],
       DISCORD_EPHEMERAL: false,
+      LLM_MAX_TOKENS: 700,
     });
     expect(configuredAdapters(config)).toEqual({ discord: false, slack: false });
   });
