@@ -2,6 +2,7 @@
  * Platform-neutral data model shared by the core, the CLI and every adapter.
  * Nothing here depends on Discord or Slack.
  */
+import type { CoverageEstimate } from './retrieval/coverage.js';
 
 /** One timed caption from a transcript file. Times are seconds. */
 export interface Cue {
@@ -31,6 +32,19 @@ export interface TranscriptWindow {
 
 export type RetrieverName = 'dense' | 'lexical';
 
+/** What a window has of the question, whichever retriever found it. */
+export interface SegmentEvidence {
+  /**
+   * Lexical coverage, 0–1: the share of the question's content words (weighted by how specific
+   * they are in the course) that the window contains.
+   */
+  coverage: number;
+  /** The question's content words found in the window (analysed forms). */
+  matched: string[];
+  /** Cosine similarity between the question's and the window's embeddings, when the question was embedded. */
+  similarity?: number;
+}
+
 /** A retrieved window with its fused score and which retrievers found it. */
 export interface RetrievedSegment extends TranscriptWindow {
   /** Fused score (reciprocal rank fusion), higher is better. */
@@ -40,6 +54,8 @@ export interface RetrievedSegment extends TranscriptWindow {
   title: string;
   /** Link that opens the video at `start`. */
   url: string;
+  /** The window's evidence for the question (absent from retrievers that do not keep it). */
+  evidence?: SegmentEvidence;
 }
 
 /** A link sent with an answer: one merged time range of one video. */
@@ -51,6 +67,11 @@ export interface Reference {
   url: string;
   /** Numbers of the excerpts (cited as [n] in the answer) inside this time range. */
   excerpts?: number[];
+  /**
+   * True when the answer is "not found" and this is one of the moments closest to the question:
+   * shown as such ("Trechos mais próximos"), never as where the answer is.
+   */
+  closest?: boolean;
 }
 
 export type AnswerKind = 'llm' | 'extractive' | 'not-found';
@@ -82,4 +103,6 @@ export interface AnswerResult {
   notices: string[];
   timings: Timings;
   createdAt: string;
+  /** The evidence on whether the lectures cover the question (absent when the retriever keeps none). */
+  coverage?: CoverageEstimate;
 }

@@ -19,7 +19,10 @@
  * - nDCG@k: Σ rel_i / log2(i + 1) over the first k ranks, divided by the same sum for an ideal
  *   ranking, which puts first every relevant window of the index (at most k of them).
  * Abstention, over the whole set: how many not-covered questions retrieval answers "not found"
- * (recall), and how many answerable ones it wrongly answers "not found".
+ * (recall), and how many answerable ones it wrongly answers "not found". "Not found" is decided
+ * as the answer service decides it (`src/retrieval/coverage.ts`): nothing retrieved, or coverage
+ * below the thresholds. Each question's coverage and dense similarity are reported, with the
+ * abstention figures over a range of thresholds, so that a course can calibrate its own.
  *
  * The metric functions are pure; `evaluateRetrieval` runs the three retrievers (lexical BM25,
  * dense HNSW, hybrid fusion — the same code that answers students) over a loaded index.
@@ -28,6 +31,7 @@ import { readFile } from 'node:fs/promises';
 import { normalizeQuestion } from '../answer/answerService.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
+import { DEFAULT_THRESHOLDS, isCovered, type CoverageEstimate, type CoverageThresholds } from '../retrieval/coverage.js';
 import { HybridRetriever } from '../retrieval/hybridRetriever.js';
 import { EXIT, UserError } from '../errors.js';
 
@@ -277,6 +281,25 @@ export function abstentionFigures(questions: readonly LabelledQuestion[], refuse
   };
 }
 
+/** One question's evidence, as the abstention decision saw it. */
+export interface QuestionEvidence {
+  index: number;
+  kind: QuestionKind;
+  /** Best lexical coverage (0–1). */
+  coverage: number;
+  /** Best dense cosine similarity, or null. */
+  similarity: number | null;
+  /** Answered "not found". */
+  refused: boolean;
+}
+
+/** Abstention at one threshold, for calibration. */
+export interface ThresholdRow {
+  threshold: number;
+  notCoveredRefused: number;
+  wronglyRefused: number;
+}
+
 export type RetrieverReport =
   | {
       retriever: RetrieverKind;
@@ -288,9 +311,37 @@ export type RetrieverReport =
       byTag: Record<string, Metrics>;
       misses: QuestionOutcome[];
       questions: QuestionOutcome[];
-      abstention: AbstentionFigures;
+      /** Null when this retriever decides nothing alone (dense without MIN_DENSE_SIMILARITY). */
+      abstention: AbstentionFigures | null;
+      evidence: QuestionEvidence[];
+      /** Abstention over a range of lexical coverage thresholds (lexical and hybrid) or dense similarity thresholds (dense). */
+      calibration: ThresholdRow[];
     }
   | { retriever: RetrieverKind; status: 'skipped'; reason: string };
+
+/** Lexical coverage thresholds the calibration table lists. */
+export const COVERAGE_STEPS = [0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.5, 0.6];
+/** Dense similarity thresholds the calibration table lists. */
+export const SIMILARITY_STEPS = [0.7, 0.72, 0.74, 0.76, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9];
+
+/** Abstention at each threshold: a question is refused when its value is below the threshold. */
+export function calibrate(
+  questions: readonly LabelledQuestion[],
+  values: readonly (number | null)[],
+  steps: readonly number[],
+): ThresholdRow[] {
+  return steps.map((threshold) => {
+    let notCoveredRefused = 0;
+    let wronglyRefused = 0;
+    questions.forEach((q, i) => {
+      const refused = (values[i] ?? -Infinity) < threshold;
+      if (!refused) return;
+      if (questionKind(q) === 'not-covered') notCoveredRefused++;
+      else wronglyRefused++;
+    });
+    return { threshold, notCoveredRefused, wronglyRefused };
+  });
+}
 
 export interface EvaluationReport {
   questionsFile: string | null;
@@ -303,6 +354,7 @@ export interface EvaluationReport {
   videos: number;
   embeddingModel: string | null;
   k: number;
+  thresholds: CoverageThresholds;
   /** Answerable questions whose ranges overlap no window of the index (a labelling or ingest problem). */
   unanswerable: number[];
   retrievers: RetrieverReport[];
@@ -317,20 +369,27 @@ export interface EvaluateOptions {
   /** Windows retrieved per question (metrics look at the first 10). Default 10. */
   k?: number;
   questionsFile?: string;
+  /** When an answer is "not found" (MIN_COVERAGE, MIN_DENSE_SIMILARITY). Default DEFAULT_THRESHOLDS. */
+  thresholds?: CoverageThresholds;
 }
 
-/** One retriever's answer to one question: ranked windows, and whether it answers "not found". */
+/** One retriever's answer to one question: ranked windows, its evidence, and whether it answers "not found". */
 interface Retrieved {
   ranked: readonly WindowSpan[];
-  refused: boolean;
+  coverage: number;
+  similarity: number | null;
+  /** Null: this retriever decides nothing. */
+  refused: boolean | null;
 }
 
 /**
- * Runs every question through the lexical, dense and hybrid retrievers of a loaded index. A
- * retriever answers "not found" when it retrieves nothing, which is when the answer path does.
+ * Runs every question through the lexical, dense and hybrid retrievers of a loaded index. Lexical
+ * and hybrid answer "not found" as the answer service does; dense alone only when
+ * `minDenseSimilarity` is set.
  */
 export async function evaluateRetrieval(options: EvaluateOptions): Promise<EvaluationReport> {
   const { index, questions, embedder } = options;
+  const thresholds = options.thresholds ?? DEFAULT_THRESHOLDS;
   const k = Math.max(10, options.k ?? 10);
   const relevantTotals = questions.map((q) => countRelevant(index.windows, q));
   const normalized = questions.map((q) => normalizeQuestion(q.q));
@@ -347,6 +406,7 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
     const outcomes = answerable.map((i) => scoreQuestion(questions[i]!, i, results[i]!.ranked, relevantTotals[i]!));
     const byTag: Record<string, Metrics> = {};
     for (const tag of tags) byTag[tag] = aggregate(outcomes.filter((o) => questions[o.index]!.tags?.includes(tag)));
+    const decides = results.every((r) => r.refused !== null);
     return {
       retriever,
       status: 'ok',
@@ -355,16 +415,42 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
       byTag,
       misses: outcomes.filter((o) => o.hit10 === 0),
       questions: outcomes,
-      abstention: abstentionFigures(
-        questions,
-        results.map((r) => r.refused),
-      ),
+      abstention: decides
+        ? abstentionFigures(
+            questions,
+            results.map((r) => r.refused === true),
+          )
+        : null,
+      evidence: results.map((r, i) => ({ index: i, kind: questionKind(questions[i]!), coverage: r.coverage, similarity: r.similarity, refused: r.refused === true })),
+      calibration:
+        retriever === 'dense'
+          ? calibrate(
+              questions,
+              results.map((r) => r.similarity),
+              SIMILARITY_STEPS,
+            )
+          : calibrate(
+              questions,
+              results.map((r) => (r.ranked.length === 0 ? null : r.coverage)),
+              COVERAGE_STEPS,
+            ),
     };
   };
-  const ranked = (windows: readonly WindowSpan[]): Retrieved => ({ ranked: windows, refused: windows.length === 0 });
+  const decided = (segments: readonly WindowSpan[], coverage: CoverageEstimate): Retrieved => ({
+    ranked: segments,
+    coverage: coverage.lexical,
+    similarity: coverage.dense,
+    refused: segments.length === 0 || !isCovered(coverage, thresholds),
+  });
 
   const reports: RetrieverReport[] = [];
-  reports.push(ok('lexical', 'bm25', (i) => ranked(index.lexical.search(normalized[i]!, k).map((h) => index.windows[h.doc]!))));
+  const lexicalOnly = new HybridRetriever(index, null);
+  reports.push(
+    ok('lexical', 'bm25', (i) => {
+      const { segments, coverage } = lexicalOnly.searchWithEvidence(normalized[i]!, null, k);
+      return decided(segments, coverage);
+    }),
+  );
 
   let denseSkip: string | null = null;
   if (!embedder) denseSkip = options.embedderUnavailableReason ?? 'the embedding model is not available';
@@ -377,8 +463,25 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
     const vectors: Float32Array[] = [];
     for (const q of normalized) vectors.push(await embedder.embedQuery(q));
     const hybrid = new HybridRetriever(index, embedder);
-    reports.push(ok('dense', shortName(embedder.modelId), (i) => ranked(windowsOfLabels(dense.search(vectors[i]!, k).map((h) => h.label)))));
-    reports.push(ok('hybrid', hybrid.name, (i) => ranked(hybrid.searchVector(normalized[i]!, vectors[i]!, k))));
+    const minSimilarity = thresholds.minDenseSimilarity;
+    reports.push(
+      ok('dense', shortName(embedder.modelId), (i) => {
+        const hits = dense.search(vectors[i]!, k);
+        const similarity = hits[0]?.score ?? null;
+        return {
+          ranked: windowsOfLabels(hits.map((h) => h.label)),
+          coverage: 0,
+          similarity,
+          refused: minSimilarity === null ? null : similarity === null || similarity < minSimilarity,
+        };
+      }),
+    );
+    reports.push(
+      ok('hybrid', hybrid.name, (i) => {
+        const { segments, coverage } = hybrid.searchWithEvidence(normalized[i]!, vectors[i]!, k);
+        return decided(segments, coverage);
+      }),
+    );
   }
 
   return {
@@ -391,6 +494,7 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
     videos: index.videos.size,
     embeddingModel: index.dense && embedder ? index.manifest.embeddingModel : null,
     k,
+    thresholds,
     unanswerable: answerable.filter((i) => relevantTotals[i] === 0),
     retrievers: reports,
   };
@@ -437,14 +541,29 @@ export function formatReport(report: EvaluationReport): string {
   }
   const evaluated = report.retrievers.flatMap((r) => (r.status === 'ok' ? [r] : []));
   if (evaluated.length > 0) {
+    const t = report.thresholds;
     lines.push('');
-    lines.push('Answered "not found" (abstention):');
+    lines.push(
+      `Answered "not found" (abstention), at MIN_COVERAGE=${t.minCoverage}` +
+        `${t.minDenseSimilarity === null ? ' (MIN_DENSE_SIMILARITY unset)' : `, MIN_DENSE_SIMILARITY=${t.minDenseSimilarity}`}:`,
+    );
     lines.push('');
     lines.push('| retriever | not covered → not found | recall | answerable → not found (wrong) |');
     lines.push('|---|---|---|---|');
     for (const r of evaluated) {
       const a = r.abstention;
-      lines.push(`| ${r.retriever} (${r.name}) | ${a.notCoveredRefused} of ${a.notCovered} | ${ratio(a.recall)} | ${a.wronglyRefused} of ${a.answerable} |`);
+      if (!a) lines.push(`| ${r.retriever} (${r.name}) | decides nothing alone (MIN_DENSE_SIMILARITY unset) | – | – |`);
+      else lines.push(`| ${r.retriever} (${r.name}) | ${a.notCoveredRefused} of ${a.notCovered} | ${ratio(a.recall)} | ${a.wronglyRefused} of ${a.answerable} |`);
+    }
+    for (const r of evaluated) {
+      const what = r.retriever === 'dense' ? 'MIN_DENSE_SIMILARITY (best cosine similarity)' : 'MIN_COVERAGE (lexical coverage)';
+      lines.push('');
+      lines.push(`Calibration, ${r.retriever}: "not found" below each ${what}:`);
+      lines.push('');
+      lines.push(`| threshold | ${r.calibration.map((c) => String(c.threshold)).join(' | ')} |`);
+      lines.push(`|---|${r.calibration.map(() => '---').join('|')}|`);
+      lines.push(`| not covered → not found (of ${report.notCovered}) | ${r.calibration.map((c) => String(c.notCoveredRefused)).join(' | ')} |`);
+      lines.push(`| answerable → not found (of ${report.answerable}) | ${r.calibration.map((c) => String(c.wronglyRefused)).join(' | ')} |`);
     }
   }
   const skipped = report.retrievers.flatMap((r) => (r.status === 'skipped' ? [r] : []));
@@ -467,6 +586,7 @@ export function formatReport(report: EvaluationReport): string {
       }
     }
     const a = r.abstention;
+    if (!a) continue;
     if (a.refusedAnswerable.length > 0) {
       lines.push(`${r.retriever}: answerable but answered "not found": ${a.refusedAnswerable.map((i) => `#${i + 1}`).join(', ')}`);
     }

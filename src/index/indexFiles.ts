@@ -9,6 +9,7 @@
  *                                counts, build time, videos with content hashes, file sizes + CRC32
  *       windows.jsonl            one window per line, in lexical-document order
  *       lexical.json/.bin        BM25 vocabulary and postings
+ *       glossary.json            the course glossary (absent when the course has none)
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
  *
  * A build is written to a hidden temporary folder, flushed, renamed into place, and only then is
@@ -33,6 +34,7 @@ export const FILES = {
   windows: 'windows.jsonl',
   lexicalHeader: 'lexical.json',
   lexicalBody: 'lexical.bin',
+  glossary: 'glossary.json',
   dense: 'dense.hnsw',
 } as const;
 /** Files larger than this are checked by size only (a CRC of gigabytes would slow every start). */
@@ -57,6 +59,8 @@ export interface IndexManifest {
   counts: { videos: number; windows: number; vocabulary: number };
   nextCorpusId: number;
   videos: IndexedVideo[];
+  /** The course glossary stored with the index; absent when the course has none (and in older indexes). */
+  glossary?: { source: string; concepts: number } | null;
   files: Record<string, { bytes: number; crc32: number | null }>;
 }
 
@@ -146,6 +150,8 @@ export interface GenerationContent {
   manifest: Omit<IndexManifest, 'files' | 'formatVersion'>;
   windows: readonly TranscriptWindow[];
   lexical: { header: string; body: Buffer };
+  /** `glossary.json`, when the course has a glossary. */
+  glossary?: string;
   /** Writes the dense index to the given path, when there is one. */
   writeDense?: (file: string) => Promise<void>;
 }
@@ -171,6 +177,7 @@ export async function writeGeneration(indexDir: string, content: GenerationConte
     await writeLines(path.join(tmp, FILES.windows), content.windows);
     await writeFile(path.join(tmp, FILES.lexicalHeader), content.lexical.header);
     await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
+    if (content.glossary !== undefined) await writeFile(path.join(tmp, FILES.glossary), content.glossary);
     if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
     const files: IndexManifest['files'] = {};
     for (const entry of await readdir(tmp)) {

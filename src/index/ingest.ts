@@ -13,11 +13,12 @@ import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
 import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
+import { readGlossary, type Glossary } from '../lexical/glossary.js';
 import type { Logger } from '../logger.js';
 import { createProgress } from '../progress.js';
 import type { Cue, TranscriptWindow, Video } from '../types.js';
 import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
-import { loadCourseIndex, type CourseIndex } from './courseIndex.js';
+import { loadCourseIndex, type CourseIndex, type StoredGlossary } from './courseIndex.js';
 import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
 import { EXIT, UserError } from '../errors.js';
 import { claimIndexFolder } from './indexFolder.js';
@@ -61,18 +62,19 @@ export class IngestError extends UserError {
 
 export async function ingestCourse(options: IngestOptions): Promise<IngestReport> {
   const started = Date.now();
-  // The course is checked before anything is written: a refused manifest leaves no trace.
+  // The course is checked before anything is written: a refused manifest or glossary leaves no trace.
   const { videos } = await readCourse(options.sourceDir);
+  const glossary = await readGlossary(options.sourceDir);
   await claimIndexFolder(options.indexDir);
   const lock = await lockIndexFolder(options.indexDir, { logger: options.logger, ...options.lock });
   try {
-    return await ingestLocked(options, videos, lock, started);
+    return await ingestLocked(options, videos, glossary, lock, started);
   } finally {
     await lock.release();
   }
 }
 
-async function ingestLocked(options: IngestOptions, videos: Video[], lock: IndexLock, started: number): Promise<IngestReport> {
+async function ingestLocked(options: IngestOptions, videos: Video[], glossary: Glossary | null, lock: IndexLock, started: number): Promise<IngestReport> {
   const { logger, embedder } = options;
   logger.info({ source: options.sourceDir, videos: videos.length }, 'reading transcripts');
 
@@ -162,9 +164,11 @@ async function ingestLocked(options: IngestOptions, videos: Video[], lock: Index
       counts: { videos: indexedVideos.length, windows: windows.length, vocabulary: lexical.vocabularySize },
       nextCorpusId,
       videos: indexedVideos,
+      glossary: glossary ? { source: glossary.source, concepts: glossary.concepts.length } : null,
     },
     windows,
     lexical: serialized,
+    ...(glossary ? { glossary: `${JSON.stringify({ format: 'glossary-v1', source: glossary.source, concepts: glossary.concepts } satisfies StoredGlossary)}\n` } : {}),
     writeDense: dense ? (file: string) => dense.save(file) : undefined,
   };
   try {
@@ -195,6 +199,7 @@ async function ingestLocked(options: IngestOptions, videos: Video[], lock: Index
       reused: reusedVideos.length,
       removed: removedVideos.length,
       failed: failedVideos.length,
+      glossary: glossary ? glossary.concepts.length : 0,
       retrieval: dense ? 'hybrid' : 'lexical-only',
     },
     `index written to ${options.indexDir}`,

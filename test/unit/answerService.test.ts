@@ -9,7 +9,7 @@ import {
 } from '../../src/answer/answerService.js';
 import { EXTRACTIVE_HEADER, bestWindow, extractiveAnswer, questionTerms } from '../../src/answer/extractive.js';
 import { LlmError, createLlm, type LlmLogger, type LlmOptions } from '../../src/answer/llm.js';
-import { NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE, PROMPT_VERSION } from '../../src/answer/prompt.js';
+import { NOT_COVERED_CLOSEST_MESSAGE, NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE, PROMPT_VERSION } from '../../src/answer/prompt.js';
 import type { Retriever, SearchResult } from '../../src/retrieval/retriever.js';
 import type { RetrievedSegment, Video } from '../../src/types.js';
 import { lastMessage, startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
@@ -476,6 +476,50 @@ describe('AnswerService without an LLM, and edge cases', () => {
     const service = new AnswerService({ retriever: new FakeRetriever(), videos, llm: null, k: 3, minScore: 1 });
     const r = await service.answer('derivada?');
     expect(r.kind).toBe('not-found');
+  });
+
+  it('coverage below MIN_COVERAGE: not found without an LLM call, the moments sharing words as closest moments', async () => {
+    const withEvidence = (s: RetrievedSegment, coverage: number, matched: string[]): RetrievedSegment => ({ ...s, evidence: { coverage, matched } });
+    const segments = [withEvidence(SEGMENTS[0]!, 0.2, ['deriv']), withEvidence(SEGMENTS[1]!, 0, []), withEvidence(SEGMENTS[2]!, 0.25, ['deriv', 'cade'])];
+    const coverage = { lexical: 0.25, matched: ['deriv', 'cade'], unknown: ['lstm'], dense: null };
+    const { logger, lines } = captureLogger();
+    const service = new AnswerService({ retriever: new FakeRetriever({ segments, coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null }, logger });
+    const deltas: string[] = [];
+    const r = await service.answer('Como funciona uma LSTM com derivadas em cadeia?', { onDelta: (d) => deltas.push(d) });
+    expect(r.kind).toBe('not-found');
+    expect(r.answer).toBe(NOT_COVERED_CLOSEST_MESSAGE);
+    expect(deltas).toEqual([r.answer]);
+    expect(fake.requests).toHaveLength(0);
+    // Segment 2 shares no content word: dropped. The others are closest moments, most covering first.
+    expect(r.segments.map((s) => s.corpusId)).toEqual([1, 3]);
+    expect(r.references.map((x) => [x.videoId, x.start, x.closest])).toEqual([['v1', 988, true]]);
+    expect(r.coverage).toEqual(coverage);
+    const answered = lines.find((l) => l.msg === 'answered')!;
+    expect(answered.obj).toMatchObject({ kind: 'not-found', coverage: { lexical: 0.25, dense: null, covered: false } });
+
+    // Nothing shared at all: the plain not-found message, no links.
+    const none = new AnswerService({
+      retriever: new FakeRetriever({ segments: [withEvidence(SEGMENTS[1]!, 0, [])], coverage: { ...coverage, lexical: 0 } }),
+      videos,
+      llm: null,
+      k: 3,
+    });
+    const r2 = await none.answer('O que é uma LSTM?');
+    expect(r2).toMatchObject({ kind: 'not-found', answer: NOT_FOUND_MESSAGE, references: [] });
+  });
+
+  it('coverage at MIN_COVERAGE or above, or dense similarity at MIN_DENSE_SIMILARITY: answered as before', async () => {
+    const coverage = { lexical: 0.2, matched: [], unknown: [], dense: 0.91 };
+    const covered = new AnswerService({ retriever: new FakeRetriever({ coverage: { ...coverage, lexical: 0.35 } }), videos, llm: null, k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null } });
+    expect((await covered.answer('derivada?')).kind).toBe('extractive');
+    const byDense = new AnswerService({ retriever: new FakeRetriever({ coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: 0.9 } });
+    fake.enqueue({ type: 'text', text: 'A derivada mede a variação [1].' });
+    const r = await byDense.answer('derivada?');
+    expect(r.kind).toBe('llm');
+    expect(fake.requests).toHaveLength(1);
+    const refused = new AnswerService({ retriever: new FakeRetriever({ coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null } });
+    expect((await refused.answer('derivada?')).kind).toBe('not-found');
+    expect(fake.requests).toHaveLength(1);
   });
 
   it('opts.k overrides k', async () => {

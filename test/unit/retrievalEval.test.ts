@@ -10,6 +10,7 @@ import { loadConfig } from '../../src/config.js';
 import { runIngest } from '../../src/core.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
 import {
+  COVERAGE_STEPS,
   QuestionsFileError,
   abstentionFigures,
   aggregate,
@@ -235,8 +236,17 @@ describe('evaluateRetrieval on the sample course', () => {
     const lexical = ok(report, 'lexical');
     expectSaneMetrics(lexical, questions);
     expect(lexical.byTag.informal?.questions).toBe(questions.filter((q) => q.tags?.includes('informal') && q.video.length > 0).length);
-    expect(lexical.abstention.notCovered).toBe(report.notCovered);
-    expect(lexical.abstention.answerable).toBe(report.answerable);
+    expect(lexical.abstention?.notCovered).toBe(report.notCovered);
+    expect(lexical.abstention?.answerable).toBe(report.answerable);
+    // The goal of issue #15 on the sample course, lexical-only at the default MIN_COVERAGE.
+    expect(lexical.abstention!.recall).toBeGreaterThanOrEqual(0.8);
+    expect(lexical.evidence).toHaveLength(questions.length);
+    expect(lexical.calibration.map((c) => c.threshold)).toEqual(COVERAGE_STEPS);
+    // Refusing more as the threshold rises, never fewer.
+    for (let i = 1; i < lexical.calibration.length; i++) {
+      expect(lexical.calibration[i]!.notCoveredRefused).toBeGreaterThanOrEqual(lexical.calibration[i - 1]!.notCoveredRefused);
+      expect(lexical.calibration[i]!.wronglyRefused).toBeGreaterThanOrEqual(lexical.calibration[i - 1]!.wronglyRefused);
+    }
     // The sample questions mostly reuse the lectures' words: BM25 finds most of them.
     expect(lexical.metrics.hit10).toBeGreaterThan(0.7);
     expect(report.retrievers.filter((r) => r.status === 'skipped')).toEqual([
@@ -248,6 +258,8 @@ describe('evaluateRetrieval on the sample course', () => {
     expect(text).toMatch(/\| lexical, informal \| \d+ \| \d\.\d{3} \|/);
     expect(text).toMatch(new RegExp(`\\| lexical \\(bm25\\) \\| \\d+ of ${report.notCovered} \\| \\d\\.\\d{3} \\| \\d+ of ${report.answerable} \\|`));
     expect(text).toContain('dense and hybrid skipped: no model in this test');
+    expect(text).toContain('Calibration, lexical: "not found" below each MIN_COVERAGE (lexical coverage):');
+    expect(text).toMatch(/at MIN_COVERAGE=0\.35 \(MIN_DENSE_SIMILARITY unset\)/);
   });
 
   it('with an embedding model: dense and hybrid are scored too (tiny test model)', async () => {
@@ -278,6 +290,13 @@ describe('evaluateRetrieval on the sample course', () => {
       expect(ok(report, 'hybrid').name).toMatch(/\+bm25$/);
       // Not a quality bar for a 32-dimension toy model: only that its rankings are used.
       expect(ok(report, 'dense').metrics.hit10).toBeGreaterThan(0);
+      // Dense alone decides nothing until MIN_DENSE_SIMILARITY is set; its similarities are reported.
+      expect(ok(report, 'dense').abstention).toBeNull();
+      expect(ok(report, 'hybrid').evidence.every((e) => e.similarity !== null)).toBe(true);
+      // With a threshold every question reaches, hybrid answers every question that retrieves something.
+      const rescued = await evaluateRetrieval({ index, questions, embedder, thresholds: { minCoverage: 0.35, minDenseSimilarity: -1 } });
+      expect(ok(rescued, 'hybrid').abstention!.wronglyRefused).toBe(0);
+      expect(ok(rescued, 'dense').abstention).not.toBeNull();
 
       // The same index without the model: dense and hybrid skipped, lexical unchanged.
       const without = await evaluateRetrieval({ index, questions, embedder: null });
