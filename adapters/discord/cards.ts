@@ -16,7 +16,17 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { type AnswerResult, excerptTag, formatClock, MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import {
+  type AnswerResult,
+  CLOSEST_MOMENTS_HEADING,
+  excerptTag,
+  formatClock,
+  MESSAGES,
+  type Reference,
+  showsClosestMoments,
+  splitText,
+  truncate,
+} from '../../src/bot/index.js';
 import { customIds } from './customIds.js';
 import { linkText, maskedLink } from './markdown.js';
 
@@ -97,7 +107,7 @@ export function referenceLine(ref: Reference): string {
   return `• ${excerptTag(ref)}${title} · ${range}`;
 }
 
-function referenceFields(references: readonly Reference[]): APIEmbedField[] {
+function referenceFields(references: readonly Reference[], heading: string = LABELS.references): APIEmbedField[] {
   const fields: APIEmbedField[] = [];
   let value = '';
   let used = 0;
@@ -110,7 +120,7 @@ function referenceFields(references: readonly Reference[]): APIEmbedField[] {
       continue;
     }
     if (fields.length + 1 >= MAX_REFERENCE_FIELDS) break;
-    fields.push({ name: fields.length === 0 ? LABELS.references : LABELS.referencesMore, value });
+    fields.push({ name: fields.length === 0 ? heading : LABELS.referencesMore, value });
     value = line;
     used++;
   }
@@ -119,7 +129,7 @@ function referenceFields(references: readonly Reference[]): APIEmbedField[] {
     const more = LABELS.moreReferences(rest);
     value = value.length + more.length + 1 <= DISCORD_LIMITS.fieldValue ? `${value}\n${more}` : value;
   }
-  if (value !== '') fields.push({ name: fields.length === 0 ? LABELS.references : LABELS.referencesMore, value });
+  if (value !== '') fields.push({ name: fields.length === 0 ? heading : LABELS.referencesMore, value });
   return fields;
 }
 
@@ -161,7 +171,8 @@ export function commentRow(answerId: string): MessageRow {
 export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): RenderedAnswer {
   const color = result.kind === 'not-found' ? COLORS.notFound : COLORS.answer;
   const title = truncate(result.question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
-  const fields = referenceFields(result.references);
+  // A "not found" may offer the closest moments: headed as such, never as the answer's references.
+  const fields = referenceFields(result.references, showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : LABELS.references);
   const notices = result.notices.join(' · ');
 
   const withoutDescription = (footer: string): APIEmbed => ({

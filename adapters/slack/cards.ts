@@ -10,7 +10,18 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import {
+  type AnswerResult,
+  CLOSEST_MOMENTS_HEADING,
+  excerptTag,
+  formatClock,
+  type Label,
+  LABEL_NAMES,
+  type Reference,
+  showsClosestMoments,
+  splitText,
+  truncate,
+} from '../../src/bot/index.js';
 import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
@@ -111,10 +122,10 @@ export function mrkdwnChunks(raw: string, limit: number = SLACK_LIMITS.sectionTe
   return out;
 }
 
-/** Reference lines packed into as few sections as the 3000-character limit allows. */
-function referenceSections(references: readonly Reference[]): SectionBlock[] {
+/** Reference lines packed into as few sections as the 3000-character limit allows, under `heading`. */
+function referenceSections(references: readonly Reference[], heading: string = SLACK_LABELS.references): SectionBlock[] {
   const sections: SectionBlock[] = [];
-  let current = `*${SLACK_LABELS.references}:*`;
+  let current = `*${heading}:*`;
   for (const ref of references) {
     const line = `\n• ${referenceLink(ref)}`;
     if (current.length + line.length > SLACK_LIMITS.sectionText) {
@@ -184,7 +195,10 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
         .map((notice) => ({ type: 'mrkdwn' as const, text: escapeMrkdwn(truncate(notice, 500)) })),
     });
   }
-  if (result.references.length > 0) tail.push(...referenceSections(result.references));
+  // A "not found" may offer the closest moments: headed as such, never as the answer's references.
+  if (result.references.length > 0) {
+    tail.push(...referenceSections(result.references, showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : SLACK_LABELS.references));
+  }
   if (options.feedback) tail.push(feedbackBlock(result.id));
 
   const room = Math.max(1, SLACK_LIMITS.blocks - head.length - tail.length);

@@ -6,7 +6,8 @@
  *
  * Words that frame a question rather than say what it is about ("explica", "funciona", "serve",
  * "significa", "dúvida") are searched like any other, but marked as not content: whether the
- * lectures cover a question does not depend on them.
+ * lectures cover a question does not depend on them. Neither does chat markup (mentions such as
+ * `<@123…>` or `@everyone`, links) nor long digit strings (ids, codes), which are left out.
  */
 import type { CompiledGlossary } from './glossary.js';
 import { spellDigits } from './numbers.js';
@@ -32,9 +33,14 @@ export const FRAMING_TERMS: ReadonlySet<string> = new Set(
   ),
 );
 
+/** Mentions (`<@123>`, `<@&123>`, `<#123>`, `<!here>`, `@everyone`, `@here`) and links: not what a question is about. */
+const CHAT_MARKUP = /<[@#!][^>\s]{0,100}>|@(?:everyone|here|channel)\b|\bhttps?:\/\/\S+/giu;
+/** Digits longer than a spoken quantity: ids, phone numbers, codes. */
+const LONG_DIGITS = /^\d{7,}$/;
+
 /** The concepts of a question, in the order they appear. */
 export function analyseQuestion(question: string, glossary?: CompiledGlossary | null): QuestionConcept[] {
-  const terms = analyze(question);
+  const terms = analyze(question.replace(CHAT_MARKUP, ' ')).filter((t) => !LONG_DIGITS.test(t));
   const concepts: QuestionConcept[] = [];
   const seen = new Set<string>();
   const add = (own: string[], alternatives: QuestionConcept['alternatives']) => {

@@ -23,7 +23,8 @@ import { escapeMrkdwn, markdownToMrkdwn, slackTextToPlain, unescapeMrkdwn } from
 import { formatClock } from '../../src/course/links.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { BotService } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
+import { NOT_COVERED_CLOSEST_MESSAGE } from '../../src/answer/prompt.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -263,6 +264,23 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
       ['Parcial', `P:${id}`],
       ['Incorreta', `I:${id}`],
     ]);
+  });
+
+  it('a question the lectures do not cover: "not found" with the closest moments under their own heading, no LLM call', async () => {
+    const before = llm.requests.length;
+    const key = 'not-covered';
+    const res = await post(slashCommand({ text: 'O que é uma LSTM e por que ela lembra de sequências longas?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
+    expect(res.status).toBe(200);
+    const [answer] = await slack.waitForResponses(key, 1);
+    const body = (answer as { body: ResponseBody }).body;
+    expect(answerSections(body).join('\n')).toContain(escapeMrkdwn(NOT_COVERED_CLOSEST_MESSAGE));
+    const closest = sectionTexts(body).find((t) => t.startsWith(`*${CLOSEST_MOMENTS_HEADING}:*`));
+    expect(closest).toBeDefined();
+    expect(referenceText(body)).toBe('');
+    const record = await app.store.getAnswer(answerIdOf(body));
+    expect(record).toMatchObject({ kind: 'not-found' });
+    expect(linksIn(closest!).length).toBe(record!.references.length);
+    expect(llm.requests.length).toBe(before);
   });
 
   it('records one vote per user per answer, changeable, confirmed to the voter only', async () => {

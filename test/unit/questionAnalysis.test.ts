@@ -128,6 +128,11 @@ describe('question concepts', () => {
     expect(concepts[2]!.alternatives).toEqual([{ terms: analyze('matriz de confusão'), source: 'glossary' }]);
     expect(concepts[3]!.alternatives).toEqual([{ terms: analyze('oitocentos'), source: 'number' }]);
   });
+
+  it('leaves out chat mentions, links and long digit strings', () => {
+    const concepts = analyseQuestion('@everyone <@&123456789012345678> <@222222222222222222> <#98765432> o que é overfitting? https://youtu.be/x 5511999998888');
+    expect(concepts.map((c) => c.terms.join(' '))).toEqual(analyze('overfitting'));
+  });
 });
 
 describe('misspellings', () => {
