@@ -20,6 +20,12 @@ export interface Video {
   transcript: string;
 }
 
+/** Where each cue of a window starts: `offsets[i]` in the window's text, `starts[i]` in seconds. */
+export interface WindowCues {
+  offsets: number[];
+  starts: number[];
+}
+
 /** A time window of one video: the unit that is embedded, indexed and retrieved. */
 export interface TranscriptWindow {
   /** Stable integer id: the same window keeps the same id across re-ingests of the same index. */
@@ -28,6 +34,8 @@ export interface TranscriptWindow {
   start: number;
   end: number;
   text: string;
+  /** Its cues' boundaries; absent in indexes built before they were kept (links then open at `start`). */
+  cues?: WindowCues;
 }
 
 export type RetrieverName = 'dense' | 'lexical';
@@ -56,6 +64,16 @@ export interface RetrievedSegment extends TranscriptWindow {
   url: string;
   /** The window's evidence for the question (absent from retrievers that do not keep it). */
   evidence?: SegmentEvidence;
+  /** The moment inside the window that best matches the question (absent without cue boundaries). */
+  moment?: Moment;
+}
+
+/** A moment inside a window: where to open the video, and what is said there. */
+export interface Moment {
+  /** Second the link opens at: a few seconds before the best matching cue, never before the window. */
+  at: number;
+  /** The cues around it (a sentence or two of the transcript). */
+  excerpt: string;
 }
 
 /** A link sent with an answer: one merged time range of one video. */
@@ -67,6 +85,8 @@ export interface Reference {
   url: string;
   /** Numbers of the excerpts (cited as [n] in the answer) inside this time range. */
   excerpts?: number[];
+  /** Second `url` opens at: the best moment inside the range; absent when it is `start`. */
+  at?: number;
   /**
    * True when the answer is "not found" and this is one of the moments closest to the question:
    * shown as such ("Trechos mais próximos"), never as where the answer is.

@@ -138,7 +138,8 @@ function linkButtonRow(references: readonly Reference[]): MessageRow | null {
   for (const ref of references) {
     if (buttons.length === DISCORD_LIMITS.buttonsPerRow) break;
     if (!isLinkable(ref.url)) continue;
-    const clock = formatClock(ref.start);
+    // The button says where the video opens: the moment, when the reference has one.
+    const clock = formatClock(ref.at ?? ref.start);
     const title = truncate(ref.title.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.buttonLabel - clock.length - 5);
     buttons.push({ type: ComponentType.Button, style: ButtonStyle.Link, url: ref.url, label: `▶ ${clock} · ${title}` });
   }

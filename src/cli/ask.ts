@@ -35,16 +35,17 @@ export function toJson(result: AnswerResult): object {
     question: result.question,
     answer: result.answer,
     kind: result.kind,
-    references: result.references.map(({ videoId, title, start, end, url, excerpts, closest }) => ({
+    references: result.references.map(({ videoId, title, start, end, url, excerpts, at, closest }) => ({
       videoId,
       title,
       start,
       end,
       url,
       excerpts,
+      ...(at !== undefined ? { at } : {}),
       ...(closest ? { closest } : {}),
     })),
-    segments: result.segments.map(({ corpusId, videoId, title, start, end, score, foundBy, url, text }) => ({
+    segments: result.segments.map(({ corpusId, videoId, title, start, end, score, foundBy, url, text, evidence, moment }) => ({
       corpusId,
       videoId,
       title,
@@ -54,6 +55,8 @@ export function toJson(result: AnswerResult): object {
       foundBy,
       url,
       text,
+      ...(evidence ? { evidence } : {}),
+      ...(moment ? { moment } : {}),
     })),
     retriever: result.retriever,
     embeddingModel: result.embeddingModel,

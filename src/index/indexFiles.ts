@@ -7,7 +7,8 @@
  *       .pergunta-generation     its marker (only marked generations are ever deleted)
  *       manifest.json            format version, model and its dtype, dimensions, window settings,
  *                                counts, build time, videos with content hashes, file sizes + CRC32
- *       windows.jsonl            one window per line, in lexical-document order
+ *       windows.jsonl            one window per line, in lexical-document order (with its cues'
+ *                                offsets and start times; windows of older indexes have none)
  *       lexical.json/.bin        BM25 vocabulary and postings
  *       glossary.json            the course glossary (absent when the course has none)
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
@@ -228,7 +229,8 @@ async function writeLines(file: string, windows: readonly TranscriptWindow[]): P
     out.on('error', reject);
   });
   for (const w of windows) {
-    const line = `${JSON.stringify({ corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text })}\n`;
+    const fields = { corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text, ...(w.cues ? { cues: w.cues } : {}) };
+    const line = `${JSON.stringify(fields)}\n`;
     if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', resolve));
   }
   out.end();

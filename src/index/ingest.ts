@@ -17,7 +17,7 @@ import { readGlossary, type Glossary } from '../lexical/glossary.js';
 import type { Logger } from '../logger.js';
 import { createProgress } from '../progress.js';
 import type { Cue, TranscriptWindow, Video } from '../types.js';
-import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
+import { approximateTokenCount, buildWindows, type WindowDraft, type WindowSettings } from '../windowing.js';
 import { loadCourseIndex, type CourseIndex, type StoredGlossary } from './courseIndex.js';
 import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
 import { EXIT, UserError } from '../errors.js';
@@ -125,7 +125,10 @@ async function ingestLocked(options: IngestOptions, videos: Video[], glossary: G
     const windowCues = splitLongCues(cues, options.window.maxTokens, countTokens);
     const hash = contentHash(windowCues, options.window, modelId, dtype);
     if (previousVideo && previousVideo.hash === hash) {
-      const kept = previousWindowsOf(video.id);
+      let kept = previousWindowsOf(video.id);
+      // Indexes built before windows kept their cue boundaries: derive them again (same cues and
+      // settings give the same windows), so links can open at the moment without re-embedding.
+      if (kept.some((w) => !w.cues)) kept = withCueBoundaries(kept, buildWindows(windowCues, options.window, countTokens));
       kept.forEach((w) => keptWindows.add(w.corpusId));
       windows.push(...kept);
       indexedVideos.push({ ...video, hash, windows: kept.length });
@@ -205,6 +208,16 @@ async function ingestLocked(options: IngestOptions, videos: Video[], glossary: G
     `index written to ${options.indexDir}`,
   );
   return report;
+}
+
+/** `kept` with the cue boundaries of the draft that has its start and text (unchanged when none has). */
+export function withCueBoundaries(kept: readonly TranscriptWindow[], drafts: readonly WindowDraft[]): TranscriptWindow[] {
+  const byStart = new Map(drafts.map((d) => [`${d.start}\t${d.text}`, d]));
+  return kept.map((w) => {
+    if (w.cues) return w;
+    const draft = byStart.get(`${w.start}\t${w.text}`);
+    return draft ? { ...w, cues: draft.cues } : w;
+  });
 }
 
 async function loadPrevious(options: IngestOptions): Promise<CourseIndex | null> {

@@ -18,6 +18,7 @@ import { resolveQuery, searchQuery, windowCoverage, type ResolvedQuery } from '.
 import type { RetrievedSegment, SegmentEvidence } from '../types.js';
 import type { CoverageEstimate } from './coverage.js';
 import { reciprocalRankFusion, type RankedList } from './fusion.js';
+import { denseMoment, lexicalMoment, spanTexts } from './moments.js';
 import type { Retriever, SearchResult } from './retriever.js';
 
 export const NOTICE_NO_MODEL = 'Busca só por palavras-chave: o modelo de embeddings não pôde ser carregado.';
@@ -29,6 +30,9 @@ export interface HybridRetrieverOptions {
   candidates?: number;
   rrfK?: number;
 }
+
+/** Dense-only windows placed by embedding their spans, at most (the first ones, the ones quoted and linked). */
+const MEANING_PLACED = 3;
 
 export class HybridRetriever implements Retriever {
   private readonly notices: string[];
@@ -59,6 +63,7 @@ export class HybridRetriever implements Retriever {
     }
     const t1 = performance.now();
     const { segments, coverage } = this.searchWithEvidence(question, queryVector, k);
+    if (queryVector && this.embedder) await this.placeByMeaning(segments, queryVector);
     return {
       segments,
       retriever: this.name,
@@ -73,6 +78,27 @@ export class HybridRetriever implements Retriever {
   /** The search itself, given the question's vector (null → lexical-only). Synchronous and fast. */
   searchVector(question: string, queryVector: ArrayLike<number> | null, k: number): RetrievedSegment[] {
     return this.searchWithEvidence(question, queryVector, k).segments;
+  }
+
+  /**
+   * Windows that share no word with the question (found by the dense retriever alone) have no
+   * lexical moment: their spans of cues are embedded and the closest to the question is the
+   * moment. Only the first MEANING_PLACED windows, to bound the extra embedding work.
+   */
+  private async placeByMeaning(segments: RetrievedSegment[], queryVector: ArrayLike<number>): Promise<void> {
+    const embedder = this.embedder;
+    if (!embedder) return;
+    const todo = segments.slice(0, MEANING_PLACED).filter((s) => !s.moment);
+    for (const segment of todo) {
+      const position = this.index.positions.get(segment.corpusId);
+      if (position === undefined) continue;
+      const window = this.index.windows[position]!;
+      const texts = spanTexts(window);
+      if (texts.length === 0) continue;
+      const vectors = await embedder.embedPassages(texts.map((t) => t.text));
+      const moment = denseMoment(window, queryVector, vectors);
+      if (moment) segment.moment = moment;
+    }
   }
 
   /** The question as the lexical index searches it (concepts, synonyms, weights). */
@@ -110,6 +136,7 @@ export class HybridRetriever implements Retriever {
       const video = this.index.videos.get(window.videoId);
       const evidence: SegmentEvidence = windowCoverage(lexical, query, position);
       if (evidence.coverage > best.coverage) best = evidence;
+      const moment = evidence.matched.length > 0 ? lexicalMoment(window, query, lexical) : undefined;
       if (queryVector && dense) evidence.similarity = hit.foundBy.dense?.score ?? cosine(queryVector, dense.vector(window.corpusId));
       // Fields listed rather than `...window`: spreading these JSON-parsed objects and then adding
       // properties takes V8's slow path (~10 µs per segment, more than the whole search).
@@ -124,6 +151,7 @@ export class HybridRetriever implements Retriever {
         title: video?.title ?? window.videoId,
         url: video ? cachedVideoLinkAt(video.url, window.start) : '',
         evidence,
+        ...(moment ? { moment } : {}),
       });
     }
     const unknown = query.concepts.filter((c) => c.forms.every((f) => f.ids.some((id) => id < 0))).map((c) => c.label);

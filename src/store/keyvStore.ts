@@ -227,7 +227,16 @@ export class KeyvFeedbackStore implements FeedbackStore {
           end,
           text,
         })),
-        references: answer.references.map(({ videoId, title, start, end, url }) => ({ videoId, title, start, end, url })),
+        // `at` (the moment the link opens at) and `closest` (closest moments of a "not found") when set.
+        references: answer.references.map(({ videoId, title, start, end, url, at, closest }) => ({
+          videoId,
+          title,
+          start,
+          end,
+          url,
+          ...(at !== undefined ? { at } : {}),
+          ...(closest ? { closest } : {}),
+        })),
         notices: [...answer.notices],
         timings: { ...answer.timings },
         platform: context.platform,

@@ -213,7 +213,7 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     return (reply as { body: ResponseBody }).body;
   }
 
-  it('acks at once with "Procurando nas aulas…", then answers with links to the exact second and feedback controls', async () => {
+  it('acks at once with "Procurando nas aulas…", then answers with links to the moment and feedback controls', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 400 });
     const key = 'first-question';
     const res = await post(slashCommand({ text: 'O que é aprendizado de máquina?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
@@ -245,9 +245,13 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
       const ref = record!.references[i]!;
       expect(link.url).toBe(ref.url);
       expect(link.label).toBe(`${escapeMrkdwn(ref.title)} · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
-      expect(secondOf(link.url)).toBe(Math.floor(ref.start));
-      // …which is where a retrieved transcript window of that video starts.
-      expect(record!.segments.some((s) => s.videoId === ref.videoId && Math.floor(s.start) === secondOf(link.url))).toBe(true);
+      // …at the moment inside that range where the question is answered (issue #15).
+      const at = ref.at ?? ref.start;
+      expect(secondOf(link.url)).toBe(Math.floor(at));
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      // …inside a retrieved transcript window of that video.
+      expect(record!.segments.some((s) => s.videoId === ref.videoId && s.start <= at && at < s.end)).toBe(true);
     });
 
     // 👍/👎 with the answer id, and the annotation menu with C/P/I.

@@ -17,7 +17,7 @@ interface AskJson {
   retriever: string;
   embeddingModel: string | null;
   notices: string[];
-  references: { videoId: string; title: string; start: number; end: number; url: string }[];
+  references: { videoId: string; title: string; start: number; end: number; url: string; at?: number }[];
   segments: { corpusId: number; videoId: string; start: number; end: number; score: number; text: string }[];
 }
 
@@ -51,9 +51,14 @@ describe('npm run ask', () => {
     expect(out.retriever).toBe('bm25');
     expect(out.segments[0]).toEqual(expect.objectContaining({ corpusId: expect.any(Number), videoId: 'aula06', score: expect.any(Number) }));
     for (const ref of out.references) {
-      expect(ref.url).toContain(String(Math.floor(ref.start)));
+      // The link opens at the moment inside the range that best matches the question.
+      const at = ref.at ?? ref.start;
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      expect(ref.url).toContain(`t=${Math.floor(at)}`);
       expect(ref.end).toBeGreaterThan(ref.start);
     }
+    expect(out.references.some((ref) => ref.at !== undefined)).toBe(true);
   });
 
   it('builds nothing for an index folder or course other than the defaults: says how to ingest (exit 1)', async () => {
