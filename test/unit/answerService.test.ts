@@ -7,7 +7,7 @@ import {
   normalizeQuestion,
   type AnswerStreamEvent,
 } from '../../src/answer/answerService.js';
-import { EXTRACTIVE_HEADER, bestWindow, extractiveAnswer, questionTerms } from '../../src/answer/extractive.js';
+import { EXTRACTIVE_HEADER, bestWindow, clip, extractiveAnswer, questionTerms } from '../../src/answer/extractive.js';
 import { LlmError, createLlm, type LlmLogger, type LlmOptions } from '../../src/answer/llm.js';
 import { NOT_COVERED_CLOSEST_MESSAGE, NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE, PROMPT_VERSION } from '../../src/answer/prompt.js';
 import type { Retriever, SearchResult } from '../../src/retrieval/retriever.js';
@@ -448,8 +448,8 @@ describe('AnswerService without an LLM, and edge cases', () => {
     expect(r.kind).toBe('extractive');
     expect(r.model).toBe('extractive');
     expect(r.answer.startsWith(EXTRACTIVE_HEADER)).toBe(true);
-    expect(r.answer).toContain('[1] — Aula 1: Derivadas, 16:28');
-    expect(r.answer).toContain('[2] — Aula 2: Integrais, 2:00');
+    expect(r.answer).toContain('[1] — [Aula 1: Derivadas, 16:28](https://www.youtube.com/watch?v=AAA&t=988)');
+    expect(r.answer).toContain('[2] — [Aula 2: Integrais, 2:00](https://vimeo.com/222#t=2m0s)');
     // [3] overlaps [1] in the same video: not quoted again.
     expect(r.answer).not.toContain('[3]');
     expect(r.notices).toEqual(['Busca léxica apenas.', EXTRACTIVE_NOTICE]);
@@ -574,8 +574,41 @@ describe('extractiveAnswer', () => {
     const out = extractiveAnswer('derivada', SEGMENTS, videos);
     const lines = out.split('\n\n');
     expect(lines[0]).toBe(EXTRACTIVE_HEADER);
-    expect(lines[1]).toMatch(/^“.*derivada.*” \[1\] — Aula 1: Derivadas, 16:28$/);
+    expect(lines[1]).toMatch(/^“.*derivada.*” \[1\] — \[Aula 1: Derivadas, 16:28\]\(https:\/\/www\.youtube\.com\/watch\?v=AAA&t=988\)$/);
     expect(lines).toHaveLength(3);
+  });
+
+  const momentSeg = (n: number, start: number, at: number, excerpt: string, coverage: number): RetrievedSegment => ({
+    ...seg(n, 'v1', start, start + 150, `${'blá '.repeat(200)}${excerpt}`),
+    evidence: { coverage, matched: ['deriv'] },
+    moment: { at, excerpt },
+  });
+
+  it('quotes the moment of each window, linked to it, in about 600 characters in all', () => {
+    const long = 'a derivada mede a taxa de variação instantânea '.repeat(20);
+    const segments = [momentSeg(1, 900, 1000, long, 1), momentSeg(2, 1010, 1100, 'e a regra da cadeia deriva funções compostas', 0.8), momentSeg(3, 1200, 1300, long, 0.6)];
+    const out = extractiveAnswer('O que a derivada mede?', segments, videos);
+    const passages = out.split('\n\n').slice(1);
+    expect(passages).toHaveLength(3);
+    expect(passages[0]).toMatch(/^“a derivada mede a taxa de variação instantânea .*…” \[1\] — \[Aula 1: Derivadas, 16:40\]\(https:\/\/www\.youtube\.com\/watch\?v=AAA&t=1000\)$/);
+    // Overlapping windows (900–1050 and 1010–1160) with moments apart: both quoted.
+    expect(passages[1]).toContain('“e a regra da cadeia deriva funções compostas” [2] — [Aula 1: Derivadas, 18:20]');
+    const quotes = passages.map((p) => /^“(.*)” \[\d\]/.exec(p)![1]!);
+    expect(quotes.join('').length).toBeLessThanOrEqual(600);
+    expect(out).not.toContain('blá');
+  });
+
+  it('leaves out windows far below the best, and moments that repeat one already quoted', () => {
+    const segments = [momentSeg(1, 900, 1000, 'a derivada mede a variação', 1), momentSeg(2, 950, 1005, 'a derivada mede', 0.9), momentSeg(3, 2000, 2100, 'derivada de novo', 0.4)];
+    const out = extractiveAnswer('derivada', segments, videos);
+    expect(out).toContain('[1]');
+    expect(out).not.toContain('[2]');
+    expect(out).not.toContain('[3]');
+  });
+
+  it('clip cuts at a word boundary with an ellipsis', () => {
+    expect(clip('uma frase curta', 50)).toBe('uma frase curta');
+    expect(clip('palavras suficientes para passar do limite de caracteres', 30)).toBe('palavras suficientes para…');
   });
 
   it('no segments → not-found message', () => {
