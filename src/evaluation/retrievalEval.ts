@@ -324,17 +324,17 @@ export const COVERAGE_STEPS = [0, 0.1, 0.15, 0.2, 0.25, 0.3, 0.35, 0.4, 0.45, 0.
 /** Dense similarity thresholds the calibration table lists. */
 export const SIMILARITY_STEPS = [0.7, 0.72, 0.74, 0.76, 0.78, 0.8, 0.82, 0.84, 0.86, 0.88, 0.9];
 
-/** Abstention at each threshold: a question is refused when its value is below the threshold. */
+/** Abstention at each threshold: `refused(i, threshold)` says whether question i is answered "not found". */
 export function calibrate(
   questions: readonly LabelledQuestion[],
-  values: readonly (number | null)[],
+  refusedAt: (i: number, threshold: number) => boolean,
   steps: readonly number[],
 ): ThresholdRow[] {
   return steps.map((threshold) => {
     let notCoveredRefused = 0;
     let wronglyRefused = 0;
     questions.forEach((q, i) => {
-      const refused = (values[i] ?? -Infinity) < threshold;
+      const refused = refusedAt(i, threshold);
       if (!refused) return;
       if (questionKind(q) === 'not-covered') notCoveredRefused++;
       else wronglyRefused++;
@@ -378,6 +378,8 @@ interface Retrieved {
   ranked: readonly WindowSpan[];
   coverage: number;
   similarity: number | null;
+  /** The full estimate, for the calibration (null for dense alone). */
+  estimate: CoverageEstimate | null;
   /** Null: this retriever decides nothing. */
   refused: boolean | null;
 }
@@ -424,14 +426,13 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
       evidence: results.map((r, i) => ({ index: i, kind: questionKind(questions[i]!), coverage: r.coverage, similarity: r.similarity, refused: r.refused === true })),
       calibration:
         retriever === 'dense'
-          ? calibrate(
-              questions,
-              results.map((r) => r.similarity),
-              SIMILARITY_STEPS,
-            )
+          ? calibrate(questions, (i, t) => (results[i]!.similarity ?? -Infinity) < t, SIMILARITY_STEPS)
           : calibrate(
               questions,
-              results.map((r) => (r.ranked.length === 0 ? null : r.coverage)),
+              (i, t) => {
+                const r = results[i]!;
+                return r.ranked.length === 0 || !r.estimate || !isCovered(r.estimate, { ...thresholds, minCoverage: t });
+              },
               COVERAGE_STEPS,
             ),
     };
@@ -440,6 +441,7 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
     ranked: segments,
     coverage: coverage.lexical,
     similarity: coverage.dense,
+    estimate: coverage,
     refused: segments.length === 0 || !isCovered(coverage, thresholds),
   });
 
@@ -472,6 +474,7 @@ export async function evaluateRetrieval(options: EvaluateOptions): Promise<Evalu
           ranked: windowsOfLabels(hits.map((h) => h.label)),
           coverage: 0,
           similarity,
+          estimate: null,
           refused: minSimilarity === null ? null : similarity === null || similarity < minSimilarity,
         };
       }),
@@ -558,7 +561,10 @@ export function formatReport(report: EvaluationReport): string {
     for (const r of evaluated) {
       const what = r.retriever === 'dense' ? 'MIN_DENSE_SIMILARITY (best cosine similarity)' : 'MIN_COVERAGE (lexical coverage)';
       lines.push('');
-      lines.push(`Calibration, ${r.retriever}: "not found" below each ${what}:`);
+      lines.push(
+        `Calibration, ${r.retriever}: "not found" below each ${what}` +
+          `${r.retriever === 'dense' ? '' : ` when at least a third of the question's content words are in no window`}:`,
+      );
       lines.push('');
       lines.push(`| threshold | ${r.calibration.map((c) => String(c.threshold)).join(' | ')} |`);
       lines.push(`|---|${r.calibration.map(() => '---').join('|')}|`);

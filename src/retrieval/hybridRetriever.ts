@@ -155,7 +155,10 @@ export class HybridRetriever implements Retriever {
       });
     }
     const unknown = query.concepts.filter((c) => c.forms.every((f) => f.ids.some((id) => id < 0))).map((c) => c.label);
-    return { segments, coverage: { lexical: best.coverage, matched: best.matched, unknown, dense: denseBest } };
+    return {
+      segments,
+      coverage: { lexical: best.coverage, matched: best.matched, unknown, contentWords: query.concepts.length, dense: denseBest },
+    };
   }
 }
 

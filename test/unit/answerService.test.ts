@@ -481,7 +481,7 @@ describe('AnswerService without an LLM, and edge cases', () => {
   it('coverage below MIN_COVERAGE: not found without an LLM call, the moments sharing words as closest moments', async () => {
     const withEvidence = (s: RetrievedSegment, coverage: number, matched: string[]): RetrievedSegment => ({ ...s, evidence: { coverage, matched } });
     const segments = [withEvidence(SEGMENTS[0]!, 0.2, ['deriv']), withEvidence(SEGMENTS[1]!, 0, []), withEvidence(SEGMENTS[2]!, 0.25, ['deriv', 'cade'])];
-    const coverage = { lexical: 0.25, matched: ['deriv', 'cade'], unknown: ['lstm'], dense: null };
+    const coverage = { lexical: 0.25, matched: ['deriv', 'cade'], unknown: ['lstm'], contentWords: 3, dense: null };
     const { logger, lines } = captureLogger();
     const service = new AnswerService({ retriever: new FakeRetriever({ segments, coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null }, logger });
     const deltas: string[] = [];
@@ -509,7 +509,7 @@ describe('AnswerService without an LLM, and edge cases', () => {
   });
 
   it('coverage at MIN_COVERAGE or above, or dense similarity at MIN_DENSE_SIMILARITY: answered as before', async () => {
-    const coverage = { lexical: 0.2, matched: [], unknown: [], dense: 0.91 };
+    const coverage = { lexical: 0.2, matched: [], unknown: ['lstm'], contentWords: 1, dense: 0.91 };
     const covered = new AnswerService({ retriever: new FakeRetriever({ coverage: { ...coverage, lexical: 0.35 } }), videos, llm: null, k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null } });
     expect((await covered.answer('derivada?')).kind).toBe('extractive');
     const byDense = new AnswerService({ retriever: new FakeRetriever({ coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: 0.9 } });
@@ -520,6 +520,9 @@ describe('AnswerService without an LLM, and edge cases', () => {
     const refused = new AnswerService({ retriever: new FakeRetriever({ coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null } });
     expect((await refused.answer('derivada?')).kind).toBe('not-found');
     expect(fake.requests).toHaveLength(1);
+    // Low coverage in the course's own words (a paraphrase) is still answered.
+    const paraphrase = new AnswerService({ retriever: new FakeRetriever({ coverage: { ...coverage, unknown: [], contentWords: 4 } }), videos, llm: null, k: 3 });
+    expect((await paraphrase.answer('derivada?')).kind).toBe('extractive');
   });
 
   it('opts.k overrides k', async () => {

@@ -197,11 +197,22 @@ describe('weighted query and coverage', () => {
   });
 
   it('decides from the lexical coverage, and from dense similarity only when its threshold is set', () => {
-    const estimate = { lexical: 0.3, matched: [], unknown: [], dense: 0.9 };
+    const estimate = { lexical: 0.3, matched: [], unknown: ['lstm'], contentWords: 3, dense: 0.9 };
     expect(isCovered(estimate, { minCoverage: 0.35, minDenseSimilarity: null })).toBe(false);
     expect(isCovered(estimate, { minCoverage: 0.3, minDenseSimilarity: null })).toBe(true);
     expect(isCovered(estimate, { minCoverage: 0.35, minDenseSimilarity: 0.85 })).toBe(true);
     expect(isCovered({ ...estimate, dense: null }, { minCoverage: 0.35, minDenseSimilarity: 0.85 })).toBe(false);
+  });
+
+  it('low coverage says "not covered" only when enough of the question is words the course never uses', () => {
+    const t = { minCoverage: 0.35, minDenseSimilarity: null };
+    const low = { lexical: 0.2, matched: [], dense: null };
+    // A paraphrase: the course's words, just not together.
+    expect(isCovered({ ...low, unknown: ['errar'], contentWords: 5 }, t)).toBe(true);
+    expect(isCovered({ ...low, unknown: ['lstm'], contentWords: 3 }, t)).toBe(false);
+    expect(isCovered({ ...low, unknown: ['svm', 'suport'], contentWords: 3 }, t)).toBe(false);
+    // No content word at all ("me explica como funciona?").
+    expect(isCovered({ ...low, lexical: 0, unknown: [], contentWords: 0 }, t)).toBe(false);
   });
 });
 
