@@ -18,7 +18,9 @@ import { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
 import { MOMENT_LEAD_SECONDS, cueSpans, denseMoment, lexicalMoment, spanTexts } from '../../src/retrieval/moments.js';
 import type { Cue, RetrievedSegment, TranscriptWindow } from '../../src/types.js';
 import { DEFAULT_WINDOW_SETTINGS, approximateTokenCount, buildWindows } from '../../src/windowing.js';
-import { copySampleCourse, silentLogger, tempDir } from '../helpers/course.js';
+import { loadTransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
+import { SAMPLE_COURSE, copySampleCourse, ingestWithModel, silentLogger, tempDir } from '../helpers/course.js';
+import { writeTinyModel } from '../helpers/tinyModel.js';
 
 /** A 150 s window of 5 s cues: filler, a passing mention at 20 s, the explanation at 100 s. */
 function lecture(): TranscriptWindow {
@@ -138,5 +140,41 @@ describe('cue boundaries in the index', () => {
     const { cues, ...old } = window;
     expect(withCueBoundaries([old], [{ start: window.start, end: window.end, text: window.text, cues: cues! }])).toEqual([window]);
     expect(withCueBoundaries([old], [{ start: 1, end: 2, text: 'x', cues: cues! }])).toEqual([old]);
+  });
+});
+
+describe('moments by meaning (tiny embedding model)', () => {
+  it('windows found by the dense retriever alone get the moment whose span embeds closest; similarity is kept as evidence', async () => {
+    const work = await tempDir('moments-dense-');
+    const tiny = await writeTinyModel(path.join(work, 'models'));
+    const embedder = await loadTransformersEmbedder({ modelId: tiny.modelId, localModelPath: tiny.modelPath, cacheDir: path.join(work, 'cache'), allowRemote: false });
+    try {
+      const indexDir = path.join(work, 'index');
+      await ingestWithModel(SAMPLE_COURSE, indexDir, embedder);
+      const index = await loadCourseIndex(indexDir, { embeddingModel: tiny.modelId, ef: 100 });
+      const retriever = new HybridRetriever(index, embedder);
+      // No word of this question is in the course: every window comes from the dense index.
+      const result = await retriever.search('xyzzy plugh frobnicate', 3);
+      expect(result.segments.length).toBe(3);
+      expect(result.coverage?.lexical).toBe(0);
+      expect(result.coverage?.dense).toEqual(expect.any(Number));
+      for (const seg of result.segments) {
+        expect(seg.foundBy.dense).toBeDefined();
+        expect(seg.evidence?.similarity).toBeCloseTo(seg.foundBy.dense!.score, 6);
+        expect(seg.moment).toBeDefined();
+        expect(seg.moment!.at).toBeGreaterThanOrEqual(seg.start);
+        expect(seg.moment!.at).toBeLessThan(seg.end);
+        expect(seg.text).toContain(seg.moment!.excerpt);
+      }
+      // A lexical match keeps its lexical moment, and windows found lexically get their similarity too.
+      const lexical = await retriever.search('O que é dropout?', 5);
+      expect(lexical.segments.every((s) => typeof s.evidence?.similarity === 'number')).toBe(true);
+      const matched = lexical.segments.filter((s) => (s.evidence?.matched.length ?? 0) > 0);
+      expect(matched.length).toBeGreaterThan(0);
+      for (const s of matched) expect(s.moment!.excerpt).toContain('dropout');
+    } finally {
+      await embedder.dispose();
+      await rm(work, { recursive: true, force: true });
+    }
   });
 });
