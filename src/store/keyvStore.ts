@@ -216,7 +216,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
         embeddingModel: answer.embeddingModel,
         model: answer.model,
         promptVersion: answer.promptVersion,
-        segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+        segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text, evidence, moment }) => ({
           corpusId,
           score,
           foundBy,
@@ -226,6 +226,8 @@ export class KeyvFeedbackStore implements FeedbackStore {
           start,
           end,
           text,
+          ...(evidence ? { evidence } : {}),
+          ...(moment ? { moment } : {}),
         })),
         // `at` (the moment the link opens at) and `closest` (closest moments of a "not found") when set.
         references: answer.references.map(({ videoId, title, start, end, url, at, closest }) => ({
@@ -239,6 +241,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
         })),
         notices: [...answer.notices],
         timings: { ...answer.timings },
+        ...(answer.coverage ? { coverage: answer.coverage } : {}),
         platform: context.platform,
         channel: context.channel,
         user: this.pseudonymize(context.platform, context.rawUserId),

@@ -59,6 +59,13 @@ describe('npm run ask', () => {
       expect(ref.end).toBeGreaterThan(ref.start);
     }
     expect(out.references.some((ref) => ref.at !== undefined)).toBe(true);
+
+    // A question the lectures do not cover: "not found", the closest moments under their own heading.
+    const lstm = await runCli('src/cli/ask.ts', ['O que é uma LSTM e por que ela lembra de sequências longas?'], env, clone);
+    expect(lstm.code).toBe(0);
+    expect(lstm.stdout).toContain('Não encontrei esse assunto nas aulas');
+    expect(lstm.stdout).toContain('Trechos mais próximos (não respondem à pergunta):');
+    expect(lstm.stdout).not.toContain('Trechos das aulas:');
   });
 
   it('builds nothing for an index folder or course other than the defaults: says how to ingest (exit 1)', async () => {
