@@ -9,6 +9,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { EXIT, UserError } from './errors.js';
 import { defaultJournalBase, parseStoreUrl } from './store/storeUrl.js';
+import { DEFAULT_MIN_COVERAGE } from './retrieval/coverage.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -40,6 +41,8 @@ const schema = z.object({
   WINDOW_MAX_TOKENS: int(16, 8192).default(512),
 
   RETRIEVAL_K: int(1, 50).default(5),
+  MIN_COVERAGE: num(0, 1).default(DEFAULT_MIN_COVERAGE),
+  MIN_DENSE_SIMILARITY: num(-1, 1).optional(),
   HNSW_M: int(4, 64).default(16),
   HNSW_EF_CONSTRUCTION: int(10, 2000).default(200),
   HNSW_EF: int(10, 2000).default(100),

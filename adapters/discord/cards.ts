@@ -21,12 +21,14 @@ import {
 } from 'discord.js';
 import {
   type AnswerResult,
+  CLOSEST_MOMENTS_HEADING,
   excerptTag,
   formatClock,
   isolate,
   MESSAGES,
   plainReferences,
   type Reference,
+  showsClosestMoments,
   splitText,
   titleLine,
   truncate,
@@ -164,22 +166,27 @@ function fieldsLength(fields: readonly APIEmbedField[]): number {
  * all of them fit there; otherwise with the shortest titles, as many as fit, a line announcing
  * the rest, and the rest in follow-up messages (each a full embed's worth).
  */
-function layoutReferences(references: readonly Reference[], budget: number, moreBudget: number): ReferenceLayout {
+function layoutReferences(
+  references: readonly Reference[],
+  budget: number,
+  moreBudget: number,
+  heading: string = LABELS.references,
+): ReferenceLayout {
   if (references.length === 0) return { first: [], more: [] };
   const linesWith = (titleMax: number) => references.map((ref) => truncate(referenceLine(ref, titleMax), DISCORD_LIMITS.fieldValue));
   for (const titleMax of TITLE_LENGTHS) {
     const lines = linesWith(titleMax);
-    const packed = packFields(lines, budget, LABELS.references);
+    const packed = packFields(lines, budget, heading);
     if (packed.used === lines.length) return { first: packed.fields, more: [] };
   }
   const lines = linesWith(SHORTEST_TITLE);
   const noteRoom = LABELS.moreReferences(lines.length).length + 1 + LABELS.referencesMore.length;
   // One field is kept free for the note, in case it does not fit in the last one.
-  const { fields: first, used } = packFields(lines, budget - noteRoom, LABELS.references, DISCORD_LIMITS.embedFields - 1);
+  const { fields: first, used } = packFields(lines, budget - noteRoom, heading, DISCORD_LIMITS.embedFields - 1);
   const note = LABELS.moreReferences(lines.length - used);
   const last = first.at(-1);
   if (last && last.value.length + 1 + note.length <= DISCORD_LIMITS.fieldValue) last.value += `\n${note}`;
-  else first.push({ name: first.length === 0 ? LABELS.references : LABELS.referencesMore, value: note });
+  else first.push({ name: first.length === 0 ? heading : LABELS.referencesMore, value: note });
   const more: APIEmbedField[][] = [];
   let rest = lines.slice(used);
   while (rest.length > 0) {
@@ -196,7 +203,8 @@ function linkButtonRow(references: readonly Reference[]): MessageRow | null {
   for (const ref of references) {
     if (buttons.length === DISCORD_LIMITS.buttonsPerRow) break;
     if (!isLinkable(ref.url)) continue;
-    const clock = formatClock(ref.start);
+    // The button says where the video opens: the moment, when the reference has one.
+    const clock = formatClock(ref.at ?? ref.start);
     const title = isolate(titleLine(ref.title, DISCORD_LIMITS.buttonLabel - clock.length - 7));
     buttons.push({ type: ComponentType.Button, style: ButtonStyle.Link, url: ref.url, label: `▶ ${clock} · ${title}` });
   }
@@ -240,6 +248,8 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): Re
     result.references,
     DISCORD_LIMITS.embedTotal - fixed - Math.min(text.length, MIN_FIRST_DESCRIPTION),
     DISCORD_LIMITS.embedTotal - partFooter,
+    // A "not found" may offer the closest moments: headed as such, never as the answer's references.
+    showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : LABELS.references,
   );
   const budget = Math.max(200, Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - fixed - fieldsLength(references.first)));
 
@@ -312,7 +322,7 @@ export function renderPlainAnswer(result: AnswerResult, opts: { votes: boolean }
     parts = [...parts.slice(0, MAX_PLAIN_ANSWER_PARTS - 1), `${last}${note}`];
   }
   parts[0] = `${head}${parts[0] ?? ''}`;
-  const references = plainReferences(result, `**${LABELS.references}**`, {
+  const references = plainReferences(result, `**${showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : LABELS.references}**`, {
     title: literal,
     link: (url) => (isLinkable(url) ? `<${url}>` : null),
   });

@@ -13,6 +13,7 @@
 import type { types as slack } from '@slack/bolt';
 import {
   type AnswerResult,
+  CLOSEST_MOMENTS_HEADING,
   excerptTag,
   formatClock,
   isolate,
@@ -21,6 +22,7 @@ import {
   MESSAGES,
   plainReferences,
   type Reference,
+  showsClosestMoments,
   splitText,
   titleLine,
   truncate,
@@ -148,16 +150,16 @@ export function mrkdwnChunks(raw: string, limit: number = SLACK_LIMITS.sectionTe
 /**
  * Reference lines packed into as few sections as the 3000-character limit allows; without
  * their links if, with them, they would take more than `maxSections` (references are never
- * left out: the answer cites them).
+ * left out: the answer cites them). A "not found" heads them as the closest moments instead.
  */
-function referenceSections(references: readonly Reference[], maxSections: number): SectionBlock[] {
-  const linked = packReferences(references.map(referenceLink));
-  return linked.length <= maxSections ? linked : packReferences(references.map(referenceWithoutLink));
+function referenceSections(references: readonly Reference[], maxSections: number, heading: string): SectionBlock[] {
+  const linked = packReferences(references.map(referenceLink), heading);
+  return linked.length <= maxSections ? linked : packReferences(references.map(referenceWithoutLink), heading);
 }
 
-function packReferences(lines: readonly string[]): SectionBlock[] {
+function packReferences(lines: readonly string[], heading: string): SectionBlock[] {
   const sections: SectionBlock[] = [];
-  let current = REFERENCES_HEADING;
+  let current = `*${heading}:*`;
   for (const text of lines) {
     const line = `\n• ${text}`;
     if (current.length + line.length > SLACK_LIMITS.sectionText) {
@@ -229,8 +231,12 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     });
   }
   const feedback = options.feedback ? [feedbackBlock(result.id)] : [];
+  // A "not found" may offer the closest moments: headed as such, never as the answer's references.
+  const heading = showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : SLACK_LABELS.references;
   // At least one block is left for the answer.
-  if (result.references.length > 0) tail.push(...referenceSections(result.references, SLACK_LIMITS.blocks - head.length - tail.length - feedback.length - 1));
+  if (result.references.length > 0) {
+    tail.push(...referenceSections(result.references, SLACK_LIMITS.blocks - head.length - tail.length - feedback.length - 1, heading));
+  }
   tail.push(...feedback);
 
   const room = Math.max(1, SLACK_LIMITS.blocks - head.length - tail.length);
@@ -263,9 +269,10 @@ export function renderPlainAnswer(result: AnswerResult, options: Pick<RenderOpti
     const escaped = mrkdwnUrl(url);
     return escaped.length <= SLACK_LIMITS.linkUrl ? `<${escaped}>` : null;
   };
-  let references = plainReferences(result, REFERENCES_HEADING, { title: literalMrkdwn, link });
+  const heading = `*${showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : SLACK_LABELS.references}:*`;
+  let references = plainReferences(result, heading, { title: literalMrkdwn, link });
   // Dozens of long signed URLs could make the message too long for Slack: then no links.
-  if (references.length > SLACK_LIMITS.messageText / 2) references = plainReferences(result, REFERENCES_HEADING, { title: literalMrkdwn, link: () => null });
+  if (references.length > SLACK_LIMITS.messageText / 2) references = plainReferences(result, heading, { title: literalMrkdwn, link: () => null });
   const room = SLACK_LIMITS.messageText - question.length - notices.length - references.length - 16;
   let answer = markdownToMrkdwn(result.answer);
   if (answer.length > room) {

@@ -20,6 +20,15 @@ export const NOT_FOUND_MESSAGE =
   'Não encontrei nada sobre isso nas transcrições: parece que as aulas não abordam esse assunto. ' +
   'Tente reformular a pergunta com outras palavras, de preferência os termos usados em aula.';
 
+/**
+ * Shown when the evidence says the lectures do not cover the question but some moments come
+ * close: the references that follow are those moments, not an answer.
+ */
+export const NOT_COVERED_CLOSEST_MESSAGE =
+  'Não encontrei esse assunto nas aulas: as transcrições não parecem abordar isso. ' +
+  'Os momentos mais próximos nas aulas foram estes, mas eles não respondem à pergunta. ' +
+  'Se a dúvida for sobre outro ponto das aulas, tente reformular com os termos usados em aula.';
+
 /** A Chat Completions message (assignable to the `openai` package's message params). */
 export interface ChatMessage {
   role: 'system' | 'user' | 'assistant';

@@ -109,8 +109,10 @@ export class BotService {
       await this.store.recordAnswer(
         {
           ...result,
-          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text, evidence, moment }) => ({
             corpusId, score, foundBy, videoId, title, url, start, end, text,
+            ...(evidence ? { evidence } : {}),
+            ...(moment ? { moment } : {}),
           })),
         },
         { platform: input.platform, channel: input.channel, rawUserId: input.userId },

@@ -15,7 +15,7 @@ export type { AskInput, AskOutcome, FeedbackOutcome } from './botService.js';
 export { AdapterStartError, type AdapterDeps, type RunningAdapter } from './adapter.js';
 
 // Every pt-BR sentence users see, and text helpers for platform limits.
-export { LABEL_NAMES, MESSAGES } from './messages.js';
+export { CLOSEST_MOMENTS_HEADING, LABEL_NAMES, MESSAGES, showsClosestMoments } from './messages.js';
 export { plainReferenceLine, plainReferences, type PlainTextFormat } from './plainAnswer.js';
 export { isolate, splitText, titleLine, truncate } from './text.js';
 

@@ -15,7 +15,7 @@ import { HIDDEN_URL, hideUrlsInText } from './hideUrls.js';
 import { escapeBlock, escapeHtml, escapeInline, opensFence } from './markdownText.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
 import type { FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
-import type { AnswerKind, Timings } from '../types.js';
+import type { AnswerKind, Moment, SegmentEvidence, Timings } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
 // --since (shared by the export and evaluate commands)
@@ -59,6 +59,10 @@ export interface ExportSegment {
   endHms: string;
   foundBy: FullRecord['segments'][number]['foundBy'];
   text: string;
+  /** Coverage, matched words and similarity, when the answer recorded them. */
+  evidence?: SegmentEvidence;
+  /** The moment linked to, when the answer recorded one (its excerpt hidden like the text). */
+  moment?: Moment;
 }
 
 export interface ExportJudge extends Omit<JudgeRecord, 'answerId'> {
@@ -163,6 +167,8 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
       endHms: formatHms(s.end),
       foundBy: s.foundBy,
       text: hideText(s.text, opts),
+      ...(s.evidence ? { evidence: s.evidence } : {}),
+      ...(s.moment ? { moment: { at: s.moment.at, excerpt: hideText(s.moment.excerpt, opts) } } : {}),
     })),
     references: record.references.map((r) => ({
       videoId: hideVideoId(r.videoId, r.url, opts),

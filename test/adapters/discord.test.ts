@@ -18,7 +18,8 @@ import { DEFAULT_EDIT_INTERVAL_MS } from '../../adapters/discord/streaming.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { formatClock } from '../../src/course/links.js';
 import { BotService } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
+import { NOT_COVERED_CLOSEST_MESSAGE } from '../../src/answer/prompt.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -272,10 +273,14 @@ describe('Discord adapter: /pergunta', () => {
       const ref = refs[i]!;
       const url = String(b.url);
       expect(url).toBe(ref.url);
-      expect(secondOf(url)).toBe(Math.floor(ref.start));
+      // At the moment inside the reference's range where the question is answered (issue #15).
+      const at = ref.at ?? ref.start;
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      expect(secondOf(url)).toBe(Math.floor(at));
       const base = videosById().get(ref.videoId)!.url;
       expect(url.startsWith(base.split('?')[0]!)).toBe(true);
-      expect(String(b.label)).toContain(formatClock(ref.start));
+      expect(String(b.label)).toContain(formatClock(at));
     });
 
     // 👍/👎 carry the answer id.
@@ -306,6 +311,21 @@ describe('Discord adapter: /pergunta', () => {
     for (const edit of ix.edits) expect(JSON.stringify(edit.body)).not.toContain('https://evil.example');
     const description = String(embeds(ix.original)[0]?.description);
     expect(description).toBe(`Veja Aula 3 — slides oficiais (\`evil.example/login\`) e \`evil.example/x\`. O trecho certo: [aqui](${courseLink}) [1].`);
+  });
+
+  it('a question the lectures do not cover: "not found" with the closest moments under their own heading, no LLM call', async () => {
+    const before = llm.requests.length;
+    const ix = await settled(ask('O que é uma LSTM e por que ela lembra de sequências longas?'));
+    const final = ix.edits[ix.edits.length - 1]!.body;
+    const [embed] = embeds(final);
+    expect(embed?.description).toBe(NOT_COVERED_CLOSEST_MESSAGE);
+    const fields = (embed?.fields ?? []) as Json[];
+    expect(fields.map((f) => f.name)).toEqual([CLOSEST_MOMENTS_HEADING]);
+    const record = await store.getAnswer(answerIdOf(ix));
+    expect(record).toMatchObject({ kind: 'not-found' });
+    expect(record!.references.length).toBeGreaterThan(0);
+    for (const ref of record!.references) expect(String(fields[0]!.value)).toContain(`](${ref.url})`);
+    expect(llm.requests.length).toBe(before);
   });
 
   it('👍 is stored and confirmed privately; a later 👎 replaces it', async () => {

@@ -23,7 +23,8 @@ import { escapeMrkdwn, markdownToMrkdwn, slackTextToPlain, unescapeMrkdwn } from
 import { formatClock } from '../../src/course/links.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { BotService } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
+import { NOT_COVERED_CLOSEST_MESSAGE } from '../../src/answer/prompt.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -218,7 +219,7 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     return (reply as { body: ResponseBody }).body;
   }
 
-  it('acks at once with "Procurando nas aulas…", then answers with links to the exact second and feedback controls', async () => {
+  it('acks at once with "Procurando nas aulas…", then answers with links to the moment and feedback controls', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 400 });
     const key = 'first-question';
     const res = await post(slashCommand({ text: 'O que é aprendizado de máquina?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
@@ -250,9 +251,13 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
       const ref = record!.references[i]!;
       expect(link.url).toBe(ref.url);
       expect(link.label).toBe(`\u2068${escapeMrkdwn(ref.title)}\u2069 · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
-      expect(secondOf(link.url)).toBe(Math.floor(ref.start));
-      // …which is where a retrieved transcript window of that video starts.
-      expect(record!.segments.some((s) => s.videoId === ref.videoId && Math.floor(s.start) === secondOf(link.url))).toBe(true);
+      // …at the moment inside that range where the question is answered (issue #15).
+      const at = ref.at ?? ref.start;
+      expect(secondOf(link.url)).toBe(Math.floor(at));
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      // …inside a retrieved transcript window of that video.
+      expect(record!.segments.some((s) => s.videoId === ref.videoId && s.start <= at && at < s.end)).toBe(true);
     });
 
     // 👍/👎 with the answer id, and the annotation menu with C/P/I.
@@ -269,6 +274,23 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
       ['Parcial', `P:${id}`],
       ['Incorreta', `I:${id}`],
     ]);
+  });
+
+  it('a question the lectures do not cover: "not found" with the closest moments under their own heading, no LLM call', async () => {
+    const before = llm.requests.length;
+    const key = 'not-covered';
+    const res = await post(slashCommand({ text: 'O que é uma LSTM e por que ela lembra de sequências longas?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
+    expect(res.status).toBe(200);
+    const [answer] = await slack.waitForResponses(key, 1);
+    const body = (answer as { body: ResponseBody }).body;
+    expect(answerSections(body).join('\n')).toContain(escapeMrkdwn(NOT_COVERED_CLOSEST_MESSAGE));
+    const closest = sectionTexts(body).find((t) => t.startsWith(`*${CLOSEST_MOMENTS_HEADING}:*`));
+    expect(closest).toBeDefined();
+    expect(referenceText(body)).toBe('');
+    const record = await app.store.getAnswer(answerIdOf(body));
+    expect(record).toMatchObject({ kind: 'not-found' });
+    expect(linksIn(closest!).length).toBe(record!.references.length);
+    expect(llm.requests.length).toBe(before);
   });
 
   it('records one vote per user per answer, changeable, confirmed to the voter only', async () => {
@@ -381,7 +403,7 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
         'O método `__init__` recebe `*args` [1]:\n\n```python\n# inicializa os pesos\ndef __init__(self, *args):\n    self.w = args[0]\n```\n\n' +
         '| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam | 0,05 |',
     });
-    const { body } = await ask('Como funciona o construtor?');
+    const { body } = await ask('Compare SGD e Adam');
     const text = answerSections(body).join('\n\n');
     expect(text).toBe(
       'O método `__init__` recebe `*args` [1]:\n\n```\n# inicializa os pesos\ndef __init__(self, *args):\n    self.w = args[0]\n```\n\n' +

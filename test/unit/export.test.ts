@@ -266,6 +266,21 @@ describe('Markdown', () => {
     expect(json).not.toMatch(/https?:\/\//);
     expect(toExportRecord(RECORDS[0] as FullRecord, 1, { hideUrls: true }).references[0]?.url).toBe('oculto');
   });
+
+  it('JSONL segments carry the retrieval evidence and the moment when the answer recorded them (older records: unchanged)', () => {
+    const base = RECORDS[0] as FullRecord;
+    const withEvidence: FullRecord = {
+      ...base,
+      segments: base.segments.map((seg, i) => ({
+        ...seg,
+        evidence: { coverage: 0.5, matched: ['dropout'], similarity: 0.8 },
+        ...(i === 0 ? { moment: { at: seg.start + 20, excerpt: 'veja https://exemplo.org/x' } } : {}),
+      })),
+    };
+    const out = toExportRecord(withEvidence, 1, { hideUrls: true });
+    expect(out.segments[0]).toMatchObject({ evidence: { coverage: 0.5, matched: ['dropout'], similarity: 0.8 }, moment: { excerpt: 'veja oculto' } });
+    expect(toExportRecord(base, 1).segments[0]).not.toHaveProperty('evidence');
+  });
 });
 
 describe('--hide-urls with links planted everywhere', () => {
