@@ -10,7 +10,7 @@
  * to tell a good match from noise, which the fused scores (ranks) cannot.
  */
 import { performance } from 'node:perf_hooks';
-import { cachedVideoLinkAt } from '../course/links.js';
+import { videoLinkAt } from '../course/links.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
 import { analyseQuestion } from '../lexical/questionTerms.js';
@@ -139,7 +139,7 @@ export class HybridRetriever implements Retriever {
       const moment = evidence.matched.length > 0 ? lexicalMoment(window, query, lexical) : undefined;
       if (queryVector && dense) evidence.similarity = hit.foundBy.dense?.score ?? cosine(queryVector, dense.vector(window.corpusId));
       // Fields listed rather than `...window`: spreading these JSON-parsed objects and then adding
-      // properties takes V8's slow path (~10 µs per segment, more than the whole search).
+      // properties takes V8's slow path, which costs more than the search itself.
       segments.push({
         corpusId: window.corpusId,
         videoId: window.videoId,
@@ -149,7 +149,7 @@ export class HybridRetriever implements Retriever {
         score: hit.score,
         foundBy: hit.foundBy,
         title: video?.title ?? window.videoId,
-        url: video ? cachedVideoLinkAt(video.url, window.start) : '',
+        url: video ? videoLinkAt(video.url, window.start) : '',
         evidence,
         ...(moment ? { moment } : {}),
       });
