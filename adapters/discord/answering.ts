@@ -2,13 +2,13 @@
  * One question answered into one Discord message, wherever that message lives: the deferred
  * reply of `/pergunta`, of "Buscar em todas as aulas" or of the follow-up modal, or a message the
  * bot posted in a thread. The answer streams into it with throttled edits and ends as the final
- * embed with links, 👍/👎 and "Perguntar mais" (or as a pt-BR notice); the message is never left
- * "thinking".
+ * embed with links, 👍/👎 and "Perguntar mais" (or as a pt-BR notice; as plain text when Discord
+ * refuses the embed); the message is never left "thinking".
  */
 import { type AskInput, type AskOutcome, MESSAGES, normalizeQuestion } from '../../src/bot/index.js';
-import { renderAnswer, renderNotice, renderProgress, type DiscordMessage } from './cards.js';
+import { asPlainMessages, renderAnswer, renderNotice, renderPlainAnswer, renderProgress, type DiscordMessage } from './cards.js';
 import type { HandlerContext } from './context.js';
-import { describeError } from './errors.js';
+import { describeError, isRefusedMessage } from './errors.js';
 import { ThrottledEditor } from './streaming.js';
 
 export interface AnswerTarget {
@@ -45,7 +45,7 @@ export async function deliverAnswer(ctx: HandlerContext, target: AnswerTarget, i
       ...input,
       onDelta: (delta) => {
         text += delta;
-        editor.update(() => renderProgress(preview, text, opts.askedBy));
+        editor.update(() => renderProgress(preview, ctx.bot.displayText(text), opts.askedBy));
       },
     });
   } catch (err) {
@@ -58,12 +58,31 @@ export async function deliverAnswer(ctx: HandlerContext, target: AnswerTarget, i
     switch (outcome.status) {
       case 'answered': {
         const { result, recorded } = outcome;
-        const rendered = renderAnswer(result, { votes: recorded, ...(opts.askedBy ? { askedBy: opts.askedBy } : {}) });
-        await editor.finish(rendered.message);
+        const renderOptions = { votes: recorded, ...(opts.askedBy ? { askedBy: opts.askedBy } : {}) };
+        const rendered = renderAnswer(result, renderOptions);
+        let continuations = rendered.continuations;
+        let plainText = false;
+        try {
+          await editor.finish(rendered.message);
+        } catch (err) {
+          if (!isRefusedMessage(err)) throw err;
+          // Discord refused the embed: the same answer and links as plain text beat an error.
+          ctx.logger.warn({ user: opts.user, answerId: result.id, err: describeError(err) }, 'discord: the rendered answer was refused; sending it as plain text');
+          const [first, ...rest] = renderPlainAnswer(result, renderOptions);
+          await target.edit(first!);
+          continuations = rest;
+          plainText = true;
+        }
         let sentParts = 1;
-        for (const part of rendered.continuations) {
+        for (const part of continuations) {
           try {
-            await target.more(part);
+            try {
+              await target.more(part);
+            } catch (err) {
+              if (plainText || !isRefusedMessage(err)) throw err;
+              ctx.logger.warn({ user: opts.user, answerId: result.id, err: describeError(err) }, 'discord: a continuation was refused; sending it as plain text');
+              for (const plain of asPlainMessages(part)) await target.more(plain);
+            }
             sentParts++;
           } catch (err) {
             // The answer itself is already shown: keep it, only the rest of a long text is missing.
@@ -84,6 +103,7 @@ export async function deliverAnswer(ctx: HandlerContext, target: AnswerTarget, i
             answerChars: result.answer.length,
             edits: editor.edits,
             parts: sentParts,
+            plainText,
             recorded,
             ms: Date.now() - opts.started,
           },

@@ -5,6 +5,7 @@
  */
 import type { webApi } from '@slack/bolt';
 import type { SlackMessage } from './cards.js';
+import { refusedMessageError } from './errors.js';
 
 /** The core's name for a Slack thread. */
 export function threadKey(channel: string, threadTs: string): string {
@@ -32,13 +33,32 @@ export class BotMessage {
     return this.ts;
   }
 
-  /** Posts the message (the first call) or updates it. Throws Slack's error (e.g. not_in_channel). */
-  async show(message: SlackMessage): Promise<string> {
+  /**
+   * Shows a rendered answer; when Slack refuses its blocks (`invalid_blocks`, `msg_too_long`…),
+   * the same answer and links as plain text (`plain`), which beats an error. Throws any other
+   * error (e.g. not_in_channel), or Slack's refusal of the plain text too.
+   */
+  async showAnswer(message: SlackMessage, plain: () => { text: string }, onRefused: (error: string) => void): Promise<{ ts: string; plainText: boolean }> {
+    try {
+      return { ts: await this.show(message), plainText: false };
+    } catch (err) {
+      const refused = refusedMessageError(err);
+      if (refused === null) throw err;
+      onRefused(refused);
+      return { ts: await this.show(plain()), plainText: true };
+    }
+  }
+
+  /**
+   * Posts the message (the first call) or updates it; a message without blocks replaces the
+   * earlier blocks too. Throws Slack's error (e.g. not_in_channel).
+   */
+  async show(message: { text: string; blocks?: SlackMessage['blocks'] }): Promise<string> {
     if (this.ts === undefined) {
       const posted = await this.client.chat.postMessage({
         channel: this.channel,
         text: message.text,
-        blocks: message.blocks,
+        ...(message.blocks ? { blocks: message.blocks } : {}),
         ...(this.threadTs ? { thread_ts: this.threadTs } : {}),
         // Links to the videos would otherwise unfurl into big previews under every answer.
         unfurl_links: false,
@@ -48,7 +68,7 @@ export class BotMessage {
       this.ts = posted.ts;
       return this.ts;
     }
-    await this.client.chat.update({ channel: this.channel, ts: this.ts, text: message.text, blocks: message.blocks });
+    await this.client.chat.update({ channel: this.channel, ts: this.ts, text: message.text, blocks: message.blocks ?? [] });
     return this.ts;
   }
 }

@@ -4,6 +4,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_THRESHOLDS, isCovered, type CoverageThresholds } from '../retrieval/coverage.js';
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
 import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
@@ -13,6 +14,7 @@ import { LlmError, type Llm, type LlmLogger } from './llm.js';
 import type { AnswerPolicy } from './policy.js';
 import {
   CONDENSE_PROMPT_VERSION,
+  NOT_COVERED_CLOSEST_MESSAGE,
   NOT_FOUND_MESSAGE,
   PROMPT_VERSION,
   buildCondenseMessages,
@@ -21,7 +23,7 @@ import {
   isNotCoveredAnswer,
   type PromptTurn,
 } from './prompt.js';
-import { citedReferences } from './references.js';
+import { buildReferences, citedReferences } from './references.js';
 import { EXIT, UserError } from '../errors.js';
 
 export const MAX_QUESTION_CHARS = 2000;
@@ -35,10 +37,22 @@ export function notFoundInLectures(titles: readonly string[]): string {
     : `Não encontrei isso nas aulas escolhidas (${titles.join('; ')}): elas não parecem abordar esse assunto.`;
 }
 
+/**
+ * Shown when the chosen lectures do not cover the question but some of their moments come close:
+ * the references that follow are those moments, not an answer.
+ */
+export function notCoveredInLecturesClosest(titles: readonly string[]): string {
+  return `${notFoundInLectures(titles)} Os momentos mais próximos ${titles.length === 1 ? 'nela' : 'nelas'} foram estes, mas eles não respondem à pergunta.`;
+}
+
 /** Notice of an answer whose search was restricted to some lectures. */
 export function lectureFilterNotice(titles: readonly string[]): string {
   return `Busca restrita ${titles.length === 1 ? 'à aula' : 'às aulas'}: ${titles.join('; ')}.`;
 }
+
+/** Shown with an LLM answer that reached the length limit (LLM_MAX_TOKENS) before its end. */
+export const CUT_ANSWER_NOTICE =
+  'Resposta cortada: ela atingiu o tamanho máximo. Para uma resposta completa, faça uma pergunta mais específica.';
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
 
@@ -96,10 +110,18 @@ export interface AnswerServiceOptions {
    * only meaningful relative to the retriever's configuration. Default: keep everything.
    */
   minScore?: number;
+  /**
+   * When the retriever's coverage estimate is below these, the answer is "not found" (with the
+   * closest moments as links) and no LLM is called. Default `DEFAULT_THRESHOLDS`.
+   */
+  coverage?: CoverageThresholds;
   /** The course's answer policy (guardrails against solving graded work); null or absent: none. */
   policy?: AnswerPolicy | null;
   logger?: LlmLogger;
 }
+
+/** Closest moments shown with a "not found" answer, at most. */
+export const MAX_CLOSEST_MOMENTS = 3;
 
 /** A previous turn of the conversation a follow-up continues. */
 export interface HistoryTurn extends PromptTurn {
@@ -133,12 +155,32 @@ function elapsed(since: number): number {
   return Math.round(performance.now() - since);
 }
 
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The segments to offer as "closest moments" with a not-found answer: those that contain some
+ * of the question's content words, most covering first (retrieval order on ties), at most
+ * MAX_CLOSEST_MOMENTS.
+ */
+export function closestMoments(segments: readonly RetrievedSegment[]): RetrievedSegment[] {
+  return segments
+    .map((seg, rank) => ({ seg, rank }))
+    .filter(({ seg }) => (seg.evidence?.matched.length ?? 0) > 0)
+    .sort((a, b) => (b.seg.evidence?.coverage ?? 0) - (a.seg.evidence?.coverage ?? 0) || a.rank - b.rank)
+    .slice(0, MAX_CLOSEST_MOMENTS)
+    .map(({ seg }) => seg);
+}
+
 export class AnswerService {
   private readonly retriever: Retriever;
-  private readonly videos: ReadonlyMap<string, Video>;
+  /** Course videos by id: their URLs are the links an answer may keep (src/bot/answerLinks.ts). */
+  readonly videos: ReadonlyMap<string, Video>;
   private readonly llm: Llm | null;
   private readonly k: number;
   private readonly minScore: number | undefined;
+  private readonly thresholds: CoverageThresholds;
   private readonly logger: LlmLogger | undefined;
   /** The answer policy in force, or null. */
   readonly policy: AnswerPolicy | null;
@@ -151,6 +193,7 @@ export class AnswerService {
     this.llm = opts.llm;
     this.k = opts.k;
     this.minScore = opts.minScore;
+    this.thresholds = opts.coverage ?? DEFAULT_THRESHOLDS;
     this.policy = opts.policy ?? null;
     this.logger = opts.logger;
     this.lectures = new LectureCatalog(opts.videos.values());
@@ -204,6 +247,10 @@ export class AnswerService {
       const min = this.minScore;
       segments = segments.filter((s) => s.score >= min);
     }
+    // A window that shares none of the question's content words and that dense retrieval did
+    // not find is noise: it reached the ranking through framing words ("funciona", "serve").
+    segments = segments.filter((s) => !s.evidence || s.evidence.matched.length > 0 || s.foundBy.dense !== undefined);
+    const covered = !search.coverage || isCovered(search.coverage, this.thresholds);
     const notices = [...search.notices];
     if (lectureFilter) notices.push(lectureFilterNotice(filterTitles));
 
@@ -217,15 +264,37 @@ export class AnswerService {
       kind = 'not-found';
       references = [];
       opts.onDelta?.(answer);
+    } else if (!covered) {
+      // Not covered: no LLM call; the moments that share something with the question are links.
+      const closest = closestMoments(segments);
+      references = buildReferences(closest, this.videos).map((r) => ({ ...r, closest: true }));
+      answer = lectureFilter
+        ? references.length > 0
+          ? notCoveredInLecturesClosest(filterTitles)
+          : notFoundInLectures(filterTitles)
+        : references.length > 0
+          ? NOT_COVERED_CLOSEST_MESSAGE
+          : NOT_FOUND_MESSAGE;
+      kind = 'not-found';
+      opts.onDelta?.(answer);
     } else if (this.llm) {
-      // Only the retrieved videos' titles: copying every title cost ~2.7 ms per answer at 6,667 videos.
+      // Only the retrieved videos' titles: copying every title would grow with the course.
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       promptCarriedPolicy = this.policy !== null;
       try {
-        answer = await this.llm.complete(
+        const reply = await this.llm.complete(
           buildMessages(q, segments, titles, { history, standaloneQuestion: condensed ? retrievalQuery : null, policy: this.policy }),
           { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
         );
+        answer = reply.text;
+        if (reply.truncated) {
+          // The text so far is still an answer; the notice tells the student it stops short.
+          notices.push(CUT_ANSWER_NOTICE);
+          this.logger?.warn(
+            { id, model: this.llm.model, maxTokens: this.llm.maxTokens, answerChars: answer.length },
+            'answer cut at the length limit (LLM_MAX_TOKENS)',
+          );
+        }
       } catch (err) {
         if (err instanceof LlmError) {
           this.logger?.warn(
@@ -277,6 +346,7 @@ export class AnswerService {
       policy: this.policy && promptCarriedPolicy ? { version: this.policy.version, mode: this.policy.mode, text: this.policy.text } : null,
       conversationId: null,
       turn: null,
+      ...(search.coverage ? { coverage: search.coverage } : {}),
     };
     this.logger?.info(
       {
@@ -287,6 +357,9 @@ export class AnswerService {
         segments: segments.length,
         references: references.length,
         answerChars: answer.length,
+        ...(search.coverage
+          ? { coverage: { lexical: round3(search.coverage.lexical), dense: search.coverage.dense === null ? null : round3(search.coverage.dense), covered } }
+          : {}),
         timings: result.timings,
       },
       'answered',
@@ -308,7 +381,7 @@ export class AnswerService {
     if (this.llm) {
       try {
         const output = await this.llm.complete(buildCondenseMessages(question, history), signal ? { signal } : {});
-        const clean = cleanCondensed(output);
+        const clean = cleanCondensed(output.text);
         if (clean) return { query: clean, byLlm: true };
         this.logger?.warn({ id }, 'follow-up not rewritten: the LLM returned no usable question; searching with the previous question\'s terms');
       } catch (err) {
@@ -339,7 +412,7 @@ export class AnswerService {
     let wake: (() => void) | undefined;
     let outcome: { ok: true; result: AnswerResult } | { ok: false; error: unknown } | undefined;
     const run = this.answer(question, {
-      ...(opts.k !== undefined ? { k: opts.k } : {}),
+      ...opts,
       signal: ac.signal,
       onDelta: (text) => {
         queue.push(text);

@@ -30,7 +30,7 @@ export const POLICY_FILE = 'politica.md';
 /** Longest policy text accepted: it goes into every answer prompt. */
 export const MAX_POLICY_CHARS = 6000;
 /** Version of the built-in guide rules (src/answer/prompt.ts), used when no policy file gives one. */
-export const GUIDE_RULES_VERSION = 'orientar-2026-12-01.1';
+export const GUIDE_RULES_VERSION = 'orientar-2026-12-07.1';
 
 export type PolicyMode = 'guide' | 'open';
 

@@ -30,13 +30,17 @@ import {
 } from '../store/types.js';
 import type { AnswerResult } from '../types.js';
 import { approximateTokenCount } from '../windowing.js';
+import { answerForDisplay } from './answerDisplay.js';
+import { createLinkPolicy, type LinkPolicy } from './answerLinks.js';
 import { dailyWindow } from './limitWindow.js';
+import { neutralizeMentions } from './mentions.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter, type RateDecision } from './rateLimiter.js';
 import { StoreRateLimiter } from './storeRateLimiter.js';
 import { nextTurn } from './turns.js';
 
 export type AskOutcome =
+  /** `result.answer` is as shown (`displayText`); the record keeps the answer as the LLM wrote it. */
   | { status: 'answered'; result: AnswerResult; recorded: boolean }
   /** Over the per-minute rate limit (`limit: 'rate'`) or today's quota (`limit: 'daily'`). */
   | { status: 'rate-limited'; message: string; retryAfterSeconds: number; limit: 'rate' | 'daily' }
@@ -91,15 +95,20 @@ export interface BotServiceOptions {
   maxHistoryTokens?: number;
   /** Clock of the daily quota (tests). Default: the rate limiter's. */
   now?: () => number;
+  /** ANSWER_LINK_DOMAINS: domains whose links stay clickable in answers, besides the course videos. */
+  linkDomains?: readonly string[];
 }
 
 /** BotService's options from the settings. */
-export function botServiceOptions(config: Pick<Config, 'DAILY_QUESTION_LIMIT' | 'COURSE_TIME_ZONE' | 'CONVERSATION_MAX_TURNS' | 'CONVERSATION_MAX_TOKENS'>): BotServiceOptions {
+export function botServiceOptions(
+  config: Pick<Config, 'DAILY_QUESTION_LIMIT' | 'COURSE_TIME_ZONE' | 'CONVERSATION_MAX_TURNS' | 'CONVERSATION_MAX_TOKENS' | 'ANSWER_LINK_DOMAINS'>,
+): BotServiceOptions {
   return {
     dailyLimit: config.DAILY_QUESTION_LIMIT,
     timeZone: config.COURSE_TIME_ZONE,
     maxTurns: config.CONVERSATION_MAX_TURNS,
     maxHistoryTokens: config.CONVERSATION_MAX_TOKENS,
+    linkDomains: config.ANSWER_LINK_DOMAINS,
   };
 }
 
@@ -124,6 +133,7 @@ export class BotService {
   private readonly quota: { local: RateLimiter; shared: StoreRateLimiter | undefined; timeZone: string } | undefined;
   private readonly maxTurns: number;
   private readonly maxHistoryTokens: number;
+  private readonly links: LinkPolicy;
 
   constructor(
     private readonly answers: AnswerService,
@@ -141,6 +151,10 @@ export class BotService {
     }
     this.maxTurns = options.maxTurns ?? 10;
     this.maxHistoryTokens = options.maxHistoryTokens ?? 3000;
+    this.links = createLinkPolicy({
+      videoUrls: [...answers.videos.values()].map((video) => video.url),
+      domains: options.linkDomains ?? [],
+    });
   }
 
   /**
@@ -221,7 +235,8 @@ export class BotService {
       }
     }
     if (match && !match.ok) {
-      const shown = reference.slice(0, 100);
+      // Shown back as typed, but a mention in it names someone: neutral tokens, like questions.
+      const shown = neutralizeMentions(reference).slice(0, 100);
       const message =
         match.reason === 'ambiguous'
           ? MESSAGES.ambiguousLecture(shown, match.candidates.slice(0, 10).map((l) => l.title))
@@ -244,7 +259,8 @@ export class BotService {
       // Under a burst, each question's synchronous work (retrieval, prompt) gets its own
       // event-loop turn, so acknowledgements and timers are not held up by the whole burst.
       await nextTurn();
-      result = await this.answers.answer(question, {
+      // Mentioned people's raw ids must reach neither the LLM nor the store.
+      result = await this.answers.answer(neutralizeMentions(question), {
         onDelta: input.onDelta,
         signal: input.signal,
         ...(lectureFilter ? { lectureFilter } : {}),
@@ -266,7 +282,7 @@ export class BotService {
     result.turn = await this.turnNumber(conversation);
     const recorded = await this.record(result, input);
     if (conversation.linkThread) await this.linkThread(input.platform, conversation.linkThread, conversation.id);
-    return { status: 'answered', result, recorded };
+    return { status: 'answered', result: { ...result, answer: this.displayText(result.answer) }, recorded };
   }
 
   /** The conversation a question continues (or a new one), its earlier turns, or why it cannot go on. */
@@ -380,8 +396,10 @@ export class BotService {
       await this.store.recordAnswer(
         {
           ...result,
-          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text, evidence, moment }) => ({
             corpusId, score, foundBy, videoId, title, url, start, end, text,
+            ...(evidence ? { evidence } : {}),
+            ...(moment ? { moment } : {}),
           })),
         },
         { platform: input.platform, channel: input.channel, rawUserId: input.userId },
@@ -414,10 +432,20 @@ export class BotService {
     return recorded;
   }
 
+  /**
+   * Answer text (Markdown) as the chat platforms show it: tables as code blocks, and links to
+   * anything but the course videos and the allowed domains as plain text (see
+   * src/bot/answerDisplay.ts). Also for text still streaming in.
+   */
+  displayText(answer: string): string {
+    return answerForDisplay(answer, this.links);
+  }
+
   async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {
     try {
+      const comment = typeof input.comment === 'string' ? neutralizeMentions(input.comment) : input.comment;
       const { previous } = await this.withRetry(() =>
-        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment: input.comment }),
+        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment }),
       );
       return { ok: true, message: MESSAGES.voteRecorded(input.value, previous) };
     } catch (err) {
@@ -426,7 +454,7 @@ export class BotService {
   }
 
   async comment(input: { platform: Platform; userId: string; answerId: string; comment: string }): Promise<FeedbackOutcome> {
-    const comment = input.comment.replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
+    const comment = neutralizeMentions(input.comment).replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
     if (comment === '') return { ok: true, message: MESSAGES.voteRecorded('down', 'down') };
     try {
       await this.withRetry(() => this.store.commentVote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, comment }));

@@ -10,6 +10,7 @@ import { parsePolicy, type AnswerPolicy } from '../answer/policy.js';
 import { cleanTitle, cleanUrl } from '../course/cleanText.js';
 import { HnswIndex } from '../dense/hnswIndex.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
+import { CompiledGlossary, type GlossaryConcept } from '../lexical/glossary.js';
 import type { TranscriptWindow, Video } from '../types.js';
 import {
   FILES,
@@ -33,10 +34,19 @@ export interface CourseIndex {
   positions: Map<number, number>;
   videos: Map<string, Video>;
   lexical: Bm25Index;
+  /** The course glossary questions are expanded with; null when the course had none. */
+  glossary: CompiledGlossary | null;
   /** Null when the index was built without an embedding model. */
   dense: HnswIndex | null;
   /** The course's answer policy (politica.md at ingest), or null. */
   policy: AnswerPolicy | null;
+}
+
+/** `glossary.json` in a generation folder. */
+export interface StoredGlossary {
+  format: 'glossary-v1';
+  source: string;
+  concepts: GlossaryConcept[];
 }
 
 /**
@@ -122,6 +132,19 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
     throw new IndexCorruptError(lexicalHeader, `it indexes ${lexical.size} windows, the manifest says ${windows.length}`);
   }
 
+  let glossary: CompiledGlossary | null = null;
+  if (manifest.files[FILES.glossary]) {
+    const file = path.join(generationDir, FILES.glossary);
+    try {
+      const stored = JSON.parse(await readFile(file, 'utf8')) as StoredGlossary;
+      if (stored.format !== 'glossary-v1' || !Array.isArray(stored.concepts)) throw new Error('not a glossary-v1 file');
+      if (!stored.concepts.every((c) => Array.isArray(c) && c.every((e) => typeof e === 'string'))) throw new Error('concepts must be lists of expressions');
+      glossary = new CompiledGlossary(stored);
+    } catch (err) {
+      throw new IndexCorruptError(file, (err as Error).message);
+    }
+  }
+
   let dense: HnswIndex | null = null;
   if (manifest.embeddingModel && manifest.dimensions && manifest.hnsw) {
     const file = path.join(generationDir, FILES.dense);
@@ -145,5 +168,5 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
       throw new IndexCorruptError(file, (err as Error).message);
     }
   }
-  return { dir, generationDir, manifest, windows, positions, videos, lexical, dense, policy };
+  return { dir, generationDir, manifest, windows, positions, videos, lexical, glossary, dense, policy };
 }

@@ -7,8 +7,10 @@
  *       .pergunta-generation     its marker (only marked generations are ever deleted)
  *       manifest.json            format version, model and its dtype, dimensions, window settings,
  *                                counts, build time, videos with content hashes, file sizes + CRC32
- *       windows.jsonl            one window per line, in lexical-document order
+ *       windows.jsonl            one window per line, in lexical-document order (with its cues'
+ *                                offsets and start times; windows of older indexes have none)
  *       lexical.json/.bin        BM25 vocabulary and postings
+ *       glossary.json            the course glossary (absent when the course has none)
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
  *       politica.md              the course's answer policy (absent when its folder has none)
  *
@@ -34,6 +36,7 @@ export const FILES = {
   windows: 'windows.jsonl',
   lexicalHeader: 'lexical.json',
   lexicalBody: 'lexical.bin',
+  glossary: 'glossary.json',
   dense: 'dense.hnsw',
   /** The course's answer policy (src/answer/policy.ts), copied from its folder when it has one. */
   policy: 'politica.md',
@@ -62,6 +65,8 @@ export interface IndexManifest {
   videos: IndexedVideo[];
   /** The course's answer policy when its folder had one (absent in indexes built before policies). */
   policy?: { mode: string; version: string; assignments: number } | null;
+  /** The course glossary stored with the index; absent when the course has none (and in older indexes). */
+  glossary?: { source: string; concepts: number } | null;
   files: Record<string, { bytes: number; crc32: number | null }>;
 }
 
@@ -151,6 +156,8 @@ export interface GenerationContent {
   manifest: Omit<IndexManifest, 'files' | 'formatVersion'>;
   windows: readonly TranscriptWindow[];
   lexical: { header: string; body: Buffer };
+  /** `glossary.json`, when the course has a glossary. */
+  glossary?: string;
   /** Writes the dense index to the given path, when there is one. */
   writeDense?: (file: string) => Promise<void>;
   /** The course's policy file as read, when it has one. */
@@ -178,6 +185,7 @@ export async function writeGeneration(indexDir: string, content: GenerationConte
     await writeLines(path.join(tmp, FILES.windows), content.windows);
     await writeFile(path.join(tmp, FILES.lexicalHeader), content.lexical.header);
     await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
+    if (content.glossary !== undefined) await writeFile(path.join(tmp, FILES.glossary), content.glossary);
     if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
     if (content.policy !== undefined) await writeFile(path.join(tmp, FILES.policy), content.policy);
     const files: IndexManifest['files'] = {};
@@ -229,7 +237,8 @@ async function writeLines(file: string, windows: readonly TranscriptWindow[]): P
     out.on('error', reject);
   });
   for (const w of windows) {
-    const line = `${JSON.stringify({ corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text })}\n`;
+    const fields = { corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text, ...(w.cues ? { cues: w.cues } : {}) };
+    const line = `${JSON.stringify(fields)}\n`;
     if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', resolve));
   }
   out.end();

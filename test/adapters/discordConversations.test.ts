@@ -17,7 +17,8 @@ import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '.
 import { questionIn } from '../../adapters/discord/events/messageCreate.js';
 import { INVITE_PERMISSIONS } from '../../adapters/discord/threads.js';
 import { BotService, type BotServiceOptions } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
+import { notCoveredInLecturesClosest, notFoundInLectures } from '../../src/answer/answerService.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -149,7 +150,7 @@ describe('Discord: follow-ups in a thread', () => {
     expect((click.modal!.components as Json[])[0]).toMatchObject({ label: 'Sua pergunta de continuação', component: { type: 4, custom_id: 'pergunta', required: true, max_length: 2000 } });
     expect(click.callback!.at - click.dispatchedAt).toBeLessThan(3000);
     const llmBefore = llm.requests.length;
-    const submit = await settled(discord.submitModal({ customId: `followup:${firstId}`, fields: { pergunta: 'E no keras, como faço isso?' }, message: first.original, user: student }), running);
+    const submit = await settled(discord.submitModal({ customId: `followup:${firstId}`, fields: { pergunta: 'e por que isso funciona?' }, message: first.original, user: student }), running);
 
     // Acknowledged privately at once (a reply, before anything slow), pointing to the thread
     // started on the answer message.
@@ -157,7 +158,7 @@ describe('Discord: follow-ups in a thread', () => {
     expect(submit.ephemeral).toBe(true);
     expect(submit.callback!.at).toBeLessThan(discord.requests.find((r) => r.path.endsWith(`/messages/${String(first.original!.id)}/threads`))!.at);
     const threadId = String(first.original!.id);
-    expect(discord.threads.get(threadId)).toMatchObject({ type: 11, parent_id: discord.channelId, name: 'E no keras, como faço isso?' });
+    expect(discord.threads.get(threadId)).toMatchObject({ type: 11, parent_id: discord.channelId, name: 'e por que isso funciona?' });
     expect(String(submit.original?.content)).toBe(`Respondendo no tópico <#${threadId}>: a conversa continua lá (mencione o bot ou use “Perguntar mais”).`);
     const threadCreate = discord.requests.find((r) => r.method === 'POST' && r.path === `/channels/${discord.channelId}/messages/${threadId}/threads`);
     expect(threadCreate?.status).toBe(201);
@@ -165,23 +166,25 @@ describe('Discord: follow-ups in a thread', () => {
     // The answer in the thread: who asked, the question, references, 👍/👎 and "Perguntar mais".
     const [inThread] = botMessages(running, threadId);
     expect(inThread?.content).toBe(`Pergunta de <@${student.id}>`);
-    expect(((inThread?.embeds ?? []) as Json[])[0]?.title).toBe('E no keras, como faço isso?');
+    expect(((inThread?.embeds ?? []) as Json[])[0]?.title).toBe('e por que isso funciona?');
     expect(isFinal(inThread)).toBe(true);
     const secondId = answerIdOf(inThread)!;
     expect(customIdsOf(inThread)).toContain(`followup:${secondId}`);
 
     // Retrieval used the conversation: one condense call carrying the first question, and the
-    // search it produced reached the lecture on dropout; the follow-up alone finds nothing.
+    // search it produced reached the lecture on dropout, judged covered (so the LLM answered);
+    // the follow-up alone is "not found" and has nothing on dropout.
     const calls = llm.requests.slice(llmBefore);
     expect(calls).toHaveLength(2);
     expect(isCondenseRequest(calls[0]!)).toBe(true);
     expect(lastMessage(calls[0]!)).toContain('<pergunta>O que é dropout?</pergunta>');
     const second = await store.getAnswer(secondId);
-    expect(second).toMatchObject({ conversationId: expect.any(String), turn: 2, retrievalQuery: 'O que é dropout? (E no keras, como faço isso?)' });
+    expect(second).toMatchObject({ conversationId: expect.any(String), turn: 2, kind: 'llm', retrievalQuery: 'O que é dropout? (e por que isso funciona?)' });
     expect(second!.segments[0]?.videoId).toBe('aula03');
     expect(second!.segments[0]?.text).toContain('dropout');
     expect(description(inThread)).toContain('[1]');
-    const alone = await core.answers.answer('E no keras, como faço isso?');
+    const alone = await core.answers.answer('e por que isso funciona?');
+    expect(alone.kind).toBe('not-found');
     expect(alone.segments.some((s) => s.text.includes('dropout'))).toBe(false);
 
     // 3. A message in the thread that mentions the bot continues the conversation.
@@ -301,6 +304,43 @@ describe('Discord: the lecture filter', () => {
     const unknown = await ask(running, 'O que é X?', student, { options: { texto: 'O que é X?', aula: 'aula 99' } });
     expect(String(unknown.original?.content)).toMatch(/^ℹ️ Não encontrei a aula “aula 99”\. Aulas disponíveis: Aula 1/);
   });
+
+  it('a follow-up keeps the lecture; a "not found" in the thread shows the closest moments of that lecture under their own heading, with "Buscar em todas as aulas"', async () => {
+    const { discord, store } = running;
+    const student = makeUser('filtro-conversa');
+    const aula3 = 'Aula 3 — Overfitting, regularização e validação cruzada';
+    const footerOf = (body: Json | undefined) => String((((body?.embeds ?? []) as Json[])[0]?.footer as Json | undefined)?.text ?? '');
+    const first = await ask(running, 'O que é dropout?', student, { options: { texto: 'O que é dropout?', aula: 'aula03' } });
+    const threadId = String(first.original!.id);
+
+    // The follow-up in the thread searches the same lecture, and its answer says so.
+    await followUp(running, first.original!, 'e por que isso funciona?', student);
+    const answered = botMessages(running, threadId).at(-1)!;
+    expect(await store.getAnswer(answerIdOf(answered)!)).toMatchObject({ turn: 2, kind: 'llm', lectureFilter: ['aula03'] });
+    expect(footerOf(answered)).toContain(`Busca restrita à aula: ${aula3}.`);
+
+    // A follow-up the lecture does not cover (judged on the rewritten question): "not found",
+    // no answer call to the LLM, the lecture's closest moments under their own heading, and the
+    // thread's buttons plus "Buscar em todas as aulas".
+    const llmBefore = llm.requests.length;
+    const mention = discord.userMessage({ channelId: threadId, content: `${discord.mention} e o dropout no keras?`, user: student });
+    await discord.waitFor(() => botMessages(running, threadId).length >= 2 && isFinal(botMessages(running, threadId).at(-1)));
+    await running.adapter.whenIdle();
+    const notFound = botMessages(running, threadId).at(-1)!;
+    expect(llm.requests.slice(llmBefore).map(isCondenseRequest)).toEqual([true]);
+    const id = answerIdOf(notFound)!;
+    const record = await store.getAnswer(id);
+    expect(record).toMatchObject({ turn: 3, kind: 'not-found', lectureFilter: ['aula03'] });
+    expect(record!.references.length).toBeGreaterThan(0);
+    expect(record!.references.every((r) => r.videoId === 'aula03' && r.closest === true)).toBe(true);
+    expect(notFound.message_reference).toMatchObject({ message_id: mention.id });
+    expect(description(notFound)).toBe(notCoveredInLecturesClosest([aula3]));
+    expect(description(notFound).startsWith(notFoundInLectures([aula3]))).toBe(true);
+    const fields = (((notFound.embeds ?? []) as Json[])[0]?.fields ?? []) as Json[];
+    expect(fields[0]?.name).toBe(CLOSEST_MOMENTS_HEADING);
+    expect(customIdsOf(notFound)).toEqual(expect.arrayContaining([`vote:up:${id}`, `followup:${id}`, `everywhere:${id}`]));
+    expect(footerOf(notFound)).toContain(`Busca restrita à aula: ${aula3}.`);
+  });
 });
 
 describe('Discord: daily quota, private follow-ups, missing permissions, long conversations', () => {
@@ -332,11 +372,11 @@ describe('Discord: daily quota, private follow-ups, missing permissions, long co
       const student = makeUser('privada');
       const first = await ask(running, 'O que é dropout?', student);
       expect(first.ephemeral).toBe(true);
-      const submit = await followUp(running, first.original!, 'E no keras, como faço isso?', student);
+      const submit = await followUp(running, first.original!, 'e por que isso funciona?', student);
       expect(submit.ephemeral).toBe(true);
       expect(running.discord.threads.size).toBe(0);
       const secondId = answerIdOf(submit.original)!;
-      expect(await running.store.getAnswer(secondId)).toMatchObject({ turn: 2, retrievalQuery: 'O que é dropout? (E no keras, como faço isso?)' });
+      expect(await running.store.getAnswer(secondId)).toMatchObject({ turn: 2, kind: 'llm', retrievalQuery: 'O que é dropout? (e por que isso funciona?)' });
       const third = await followUp(running, submit.original!, 'e quanto desligar?', student);
       expect(await running.store.getAnswer(answerIdOf(third.original)!)).toMatchObject({ turn: 3 });
     } finally {
@@ -354,7 +394,7 @@ describe('Discord: daily quota, private follow-ups, missing permissions, long co
       expect(warning).toContain(`permissions=${INVITE_PERMISSIONS}`);
       const student = makeUser('sem-permissao');
       const first = await ask(running, 'O que é dropout?', student);
-      const submit = await followUp(running, first.original!, 'E no keras, como faço isso?', student);
+      const submit = await followUp(running, first.original!, 'e por que isso funciona?', student);
       expect(submit.ephemeral).toBe(true);
       expect(isFinal(submit.original)).toBe(true);
       expect(await running.store.getAnswer(answerIdOf(submit.original)!)).toMatchObject({ turn: 2 });

@@ -18,7 +18,7 @@ import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
 import { ASSISTANT_TEXT } from '../../adapters/slack/listeners/assistant.js';
 import { withoutMention } from '../../adapters/slack/threads.js';
 import { BotService, type BotServiceOptions } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -151,7 +151,7 @@ describe('Slack over HTTP: follow-ups in the thread of an answer', () => {
     expect(first.thread_ts).toBeUndefined();
 
     const llmBefore = llm.requests.length;
-    const second = await mention(running, 'E no keras, como faço isso?', 'UMONITORA', first.ts);
+    const second = await mention(running, 'e por que isso funciona?', 'UMONITORA', first.ts);
     // Acknowledged within Slack's 3 seconds, the reply in the thread at once, then the answer.
     expect(second.ackMs).toBeLessThan(3000);
     expect(second.reply).toMatchObject({ channel: 'C0DUVIDAS', thread_ts: first.ts });
@@ -160,7 +160,7 @@ describe('Slack over HTTP: follow-ups in the thread of an answer', () => {
     expect(second.reply.updates).toHaveLength(1);
     const secondId = answerIdOf(second.reply)!;
     const record = await store.getAnswer(secondId);
-    expect(record).toMatchObject({ platform: 'slack', turn: 2, retrievalQuery: 'O que é dropout? (E no keras, como faço isso?)' });
+    expect(record).toMatchObject({ platform: 'slack', turn: 2, kind: 'llm', retrievalQuery: 'O que é dropout? (e por que isso funciona?)' });
     expect(record!.segments[0]?.text).toContain('dropout');
     const calls = llm.requests.slice(llmBefore);
     expect(calls.map(isCondenseRequest)).toEqual([true, false]);
@@ -199,6 +199,16 @@ describe('Slack over HTTP: follow-ups in the thread of an answer', () => {
     const filtered = await command(running, 'aula 3: o que é validação cruzada?', 'UMONITORA');
     expect(await store.getAnswer(answerIdOf(filtered)!)).toMatchObject({ question: 'o que é validação cruzada?', lectureFilter: ['aula03'] });
     expect(finalText(filtered)).toContain('Busca restrita à aula: Aula 3');
+    // A reply in its thread keeps the lecture; one the lecture does not cover (judged on the
+    // rewritten question) shows that lecture's closest moments under their own heading.
+    const notCovered = await mention(running, 'e no tensorflow e no keras?', 'UMONITORA', filtered.ts);
+    const record = await store.getAnswer(answerIdOf(notCovered.reply)!);
+    expect(record).toMatchObject({ turn: 2, kind: 'not-found', lectureFilter: ['aula03'] });
+    expect(record!.references.length).toBeGreaterThan(0);
+    expect(record!.references.every((r) => r.videoId === 'aula03' && r.closest === true)).toBe(true);
+    expect(finalText(notCovered.reply)).toContain(CLOSEST_MOMENTS_HEADING);
+    expect(finalText(notCovered.reply)).toContain('Não encontrei isso na aula escolhida (Aula 3');
+    expect(finalText(notCovered.reply)).toContain(MESSAGES.searchEverywhereHint('e no tensorflow e no keras?'));
     const nowhere = await command(running, 'aula 1: como funciona a curva ROC?', 'UMONITORA');
     expect(finalText(nowhere)).toContain('Não encontrei isso na aula escolhida (Aula 1 — O que é aprendizado de máquina)');
     expect(finalText(nowhere)).toContain(MESSAGES.searchEverywhereHint('como funciona a curva ROC?'));
@@ -301,11 +311,11 @@ describe('Slack in Socket Mode: mentions and the Assistant', () => {
     const firstId = answerIdOf(slack.threadMessages(channel, threadTs)[1])!;
     expect(await store.getAnswer(firstId)).toMatchObject({ turn: 1, channel });
 
-    await slack.sendEnvelope('events_api', eventCallback(imMessage({ user: 'UMONITORA', channel, text: 'E no keras, como faço isso?', thread_ts: threadTs })));
+    await slack.sendEnvelope('events_api', eventCallback(imMessage({ user: 'UMONITORA', channel, text: 'e por que isso funciona?', thread_ts: threadTs })));
     await slack.waitFor(() => slack.threadMessages(channel, threadTs).length >= 3, 'the follow-up answer');
     await running.adapter.idle();
     const second = await store.getAnswer(answerIdOf(slack.threadMessages(channel, threadTs)[2])!);
-    expect(second).toMatchObject({ turn: 2, conversationId: (await store.getAnswer(firstId))!.conversationId, retrievalQuery: 'O que é dropout? (E no keras, como faço isso?)' });
+    expect(second).toMatchObject({ turn: 2, conversationId: (await store.getAnswer(firstId))!.conversationId, retrievalQuery: 'O que é dropout? (e por que isso funciona?)' });
     expect(slack.apiCalls.filter((c) => c.method === 'assistant.threads.setTitle')).toHaveLength(1);
   });
 });

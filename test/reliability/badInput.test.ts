@@ -16,7 +16,7 @@
  * unless the row is a legitimate question that adds exactly one answer. Ingest rows also check
  * that the course index keeps the previous version of a video whose new transcript is refused.
  *
- * RELIABILITY.md lists every row (re-run: `npx vitest run test/reliability/badInput.test.ts`).
+ * docs/reliability.md lists every row (re-run: `npx vitest run test/reliability/badInput.test.ts`).
  */
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -168,6 +168,9 @@ beforeAll(async () => {
       OPENAI_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
       LLM_TIMEOUT_MS: '5000',
+      // Every question reaches the LLM, so that how hostile text arrives in the prompt is checked;
+      // with the default most of these would be "not found" before any prompt is built.
+      MIN_COVERAGE: '0',
       DISCORD_TOKEN,
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_API_URL: discord.apiUrl,
@@ -322,6 +325,21 @@ async function slackCommand(text: string, replies: number, fields: Partial<Slash
   return { ack, replies: posts.map((p) => p.body), late: slack.responsesFor(key).slice(replies) };
 }
 
+/**
+ * Runs `/pergunta` and returns its answer: public answers are posted as messages
+ * (chat.postMessage, so they have a thread); the response_url carries the others.
+ */
+async function slackAnswer(text: string): Promise<ResponseBody> {
+  const key = `cmd-${++slackKeys}`;
+  const posted = slack.messages.length;
+  const ack = await slackPost(slashCommand({ text, user_id: 'U0MENCAO', response_url: slack.responseUrl(key) }));
+  expect(ack.status).toBe(200);
+  await slack.waitFor(() => slack.messages.length > posted || slack.responsesFor(key).length > 0, 'the answer');
+  await slackAdapter.idle();
+  const message = slack.messages[posted];
+  return message ? { text: message.text, blocks: message.blocks } : slack.responsesFor(key)[0]!.body;
+}
+
 /** Clicks an element of a message and returns the reply posted to its response_url. */
 async function slackClick(action: ElementAction, edit?: (payload: BlockActionsPayload) => void): Promise<ResponseBody> {
   const key = `click-${++slackKeys}`;
@@ -426,7 +444,7 @@ type Area = 'question' | 'transcript' | 'manifest' | 'discord' | 'slack';
 
 interface Row {
   area: Area;
-  /** Short name of the case (RELIABILITY.md uses the same names). */
+  /** Short name of the case (docs/reliability.md uses the same names). */
   name: string;
   /** What the store may do: stay identical (default), gain exactly one answer, or change as the row checks. */
   store?: 'unchanged' | 'one-answer' | 'checked-by-row';
@@ -1064,8 +1082,8 @@ const ROWS: Row[] = [
     store: 'one-answer',
     run: async () => {
       llm.enqueue({ type: 'text', text: '<!channel> <!here> <!everyone> <@U0OUTRO> <!subteam^S0EQUIPE> Overfitting é decorar o treino [1]. @channel' });
-      const { replies } = await slackCommand('<!channel> <!here|@here> <@U0OUTRO|outro> <!subteam^S0EQUIPE|@monitores> O que é overfitting?', 1);
-      const all = JSON.stringify(replies[0]);
+      const answer = await slackAnswer('<!channel> <!here|@here> <@U0OUTRO|outro> <!subteam^S0EQUIPE|@monitores> O que é overfitting?');
+      const all = JSON.stringify(answer);
       expect(all).toContain('Overfitting é decorar o treino');
       expect(all).not.toMatch(/<!/);
       expect([...new Set(all.match(/<@[^>]*>/g) ?? [])]).toEqual(['<@U0MENCAO>']); // only who asked, in the header

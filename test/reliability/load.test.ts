@@ -19,7 +19,7 @@
  * Timing assertions are only the protocol deadlines (Discord: first response within 3 s of the
  * dispatch; Slack: HTTP 200 within 3 s) and a generous bound on the event-loop lag. Both
  * adapters are warmed up first with a few questions and votes (a running bot's code is compiled;
- * the first burst after a start is slower, see RELIABILITY.md). Each part prints one line of
+ * the first burst after a start is slower, see docs/reliability.md). Each part prints one line of
  * measurements (`[load.discord]`, `[load.slack]`).
  */
 import { rm } from 'node:fs/promises';
@@ -37,8 +37,9 @@ import { type Core, createCore } from '../../src/core.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { FeedbackStore, VoteValue } from '../../src/store/types.js';
 import { type FakeDiscord, type FakeInteraction, type Json, makeUser, startFakeDiscord } from '../fakes/fakeDiscord.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fakeOpenAI.js';
+import { type FakeOpenAI, type FakeRequest, startFakeOpenAI } from '../fakes/fakeOpenAI.js';
 import { appMention, blockActions, eventCallback, type FakeSlack, formBody, type ResponseBody, slashCommand, startFakeSlack } from '../fakes/fakeSlack.js';
+import { condensedFrom, isCondenseRequest } from '../helpers/conversationLlm.js';
 import { recordingLogger, SAMPLE_COURSE, silentLogger, tempDir } from '../helpers/course.js';
 import { ConcurrencyProbe, maxOf, percentile, slowAnswer } from '../helpers/llmLoad.js';
 import { type LagReport, pollUntil, startLagProbe } from '../helpers/loopLag.js';
@@ -59,7 +60,10 @@ describe('Load: Discord', () => {
   };
 
   const TOPICS = ['overfitting', 'regularização', 'dropout', 'fine-tuning', 'transfer learning', 'gradiente descendente', 'validação cruzada'];
-  const answerFor = (question: string) => `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
+  // A follow-up's condense request gets a standalone question, as a real model writes it
+  // (the previous question, then the follow-up): the one a "not covered" decision is made on.
+  const answerFor = (question: string, req?: FakeRequest) =>
+    req && isCondenseRequest(req) ? condensedFrom(req) : `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
 
   let discord: FakeDiscord;
   let llm: FakeOpenAI;
@@ -130,7 +134,7 @@ describe('Load: Discord', () => {
     await discord?.close();
     await llm?.close();
     if (work) await rm(work, { recursive: true, force: true });
-    // One line per run with what was measured (copied into RELIABILITY.md).
+    // One line per run with what was measured (copied into docs/reliability.md).
     console.info(`[load.discord] ${JSON.stringify(measured)}`);
   });
 
@@ -267,8 +271,9 @@ describe('Load: Discord', () => {
       expect(maxOf(modalMs)).toBeLessThan(DISCORD_DEADLINE_MS);
 
       const llmBefore = llm.requests.length;
+      // Follow-ups without numbers: numbers no lecture says would make some "not covered" (no answer call).
       const submits = answered.map((ix, i) =>
-        discord.submitModal({ customId: `followup:${answerIds[i]}`, fields: { pergunta: `E como isso aparece no exemplo ${i}?` }, message: ix.original, user: users[i] }),
+        discord.submitModal({ customId: `followup:${answerIds[i]}`, fields: { pergunta: 'E como isso aparece nos exemplos da aula?' }, message: ix.original, user: users[i] }),
       );
       const threadIds = answered.map((ix) => String(ix.original!.id));
       const inThread = (id: string) => discord.channelMessages(id).filter((m) => (m.author as Json).id === discord.botUser.id);
@@ -332,7 +337,10 @@ describeWith('redis')('Load: Slack', () => {
   const SIGNING_SECRET = 'load-signing-secret-0123456789';
 
   const TOPICS = ['overfitting', 'regularização', 'dropout', 'fine-tuning', 'transfer learning', 'gradiente descendente', 'validação cruzada'];
-  const answerFor = (question: string) => `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
+  // A follow-up's condense request gets a standalone question, as a real model writes it
+  // (the previous question, then the follow-up): the one a "not covered" decision is made on.
+  const answerFor = (question: string, req?: FakeRequest) =>
+    req && isCondenseRequest(req) ? condensedFrom(req) : `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
   const questionText = (i: number) => `Pergunta ${i + 1}: o que a aula diz sobre ${TOPICS[i % TOPICS.length]}?`;
 
   let slack: FakeSlack;
@@ -524,7 +532,7 @@ describeWith('redis')('Load: Slack', () => {
       const llmBefore = llm.requests.length;
       const lag = startLagProbe();
       const callbacks = answerTs.map((ts, i) =>
-        JSON.stringify(eventCallback(appMention({ text: `<@U0BOT> e como isso aparece no exemplo ${i}?`, user: `U0LOAD${i}`, channel: 'C0DUVIDAS', thread_ts: ts }))),
+        JSON.stringify(eventCallback(appMention({ text: '<@U0BOT> e como isso aparece nos exemplos da aula?', user: `U0LOAD${i}`, channel: 'C0DUVIDAS', thread_ts: ts }))),
       );
       const acks = await postBurstOffThread(eventsUrl, callbacks, SIGNING_SECRET, 60_000, 'application/json');
       for (const ack of acks) expect(ack.status).toBe(200);

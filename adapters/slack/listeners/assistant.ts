@@ -15,7 +15,7 @@
  */
 import { Assistant, type AssistantUserMessageMiddleware } from '@slack/bolt';
 import { MESSAGES, truncate } from '../../../src/bot/index.js';
-import { renderAnswer } from '../cards.js';
+import { renderAnswer, renderPlainAnswer } from '../cards.js';
 import type { ListenerContext } from '../context.js';
 import { errorText } from '../errors.js';
 import { slackTextToPlain } from '../markdown.js';
@@ -77,8 +77,17 @@ export function assistant(ctx: ListenerContext): Assistant {
     if (outcome.result.turn === 1) {
       await setTitle(truncate(outcome.result.question, 80)).catch((err: unknown) => ctx.logger.warn({ err: errorText(err) }, 'slack: could not title the assistant thread'));
     }
-    await show(renderAnswer(outcome.result, { feedback: outcome.recorded }));
-    ctx.logger.info({ answerId: outcome.result.id, turn: outcome.result.turn, kind: outcome.result.kind }, 'slack: assistant thread answered');
+    const { result } = outcome;
+    try {
+      const { plainText } = await reply.showAnswer(
+        renderAnswer(result, { feedback: outcome.recorded }),
+        () => renderPlainAnswer(result, {}),
+        (error) => ctx.logger.warn({ answerId: result.id, error }, 'slack refused the rendered answer; sending it as plain text'),
+      );
+      ctx.logger.info({ answerId: result.id, turn: result.turn, kind: result.kind, ...(plainText ? { plainText } : {}) }, 'slack: assistant thread answered');
+    } catch (err) {
+      ctx.logger.error({ answerId: result.id, err: errorText(err) }, 'slack: could not answer in the assistant thread');
+    }
   };
 
   return new Assistant({

@@ -13,10 +13,10 @@
  */
 import type { SlackCommandMiddlewareArgs, AllMiddlewareArgs } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
-import { renderAnswer } from '../../cards.js';
+import { renderAnswer, renderPlainAnswer } from '../../cards.js';
 import { slackTextToPlain } from '../../markdown.js';
 import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
-import { errorText } from '../../errors.js';
+import { errorText, refusedStatus } from '../../errors.js';
 import { BotMessage, threadKey } from '../../threads.js';
 import { mayAnnotate } from '../actions/annotate.js';
 
@@ -54,11 +54,14 @@ export function perguntaCommand(ctx: ListenerContext) {
     const { result, recorded } = outcome;
     const message = renderAnswer(result, { feedback: recorded, askedBy: command.user_id });
     const logged = { answerId: result.id, kind: result.kind, blocks: message.blocks.length, recorded };
+    const plain = () => renderPlainAnswer(result, { askedBy: command.user_id });
     if (ctx.config.SLACK_RESPONSE_TYPE === 'in_channel' && command.channel_id) {
       try {
-        const ts = await new BotMessage(client, command.channel_id).show(message);
+        const { ts, plainText } = await new BotMessage(client, command.channel_id).showAnswer(message, plain, (error) =>
+          ctx.logger.warn({ answerId: result.id, error, blocks: message.blocks.length }, 'slack refused the rendered answer; sending it as plain text'),
+        );
         if (result.conversationId) await ctx.bot.linkThread('slack', threadKey(command.channel_id, ts), result.conversationId);
-        ctx.logger.info({ ...logged, threadable: true }, 'slack answer sent');
+        ctx.logger.info({ ...logged, threadable: true, ...(plainText ? { plainText } : {}) }, 'slack answer sent');
         return;
       } catch (err) {
         // e.g. not_in_channel, channel_not_found (a DM between two people), missing_scope.
@@ -71,8 +74,18 @@ export function perguntaCommand(ctx: ListenerContext) {
     try {
       await respond({ response_type: ctx.config.SLACK_RESPONSE_TYPE, ...message });
       ctx.logger.info({ ...logged, threadable: false }, 'slack answer sent');
+      return;
     } catch (err) {
-      // Slack refused the message (or the response_url expired): say so, in plain text.
+      const status = refusedStatus(err);
+      if (status !== null) {
+        // Slack refused the blocks: the same answer and links, as plain text, beat an error.
+        ctx.logger.warn({ answerId: result.id, status, blocks: message.blocks.length, err: errorText(err) }, 'slack refused the rendered answer; sending it as plain text');
+        if (await tryRespond(respond, { response_type: ctx.config.SLACK_RESPONSE_TYPE, ...plain() }, ctx.logger, 'plain-text answer')) {
+          ctx.logger.info({ ...logged, threadable: false, plainText: true }, 'slack answer sent');
+          return;
+        }
+      }
+      // The response_url expired, or even the plain text was refused: say so, privately.
       ctx.logger.error({ answerId: result.id, err: errorText(err) }, 'slack answer could not be sent');
       await tryRespond(respond, ephemeral(MESSAGES.failed), ctx.logger, 'answer failure notice');
     }

@@ -11,7 +11,7 @@
  */
 import type { AllMiddlewareArgs, SlackEventMiddlewareArgs } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
-import { renderAnswer } from '../../cards.js';
+import { renderAnswer, renderPlainAnswer } from '../../cards.js';
 import type { ListenerContext } from '../../context.js';
 import { errorText } from '../../errors.js';
 import { escapeMrkdwn, slackTextToPlain } from '../../markdown.js';
@@ -60,9 +60,14 @@ export function appMention(ctx: ListenerContext) {
     });
     try {
       if (outcome.status === 'answered') {
-        await reply.show(renderAnswer(outcome.result, { feedback: outcome.recorded, askedBy: user }));
+        const { result } = outcome;
+        const { plainText } = await reply.showAnswer(
+          renderAnswer(result, { feedback: outcome.recorded, askedBy: user }),
+          () => renderPlainAnswer(result, { askedBy: user }),
+          (error) => ctx.logger.warn({ answerId: result.id, error }, 'slack refused the rendered answer; sending it as plain text'),
+        );
         ctx.logger.info(
-          { answerId: outcome.result.id, conversationId: outcome.result.conversationId, turn: outcome.result.turn, kind: outcome.result.kind },
+          { answerId: result.id, conversationId: result.conversationId, turn: result.turn, kind: result.kind, ...(plainText ? { plainText } : {}) },
           'slack: mention answered in its thread',
         );
       } else {
