@@ -223,6 +223,10 @@ export class JournaledFeedbackStore implements FeedbackStore {
   listRecords(options?: { since?: Date }): Promise<FullRecord[]> {
     return this.direct(() => this.inner.listRecords(options));
   }
+  /** Reads the store only: what is still in the journal appears once it is replayed. */
+  iterateRecords(options?: { since?: Date }): AsyncIterable<FullRecord> {
+    return this.inner.iterateRecords(options);
+  }
 
   /**
    * Replays the journal now (this process's entries and those of processes that are gone).

@@ -21,7 +21,10 @@
  * other); across processes the same user acting twice at the same instant is the only race,
  * and its outcome is still one vote. Listing uses keyv's `iterator()` (SQLite, Postgres, Redis
  * and Map all have one) and classifies keys by prefix; it reads the whole namespace, so
- * `votes(answerId)` and `listRecords()` cost O(keys in the store).
+ * `votes(answerId)` and `listRecords()` cost O(keys in the store). `iterateRecords()` streams
+ * instead, for reports over large stores: it reads one kind of key at a time with each backend's
+ * cheapest query (src/store/prefixScan.ts), holds only votes and current annotations, and reads
+ * answers page by page with their verdicts (one `getMany` per page).
  *
  * Raw platform user ids are never stored: `pseudonymize` is HMAC-SHA256(salt,
  * `<platform>:<rawId>`) truncated to 16 hex characters and prefixed by the platform.
@@ -30,6 +33,7 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import type { HitCounter } from './hitCounter.js';
+import { keyvPrefixScan, SCAN_PAGE_ROWS, type PrefixScan } from './prefixScan.js';
 import {
   AnswerNotFoundError,
   StoreUnavailableError,
@@ -180,6 +184,11 @@ export interface KeyvStoreOptions {
   hitCounter?: HitCounter;
   /** Clock, for tests. */
   now?: () => Date;
+  /**
+   * Reads one kind of key (`answer:`, `vote:`…) page by page, for `iterateRecords`; the backend's
+   * cheapest query (src/store/prefixScan.ts). Default: keyv's iterator, filtered.
+   */
+  scan?: PrefixScan;
 }
 
 type SaltState =
@@ -195,6 +204,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
   private readonly secrets: string[];
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly now: () => Date;
+  private readonly scan: PrefixScan;
   private readonly mutex = new KeyedMutex();
   private readonly inFlight = new Set<Promise<unknown>>();
   private lastBackendError: string | undefined;
@@ -214,6 +224,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
     this.secrets = (opts.secrets ?? []).filter((s) => s.length > 0);
     this.onClose = opts.onClose;
     this.now = opts.now ?? (() => new Date());
+    this.scan = opts.scan ?? keyvPrefixScan(keyv);
     const counter = opts.hitCounter;
     // Same deadline, error type and secret scrubbing as every other backend call.
     this.counter = counter && {
@@ -470,6 +481,79 @@ export class KeyvFeedbackStore implements FeedbackStore {
       }
       return records.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
+  }
+
+  async *iterateRecords(options: { since?: Date } = {}): AsyncGenerator<FullRecord, void, undefined> {
+    const votes = new Map<string, VoteRecord[]>();
+    for await (const [, value] of this.scanKind('vote:')) {
+      const vote = asVote(value);
+      if (vote) {
+        const list = votes.get(vote.answerId);
+        if (list) list.push(vote);
+        else votes.set(vote.answerId, [vote]);
+      }
+    }
+    const annotations = new Map<string, AnnotationRecord>();
+    for await (const [key, value] of this.scanKind('annotation:')) {
+      // `annotation:<id>` is the current one; `annotation:<id>:<time>:<annotator>` the history.
+      if (key.split(':').length !== 2) continue;
+      const annotation = asAnnotation(value);
+      if (annotation) annotations.set(annotation.answerId, annotation);
+    }
+    const sinceMs = options.since?.getTime();
+    let page: AnswerRecord[] = [];
+    const complete = async function* (this: KeyvFeedbackStore, answers: AnswerRecord[]) {
+      const judges = await this.backend('read judges', () => this.keyv.getMany(answers.map((a) => storeKeys.judge(a.id))));
+      for (const [i, answer] of answers.entries()) {
+        const items = (votes.get(answer.id) ?? []).sort(byTime);
+        votes.delete(answer.id);
+        yield {
+          ...answer,
+          votes: { up: items.filter((v) => v.value === 'up').length, down: items.filter((v) => v.value === 'down').length, items },
+          annotation: annotations.get(answer.id) ?? null,
+          judge: asJudge(judges[i]) ?? null,
+        } satisfies FullRecord;
+      }
+    }.bind(this);
+    for await (const [key, value] of this.scanKind('answer:')) {
+      if (key.split(':').length !== 2) continue;
+      const answer = asAnswer(value);
+      if (!answer) continue;
+      if (sinceMs !== undefined && !(Date.parse(answer.createdAt) >= sinceMs)) continue;
+      page.push(answer);
+      if (page.length >= SCAN_PAGE_ROWS) {
+        yield* complete(page);
+        page = [];
+      }
+    }
+    if (page.length > 0) yield* complete(page);
+  }
+
+  /**
+   * The decoded values of one kind of key, each backend step under the operation deadline. A
+   * backend that ends a listing quietly on an error (Postgres) makes this throw instead of
+   * passing a partial listing for a complete one.
+   */
+  private async *scanKind(prefix: string): AsyncGenerator<[string, unknown], void, undefined> {
+    if (this.closed) throw new StoreUnavailableError(`${this.description}: the store is closed`);
+    const what = `list ${prefix.slice(0, -1)} records`;
+    const errorsBefore = this.errorCount;
+    const iterator = this.scan(prefix)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const step = await this.backend(what, () => iterator.next());
+        if (step.done) break;
+        const [key, raw] = step.value;
+        const value = typeof raw === 'string' ? (await this.keyv.deserializeData<unknown>(raw))?.value : isObject(raw) ? raw.value : undefined;
+        if (value !== undefined && value !== null) yield [key, value];
+      }
+    } finally {
+      // Not awaited: after a timeout the generator may still be stuck in its pending step.
+      void iterator.return?.(undefined)?.catch(() => undefined);
+    }
+    if (this.errorCount !== errorsBefore) {
+      throw this.unavailable(what, new Error(this.lastBackendError ?? 'the backend reported an error while listing'), errorsBefore);
+    }
   }
 
   /** Waits for the operations in flight (their writes land), then disconnects. */

@@ -165,5 +165,12 @@ export interface FeedbackStore {
   judge(answerId: string): Promise<JudgeRecord | null>;
   /** Every answer (oldest first) with votes, annotation and judge; `since` filters by createdAt. */
   listRecords(options?: { since?: Date }): Promise<FullRecord[]>;
+  /**
+   * The same records as `listRecords`, streamed for large stores: in store order (not by time),
+   * read page by page, so a caller that aggregates as it goes never holds every record. Votes
+   * and current annotations (small) are read first, then answers page by page with their judge
+   * verdicts. Failures are StoreUnavailableError, as for every read.
+   */
+  iterateRecords(options?: { since?: Date }): AsyncIterable<FullRecord>;
   close(): Promise<void>;
 }
