@@ -93,8 +93,13 @@ export interface ExportRecord {
   judge: ExportJudge | null;
 }
 
+/** `text` with every http(s) URL in it replaced by `oculto`, as `--hide-urls` does. */
+export function hideUrlsInText(text: string): string {
+  return text.replace(URL_IN_TEXT, HIDDEN_URL);
+}
+
 function hideText(text: string, opts: ExportOptions): string {
-  return opts.hideUrls ? text.replace(URL_IN_TEXT, HIDDEN_URL) : text;
+  return opts.hideUrls ? hideUrlsInText(text) : text;
 }
 
 function hideUrl(url: string, opts: ExportOptions): string {

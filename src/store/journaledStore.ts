@@ -223,6 +223,11 @@ export class JournaledFeedbackStore implements FeedbackStore {
   listRecords(options?: { since?: Date }): Promise<FullRecord[]> {
     return this.direct(() => this.inner.listRecords(options));
   }
+  /** The wrapped store's cases, when it records them. */
+  get listCases(): FeedbackStore['listCases'] {
+    const inner = this.inner;
+    return inner.listCases ? (options) => inner.listCases!(options) : undefined;
+  }
   /** Reads the store only: what is still in the journal appears once it is replayed. */
   iterateRecords(options?: { since?: Date }): AsyncIterable<FullRecord> {
     return this.inner.iterateRecords(options);

@@ -105,6 +105,22 @@ export interface FullRecord extends AnswerRecord {
   judge: JudgeRecord | null;
 }
 
+/**
+ * A student's question handed to the TAs (the human loop, issue #17). No store records cases
+ * yet; the staff insights (report, digest) read them through `FeedbackStore.listCases` when a
+ * store offers it, so escalations appear there without changing the insights.
+ */
+export interface EscalationCase {
+  id: string;
+  /** The answer the student escalated, when the case started from one. */
+  answerId: string | null;
+  question: string;
+  /** `open`, `claimed`, `answered`, `endorsed`, `closed` (read as text: later versions may add more). */
+  status: string;
+  createdAt: string;
+  platform?: Platform;
+}
+
 export class AnswerNotFoundError extends Error {
   constructor(readonly answerId: string) {
     super(`answer ${answerId} is not in the store`);
@@ -172,5 +188,10 @@ export interface FeedbackStore {
    * verdicts. Failures are StoreUnavailableError, as for every read.
    */
   iterateRecords(options?: { since?: Date }): AsyncIterable<FullRecord>;
+  /**
+   * Escalation cases (#17), when this store records them; absent until then. `since` filters by
+   * createdAt; cases still open are wanted whatever their age, so callers ask without it.
+   */
+  listCases?(options?: { since?: Date }): AsyncIterable<EscalationCase>;
   close(): Promise<void>;
 }
