@@ -30,6 +30,8 @@ const DAILY_UP_TO_DAYS = 62;
 /** Questions kept per heatmap bin (the most recent). */
 const SAMPLES_PER_BIN = 5;
 export const TOP_MOMENTS = 10;
+/** Minutes either side of a top moment that belong to it. */
+export const MOMENT_NEIGHBOURS = 2;
 const TOP_QUESTIONS_PER_LECTURE = 5;
 
 export interface AggregateOptions {
@@ -492,7 +494,15 @@ export class InsightsAggregator {
     ranked.sort(
       (a, b) => b.bin.count - a.bin.count || marks(b.bin) - marks(a.bin) || lectureIndex.get(a.lectureId)! - lectureIndex.get(b.lectureId)! || a.minute - b.minute,
     );
-    const moments: Moment[] = ranked.slice(0, TOP_MOMENTS).map(({ lectureId, minute, bin }) => ({
+    // Neighbouring minutes are one moment of the lecture (an answer cites ~2–3 minutes at once):
+    // the best minute stands for them, so the list shows ten different places.
+    const chosen: typeof ranked = [];
+    for (const candidate of ranked) {
+      if (chosen.length >= TOP_MOMENTS) break;
+      if (chosen.some((c) => c.lectureId === candidate.lectureId && Math.abs(c.minute - candidate.minute) <= MOMENT_NEIGHBOURS)) continue;
+      chosen.push(candidate);
+    }
+    const moments: Moment[] = chosen.map(({ lectureId, minute, bin }) => ({
       lectureId,
       title: lectures[lectureIndex.get(lectureId)!]!.title,
       minute,

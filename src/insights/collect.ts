@@ -16,8 +16,11 @@ export interface InsightsReport extends Omit<Insights, 'gapQuestions'> {
 }
 
 export interface CollectOptions extends AggregateOptions {
-  /** For grouping the coverage gaps by meaning; null groups them by their words. */
-  embedder: Embedder | null;
+  /**
+   * For grouping the coverage gaps by meaning; null groups them by their words. A function is
+   * called only when there are gaps to group (loading a model takes seconds).
+   */
+  embedder: Embedder | null | (() => Promise<Embedder | null>);
   logger: Logger;
   /** Called every few thousand records (progress). */
   onProgress?: (records: number) => void;
@@ -26,7 +29,17 @@ export interface CollectOptions extends AggregateOptions {
 
 const DAY_MS = 86_400_000;
 
-export async function collectInsights(store: FeedbackStore, options: CollectOptions): Promise<InsightsReport> {
+/** What the insights read from a store. */
+export type InsightsSource = Pick<FeedbackStore, 'iterateRecords' | 'listCases'>;
+
+/** A store with nothing recorded yet (no store file at all, say). */
+export const EMPTY_SOURCE: InsightsSource = {
+  async *iterateRecords() {
+    // nothing recorded
+  },
+};
+
+export async function collectInsights(store: InsightsSource, options: CollectOptions): Promise<InsightsReport> {
   const aggregator = new InsightsAggregator(options);
   let cases = 0;
   if (store.listCases) {
@@ -47,8 +60,9 @@ export async function collectInsights(store: FeedbackStore, options: CollectOpti
   }
   const insights = aggregator.finish();
   const titles = new Map(insights.lectures.map((l) => [l.id, l.title]));
+  const embedder = typeof options.embedder === 'function' ? (insights.gapQuestions.length > 1 ? await options.embedder() : null) : options.embedder;
   const gaps = await groupGaps(insights.gapQuestions, {
-    embedder: options.embedder,
+    embedder,
     conversationOf: (id) => aggregator.conversationTurns(id),
     lectureTitle: (id) => titles.get(id) ?? id,
     logger: options.logger,

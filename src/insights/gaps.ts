@@ -145,9 +145,10 @@ function toGroup(items: readonly Distinct[], options: GapOptions): GapGroup {
   const seen = new Set<string>();
   for (const m of recent) {
     if (examples.length >= (options.examples ?? 5)) break;
-    const key = m.conversationId ?? questionSignature(m.text);
-    if (seen.has(key)) continue;
-    seen.add(key);
+    // One example per wording and per conversation.
+    const keys = [`q:${questionSignature(m.text)}`, ...(m.conversationId ? [`c:${m.conversationId}`] : [])];
+    if (keys.some((k) => seen.has(k))) continue;
+    for (const k of keys) seen.add(k);
     examples.push({
       id: m.id,
       text: m.text,
