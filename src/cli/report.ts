@@ -72,6 +72,7 @@ void runProgram(program, async ({ config, logger }) => {
         gapGroups: report.gaps.groups.length,
         gapMethod: report.gaps.method,
         ms: Date.now() - started,
+        cpuMs: Math.round((process.cpuUsage().user + process.cpuUsage().system) / 1000),
         maxRssMiB: Math.round(process.resourceUsage().maxRSS / 1024),
       },
       'report written',

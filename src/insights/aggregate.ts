@@ -233,10 +233,20 @@ function tenth(value: number): number {
   return Math.min(9, Math.max(0, Math.floor(value * 10)));
 }
 
+const signatures = new Map<string, string>();
+const SIGNATURE_CACHE_LIMIT = 50_000;
+
 /** Questions that differ only in word order, accents, case or stop words ask the same thing. */
 export function questionSignature(text: string): string {
-  const terms = [...new Set(analyze(text))].sort();
-  return terms.length > 0 ? terms.join(' ') : text.toLowerCase().trim();
+  // Students repeat questions word for word: analysing each wording once saves most of the work.
+  let signature = signatures.get(text);
+  if (signature === undefined) {
+    const terms = [...new Set(analyze(text))].sort();
+    signature = terms.length > 0 ? terms.join(' ') : text.toLowerCase().trim();
+    if (signatures.size >= SIGNATURE_CACHE_LIMIT) signatures.clear();
+    signatures.set(text, signature);
+  }
+  return signature;
 }
 
 /** Keeps the `limit` most recent samples. */

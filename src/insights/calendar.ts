@@ -8,6 +8,8 @@ const DAY_MS = 86_400_000;
 /** `YYYY-MM-DD` of an instant in a time zone; one formatter per zone (creating one is slow). */
 export class CourseCalendar {
   private readonly format: (date: Date) => string;
+  /** Day of each quarter hour seen (every zone's offset is a multiple of 15 minutes). */
+  private readonly quarters = new Map<number, string>();
 
   constructor(readonly timeZone: string) {
     // en-CA writes dates as YYYY-MM-DD.
@@ -16,9 +18,18 @@ export class CourseCalendar {
   }
 
   day(ms: number): string {
-    return this.format(new Date(ms));
+    const quarter = Math.floor(ms / QUARTER_HOUR_MS);
+    let day = this.quarters.get(quarter);
+    if (day === undefined) {
+      day = this.format(new Date(quarter * QUARTER_HOUR_MS));
+      if (this.quarters.size >= 100_000) this.quarters.clear();
+      this.quarters.set(quarter, day);
+    }
+    return day;
   }
 }
+
+const QUARTER_HOUR_MS = 15 * 60_000;
 
 /** True when `timeZone` is a zone Intl knows (e.g. `America/Sao_Paulo`). */
 export function isValidTimeZone(timeZone: string): boolean {

@@ -85,6 +85,19 @@ function finiteTime(value: unknown): number | null {
   return typeof value === 'number' && Number.isFinite(value) && value >= 0 ? value : null;
 }
 
+const titles = new Map<string, string>();
+
+/** A lecture title as one clean line; a course has few titles, cited over and over. */
+function title(raw: string): string {
+  let clean = titles.get(raw);
+  if (clean === undefined) {
+    clean = cleanTitle(raw);
+    if (titles.size >= 10_000) titles.clear();
+    titles.set(raw, clean);
+  }
+  return clean;
+}
+
 function citationsOf(record: FullRecord): Citation[] {
   const from = record.references?.length > 0 ? record.references : record.kind === 'not-found' ? [] : (record.segments ?? []);
   const out: Citation[] = [];
@@ -92,7 +105,7 @@ function citationsOf(record: FullRecord): Citation[] {
     const start = finiteTime(c.start);
     const end = finiteTime(c.end);
     if (typeof c.videoId !== 'string' || start === null || end === null) continue;
-    out.push({ videoId: c.videoId, title: cleanTitle(String(c.title ?? c.videoId)), url: typeof c.url === 'string' ? c.url : '', start, end: Math.max(start, end) });
+    out.push({ videoId: c.videoId, title: title(String(c.title ?? c.videoId)), url: typeof c.url === 'string' ? c.url : '', start, end: Math.max(start, end) });
   }
   return out;
 }

@@ -32,6 +32,7 @@ import {
   type AnswerRecord,
   type FeedbackStore,
   type FullRecord,
+  type IterateOptions,
   type JudgeRecord,
   type Label,
   type Platform,
@@ -229,7 +230,7 @@ export class JournaledFeedbackStore implements FeedbackStore {
     return inner.listCases ? (options) => inner.listCases!(options) : undefined;
   }
   /** Reads the store only: what is still in the journal appears once it is replayed. */
-  iterateRecords(options?: { since?: Date }): AsyncIterable<FullRecord> {
+  iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord> {
     return this.inner.iterateRecords(options);
   }
 

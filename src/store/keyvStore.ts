@@ -36,13 +36,16 @@ import type { HitCounter } from './hitCounter.js';
 import { keyvPrefixScan, SCAN_PAGE_ROWS, type PrefixScan } from './prefixScan.js';
 import {
   AnswerNotFoundError,
+  OMITTED_ANSWER_CHARS,
   StoreUnavailableError,
   VoteNotFoundError,
   type AnnotationRecord,
   type AnswerRecord,
   type FeedbackStore,
   type FullRecord,
+  type IterateOptions,
   type JudgeRecord,
+  type JudgeScore,
   type Label,
   type Platform,
   type VoteRecord,
@@ -120,6 +123,38 @@ function asJudge(value: unknown): JudgeRecord | undefined {
   return isObject(value) && typeof value.answerId === 'string' && (value.status === 'ok' || value.status === 'failed')
     ? (value as unknown as JudgeRecord)
     : undefined;
+}
+
+/**
+ * The value of what keyv stored (`{"value":…,"expires":…}`), parsed plainly when that gives
+ * the same result as keyv's deserialiser; undefined otherwise. keyv parses with a reviver that
+ * unescapes strings starting with ':' (written `"::…"`) and decodes Buffers (`":base64:…"`); a
+ * reviver call per value makes a large scan several times slower, and text with neither
+ * pattern needs none.
+ */
+function plainJson(raw: string): unknown {
+  if (raw.includes('"::') || raw.includes('":base64:')) return undefined;
+  const parsed = JSON.parse(raw) as unknown;
+  return isObject(parsed) ? parsed.value : undefined;
+}
+
+/** An answer as `iterateRecords({ omitTexts: true })` gives it (IterateOptions.omitTexts); changed in place (it was just parsed). */
+function withoutAnswerTexts(answer: AnswerRecord): AnswerRecord {
+  if (typeof answer.answer === 'string' && answer.answer.length > OMITTED_ANSWER_CHARS) answer.answer = answer.answer.slice(0, OMITTED_ANSWER_CHARS);
+  if (Array.isArray(answer.segments)) for (const segment of answer.segments) if (isObject(segment)) segment.text = '';
+  return answer;
+}
+
+/** A verdict without its texts: scores, label and status only. */
+function withoutJudgeTexts(judge: JudgeRecord): JudgeRecord {
+  const score = <T extends JudgeScore>(s: T): T => ({ ...s, criteria: '', supportingEvidence: '' });
+  return {
+    ...judge,
+    reasoning: '',
+    answerRelevance: judge.answerRelevance ? score(judge.answerRelevance) : null,
+    contextRelevance: (judge.contextRelevance ?? []).map(score),
+    groundedness: (judge.groundedness ?? []).map((g) => ({ ...score(g), sentence: '' })),
+  };
 }
 
 function byTime<T extends { at: string }>(a: T, b: T): number {
@@ -483,69 +518,95 @@ export class KeyvFeedbackStore implements FeedbackStore {
     });
   }
 
-  async *iterateRecords(options: { since?: Date } = {}): AsyncGenerator<FullRecord, void, undefined> {
+  async *iterateRecords(options: IterateOptions = {}): AsyncGenerator<FullRecord, void, undefined> {
+    const omitTexts = options.omitTexts === true;
     const votes = new Map<string, VoteRecord[]>();
-    for await (const [, value] of this.scanKind('vote:')) {
-      const vote = asVote(value);
-      if (vote) {
+    for await (const batch of this.scanKind('vote:')) {
+      for (const [, value] of batch) {
+        const vote = asVote(value);
+        if (!vote) continue;
         const list = votes.get(vote.answerId);
         if (list) list.push(vote);
         else votes.set(vote.answerId, [vote]);
       }
     }
     const annotations = new Map<string, AnnotationRecord>();
-    for await (const [key, value] of this.scanKind('annotation:')) {
-      // `annotation:<id>` is the current one; `annotation:<id>:<time>:<annotator>` the history.
-      if (key.split(':').length !== 2) continue;
-      const annotation = asAnnotation(value);
-      if (annotation) annotations.set(annotation.answerId, annotation);
-    }
-    const sinceMs = options.since?.getTime();
-    let page: AnswerRecord[] = [];
-    const complete = async function* (this: KeyvFeedbackStore, answers: AnswerRecord[]) {
-      const judges = await this.backend('read judges', () => this.keyv.getMany(answers.map((a) => storeKeys.judge(a.id))));
-      for (const [i, answer] of answers.entries()) {
-        const items = (votes.get(answer.id) ?? []).sort(byTime);
-        votes.delete(answer.id);
-        yield {
-          ...answer,
-          votes: { up: items.filter((v) => v.value === 'up').length, down: items.filter((v) => v.value === 'down').length, items },
-          annotation: annotations.get(answer.id) ?? null,
-          judge: asJudge(judges[i]) ?? null,
-        } satisfies FullRecord;
+    for await (const batch of this.scanKind('annotation:')) {
+      for (const [key, value] of batch) {
+        // `annotation:<id>` is the current one; `annotation:<id>:<time>:<annotator>` the history.
+        if (key.split(':').length !== 2) continue;
+        const annotation = asAnnotation(value);
+        if (annotation) annotations.set(annotation.answerId, annotation);
       }
-    }.bind(this);
-    for await (const [key, value] of this.scanKind('answer:')) {
-      if (key.split(':').length !== 2) continue;
-      const answer = asAnswer(value);
-      if (!answer) continue;
-      if (sinceMs !== undefined && !(Date.parse(answer.createdAt) >= sinceMs)) continue;
-      page.push(answer);
+    }
+    // Without their texts, verdicts are small enough to read first, like votes; with them, they
+    // are read with each page of answers.
+    let judges: Map<string, JudgeRecord> | undefined;
+    if (omitTexts) {
+      judges = new Map();
+      for await (const batch of this.scanKind('judge:')) {
+        for (const [key, value] of batch) {
+          if (key.split(':').length !== 2) continue;
+          const judge = asJudge(value);
+          if (judge) judges.set(judge.answerId, withoutJudgeTexts(judge));
+        }
+      }
+    }
+    // The answer object was just parsed for this call: completed in place rather than copied.
+    const full = (answer: AnswerRecord, judge: JudgeRecord | null): FullRecord => {
+      const items = (votes.get(answer.id) ?? []).sort(byTime);
+      votes.delete(answer.id);
+      let up = 0;
+      for (const v of items) if (v.value === 'up') up++;
+      const record = (omitTexts ? withoutAnswerTexts(answer) : answer) as FullRecord;
+      record.votes = { up, down: items.length - up, items };
+      record.annotation = annotations.get(answer.id) ?? null;
+      record.judge = judge;
+      return record;
+    };
+    const sinceMs = options.since?.getTime();
+    const completePage = async (answers: AnswerRecord[]): Promise<FullRecord[]> => {
+      if (judges) return answers.map((answer) => full(answer, judges.get(answer.id) ?? null));
+      const found = await this.backend('read judges', () => this.keyv.getMany(answers.map((a) => storeKeys.judge(a.id))));
+      return answers.map((answer, i) => full(answer, asJudge(found[i]) ?? null));
+    };
+    let page: AnswerRecord[] = [];
+    for await (const batch of this.scanKind('answer:', { omitTexts })) {
+      for (const [key, value] of batch) {
+        if (key.split(':').length !== 2) continue;
+        const answer = asAnswer(value);
+        if (!answer) continue;
+        if (sinceMs !== undefined && !(Date.parse(answer.createdAt) >= sinceMs)) continue;
+        page.push(answer);
+      }
       if (page.length >= SCAN_PAGE_ROWS) {
-        yield* complete(page);
+        yield* await completePage(page);
         page = [];
       }
     }
-    if (page.length > 0) yield* complete(page);
+    if (page.length > 0) yield* await completePage(page);
   }
 
   /**
-   * The decoded values of one kind of key, each backend step under the operation deadline. A
-   * backend that ends a listing quietly on an error (Postgres) makes this throw instead of
-   * passing a partial listing for a complete one.
+   * The decoded values of one kind of key, batch by batch, each backend step under the
+   * operation deadline. A backend that ends a listing quietly on an error (Postgres) makes this
+   * throw instead of passing a partial listing for a complete one.
    */
-  private async *scanKind(prefix: string): AsyncGenerator<[string, unknown], void, undefined> {
+  private async *scanKind(prefix: string, scanOptions: { omitTexts?: boolean } = {}): AsyncGenerator<[string, unknown][], void, undefined> {
     if (this.closed) throw new StoreUnavailableError(`${this.description}: the store is closed`);
     const what = `list ${prefix.slice(0, -1)} records`;
     const errorsBefore = this.errorCount;
-    const iterator = this.scan(prefix)[Symbol.asyncIterator]();
+    const iterator = this.scan(prefix, scanOptions)[Symbol.asyncIterator]();
     try {
       for (;;) {
         const step = await this.backend(what, () => iterator.next());
         if (step.done) break;
-        const [key, raw] = step.value;
-        const value = typeof raw === 'string' ? (await this.keyv.deserializeData<unknown>(raw))?.value : isObject(raw) ? raw.value : undefined;
-        if (value !== undefined && value !== null) yield [key, value];
+        const decoded: [string, unknown][] = [];
+        for (const [key, raw] of step.value) {
+          const value = typeof raw === 'string' ? (plainJson(raw) ?? (await this.keyv.deserializeData<unknown>(raw))?.value) : isObject(raw) ? raw.value : undefined;
+          if (value !== undefined && value !== null) decoded.push([key, value]);
+        }
+        yield decoded;
       }
     } finally {
       // Not awaited: after a timeout the generator may still be stuck in its pending step.

@@ -149,6 +149,21 @@ export class StoreUnavailableError extends UserError {
   }
 }
 
+export interface IterateOptions {
+  /** Only answers created from this instant on. */
+  since?: Date;
+  /**
+   * Leave out the long texts an aggregation never reads, which are most of a store's bytes:
+   * each segment's transcript and the judge's criteria, evidence, sentences and reasoning become
+   * '' and the answer keeps its first `OMITTED_ANSWER_CHARS` characters (enough to tell an
+   * abstention). SQLite and Postgres drop them in the query; other backends after parsing.
+   */
+  omitTexts?: boolean;
+}
+
+/** Characters of the answer `iterateRecords({ omitTexts: true })` keeps. */
+export const OMITTED_ANSWER_CHARS = 200;
+
 export interface FeedbackStore {
   /** Human description without secrets, e.g. `sqlite (data/pergunta.sqlite)`. */
   readonly description: string;
@@ -187,7 +202,7 @@ export interface FeedbackStore {
    * and current annotations (small) are read first, then answers page by page with their judge
    * verdicts. Failures are StoreUnavailableError, as for every read.
    */
-  iterateRecords(options?: { since?: Date }): AsyncIterable<FullRecord>;
+  iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord>;
   /**
    * Escalation cases (#17), when this store records them; absent until then. `since` filters by
    * createdAt; cases still open are wanted whatever their age, so callers ask without it.

@@ -144,7 +144,7 @@ export function* generateActivity(options: ActivityOptions): Generator<Activity>
       };
     });
 
-    if (conversation && random() < 0.6) conversation = { id: conversation.id, turn: conversation.turn + 1 };
+    if (conversation && conversation.turn < 4 && random() < 0.5) conversation = { id: conversation.id, turn: conversation.turn + 1 };
     else conversation = random() < conversationShare ? { id: `conv-${i}`, turn: 1 } : null;
 
     const answer: Activity['answer'] = {

@@ -11,7 +11,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { pseudonymFor, storeKeys } from '../../src/store/keyvStore.js';
 import { SCAN_PAGE_ROWS } from '../../src/store/prefixScan.js';
-import { AnswerNotFoundError, VoteNotFoundError, type FeedbackStore, type Platform } from '../../src/store/types.js';
+import { AnswerNotFoundError, OMITTED_ANSWER_CHARS, VoteNotFoundError, type FeedbackStore, type Platform } from '../../src/store/types.js';
 import { judgeRecord, newAnswer } from './records.js';
 
 export const DISCORD_ID = '987654321012345678';
@@ -227,6 +227,38 @@ export function storeSemantics(name: string, setup: () => Backend) {
       expect(new Set(all.map((r) => r.id)).size).toBe(all.length);
       expect(all.filter((r) => r.judge !== null)).toHaveLength(4);
       expect(all.filter((r) => r.votes.up === 1 && r.votes.down === 0)).toHaveLength(3);
+    });
+
+    it('streams records without their long texts when asked (omitTexts)', async () => {
+      const store = await open();
+      const long = `:${'resposta longa '.repeat(40)}`;
+      const a = newAnswer({ answer: long, question: ':dois-pontos no começo' });
+      await store.recordAnswer(a, ctx());
+      await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: ':comentário' });
+      await store.saveJudge(judgeRecord(a.id));
+      const plain = newAnswer();
+      await store.recordAnswer(plain, ctx());
+      const slim = [];
+      for await (const record of store.iterateRecords({ omitTexts: true })) slim.push(record);
+      const full = await store.listRecords();
+      expect(slim).toHaveLength(2);
+      for (const record of slim) {
+        const original = full.find((r) => r.id === record.id)!;
+        expect(record.segments.every((s) => s.text === '')).toBe(true);
+        expect(record.answer).toBe(original.answer.slice(0, OMITTED_ANSWER_CHARS));
+        // Everything else is as stored.
+        expect({ ...record, answer: '', segments: [], judge: null }).toEqual({ ...original, answer: '', segments: [], judge: null });
+        expect(record.segments.map(({ text: _t, ...rest }) => rest)).toEqual(original.segments.map(({ text: _t, ...rest }) => rest));
+      }
+      const judged = slim.find((r) => r.id === a.id)!;
+      expect(judged.question).toBe(':dois-pontos no começo');
+      expect(judged.answer.startsWith(':resposta longa')).toBe(true);
+      expect(judged.votes.items[0]?.comment).toBe(':comentário');
+      const verdict = judgeRecord(a.id);
+      expect(judged.judge).toMatchObject({ status: 'ok', label: verdict.label, abstained: false, reasoning: '', groundednessMean: verdict.groundednessMean });
+      expect(judged.judge?.answerRelevance).toEqual({ ...verdict.answerRelevance, criteria: '', supportingEvidence: '' });
+      expect(judged.judge?.contextRelevance.map((c) => c.normalized)).toEqual(verdict.contextRelevance.map((c) => c.normalized));
+      expect(judged.judge?.groundedness.every((g) => g.sentence === '' && g.criteria === '')).toBe(true);
     });
 
     it('keeps everything after a restart, pseudonyms included (explicit and generated salt)', async () => {
