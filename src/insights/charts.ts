@@ -9,7 +9,7 @@
  * theirs (pt-BR descriptions), because they are links.
  */
 import { parse, View } from 'vega';
-import { compile, type TopLevelSpec } from 'vega-lite';
+import type { TopLevelSpec } from 'vega-lite';
 import { LABELS } from '../evaluation/agreement.js';
 import type { Insights, LectureSummary } from './aggregate.js';
 
@@ -93,8 +93,46 @@ const quiet = {
   },
 };
 
+/**
+ * Vega-Lite, kept from changing the rest of the process. Loading it patches `Set.prototype.toJSON`
+ * for its own hashing, and that patch breaks discord.js when it loads after it (its copy of Node's
+ * `util.inspect` walks the built-in prototypes and stops the process with a TypeError), which is
+ * what `npm start` does when the live page is on. So Vega-Lite is loaded only when a chart is
+ * first drawn, the patch is taken back at once, and it is put in place only for the duration of
+ * each compile() — which is synchronous, so no other code ever sees it.
+ */
+type VegaLite = typeof import('vega-lite');
+let vegaLite: Promise<{ compile: VegaLite['compile']; patch: PropertyDescriptor | undefined }> | undefined;
+
+function loadVegaLite() {
+  vegaLite ??= (async () => {
+    const before = Object.getOwnPropertyDescriptor(Set.prototype, 'toJSON');
+    const module = await import('vega-lite');
+    const patch = Object.getOwnPropertyDescriptor(Set.prototype, 'toJSON');
+    restore(before);
+    return { compile: module.compile, patch };
+  })();
+  return vegaLite;
+}
+
+function restore(descriptor: PropertyDescriptor | undefined): void {
+  if (descriptor) Object.defineProperty(Set.prototype, 'toJSON', descriptor);
+  else delete (Set.prototype as unknown as Record<string, unknown>).toJSON;
+}
+
+async function compileToVega(spec: TopLevelSpec) {
+  const { compile, patch } = await loadVegaLite();
+  const before = Object.getOwnPropertyDescriptor(Set.prototype, 'toJSON');
+  if (patch) Object.defineProperty(Set.prototype, 'toJSON', patch);
+  try {
+    return compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec, { logger: quiet as never }).spec;
+  } finally {
+    restore(before);
+  }
+}
+
 export async function renderSvg(spec: TopLevelSpec): Promise<string> {
-  const compiled = compile({ ...spec, config: { ...CONFIG, ...(spec.config ?? {}) } } as TopLevelSpec, { logger: quiet as never }).spec;
+  const compiled = await compileToVega(spec);
   const view = new View(parse(compiled), { renderer: 'none' });
   try {
     return await view.toSVG();

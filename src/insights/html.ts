@@ -125,8 +125,9 @@ function agreementRow(title: string, a: Agreement): string[] {
 
 function summaryItems(r: InsightsReport): [string, string][] {
   const t = r.totals;
+  const order = (p: string) => (['discord', 'slack', 'cli'].indexOf(p) + 4) % 4;
   const platforms = Object.entries(t.byPlatform)
-    .sort((a, b) => b[1] - a[1])
+    .sort((a, b) => b[1] - a[1] || order(a[0]) - order(b[0]) || a[0].localeCompare(b[0]))
     .map(([p, n]) => `${platformName(p)} ${formatInt(n)}`)
     .join(' · ');
   return [

@@ -133,6 +133,12 @@ describe('the report page', () => {
     expect(figureHtml(hidden, 'mapa-de-confusao')).toContain('<path aria-label=');
   });
 
+  it('leaves the process as it found it: Vega-Lite’s Set patch never outlives a chart (discord.js breaks on it)', async () => {
+    expect(html).toContain('<svg');
+    expect(Object.getOwnPropertyDescriptor(Set.prototype, 'toJSON')).toBeUndefined();
+    await expect(import('@vladfrangu/async_event_emitter')).resolves.toBeDefined();
+  });
+
   it('still makes a page from an empty store', async () => {
     const empty = await collectInsights(EMPTY_SOURCE, { now: NOW, timeZone: 'America/Sao_Paulo', lectures: CATALOG, embedder: null, logger: silentLogger() });
     const page = await renderReportHtml(empty);
