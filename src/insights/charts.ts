@@ -374,8 +374,14 @@ export function heatmapFigure(insights: ChartInput, linkAt: (lecture: LectureSum
       return { y0: order, y1: order + 1, m0: b.minute, m1: b.minute + 1, perguntas: b.count, descricao: parts.join(', '), ...(href ? { href } : {}) };
     }),
   );
+  // A mark sits on its bin and links where the bin does, so clicking it opens the same minute.
   const marks = lectures.flatMap((l, order) =>
-    l.bins.flatMap((b) => MARKS.map((m, k) => ({ m, k })).filter(({ m }) => b[m.key] > 0).map(({ m, k }) => ({ yMarca: order + 0.22 + k * 0.28, meio: b.minute + 0.5, marca: m.name }))),
+    l.bins.flatMap((b) => {
+      const href = safeHref(linkAt(l, b.minute));
+      return MARKS.map((m, k) => ({ m, k }))
+        .filter(({ m }) => b[m.key] > 0)
+        .map(({ m, k }) => ({ yMarca: order + 0.22 + k * 0.28, meio: b.minute + 0.5, marca: m.name, ...(href ? { href } : {}) }));
+    }),
   );
   const maxCount = Math.max(1, ...bins.map((b) => b.perguntas));
   const cited = lectures.reduce((n, l) => n + l.bins.filter((b) => b.count > 0).length, 0);
@@ -391,7 +397,8 @@ export function heatmapFigure(insights: ChartInput, linkAt: (lecture: LectureSum
       grid: false,
       ticks: false,
       domain: false,
-      labelLimit: 300,
+      // Vega measures text without a font here and overestimates it: room for ~50 characters.
+      labelLimit: 400,
       labelOverlap: false,
       labelFlush: false,
       labelBound: false,
@@ -439,6 +446,7 @@ export function heatmapFigure(insights: ChartInput, linkAt: (lecture: LectureSum
                   y: { field: 'yMarca', ...yRows },
                   shape: { field: 'marca', type: 'nominal', title: 'marcas', scale: { domain: MARKS.map((m) => m.name), range: MARKS.map((m) => m.shape) } },
                   color: { field: 'marca', type: 'nominal', title: 'marcas', scale: { domain: MARKS.map((m) => m.name), range: MARKS.map((m) => m.color) } },
+                  ...(insights.hideUrls ? {} : { href: { field: 'href' } }),
                 },
               },
             ],

@@ -192,26 +192,26 @@ export async function renderReportHtml(r: InsightsReport, options: ReportHtmlOpt
   const generated = new Date(r.generatedAt);
   const generatedText = new Intl.DateTimeFormat('pt-BR', { dateStyle: 'short', timeStyle: 'short', timeZone: r.timeZone }).format(generated);
 
-  const sections: string[] = [];
-  sections.push(`<section id="resumo" aria-labelledby="h-resumo"><h2 id="h-resumo">Resumo</h2>
+  const sections = new Map<string, string>();
+  sections.set('resumo', `<section id="resumo" aria-labelledby="h-resumo"><h2 id="h-resumo">Resumo</h2>
 <dl class="summary">${summaryItems(r)
     .map(([k, v]) => `<dt>${escapeHtml(k)}</dt><dd>${escapeHtml(v)}</dd>`)
     .join('')}</dl></section>`);
 
-  sections.push(`<section id="tempo" aria-labelledby="h-tempo"><h2 id="h-tempo">Ao longo do tempo</h2>
+  sections.set('tempo', `<section id="tempo" aria-labelledby="h-tempo"><h2 id="h-tempo">Ao longo do tempo</h2>
 ${await figure(questionsOverTimeFigure(r))}
 ${await figure(qualityOverTimeFigure(r))}
 ${await figure(kindsOverTimeFigure(r))}
 </section>`);
 
   const byLecture = r.agreementByLecture.map((l) => agreementRow(l.title, l.agreement));
-  sections.push(`<section id="avaliacao" aria-labelledby="h-avaliacao"><h2 id="h-avaliacao">Avaliação das respostas</h2>
+  sections.set('avaliacao', `<section id="avaliacao" aria-labelledby="h-avaliacao"><h2 id="h-avaliacao">Avaliação das respostas</h2>
 ${await figure(judgeDistributionFigure(r))}
 ${await figure(agreementFigure(r))}
 ${table(['Aula citada primeiro', 'Pares', 'Acurácia', 'Kappa de Cohen'], [agreementRow('Todas as aulas', r.agreement), ...byLecture], 'Concordância entre monitores e juiz, por aula (a primeira aula citada pela resposta)')}
 </section>`);
 
-  sections.push(`<section id="mapa" aria-labelledby="h-mapa"><h2 id="h-mapa">Onde as aulas confundem</h2>
+  sections.set('mapa', `<section id="mapa" aria-labelledby="h-mapa"><h2 id="h-mapa">Onde as aulas confundem</h2>
 ${await figure(heatmapFigure(r, linkAt))}
 <h3>Os ${formatInt(r.topMoments.length)} momentos mais perguntados</h3>
 ${r.topMoments.length === 0 ? '<p class="empty">Nenhuma resposta do período citou trechos das aulas.</p>' : `<ol class="moments">${r.topMoments.map((m) => moment(m, day)).join('')}</ol>`}
@@ -231,29 +231,30 @@ ${r.topMoments.length === 0 ? '<p class="empty">Nenhuma resposta do período cit
       return `<li><p><strong>${escapeHtml(group.label)}</strong> — ${group.size === 1 ? '1 pergunta' : `${formatInt(group.size)} perguntas`}${escapeHtml(reasons.length ? ` (${reasons.join(', ')})` : '')}${escapeHtml(lectures)}</p>${questions(group.examples, day)}</li>`;
     })
     .join('');
-  sections.push(`<section id="lacunas" aria-labelledby="h-lacunas"><h2 id="h-lacunas">Lacunas de cobertura</h2>
+  sections.set('lacunas', `<section id="lacunas" aria-labelledby="h-lacunas"><h2 id="h-lacunas">Lacunas de cobertura</h2>
 <p>Perguntas respondidas com "não encontrado", com 👎 ou escaladas aos monitores (${formatInt(g.questions)} no período), agrupadas ${escapeHtml(method)}; os maiores grupos primeiro${g.groups.length > 20 ? ` (20 de ${formatInt(g.groups.length)} grupos)` : ''}.</p>
 ${g.groups.length === 0 ? '<p class="empty">Nenhuma lacuna no período.</p>' : `<ol class="gaps">${gapItems}</ol>`}
 </section>`);
 
-  sections.push(`<section id="aulas" aria-labelledby="h-aulas"><h2 id="h-aulas">Por aula</h2>
+  sections.set('aulas', `<section id="aulas" aria-labelledby="h-aulas"><h2 id="h-aulas">Por aula</h2>
 ${table(['Aula', 'Perguntas', '👍', '👎', 'Taxa de 👍', 'Mais perguntadas'], r.lectures.map(lectureRow), 'Perguntas cuja resposta citou cada aula')}
 </section>`);
 
   const cases = r.openCases.map((c) => [c.question, caseStatusName(c.status), day(c.createdAt), c.lectureTitle ? { text: c.lectureTitle, href: c.url } : '—'] as (string | Cell)[]);
-  sections.push(`<section id="escaladas" aria-labelledby="h-escaladas"><h2 id="h-escaladas">Perguntas escaladas em aberto</h2>
+  sections.set('escaladas', `<section id="escaladas" aria-labelledby="h-escaladas"><h2 id="h-escaladas">Perguntas escaladas em aberto</h2>
 ${cases.length === 0 ? '<p class="empty">Nenhuma pergunta escalada aguarda um monitor.</p>' : table(['Pergunta', 'Situação', 'Desde', 'Trecho citado'], cases)}
 </section>`);
 
+  // What the staff look for first: where students get lost and what the bot cannot answer.
   const nav = [
     ['resumo', 'Resumo'],
-    ['tempo', 'Ao longo do tempo'],
-    ['avaliacao', 'Avaliação'],
     ['mapa', 'Onde as aulas confundem'],
     ['lacunas', 'Lacunas'],
+    ['tempo', 'Ao longo do tempo'],
+    ['avaliacao', 'Avaliação'],
     ['aulas', 'Por aula'],
     ['escaladas', 'Escaladas'],
-  ];
+  ] as const;
   return `<!doctype html>
 <html lang="pt-BR">
 <head>
@@ -268,10 +269,10 @@ ${cases.length === 0 ? '<p class="empty">Nenhuma pergunta escalada aguarda um mo
 <header>
 <h1>${escapeHtml(title)}</h1>
 <p class="meta">Período: ${escapeHtml(period)}${r.since ? ` (desde ${escapeHtml(sinceText(r.since))})` : ''} · gerado em ${escapeHtml(generatedText)} (${escapeHtml(r.timeZone)})${r.hideUrls ? ' · links ocultos' : ''}</p>
-<nav aria-label="Seções"><ol>${nav.map(([id, name]) => `<li><a href="#${id}">${escapeHtml(name!)}</a></li>`).join('')}</ol></nav>
+<nav aria-label="Seções"><ol>${nav.map(([id, name]) => `<li><a href="#${id}">${escapeHtml(name)}</a></li>`).join('')}</ol></nav>
 </header>
 <main>
-${sections.join('\n')}
+${nav.map(([id]) => sections.get(id)).join('\n')}
 </main>
 <footer><p>Relatório gerado pelo pergunta a partir das perguntas registradas, dos votos, das anotações dos monitores e das avaliações do juiz automático. Os identificadores dos estudantes não aparecem aqui.</p></footer>
 </body>
