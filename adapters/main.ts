@@ -46,7 +46,9 @@ void runProgram(program, async ({ config, logger }) => {
   const core = await createCore(config, logger);
   const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, journalDir: config.STORE_JOURNAL_DIR, logger });
   logger.info({ store: store.description }, 'feedback store ready');
-  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
+  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, {
+    linkDomains: config.ANSWER_LINK_DOMAINS,
+  });
   const deps: AdapterDeps = { config, logger, bot, store };
 
   const running: RunningAdapter[] = [];

@@ -19,6 +19,7 @@ const COMMANDS = {
   digest: ['adapters/slack/digest/command.js', "post the weekly digest to the TAs' Slack channel"],
   evaluate: ['src/cli/evaluate.js', 'judge the recorded answers with the LLM judge'],
   'eval:retrieval': ['src/cli/evalRetrieval.js', 'retrieval quality on labelled questions'],
+  'eval:answers': ['src/cli/evalAnswers.js', 'answer quality on labelled questions (not found, links, judge)'],
   start: ['adapters/main.js', 'run the chat adapters whose credentials are set (the bot)'],
   'discord:register': ['adapters/discord/register.js', 'register /pergunta with Discord'],
 };

@@ -42,7 +42,7 @@ export async function registerCommands(settings: RegistrationSettings, logger: L
   const missing = [!token && 'DISCORD_TOKEN', !applicationId && 'DISCORD_APPLICATION_ID'].filter(Boolean);
   if (!token || !applicationId) {
     throw new DiscordRegistrationError(
-      `${missing.join(' and ')} must be set to register the Discord command (see .env.example and the README section "Discord").`,
+      `${missing.join(' and ')} must be set to register the Discord command (see .env.example and adapters/discord/README.md).`,
       EXIT.invalidInput,
     );
   }
@@ -69,7 +69,7 @@ function explainFailure(err: unknown, applicationId: string, guildId: string | u
   if (err.status === 401) return new DiscordRegistrationError('Discord rejected DISCORD_TOKEN (401): copy the bot token again from the Developer Portal.');
   if (err.status === 403 && guildId) {
     return new DiscordRegistrationError(
-      `Discord refused access to server ${guildId} (403): invite the bot there with the "applications.commands" scope (see the README), or check DISCORD_GUILD_ID.`,
+      `Discord refused access to server ${guildId} (403): invite the bot there with the "applications.commands" scope (see adapters/discord/README.md), or check DISCORD_GUILD_ID.`,
     );
   }
   if (err.status === 403 || err.status === 404) {

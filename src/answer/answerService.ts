@@ -4,18 +4,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_THRESHOLDS, isCovered, type CoverageThresholds } from '../retrieval/coverage.js';
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
 import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
 import { extractiveAnswer } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
-import { NOT_FOUND_MESSAGE, PROMPT_VERSION, buildMessages, isNotCoveredAnswer } from './prompt.js';
-import { citedReferences } from './references.js';
+import { NOT_COVERED_CLOSEST_MESSAGE, NOT_FOUND_MESSAGE, PROMPT_VERSION, buildMessages, isNotCoveredAnswer } from './prompt.js';
+import { buildReferences, citedReferences } from './references.js';
 import { EXIT, UserError } from '../errors.js';
 
 export const MAX_QUESTION_CHARS = 2000;
 
 export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta extraída das transcrições.';
+
+/** Shown with an LLM answer that reached the length limit (LLM_MAX_TOKENS) before its end. */
+export const CUT_ANSWER_NOTICE =
+  'Resposta cortada: ela atingiu o tamanho máximo. Para uma resposta completa, faça uma pergunta mais específica.';
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
 
@@ -60,8 +65,16 @@ export interface AnswerServiceOptions {
    * only meaningful relative to the retriever's configuration. Default: keep everything.
    */
   minScore?: number;
+  /**
+   * When the retriever's coverage estimate is below these, the answer is "not found" (with the
+   * closest moments as links) and no LLM is called. Default `DEFAULT_THRESHOLDS`.
+   */
+  coverage?: CoverageThresholds;
   logger?: LlmLogger;
 }
+
+/** Closest moments shown with a "not found" answer, at most. */
+export const MAX_CLOSEST_MOMENTS = 3;
 
 export interface AnswerOptions {
   /** Overrides the service's `k` for this question. */
@@ -80,12 +93,32 @@ function elapsed(since: number): number {
   return Math.round(performance.now() - since);
 }
 
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The segments to offer as "closest moments" with a not-found answer: those that contain some
+ * of the question's content words, most covering first (retrieval order on ties), at most
+ * MAX_CLOSEST_MOMENTS.
+ */
+export function closestMoments(segments: readonly RetrievedSegment[]): RetrievedSegment[] {
+  return segments
+    .map((seg, rank) => ({ seg, rank }))
+    .filter(({ seg }) => (seg.evidence?.matched.length ?? 0) > 0)
+    .sort((a, b) => (b.seg.evidence?.coverage ?? 0) - (a.seg.evidence?.coverage ?? 0) || a.rank - b.rank)
+    .slice(0, MAX_CLOSEST_MOMENTS)
+    .map(({ seg }) => seg);
+}
+
 export class AnswerService {
   private readonly retriever: Retriever;
-  private readonly videos: ReadonlyMap<string, Video>;
+  /** Course videos by id: their URLs are the links an answer may keep (src/bot/answerLinks.ts). */
+  readonly videos: ReadonlyMap<string, Video>;
   private readonly llm: Llm | null;
   private readonly k: number;
   private readonly minScore: number | undefined;
+  private readonly thresholds: CoverageThresholds;
   private readonly logger: LlmLogger | undefined;
 
   constructor(opts: AnswerServiceOptions) {
@@ -94,6 +127,7 @@ export class AnswerService {
     this.llm = opts.llm;
     this.k = opts.k;
     this.minScore = opts.minScore;
+    this.thresholds = opts.coverage ?? DEFAULT_THRESHOLDS;
     this.logger = opts.logger;
   }
 
@@ -122,6 +156,10 @@ export class AnswerService {
       const min = this.minScore;
       segments = segments.filter((s) => s.score >= min);
     }
+    // A window that shares none of the question's content words and that dense retrieval did
+    // not find is noise: it reached the ranking through framing words ("funciona", "serve").
+    segments = segments.filter((s) => !s.evidence || s.evidence.matched.length > 0 || s.foundBy.dense !== undefined);
+    const covered = !search.coverage || isCovered(search.coverage, this.thresholds);
     const notices = [...search.notices];
 
     let answer: string;
@@ -133,14 +171,30 @@ export class AnswerService {
       kind = 'not-found';
       references = [];
       opts.onDelta?.(answer);
+    } else if (!covered) {
+      // Not covered: no LLM call; the moments that share something with the question are links.
+      const closest = closestMoments(segments);
+      references = buildReferences(closest, this.videos).map((r) => ({ ...r, closest: true }));
+      answer = references.length > 0 ? NOT_COVERED_CLOSEST_MESSAGE : NOT_FOUND_MESSAGE;
+      kind = 'not-found';
+      opts.onDelta?.(answer);
     } else if (this.llm) {
       // Only the retrieved videos' titles: copying every title cost ~2.7 ms per answer at 6,667 videos.
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       try {
-        answer = await this.llm.complete(
+        const reply = await this.llm.complete(
           buildMessages(q, segments, titles),
           { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
         );
+        answer = reply.text;
+        if (reply.truncated) {
+          // The text so far is still an answer; the notice tells the student it stops short.
+          notices.push(CUT_ANSWER_NOTICE);
+          this.logger?.warn(
+            { id, model: this.llm.model, maxTokens: this.llm.maxTokens, answerChars: answer.length },
+            'answer cut at the length limit (LLM_MAX_TOKENS)',
+          );
+        }
       } catch (err) {
         if (err instanceof LlmError) {
           this.logger?.warn(
@@ -186,6 +240,7 @@ export class AnswerService {
         totalMs: elapsed(t0),
       },
       createdAt,
+      ...(search.coverage ? { coverage: search.coverage } : {}),
     };
     this.logger?.info(
       {
@@ -196,6 +251,9 @@ export class AnswerService {
         segments: segments.length,
         references: references.length,
         answerChars: answer.length,
+        ...(search.coverage
+          ? { coverage: { lexical: round3(search.coverage.lexical), dense: search.coverage.dense === null ? null : round3(search.coverage.dense), covered } }
+          : {}),
         timings: result.timings,
       },
       'answered',

@@ -16,7 +16,7 @@
  * unless the row is a legitimate question that adds exactly one answer. Ingest rows also check
  * that the course index keeps the previous version of a video whose new transcript is refused.
  *
- * RELIABILITY.md lists every row (re-run: `npx vitest run test/reliability/badInput.test.ts`).
+ * docs/reliability.md lists every row (re-run: `npx vitest run test/reliability/badInput.test.ts`).
  */
 import { cp, mkdir, rm, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
@@ -168,6 +168,9 @@ beforeAll(async () => {
       OPENAI_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
       LLM_TIMEOUT_MS: '5000',
+      // Every question reaches the LLM, so that how hostile text arrives in the prompt is checked;
+      // with the default most of these would be "not found" before any prompt is built.
+      MIN_COVERAGE: '0',
       DISCORD_TOKEN,
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_API_URL: discord.apiUrl,
@@ -425,7 +428,7 @@ type Area = 'question' | 'transcript' | 'manifest' | 'discord' | 'slack';
 
 interface Row {
   area: Area;
-  /** Short name of the case (RELIABILITY.md uses the same names). */
+  /** Short name of the case (docs/reliability.md uses the same names). */
   name: string;
   /** What the store may do: stay identical (default), gain exactly one answer, or change as the row checks. */
   store?: 'unchanged' | 'one-answer' | 'checked-by-row';

@@ -13,7 +13,7 @@
  * Timing assertions are only the protocol deadlines (Discord: first response within 3 s of the
  * dispatch; Slack: HTTP 200 within 3 s) and a generous bound on the event-loop lag. Both
  * adapters are warmed up first with a few questions and votes (a running bot's code is compiled;
- * the first burst after a start is slower, see RELIABILITY.md). Each part prints one line of
+ * the first burst after a start is slower, see docs/reliability.md). Each part prints one line of
  * measurements (`[load.discord]`, `[load.slack]`).
  */
 import { rm } from 'node:fs/promises';
@@ -124,7 +124,7 @@ describe('Load: Discord', () => {
     await discord?.close();
     await llm?.close();
     if (work) await rm(work, { recursive: true, force: true });
-    // One line per run with what was measured (copied into RELIABILITY.md).
+    // One line per run with what was measured (copied into docs/reliability.md).
     console.info(`[load.discord] ${JSON.stringify(measured)}`);
   });
 
