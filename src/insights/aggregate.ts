@@ -101,6 +101,8 @@ export interface GapQuestion {
   lectureId: string | null;
   conversationId: string | null;
   turn: number | null;
+  /** The question's words no lecture uses (from the answer's coverage estimate). */
+  unknownWords: string[];
 }
 
 export interface GapGroup {
@@ -112,6 +114,8 @@ export interface GapGroup {
   down: number;
   escalated: number;
   lectures: string[];
+  /** Words the group's questions use and no lecture does, most frequent first: what is missing. */
+  unknownWords: string[];
 }
 
 export interface OpenCase {
@@ -382,6 +386,7 @@ export class InsightsAggregator {
         lectureId: primary,
         conversationId: record.conversationId,
         turn: record.turn,
+        unknownWords: record.unknownWords,
       });
     }
   }
@@ -529,7 +534,7 @@ export class InsightsAggregator {
       const at = Date.parse(c.createdAt);
       if (!Number.isFinite(at) || at < this.sinceMs) continue;
       if (c.answerId && this.answersSeen.has(c.answerId)) continue;
-      this.gapQuestions.push({ id: c.id, text: questionText(c.question), atMs: at, notFound: false, down: false, escalated: true, lectureId: null, conversationId: null, turn: null });
+      this.gapQuestions.push({ id: c.id, text: questionText(c.question), atMs: at, notFound: false, down: false, escalated: true, lectureId: null, conversationId: null, turn: null, unknownWords: [] });
     }
 
     const openCases: OpenCase[] = this.cases
@@ -638,7 +643,7 @@ export class InsightsAggregator {
       agreementByLecture: byLecture,
       lectures,
       topMoments: moments,
-      gapQuestions: this.gapQuestions.map((g) => ({ ...g, text: text(g.text) })),
+      gapQuestions: this.gapQuestions.map((g) => ({ ...g, text: text(g.text), unknownWords: hide ? g.unknownWords.map(hideUrlsInText) : g.unknownWords })),
       openCases,
     };
   }

@@ -87,7 +87,12 @@ function gapItem(g: GapGroup): DigestItem {
   return {
     title: g.label,
     url: null,
-    detail: [plural(g.size, 'pergunta', 'perguntas'), ...reasons, ...(g.lectures.length > 0 ? [`aulas: ${g.lectures.slice(0, 2).join(', ')}`] : [])].join(' · '),
+    detail: [
+      plural(g.size, 'pergunta', 'perguntas'),
+      ...reasons,
+      ...(g.lectures.length > 0 ? [`aulas: ${g.lectures.slice(0, 2).join(', ')}`] : []),
+      ...(g.unknownWords.length > 0 ? [`palavras que as aulas não usam: ${g.unknownWords.slice(0, 3).join(', ')}`] : []),
+    ].join(' · '),
     quotes: g.examples
       .map((e) => e.text)
       .filter((t) => t !== g.label)

@@ -44,6 +44,8 @@ export interface GapReport {
 export const DEFAULT_COSINE_THRESHOLD = 0.88;
 export const DEFAULT_JACCARD_THRESHOLD = 0.5;
 export const DEFAULT_EMBED_LIMIT = 3000;
+/** Words no lecture uses, shown per group. */
+const UNKNOWN_WORDS_PER_GROUP = 5;
 
 interface Distinct {
   signature: string;
@@ -156,6 +158,8 @@ function toGroup(items: readonly Distinct[], options: GapOptions): GapGroup {
       conversation: m.conversationId ? (options.conversationOf?.(m.conversationId) ?? null) : null,
     });
   }
+  const wordCounts = new Map<string, number>();
+  for (const m of members) for (const w of m.unknownWords ?? []) wordCounts.set(w, (wordCounts.get(w) ?? 0) + 1);
   const lectureCounts = new Map<string, number>();
   for (const m of members) if (m.lectureId) lectureCounts.set(m.lectureId, (lectureCounts.get(m.lectureId) ?? 0) + 1);
   return {
@@ -166,6 +170,10 @@ function toGroup(items: readonly Distinct[], options: GapOptions): GapGroup {
     down: members.filter((m) => m.down).length,
     escalated: members.filter((m) => m.escalated).length,
     lectures: [...lectureCounts.entries()].sort((a, b) => b[1] - a[1]).map(([id]) => options.lectureTitle?.(id) ?? id),
+    unknownWords: [...wordCounts.entries()]
+      .sort((a, b) => b[1] - a[1] || a[0].localeCompare(b[0]))
+      .slice(0, UNKNOWN_WORDS_PER_GROUP)
+      .map(([w]) => w),
   };
 }
 

@@ -173,6 +173,8 @@ thead th { background: #f6f8fa; }
 tbody th { font-weight: normal; }
 ol.moments > li, ol.gaps > li { margin-bottom: 12px; }
 ol.moments p, ol.gaps p { margin: 0; }
+ol.gaps p.unknown { color: var(--muted); font-size: 14px; }
+ol.gaps p.unknown b { color: var(--ink); font-weight: 600; }
 ul.questions { margin: 4px 0 0; padding-left: 20px; color: var(--ink); }
 ul.questions time, .meta time { color: var(--muted); font-size: 13px; }
 details.conversation { display: inline; margin-left: 6px; font-size: 13px; }
@@ -228,7 +230,8 @@ ${r.topMoments.length === 0 ? '<p class="empty">Nenhuma resposta do período cit
         group.escalated > 0 ? `${formatInt(group.escalated)} escaladas` : '',
       ].filter(Boolean);
       const lectures = group.lectures.length > 0 ? ` · aulas: ${group.lectures.slice(0, 3).join(', ')}` : '';
-      return `<li><p><strong>${escapeHtml(group.label)}</strong> — ${group.size === 1 ? '1 pergunta' : `${formatInt(group.size)} perguntas`}${escapeHtml(reasons.length ? ` (${reasons.join(', ')})` : '')}${escapeHtml(lectures)}</p>${questions(group.examples, day)}</li>`;
+      const words = group.unknownWords.length > 0 ? `<p class="unknown">Palavras que as aulas não usam: ${group.unknownWords.map((w) => `<b>${escapeHtml(w)}</b>`).join(', ')}</p>` : '';
+      return `<li><p><strong>${escapeHtml(group.label)}</strong> — ${group.size === 1 ? '1 pergunta' : `${formatInt(group.size)} perguntas`}${escapeHtml(reasons.length ? ` (${reasons.join(', ')})` : '')}${escapeHtml(lectures)}</p>${words}${questions(group.examples, day)}</li>`;
     })
     .join('');
   sections.set('lacunas', `<section id="lacunas" aria-labelledby="h-lacunas"><h2 id="h-lacunas">Lacunas de cobertura</h2>

@@ -6,6 +6,7 @@
  */
 import { cleanTitle } from '../course/cleanText.js';
 import { isAbstention } from '../evaluation/exportRecords.js';
+import { analyze } from '../lexical/portugueseAnalyzer.js';
 import type { EscalationCase, FullRecord, Label } from '../store/types.js';
 
 /** One moment of a lecture an answer cited (a reference, or a retrieved segment when it has none). */
@@ -51,6 +52,11 @@ export interface InsightRecord {
   judgeFailed: boolean;
   /** The escalation case opened from this answer (#17), if any. */
   escalation: { status: string } | null;
+  /**
+   * The question's content words found in no lecture (the answer's `coverage.unknown`, #15):
+   * what a coverage gap is about ("cuda", "lstm"). Empty for older records.
+   */
+  unknownWords: string[];
 }
 
 /** Listed questions are cut to this many characters (the report is for skimming). */
@@ -99,7 +105,9 @@ function title(raw: string): string {
 }
 
 function citationsOf(record: FullRecord): Citation[] {
-  const from = record.references?.length > 0 ? record.references : record.kind === 'not-found' ? [] : (record.segments ?? []);
+  // A "closest moment" of a not-found answer is shown as not being the answer: it cites nothing.
+  const references = (record.references ?? []).filter((r) => r.closest !== true);
+  const from = record.references?.length > 0 ? references : record.kind === 'not-found' ? [] : (record.segments ?? []);
   const out: Citation[] = [];
   for (const c of from) {
     const start = finiteTime(c.start);
@@ -124,6 +132,26 @@ function judgeOf(record: FullRecord): JudgeView | null {
   };
 }
 
+const UNKNOWN_WORDS = 8;
+
+/**
+ * Words of the question no lecture uses, as the answer's coverage estimate recorded them. The
+ * estimate keeps analysed forms ("instal", "cud"); staff read the question's own words
+ * ("instalar", "cuda"), so each word of the question whose analysed form is unknown is shown.
+ */
+function unknownWordsOf(record: FullRecord): string[] {
+  const unknown = (record.coverage as { unknown?: unknown } | undefined)?.unknown;
+  if (!Array.isArray(unknown) || unknown.length === 0) return [];
+  // A glossary expression is one concept of several terms, joined by spaces.
+  const stems = new Set(unknown.filter((w): w is string => typeof w === 'string').flatMap((w) => w.split(' ')).filter(Boolean));
+  const words = new Set<string>();
+  for (const word of String(record.question ?? '').match(/[\p{L}\p{N}]+(?:[-'][\p{L}\p{N}]+)*/gu) ?? []) {
+    if (words.size >= UNKNOWN_WORDS) break;
+    if (analyze(word).some((t) => stems.has(t))) words.add(word.toLocaleLowerCase('pt-BR'));
+  }
+  return [...words];
+}
+
 /** The flat view of `record`; `escalation` is the case opened from it, when the store has cases. */
 export function toInsightRecord(record: FullRecord, escalation: EscalationCase | undefined): InsightRecord {
   const extra = record as unknown as Record<string, unknown>;
@@ -146,5 +174,6 @@ export function toInsightRecord(record: FullRecord, escalation: EscalationCase |
     judge: judgeOf(record),
     judgeFailed: record.judge?.status === 'failed',
     escalation: escalation ? { status: escalation.status } : null,
+    unknownWords: unknownWordsOf(record),
   };
 }

@@ -141,7 +141,13 @@ function plainJson(raw: string): unknown {
 /** An answer as `iterateRecords({ omitTexts: true })` gives it (IterateOptions.omitTexts); changed in place (it was just parsed). */
 function withoutAnswerTexts(answer: AnswerRecord): AnswerRecord {
   if (typeof answer.answer === 'string' && answer.answer.length > OMITTED_ANSWER_CHARS) answer.answer = answer.answer.slice(0, OMITTED_ANSWER_CHARS);
-  if (Array.isArray(answer.segments)) for (const segment of answer.segments) if (isObject(segment)) segment.text = '';
+  if (Array.isArray(answer.segments)) {
+    for (const segment of answer.segments) {
+      if (!isObject(segment)) continue;
+      segment.text = '';
+      if (isObject(segment.moment)) segment.moment.excerpt = '';
+    }
+  }
   return answer;
 }
 

@@ -195,6 +195,8 @@ describe('the weekly digest', () => {
     expect(moments!.items).toHaveLength(5);
     for (const item of moments!.items) expect(item.url).toMatch(/^https?:\/\//);
     expect(gaps!.items.length).toBeGreaterThan(0);
+    // A gap of questions answered "not found" names the words no lecture uses.
+    expect(gaps!.items.some((i) => /palavras que as aulas não usam: [^·]*cuda/.test(i.detail))).toBe(true);
     expect(cases!.heading).toBe('Perguntas escaladas aguardando um monitor');
     expect(cases!.items.map((i) => i.title)).toEqual(['Pode revisar minha resposta?', 'Quando sai a nota da prova? <!here>']);
   });

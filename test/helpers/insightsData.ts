@@ -11,6 +11,7 @@ import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { mulberry32 } from '../../bench/lib/prng.js';
 import { videoLinkAt } from '../../src/course/links.js';
+import { analyze } from '../../src/lexical/portugueseAnalyzer.js';
 import type { KeyvFeedbackStore } from '../../src/store/keyvStore.js';
 import type { AnnotationRecord, AnswerRecord, EscalationCase, JudgeRecord, Label, Platform, StoredSegment, VoteRecord } from '../../src/store/types.js';
 
@@ -140,9 +141,20 @@ export function* generateActivity(options: ActivityOptions): Generator<Activity>
         url: videoLinkAt(lecture.url, segStart),
         start: segStart,
         end: segStart + 150,
-        text: transcript(random, segmentChars),
+        text: '',
       };
     });
+    // As answers record them since #15: each window's moment (with the words said there) and the
+    // question's coverage, whose unknown words a gap question has. No draw from `random` here, so
+    // the same seed still gives the same activity as before.
+    for (const segment of segments) {
+      segment.text = transcript(random, segmentChars);
+      segment.moment = { at: segment.start + 30, excerpt: segment.text.slice(0, 160) };
+    }
+    const terms = [...new Set(analyze(question))];
+    const coverage = notFound
+      ? { lexical: 0, matched: [], unknown: terms, contentWords: terms.length, dense: null }
+      : { lexical: 0.8, matched: terms, unknown: [], contentWords: terms.length, dense: null };
 
     if (conversation && conversation.turn < 4 && random() < 0.5) conversation = { id: conversation.id, turn: conversation.turn + 1 };
     else conversation = random() < conversationShare ? { id: `conv-${i}`, turn: 1 } : null;
@@ -160,6 +172,7 @@ export function* generateActivity(options: ActivityOptions): Generator<Activity>
       references: notFound ? [] : [{ videoId: lecture.id, title: lecture.title, start, end, url: videoLinkAt(lecture.url, start) }],
       notices: [],
       timings: { retrieveMs: 3, generateMs: 900, totalMs: 910 },
+      coverage,
       platform,
       channel: platform === 'cli' ? null : 'C-curso',
       user: `${platform}:${(i % 97).toString(16).padStart(16, '0')}`,

@@ -11,7 +11,7 @@
 import { beforeEach, describe, expect, it } from 'vitest';
 import { pseudonymFor, storeKeys } from '../../src/store/keyvStore.js';
 import { SCAN_PAGE_ROWS } from '../../src/store/prefixScan.js';
-import { AnswerNotFoundError, OMITTED_ANSWER_CHARS, VoteNotFoundError, type FeedbackStore, type Platform } from '../../src/store/types.js';
+import { AnswerNotFoundError, OMITTED_ANSWER_CHARS, VoteNotFoundError, type FeedbackStore, type FullRecord, type Platform } from '../../src/store/types.js';
 import { judgeRecord, newAnswer } from './records.js';
 
 export const DISCORD_ID = '987654321012345678';
@@ -254,7 +254,13 @@ export function storeSemantics(name: string, setup: () => Backend) {
     it('streams records without their long texts when asked (omitTexts)', async () => {
       const store = await open();
       const long = `:${'resposta longa '.repeat(40)}`;
-      const a = newAnswer({ answer: long, question: ':dois-pontos no começo' });
+      const base = newAnswer();
+      const a = newAnswer({
+        answer: long,
+        question: ':dois-pontos no começo',
+        segments: base.segments.map((s) => ({ ...s, evidence: { coverage: 0.5, matched: ['dropout'] }, moment: { at: s.start + 5, excerpt: 'então o dropout desliga' } })),
+        coverage: { lexical: 0.5, matched: ['dropout'], unknown: ['lstm'], contentWords: 2, dense: null },
+      });
       await store.recordAnswer(a, ctx());
       await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: ':comentário' });
       await store.saveJudge(judgeRecord(a.id));
@@ -266,13 +272,17 @@ export function storeSemantics(name: string, setup: () => Backend) {
       expect(slim).toHaveLength(2);
       for (const record of slim) {
         const original = full.find((r) => r.id === record.id)!;
-        expect(record.segments.every((s) => s.text === '')).toBe(true);
+        expect(record.segments.every((s) => s.text === '' && (s.moment?.excerpt ?? '') === '')).toBe(true);
         expect(record.answer).toBe(original.answer.slice(0, OMITTED_ANSWER_CHARS));
-        // Everything else is as stored.
+        // Everything else is as stored: the moments' seconds, the evidence, the coverage.
         expect({ ...record, answer: '', segments: [], judge: null }).toEqual({ ...original, answer: '', segments: [], judge: null });
-        expect(record.segments.map(({ text: _t, ...rest }) => rest)).toEqual(original.segments.map(({ text: _t, ...rest }) => rest));
+        const withoutTexts = (segments: FullRecord['segments']) =>
+          segments.map(({ text: _t, moment, ...rest }) => ({ ...rest, ...(moment ? { moment: { ...moment, excerpt: '' } } : {}) }));
+        expect(withoutTexts(record.segments)).toEqual(withoutTexts(original.segments));
       }
       const judged = slim.find((r) => r.id === a.id)!;
+      expect(judged.segments[0]?.moment).toEqual({ at: a.segments[0]!.start + 5, excerpt: '' });
+      expect(judged.coverage?.unknown).toEqual(['lstm']);
       expect(judged.question).toBe(':dois-pontos no começo');
       expect(judged.answer.startsWith(':resposta longa')).toBe(true);
       expect(judged.votes.items[0]?.comment).toBe(':comentário');

@@ -80,6 +80,23 @@ describe('reading a record for the insights', () => {
     expect(toInsightRecord(record({ kind: 'verified' as FullRecord['kind'] }), undefined).kind).toBe('verified');
   });
 
+  it('a not-found answer\'s closest moments are not citations', () => {
+    const closest = { ...ref('aula1', 60, 120), closest: true };
+    const notFound = record({ kind: 'not-found', answer: 'Não encontrei isso nas aulas.', references: [closest] });
+    expect(toInsightRecord(notFound, undefined).citations).toEqual([]);
+    // Even on a record that is not an abstention (a later version's mix), only real references count.
+    const mixed = record({ references: [ref('aula2', 0, 30), closest] });
+    expect(toInsightRecord(mixed, undefined).citations.map((c) => c.videoId)).toEqual(['aula2']);
+  });
+
+  it('shows the question\'s own words that no lecture uses, from the answer\'s coverage (none for older records)', () => {
+    const coverage = { lexical: 0, matched: [], unknown: ['instal', 'cud', 'windows'], contentWords: 3, dense: null };
+    const r = toInsightRecord(record({ kind: 'not-found', question: 'Como instalar o CUDA no Windows?', coverage }), undefined);
+    expect(r.unknownWords).toEqual(['instalar', 'cuda', 'windows']);
+    expect(toInsightRecord(record({}), undefined).unknownWords).toEqual([]);
+    expect(toInsightRecord(record({ coverage: { unknown: 'cud' } as unknown as FullRecord['coverage'] }), undefined).unknownWords).toEqual([]);
+  });
+
   it('keeps questions to one line without control characters', () => {
     const r = toInsightRecord(record({ question: 'linha 1\nlinha\u0007 2\u202e' }), undefined);
     expect(r.question).toBe('linha 1 linha 2');
@@ -260,11 +277,12 @@ describe('coverage gaps', () => {
     lectureId: null,
     conversationId: null,
     turn: null,
+    unknownWords: [],
     ...extra,
   });
   const questions = [
-    gap('g1', 'Como instalar o CUDA no Windows?'),
-    gap('g2', 'como instalo o cuda no windows'),
+    gap('g1', 'Como instalar o CUDA no Windows?', { unknownWords: ['instalar', 'cuda', 'windows'] }),
+    gap('g2', 'como instalo o cuda no windows', { unknownWords: ['instalo', 'cuda', 'windows'] }),
     gap('g3', 'Instalar CUDA no Windows dá erro', { down: true, notFound: false, lectureId: 'aula1' }),
     gap('g4', 'Quando é a prova final?', { escalated: true, notFound: false }),
     gap('g5', 'quando é a prova final'),
@@ -280,6 +298,9 @@ describe('coverage gaps', () => {
     // g1 and g2 have the same terms: one example, the latest wording.
     expect(cuda!.examples.map((e) => e.id).sort()).toEqual(['g2', 'g3']);
     expect(cuda).toMatchObject({ notFound: 2, down: 1, escalated: 0, lectures: ['título aula1'] });
+    // The words no lecture uses, most frequent first: what the lectures (or the bot) miss.
+    expect(cuda!.unknownWords).toEqual(['cuda', 'windows', 'instalar', 'instalo']);
+    expect(prova!.unknownWords).toEqual([]);
     expect(prova).toMatchObject({ size: 2, escalated: 1 });
     expect(atencao!.label).toBe('O que é atenção em transformers?');
   });

@@ -115,6 +115,10 @@ describe('the report page', () => {
     expect((html.match(/<ol class="moments">([\s\S]*?)<\/ol>\s*<\/section>/)?.[1] ?? '').match(/<li><p><strong>/g)).toHaveLength(10);
     expect(html).toMatch(/<ol class="gaps"><li><p><strong>/);
     expect(html).toContain('agrupadas pelas palavras em comum');
+    // The words the gap questions use and no lecture does (the answers' coverage), under their group.
+    const cuda = report.gaps.groups.find((g) => /cuda/i.test(g.label))!;
+    expect(cuda.unknownWords).toEqual(expect.arrayContaining(['cuda', 'windows']));
+    expect(html).toMatch(/<p class="unknown">Palavras que as aulas não usam: (<b>[^<]+<\/b>, )*<b>cuda<\/b>/);
     for (const lecture of SAMPLE_LECTURES) expect(html).toContain(escapeHtml(lecture.title));
     expect(report.openCases.length).toBeGreaterThan(0);
     expect(html).toContain(escapeHtml(report.openCases[0]!.question));
