@@ -380,7 +380,7 @@ export function heatmapFigure(insights: ChartInput, linkAt: (lecture: LectureSum
       const href = safeHref(linkAt(l, b.minute));
       return MARKS.map((m, k) => ({ m, k }))
         .filter(({ m }) => b[m.key] > 0)
-        .map(({ m, k }) => ({ yMarca: order + 0.22 + k * 0.28, meio: b.minute + 0.5, marca: m.name, ...(href ? { href } : {}) }));
+        .map(({ m, k }) => ({ yMarca: order + 0.22 + k * 0.28, meio: b.minute + 0.5, marca: m.name, parcela: b[m.key] / Math.max(1, b.count), ...(href ? { href } : {}) }));
     }),
   );
   const maxCount = Math.max(1, ...bins.map((b) => b.perguntas));
@@ -409,7 +409,8 @@ export function heatmapFigure(insights: ChartInput, linkAt: (lecture: LectureSum
     title: 'Mapa de confusão nas aulas',
     caption:
       'Cada linha é uma aula, dividida em minutos; a cor diz quantas perguntas tiveram resposta citando aquele minuto. ' +
-      'Marcas: ▼ respostas com 👎, ✕ respostas anotadas como incorretas (I), ● perguntas escaladas aos monitores. ' +
+      'Marcas: ▼ respostas com 👎, ✚ respostas anotadas como incorretas (I), ● perguntas escaladas aos monitores; ' +
+      'quanto mais forte a marca, maior a parte das perguntas do minuto que ela representa. ' +
       (insights.hideUrls ? 'Os links estão ocultos neste relatório.' : 'Clique num minuto para abrir o vídeo naquele ponto.'),
     spec:
       lectures.length === 0
@@ -440,12 +441,28 @@ export function heatmapFigure(insights: ChartInput, linkAt: (lecture: LectureSum
               },
               {
                 data: { values: marks },
-                mark: { type: 'point', filled: true, size: 26, opacity: 0.95 },
+                mark: { type: 'point', filled: true, size: 26 },
                 encoding: {
+                  // In a busy course nearly every minute has one 👎 somewhere: a mark is as strong
+                  // as the share of the minute's questions it stands for (half or more: full).
+                  opacity: { field: 'parcela', type: 'quantitative', scale: { domain: [0, 0.5], range: [0.2, 1], clamp: true }, legend: null },
                   x: { field: 'meio', type: 'quantitative' },
                   y: { field: 'yMarca', ...yRows },
-                  shape: { field: 'marca', type: 'nominal', title: 'marcas', scale: { domain: MARKS.map((m) => m.name), range: MARKS.map((m) => m.shape) } },
-                  color: { field: 'marca', type: 'nominal', title: 'marcas', scale: { domain: MARKS.map((m) => m.name), range: MARKS.map((m) => m.color) } },
+                  // One entry per line: side by side, the three would make the chart wider than the page.
+                  shape: {
+                    field: 'marca',
+                    type: 'nominal',
+                    title: 'marcas',
+                    scale: { domain: MARKS.map((m) => m.name), range: MARKS.map((m) => m.shape) },
+                    legend: { direction: 'vertical', symbolOpacity: 1 },
+                  },
+                  color: {
+                    field: 'marca',
+                    type: 'nominal',
+                    title: 'marcas',
+                    scale: { domain: MARKS.map((m) => m.name), range: MARKS.map((m) => m.color) },
+                    legend: { direction: 'vertical', symbolOpacity: 1 },
+                  },
                   ...(insights.hideUrls ? {} : { href: { field: 'href' } }),
                 },
               },
