@@ -24,7 +24,9 @@ import { createLogger } from '../src/logger.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
 import type { KeyvFeedbackStore } from '../src/store/keyvStore.js';
 import type { EscalationCase, Label } from '../src/store/types.js';
+import { CHROMIUM_FLAGS } from '../test/helpers/browser.js';
 import { withCases } from '../test/helpers/insightsData.js';
+import { chromiumPath } from '../test/helpers/services.js';
 
 const program = createProgram('docs:screenshot', 'Make the report screenshot of the docs from the sample course.')
   .option('--out <file>', 'PNG to write', 'docs/images/relatorio.png')
@@ -99,9 +101,9 @@ await runProgram(program, async () => {
     await core.close();
 
     const browser = await puppeteer.launch({
-      executablePath: process.env.CHROMIUM_PATH ?? '/usr/bin/chromium',
+      executablePath: chromiumPath(),
       headless: true,
-      args: ['--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run', '--disable-background-networking', '--disable-component-update', '--disable-sync', `--user-data-dir=${path.join(work, 'profile')}`],
+      args: [...CHROMIUM_FLAGS, `--user-data-dir=${path.join(work, 'profile')}`],
     });
     try {
       const page = await browser.newPage();
