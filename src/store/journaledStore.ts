@@ -32,6 +32,7 @@ import {
   type AnswerRecord,
   type FeedbackStore,
   type FullRecord,
+  type IterateOptions,
   type JudgeRecord,
   type Label,
   type Platform,
@@ -222,6 +223,15 @@ export class JournaledFeedbackStore implements FeedbackStore {
   }
   listRecords(options?: { since?: Date }): Promise<FullRecord[]> {
     return this.direct(() => this.inner.listRecords(options));
+  }
+  /** The wrapped store's cases, when it records them. */
+  get listCases(): FeedbackStore['listCases'] {
+    const inner = this.inner;
+    return inner.listCases ? (options) => inner.listCases!(options) : undefined;
+  }
+  /** Reads the store only: what is still in the journal appears once it is replayed. */
+  iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord> {
+    return this.inner.iterateRecords(options);
   }
 
   /**
