@@ -166,7 +166,7 @@ describe('npm start', () => {
     } finally {
       await store.close();
     }
-  }, 60_000); // spawns the compiled bot and two fake platforms: slow on a busy 2-core machine
+  });
 });
 
 /** A port nothing listens on (taken, then released). */
