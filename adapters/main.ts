@@ -1,7 +1,8 @@
 /**
  * `npm start` (production: `node dist/adapters/main.js`, see docs/deploy.md): one process running
  * every chat adapter whose credentials are configured. Loads the answer core and the feedback store
- * once, starts Discord and/or Slack, and on SIGINT/SIGTERM — or when the npm process that launched
+ * once, starts Discord and/or Slack, the live report for TAs (DASHBOARD_TOKEN) and the weekly
+ * digest's schedule (DIGEST_CRON), and on SIGINT/SIGTERM — or when the npm process that launched
  * it dies (src/cli/launcher.ts) — stops them (in-flight questions finish, their votes are stored)
  * before closing the store.
  */
@@ -13,6 +14,11 @@ import { watchLauncher } from '../src/cli/launcher.js';
 import { configuredAdapters } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { EXIT } from '../src/errors.js';
+import { collectInsights } from '../src/insights/collect.js';
+import { startDashboard, type Dashboard } from '../src/insights/dashboard.js';
+import { buildDigest } from '../src/insights/digest.js';
+import { renderReportHtml } from '../src/insights/html.js';
+import { catalogFromIndex } from '../src/insights/lectures.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
 
 const program = createProgram('start', 'Run every chat adapter whose credentials are set (Discord, Slack), in one process.');
@@ -44,6 +50,11 @@ void runProgram(program, async ({ config, logger }) => {
   const deps: AdapterDeps = { config, logger, bot, store };
 
   const running: RunningAdapter[] = [];
+  let dashboard: Dashboard | null = null;
+  let digest: { stop(): Promise<void> } | null = null;
+  const stopInsights = async () => {
+    await Promise.allSettled([dashboard?.stop(), digest?.stop()]);
+  };
   try {
     if (wanted.discord) {
       const { startDiscord } = await import('./discord/index.js');
@@ -53,7 +64,31 @@ void runProgram(program, async ({ config, logger }) => {
       const { startSlack } = await import('./slack/index.js');
       running.push(await startSlack(deps));
     }
+    const lectures = catalogFromIndex(core.index);
+    if (config.DASHBOARD_TOKEN) {
+      dashboard = await startDashboard({
+        token: config.DASHBOARD_TOKEN,
+        port: config.DASHBOARD_PORT,
+        host: config.DASHBOARD_HOST,
+        logger,
+        // Gaps grouped by their words: rebuilding the page must not compete with answering students.
+        build: async () =>
+          renderReportHtml(await collectInsights(store, { now: new Date(), timeZone: config.COURSE_TIMEZONE, lectures, embedder: null, logger })),
+      });
+      logger.info({ url: dashboard.url }, 'live page on: the report for TAs, behind DASHBOARD_TOKEN');
+    } else {
+      logger.info('live page off: set DASHBOARD_TOKEN to serve the report at /painel');
+    }
+    if (config.DIGEST_CRON) {
+      const { scheduleDigest } = await import('./slack/digest/schedule.js');
+      digest = scheduleDigest({
+        config,
+        logger,
+        build: (now) => buildDigest(store, { now, timeZone: config.COURSE_TIMEZONE, lectures, embedder: core.embedder, logger }),
+      });
+    }
   } catch (err) {
+    await stopInsights();
     await Promise.allSettled(running.map((a) => a.stop()));
     await store.close();
     await core.close();
@@ -67,6 +102,8 @@ void runProgram(program, async ({ config, logger }) => {
       retriever: core.retriever.name,
       llm: core.llm?.model ?? 'none (extractive answers)',
       store: store.description,
+      livePage: dashboard?.url ?? 'off',
+      weeklyDigest: config.DIGEST_CRON ? `${config.DIGEST_CRON} (${config.COURSE_TIMEZONE})` : 'off',
     },
     'pergunta is running',
   );
@@ -78,7 +115,8 @@ void runProgram(program, async ({ config, logger }) => {
       stopping = true;
       unwatchLauncher();
       logger.info(`${why}: stopping`);
-      void Promise.allSettled(running.map((a) => a.stop()))
+      void stopInsights()
+        .then(() => Promise.allSettled(running.map((a) => a.stop())))
         .then(async (results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
           await store.close();

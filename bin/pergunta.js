@@ -15,6 +15,8 @@ const COMMANDS = {
   ask: ['src/cli/ask.js', 'answer a question from the indexed lectures'],
   ingest: ['src/cli/ingest.js', 'build or update the index from a course folder'],
   export: ['src/cli/export.js', 'export answered questions (jsonl, csv, md)'],
+  report: ['src/cli/report.js', 'write the staff report (one HTML file with charts)'],
+  digest: ['adapters/slack/digest/command.js', "post the weekly digest to the TAs' Slack channel"],
   evaluate: ['src/cli/evaluate.js', 'judge the recorded answers with the LLM judge'],
   'eval:retrieval': ['src/cli/evalRetrieval.js', 'retrieval quality on labelled questions'],
   'eval:answers': ['src/cli/evalAnswers.js', 'answer quality on labelled questions (not found, links, judge)'],

@@ -5,9 +5,11 @@
  */
 import { existsSync, readFileSync } from 'node:fs';
 import path from 'node:path';
+import { Cron } from 'croner';
 import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { EXIT, UserError } from './errors.js';
+import { isValidTimeZone } from './insights/calendar.js';
 import { defaultJournalBase, parseStoreUrl } from './store/storeUrl.js';
 import { DEFAULT_MIN_COVERAGE } from './retrieval/coverage.js';
 
@@ -17,15 +19,6 @@ const bool = z
 const int = (min: number, max: number) => z.coerce.number().int().min(min).max(max);
 const num = (min: number, max: number) => z.coerce.number().min(min).max(max);
 const httpUrl = z.url({ protocol: /^https?$/ });
-
-function isTimeZone(zone: string): boolean {
-  try {
-    new Intl.DateTimeFormat('en-US', { timeZone: zone });
-    return true;
-  } catch {
-    return false;
-  }
-}
 
 /** The index folder and course of a fresh clone: the sample course, indexed into index/. */
 export const DEFAULT_INDEX_DIR = 'index';
@@ -71,10 +64,6 @@ const schema = z.object({
 
   RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
   DAILY_QUESTION_LIMIT: int(0, 100_000).default(0),
-  COURSE_TIME_ZONE: z
-    .string()
-    .default('America/Sao_Paulo')
-    .refine(isTimeZone, 'must be an IANA time zone, e.g. America/Sao_Paulo or America/Manaus'),
   ANSWER_POLICY: z.enum(['guide', 'open']).optional(),
   CONVERSATION_MAX_TURNS: int(1, 100).default(10),
   CONVERSATION_MAX_TOKENS: int(200, 100_000).default(3000),
@@ -93,6 +82,14 @@ const schema = z.object({
   SLACK_RESPONSE_TYPE: z.enum(['in_channel', 'ephemeral']).default('in_channel'),
   SLACK_ANNOTATOR_IDS: z.string().optional(),
   PORT: int(1, 65_535).default(3000),
+
+  // The course's calendar: the daily quota's midnight, the report's days and weeks, DIGEST_CRON.
+  COURSE_TIMEZONE: z.string().default('America/Sao_Paulo'),
+  DASHBOARD_TOKEN: z.string().optional(),
+  DASHBOARD_PORT: int(1, 65_535).default(3001),
+  DASHBOARD_HOST: z.string().default('127.0.0.1'),
+  DIGEST_CRON: z.string().optional(),
+  SLACK_DIGEST_CHANNEL: z.string().optional(),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
@@ -162,6 +159,16 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set');
   }
+  if (!isValidTimeZone(raw.COURSE_TIMEZONE)) problems.push(`COURSE_TIMEZONE: not a time zone (got ${JSON.stringify(raw.COURSE_TIMEZONE)}; e.g. America/Sao_Paulo)`);
+  if (raw.DASHBOARD_TOKEN !== undefined && raw.DASHBOARD_TOKEN.length < MIN_DASHBOARD_TOKEN_CHARS) {
+    problems.push(`DASHBOARD_TOKEN must be at least ${MIN_DASHBOARD_TOKEN_CHARS} characters (a long random string: the live page is protected by it alone)`);
+  }
+  if (raw.DIGEST_CRON !== undefined) {
+    const cronProblem = cronPatternProblem(raw.DIGEST_CRON, isValidTimeZone(raw.COURSE_TIMEZONE) ? raw.COURSE_TIMEZONE : undefined);
+    if (cronProblem) problems.push(`DIGEST_CRON: ${cronProblem} (got ${JSON.stringify(raw.DIGEST_CRON)}; e.g. "0 8 * * 1", Mondays at 08:00)`);
+    if (!raw.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN is required when DIGEST_CRON is set (the digest is posted to Slack)');
+    if (!raw.SLACK_DIGEST_CHANNEL) problems.push('SLACK_DIGEST_CHANNEL is required when DIGEST_CRON is set (the TAs\' channel the digest is posted to)');
+  }
   const linkDomains = list(raw.ANSWER_LINK_DOMAINS).map((entry) => ({ entry, domain: linkDomain(entry) }));
   for (const { entry, domain } of linkDomains) {
     if (domain === null) problems.push(`ANSWER_LINK_DOMAINS: ${JSON.stringify(entry)} is not a domain name (write e.g. scikit-learn.org, without https:// or a path)`);
@@ -175,6 +182,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
     raw.SLACK_BOT_TOKEN,
     raw.SLACK_SIGNING_SECRET,
     raw.SLACK_APP_TOKEN,
+    raw.DASHBOARD_TOKEN,
     passwordInUrl(raw.STORE_URL),
   ].filter((s): s is string => typeof s === 'string' && s.length >= 4);
 
@@ -185,6 +193,21 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
     ANSWER_LINK_DOMAINS: linkDomains.map(({ domain }) => domain as string),
     secrets,
   };
+}
+
+/** The live page's token is its only protection: shorter ones are refused. */
+export const MIN_DASHBOARD_TOKEN_CHARS = 16;
+
+/** Why `pattern` is not a cron pattern croner can schedule, or null. */
+export function cronPatternProblem(pattern: string, timezone?: string): string | null {
+  try {
+    const job = new Cron(pattern, { paused: true, ...(timezone ? { timezone } : {}) });
+    const next = job.nextRun();
+    job.stop();
+    return next ? null : 'it never runs';
+  } catch (err) {
+    return `not a cron pattern: ${(err as Error).message}`;
+  }
 }
 
 /**

@@ -212,5 +212,8 @@ export function cleanCondensed(output: string): string | null {
  */
 export function isNotCoveredAnswer(answer: string): boolean {
   const head = answer.replace(/^[\s*_>"'“”«»`#-]+/u, '');
-  return head.toLocaleLowerCase('pt-BR').startsWith(NOT_COVERED_PREFIX.toLocaleLowerCase('pt-BR'));
+  // Only the head is lowercased: reports call this for every stored answer.
+  return head.slice(0, NOT_COVERED_PREFIX.length * 2).toLocaleLowerCase('pt-BR').startsWith(NOT_COVERED_LOWER);
 }
+
+const NOT_COVERED_LOWER = NOT_COVERED_PREFIX.toLocaleLowerCase('pt-BR');

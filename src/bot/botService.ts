@@ -10,7 +10,7 @@
  * plus its conversation id and turn, and as a turn of the conversation (`store.getConversation`).
  *
  * Limits: the per-minute rate limit, then the daily quota (DAILY_QUESTION_LIMIT, days in
- * COURSE_TIME_ZONE; staff exempt); both counted in the store when it has shared counters, so they
+ * COURSE_TIMEZONE; staff exempt); both counted in the store when it has shared counters, so they
  * hold across processes. A follow-up is a question like any other.
  */
 import { randomUUID } from 'node:crypto';
@@ -101,11 +101,11 @@ export interface BotServiceOptions {
 
 /** BotService's options from the settings. */
 export function botServiceOptions(
-  config: Pick<Config, 'DAILY_QUESTION_LIMIT' | 'COURSE_TIME_ZONE' | 'CONVERSATION_MAX_TURNS' | 'CONVERSATION_MAX_TOKENS' | 'ANSWER_LINK_DOMAINS'>,
+  config: Pick<Config, 'DAILY_QUESTION_LIMIT' | 'COURSE_TIMEZONE' | 'CONVERSATION_MAX_TURNS' | 'CONVERSATION_MAX_TOKENS' | 'ANSWER_LINK_DOMAINS'>,
 ): BotServiceOptions {
   return {
     dailyLimit: config.DAILY_QUESTION_LIMIT,
-    timeZone: config.COURSE_TIME_ZONE,
+    timeZone: config.COURSE_TIMEZONE,
     maxTurns: config.CONVERSATION_MAX_TURNS,
     maxHistoryTokens: config.CONVERSATION_MAX_TOKENS,
     linkDomains: config.ANSWER_LINK_DOMAINS,

@@ -1,5 +1,5 @@
 /**
- * Days in the course's time zone (COURSE_TIME_ZONE, an IANA name such as America/Sao_Paulo), for
+ * Days in the course's time zone (COURSE_TIMEZONE, an IANA name such as America/Sao_Paulo), for
  * the daily question quota: when "today" started there and when the next day starts.
  *
  * Written on Intl (the time zone data Node ships) rather than a date library: only these two

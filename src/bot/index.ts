@@ -38,6 +38,10 @@ export type { FeedbackStore, Label, VoteValue } from '../store/types.js';
 export type { Config } from '../config.js';
 export { scrubSecrets, type Logger } from '../logger.js';
 
+// The weekly digest for the TAs (neutral data; the Slack adapter renders and posts it).
+export { buildDigest, loadDigest } from '../insights/digest.js';
+export type { Digest, DigestItem, DigestOptions, DigestSection } from '../insights/digest.js';
+
 // The command-line harness and exit codes, for an adapter's own command (`npm run discord:register`).
 export { createProgram, runProgram } from '../cli/harness.js';
 export { EXIT, UserError } from '../errors.js';

@@ -45,7 +45,7 @@ export interface ExportOptions {
   hideUrls?: boolean;
 }
 
-export { HIDDEN_URL };
+export { HIDDEN_URL, hideUrlsInText };
 
 export interface ExportSegment {
   corpusId: number;

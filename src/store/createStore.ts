@@ -32,6 +32,15 @@ import type { Logger } from '../logger.js';
 import { postgresHitCounter, redisHitCounter, type RedisScriptClient } from './hitCounter.js';
 import { KeyvFeedbackStore, STORE_NAMESPACE } from './keyvStore.js';
 import { JournaledFeedbackStore } from './journaledStore.js';
+import {
+  mapPrefixScan,
+  postgresPrefixScan,
+  redisPrefixScan,
+  sqlitePrefixScan,
+  type IterableAdapter,
+  type RedisScanClient,
+  type SqlAdapter,
+} from './prefixScan.js';
 import { defaultJournalBase, journalFolder, parseStoreUrl, type StoreLocation } from './storeUrl.js';
 import { StoreUnavailableError, type FeedbackStore } from './types.js';
 
@@ -106,8 +115,9 @@ async function openBackend(location: StoreLocation, opts: CreateStoreOptions): P
   };
 
   if (location.kind === 'memory') {
-    const keyv = new Keyv({ store: new Map<string, unknown>(), namespace: STORE_NAMESPACE, throwOnErrors: true });
-    return KeyvFeedbackStore.open(keyv, { ...common, description: 'memory' });
+    const map = new Map<string, unknown>();
+    const keyv = new Keyv({ store: map, namespace: STORE_NAMESPACE, throwOnErrors: true });
+    return KeyvFeedbackStore.open(keyv, { ...common, description: 'memory', scan: mapPrefixScan(map, STORE_NAMESPACE) });
   }
 
   if (location.kind === 'sqlite') {
@@ -121,7 +131,11 @@ async function openBackend(location: StoreLocation, opts: CreateStoreOptions): P
     }
     const adapter = new KeyvSqlite({ uri: `sqlite://${file}`, busyTimeout: opts.operationTimeoutMs ?? 10_000, iterationLimit: 1000 });
     const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, throwOnErrors: true });
-    const store = await KeyvFeedbackStore.open(keyv, { ...common, description: `sqlite (${file})` });
+    const store = await KeyvFeedbackStore.open(keyv, {
+      ...common,
+      description: `sqlite (${file})`,
+      scan: sqlitePrefixScan(adapter as unknown as SqlAdapter, STORE_NAMESPACE),
+    });
     // WAL: an export can read while the bot writes. Best effort (e.g. not on some network filesystems).
     await adapter.query('PRAGMA journal_mode=WAL').catch((err: unknown) => {
       opts.logger.debug({ reason: (err as Error).message }, 'sqlite: WAL journal not enabled');
@@ -149,14 +163,16 @@ async function openBackend(location: StoreLocation, opts: CreateStoreOptions): P
     // The adapter prefixes keys itself (`pergunta::answer:…`), so keyv must not prefix them again.
     const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
     const hitCounter = redisHitCounter(async () => (await adapter.getClient()) as unknown as RedisScriptClient);
-    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter });
+    const scan = redisPrefixScan(async () => (await adapter.getClient()) as unknown as RedisScanClient, STORE_NAMESPACE);
+    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter, scan });
   }
 
   const description = `postgres (${hostPart(url)})`;
   const adapter = postgresAdapter(location.url, opts.logger, connectTimeoutMs, opts.operationTimeoutMs ?? 10_000, description);
   const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, throwOnErrors: true });
   const hitCounter = postgresHitCounter((sql, values) => adapter.query(sql, values) as Promise<Record<string, unknown>[]>);
-  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter });
+  const scan = postgresPrefixScan(adapter as unknown as IterableAdapter, STORE_NAMESPACE);
+  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter, scan });
 }
 
 interface PgPool {

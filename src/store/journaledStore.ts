@@ -34,6 +34,7 @@ import {
   type ConversationTurn,
   type FeedbackStore,
   type FullRecord,
+  type IterateOptions,
   type JudgeRecord,
   type Label,
   type Platform,
@@ -277,6 +278,16 @@ export class JournaledFeedbackStore implements FeedbackStore {
       if (!(err instanceof StoreUnavailableError)) throw err;
       return this.write({ v: 1, type: 'thread', link: { platform: link.platform, thread: link.thread, conversationId: link.conversationId } }, err);
     }
+  }
+
+  /** The wrapped store's cases, when it records them. */
+  get listCases(): FeedbackStore['listCases'] {
+    const inner = this.inner;
+    return inner.listCases ? (options) => inner.listCases!(options) : undefined;
+  }
+  /** Reads the store only: what is still in the journal appears once it is replayed. */
+  iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord> {
+    return this.inner.iterateRecords(options);
   }
 
   /**

@@ -23,7 +23,10 @@
  * other); across processes the same user acting twice at the same instant is the only race,
  * and its outcome is still one vote. Listing uses keyv's `iterator()` (SQLite, Postgres, Redis
  * and Map all have one) and classifies keys by prefix; it reads the whole namespace, so
- * `votes(answerId)` and `listRecords()` cost O(keys in the store).
+ * `votes(answerId)` and `listRecords()` cost O(keys in the store). `iterateRecords()` streams
+ * instead, for reports over large stores: it reads one kind of key at a time with each backend's
+ * cheapest query (src/store/prefixScan.ts), holds only votes and current annotations, and reads
+ * answers page by page with their verdicts (one `getMany` per page).
  *
  * A conversation's turns are read by key (`conversation:<id>:1`, `:2`, …, in batches), never by
  * listing the store, so answering a follow-up costs a few reads whatever the store's size. Turn
@@ -37,9 +40,11 @@ import { createHmac, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import type { HitCounter } from './hitCounter.js';
+import { keyvPrefixScan, SCAN_PAGE_ROWS, type PrefixScan } from './prefixScan.js';
 import {
   AnswerNotFoundError,
   CONVERSATION_FIELDS,
+  OMITTED_ANSWER_CHARS,
   StoreUnavailableError,
   VoteNotFoundError,
   type AnnotationRecord,
@@ -48,7 +53,9 @@ import {
   type ConversationTurn,
   type FeedbackStore,
   type FullRecord,
+  type IterateOptions,
   type JudgeRecord,
+  type JudgeScore,
   type Label,
   type NewAnswerRecord,
   type Platform,
@@ -145,6 +152,45 @@ function asJudge(value: unknown): JudgeRecord | undefined {
     : undefined;
 }
 
+/**
+ * The value of what keyv stored (`{"value":…,"expires":…}`), parsed plainly when that gives
+ * the same result as keyv's deserialiser; undefined otherwise. keyv parses with a reviver that
+ * unescapes strings starting with ':' (written `"::…"`) and decodes Buffers (`":base64:…"`); a
+ * reviver call per value makes a large scan several times slower, and text with neither
+ * pattern needs none.
+ */
+function plainJson(raw: string): unknown {
+  if (raw.includes('"::') || raw.includes('":base64:')) return undefined;
+  const parsed = JSON.parse(raw) as unknown;
+  return isObject(parsed) ? parsed.value : undefined;
+}
+
+/** An answer as `iterateRecords({ omitTexts: true })` gives it (IterateOptions.omitTexts); changed in place (it was just parsed). */
+function withoutAnswerTexts(answer: AnswerRecord): AnswerRecord {
+  if (typeof answer.answer === 'string' && answer.answer.length > OMITTED_ANSWER_CHARS) answer.answer = answer.answer.slice(0, OMITTED_ANSWER_CHARS);
+  if (isObject(answer.policy)) answer.policy.text = null;
+  if (Array.isArray(answer.segments)) {
+    for (const segment of answer.segments) {
+      if (!isObject(segment)) continue;
+      segment.text = '';
+      if (isObject(segment.moment)) segment.moment.excerpt = '';
+    }
+  }
+  return answer;
+}
+
+/** A verdict without its texts: scores, label and status only. */
+function withoutJudgeTexts(judge: JudgeRecord): JudgeRecord {
+  const score = <T extends JudgeScore>(s: T): T => ({ ...s, criteria: '', supportingEvidence: '' });
+  return {
+    ...judge,
+    reasoning: '',
+    answerRelevance: judge.answerRelevance ? score(judge.answerRelevance) : null,
+    contextRelevance: (judge.contextRelevance ?? []).map(score),
+    groundedness: (judge.groundedness ?? []).map((g) => ({ ...score(g), sentence: '' })),
+  };
+}
+
 function byTime<T extends { at: string }>(a: T, b: T): number {
   return a.at < b.at ? -1 : a.at > b.at ? 1 : 0;
 }
@@ -231,6 +277,11 @@ export interface KeyvStoreOptions {
   hitCounter?: HitCounter;
   /** Clock, for tests. */
   now?: () => Date;
+  /**
+   * Reads one kind of key (`answer:`, `vote:`…) page by page, for `iterateRecords`; the backend's
+   * cheapest query (src/store/prefixScan.ts). Default: keyv's iterator, filtered.
+   */
+  scan?: PrefixScan;
 }
 
 type SaltState =
@@ -246,6 +297,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
   private readonly secrets: string[];
   private readonly onClose: (() => Promise<void>) | undefined;
   private readonly now: () => Date;
+  private readonly scan: PrefixScan;
   private readonly mutex = new KeyedMutex();
   /** The last turn number this process handed out per conversation (a turn is saved after its answer). */
   private readonly lastTurns = new Map<string, number>();
@@ -267,6 +319,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
     this.secrets = (opts.secrets ?? []).filter((s) => s.length > 0);
     this.onClose = opts.onClose;
     this.now = opts.now ?? (() => new Date());
+    this.scan = opts.scan ?? keyvPrefixScan(keyv);
     const counter = opts.hitCounter;
     // Same deadline, error type and secret scrubbing as every other backend call.
     this.counter = counter && {
@@ -579,6 +632,105 @@ export class KeyvFeedbackStore implements FeedbackStore {
       turns.push(...found);
     }
     return turns.sort((a, b) => a.turn - b.turn);
+  }
+
+  async *iterateRecords(options: IterateOptions = {}): AsyncGenerator<FullRecord, void, undefined> {
+    const omitTexts = options.omitTexts === true;
+    const votes = new Map<string, VoteRecord[]>();
+    for await (const batch of this.scanKind('vote:')) {
+      for (const [, value] of batch) {
+        const vote = asVote(value);
+        if (!vote) continue;
+        const list = votes.get(vote.answerId);
+        if (list) list.push(vote);
+        else votes.set(vote.answerId, [vote]);
+      }
+    }
+    const annotations = new Map<string, AnnotationRecord>();
+    for await (const batch of this.scanKind('annotation:')) {
+      for (const [key, value] of batch) {
+        // `annotation:<id>` is the current one; `annotation:<id>:<time>:<annotator>` the history.
+        if (key.split(':').length !== 2) continue;
+        const annotation = asAnnotation(value);
+        if (annotation) annotations.set(annotation.answerId, annotation);
+      }
+    }
+    // Without their texts, verdicts are small enough to read first, like votes; with them, they
+    // are read with each page of answers.
+    let judges: Map<string, JudgeRecord> | undefined;
+    if (omitTexts) {
+      judges = new Map();
+      for await (const batch of this.scanKind('judge:')) {
+        for (const [key, value] of batch) {
+          if (key.split(':').length !== 2) continue;
+          const judge = asJudge(value);
+          if (judge) judges.set(judge.answerId, withoutJudgeTexts(judge));
+        }
+      }
+    }
+    // The answer object was just parsed for this call: completed in place rather than copied.
+    const full = (answer: AnswerRecord, judge: JudgeRecord | null): FullRecord => {
+      const items = (votes.get(answer.id) ?? []).sort(byTime);
+      votes.delete(answer.id);
+      let up = 0;
+      for (const v of items) if (v.value === 'up') up++;
+      const record = (omitTexts ? withoutAnswerTexts(answer) : answer) as FullRecord;
+      record.votes = { up, down: items.length - up, items };
+      record.annotation = annotations.get(answer.id) ?? null;
+      record.judge = judge;
+      return record;
+    };
+    const sinceMs = options.since?.getTime();
+    const completePage = async (answers: AnswerRecord[]): Promise<FullRecord[]> => {
+      if (judges) return answers.map((answer) => full(answer, judges.get(answer.id) ?? null));
+      const found = await this.backend('read judges', () => this.keyv.getMany(answers.map((a) => storeKeys.judge(a.id))));
+      return answers.map((answer, i) => full(answer, asJudge(found[i]) ?? null));
+    };
+    let page: AnswerRecord[] = [];
+    for await (const batch of this.scanKind('answer:', { omitTexts })) {
+      for (const [key, value] of batch) {
+        if (key.split(':').length !== 2) continue;
+        const answer = asAnswer(value);
+        if (!answer) continue;
+        if (sinceMs !== undefined && !(Date.parse(answer.createdAt) >= sinceMs)) continue;
+        page.push(answer);
+      }
+      if (page.length >= SCAN_PAGE_ROWS) {
+        yield* await completePage(page);
+        page = [];
+      }
+    }
+    if (page.length > 0) yield* await completePage(page);
+  }
+
+  /**
+   * The decoded values of one kind of key, batch by batch, each backend step under the
+   * operation deadline. A backend that ends a listing quietly on an error (Postgres) makes this
+   * throw instead of passing a partial listing for a complete one.
+   */
+  private async *scanKind(prefix: string, scanOptions: { omitTexts?: boolean } = {}): AsyncGenerator<[string, unknown][], void, undefined> {
+    if (this.closed) throw new StoreUnavailableError(`${this.description}: the store is closed`);
+    const what = `list ${prefix.slice(0, -1)} records`;
+    const errorsBefore = this.errorCount;
+    const iterator = this.scan(prefix, scanOptions)[Symbol.asyncIterator]();
+    try {
+      for (;;) {
+        const step = await this.backend(what, () => iterator.next());
+        if (step.done) break;
+        const decoded: [string, unknown][] = [];
+        for (const [key, raw] of step.value) {
+          const value = typeof raw === 'string' ? (plainJson(raw) ?? (await this.keyv.deserializeData<unknown>(raw))?.value) : isObject(raw) ? raw.value : undefined;
+          if (value !== undefined && value !== null) decoded.push([key, value]);
+        }
+        yield decoded;
+      }
+    } finally {
+      // Not awaited: after a timeout the generator may still be stuck in its pending step.
+      void iterator.return?.(undefined)?.catch(() => undefined);
+    }
+    if (this.errorCount !== errorsBefore) {
+      throw this.unavailable(what, new Error(this.lastBackendError ?? 'the backend reported an error while listing'), errorsBefore);
+    }
   }
 
   /** Waits for the operations in flight (their writes land), then disconnects. */

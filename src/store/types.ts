@@ -197,6 +197,22 @@ export interface FullRecord extends AnswerRecord {
   judge: JudgeRecord | null;
 }
 
+/**
+ * A student's question handed to the TAs (the human loop, issue #17). No store records cases
+ * yet; the staff insights (report, digest) read them through `FeedbackStore.listCases` when a
+ * store offers it, so escalations appear there without changing the insights.
+ */
+export interface EscalationCase {
+  id: string;
+  /** The answer the student escalated, when the case started from one. */
+  answerId: string | null;
+  question: string;
+  /** `open`, `claimed`, `answered`, `endorsed`, `closed` (read as text: later versions may add more). */
+  status: string;
+  createdAt: string;
+  platform?: Platform;
+}
+
 export class AnswerNotFoundError extends Error {
   constructor(readonly answerId: string) {
     super(`answer ${answerId} is not in the store`);
@@ -224,6 +240,21 @@ export class StoreUnavailableError extends UserError {
     this.name = 'StoreUnavailableError';
   }
 }
+
+export interface IterateOptions {
+  /** Only answers created from this instant on. */
+  since?: Date;
+  /**
+   * Leave out the long texts an aggregation never reads, which are most of a store's bytes:
+   * each segment's transcript and the judge's criteria, evidence, sentences and reasoning become
+   * '', the answer policy's text null (its mode and version stay), and the answer keeps its first
+   * `OMITTED_ANSWER_CHARS` characters (enough to tell an abstention). SQLite and Postgres drop them in the query; other backends after parsing.
+   */
+  omitTexts?: boolean;
+}
+
+/** Characters of the answer `iterateRecords({ omitTexts: true })` keeps. */
+export const OMITTED_ANSWER_CHARS = 200;
 
 export interface FeedbackStore {
   /** Human description without secrets, e.g. `sqlite (data/pergunta.sqlite)`. */
@@ -280,5 +311,17 @@ export interface FeedbackStore {
   /** The conversation a platform thread holds, or null. */
   threadConversation(platform: Platform, thread: string): Promise<string | null>;
 
+  /**
+   * The same records as `listRecords`, streamed for large stores: in store order (not by time),
+   * read page by page, so a caller that aggregates as it goes never holds every record. Votes
+   * and current annotations (small) are read first, then answers page by page with their judge
+   * verdicts. Failures are StoreUnavailableError, as for every read.
+   */
+  iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord>;
+  /**
+   * Escalation cases (#17), when this store records them; absent until then. `since` filters by
+   * createdAt; cases still open are wanted whatever their age, so callers ask without it.
+   */
+  listCases?(options?: { since?: Date }): AsyncIterable<EscalationCase>;
   close(): Promise<void>;
 }

@@ -1,13 +1,13 @@
 /**
  * `npm start` as a real child process: both adapters against the fakes, a question answered on
- * Discord and on Slack (Socket Mode), a vote, then SIGTERM — the process stops cleanly and the
- * vote is in the SQLite store afterwards. Without an index it refuses to start. A token the
- * platform refuses, or a PORT already taken, ends in one clear line and exit 1, without a stack.
+ * Discord and on Slack (Socket Mode), a vote, the live report for TAs behind its token, then
+ * SIGTERM — the process stops cleanly and the vote is in the SQLite store afterwards. Without an
+ * index it refuses to start. A token the platform refuses, or a PORT already taken, ends in one
+ * clear line and exit 1, without a stack.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { createServer } from 'node:net';
-import type { AddressInfo } from 'node:net';
 import { readdir } from 'node:fs/promises';
+import { createServer, type AddressInfo } from 'node:net';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { createFeedbackStore } from '../../src/store/createStore.js';
@@ -17,6 +17,7 @@ import { cliEnv, runCli } from '../helpers/cli.js';
 import { silentLogger, tempDir, SAMPLE_COURSE } from '../helpers/course.js';
 
 const TSX = path.resolve('node_modules/.bin/tsx');
+const DASHBOARD_TOKEN = 'painel-start-test-token-0123456789';
 
 let discord: FakeDiscord;
 let slack: FakeSlack;
@@ -79,7 +80,7 @@ describe('npm start', () => {
     expect(discord.identifies.length).toBe(identifiesBefore);
   });
 
-  it('runs Discord and Slack in one process, logs what it loaded, and stops on SIGTERM with the votes stored', async () => {
+  it('runs Discord and Slack in one process, logs what it loaded, and stops on SIGTERM with the votes stored', { timeout: 90_000 }, async () => {
     const work = await tempDir('start-');
     const storeFile = path.join(work, 'store.sqlite');
     const indexDir = path.join(work, 'index');
@@ -97,6 +98,10 @@ describe('npm start', () => {
       SLACK_BOT_TOKEN: 'xoxb-start-test',
       SLACK_APP_TOKEN: 'xapp-start-test',
       SLACK_API_URL: slack.apiUrl,
+      DASHBOARD_TOKEN: DASHBOARD_TOKEN,
+      DASHBOARD_PORT: String(await freePort()),
+      DIGEST_CRON: '0 8 * * 1',
+      SLACK_DIGEST_CHANNEL: 'C0MONITORES',
     });
     const child = spawn(TSX, [path.resolve('adapters/main.ts')], { env, stdio: ['ignore', 'pipe', 'pipe'] });
     const output = { text: '' };
@@ -130,6 +135,16 @@ describe('npm start', () => {
       const answer = await slack.waitForReply('start', 'C0DUVIDAS', 20_000);
       expect(answer.response_type).toBe('in_channel');
 
+      // The live page for TAs, on since DASHBOARD_TOKEN is set, and the digest's schedule.
+      expect(info.livePage).toBe(`http://127.0.0.1:${env.DASHBOARD_PORT}/painel`);
+      expect(info.weeklyDigest).toBe('0 8 * * 1 (America/Sao_Paulo)');
+      expect(output.text).toMatch(/"msg":"weekly digest scheduled"/);
+      const refused = await fetch(String(info.livePage));
+      expect(refused.status).toBe(401);
+      const page = await fetch(String(info.livePage), { headers: { authorization: `Bearer ${DASHBOARD_TOKEN}` } });
+      expect(page.status).toBe(200);
+      expect(await page.text()).toMatch(/<dt>Perguntas no período<\/dt><dd>2 \(Discord 1 · Slack 1\)/);
+
       child.kill('SIGTERM');
       expect(await exited).toBe(0);
       expect(output.text).toContain('SIGTERM received');
@@ -137,6 +152,7 @@ describe('npm start', () => {
       expect(output.text).not.toContain('start-test-token');
       expect(output.text).not.toContain('xoxb-start-test');
       expect(output.text).not.toContain('xapp-start-test');
+      expect(output.text).not.toContain(DASHBOARD_TOKEN);
     } finally {
       if (child.exitCode === null) child.kill('SIGKILL');
     }
@@ -151,7 +167,7 @@ describe('npm start', () => {
     } finally {
       await store.close();
     }
-  }, 60_000); // spawns the compiled bot and two fake platforms: slow on a busy 2-core machine
+  });
 });
 
 /** A port nothing listens on (taken, then released). */

@@ -24,6 +24,13 @@ export const SERVICES = {
     purpose: 'running a command on a pseudo-terminal, as a person does',
     install: 'apt-get install bsdutils',
   },
+  chromium: {
+    name: 'chromium',
+    binary: () => chromiumPath(),
+    probeArgs: ['--version'],
+    purpose: 'opening the staff report in a real browser (headless, driven by puppeteer-core)',
+    install: 'apt-get install chromium (or bash .ci/setup-services.sh)',
+  },
   langchainPeer: {
     name: 'the LangChain.js benchmark peer',
     binary: () => process.execPath,
@@ -34,6 +41,11 @@ export const SERVICES = {
 } as const;
 
 export type ServiceName = keyof typeof SERVICES;
+
+/** Debian's chromium (CHROMIUM_PATH to use another build); puppeteer-core downloads none. */
+export function chromiumPath(): string {
+  return process.env.CHROMIUM_PATH ?? '/usr/bin/chromium';
+}
 
 declare module 'vitest' {
   export interface ProvidedContext {

@@ -11,7 +11,8 @@
 import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { pseudonymFor, storeKeys } from '../../src/store/keyvStore.js';
-import { AnswerNotFoundError, VoteNotFoundError, type FeedbackStore, type Platform } from '../../src/store/types.js';
+import { SCAN_PAGE_ROWS } from '../../src/store/prefixScan.js';
+import { AnswerNotFoundError, OMITTED_ANSWER_CHARS, VoteNotFoundError, type FeedbackStore, type FullRecord, type Platform } from '../../src/store/types.js';
 import { judgeRecord, newAnswer, turnOf } from './records.js';
 
 export const DISCORD_ID = '987654321012345678';
@@ -206,6 +207,99 @@ export function storeSemantics(name: string, setup: () => Backend) {
         '2026-03-10T12:00:00.000Z',
       ]);
       expect(await store.listRecords({ since: new Date('2027-01-01') })).toEqual([]);
+    });
+
+    it('streams the same records as listRecords, in pages, with since', async () => {
+      const store = await open();
+      const dates = ['2026-03-10T12:00:00.000Z', '2026-03-01T08:00:00.000Z', '2026-03-05T00:00:00.000Z'];
+      const ids: string[] = [];
+      for (const createdAt of dates) {
+        const a = newAnswer({ createdAt, question: ':começa com dois-pontos' });
+        ids.push(a.id);
+        await store.recordAnswer(a, ctx());
+      }
+      await store.vote({ answerId: ids[0]!, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: 'incompleta' });
+      await store.vote({ answerId: ids[0]!, platform: 'slack', rawUserId: SLACK_ID, value: 'up' });
+      await store.annotate({ answerId: ids[1]!, platform: 'slack', rawUserId: TA_ID, label: 'I' });
+      await store.annotate({ answerId: ids[1]!, platform: 'slack', rawUserId: TA_ID, label: 'P' });
+      await store.saveJudge(judgeRecord(ids[2]!));
+      const byId = (a: { id: string }, b: { id: string }) => (a.id < b.id ? -1 : 1);
+      const collect = async (options?: { since?: Date }) => {
+        const out = [];
+        for await (const record of store.iterateRecords(options)) out.push(record);
+        return out.sort(byId);
+      };
+      const streamed = await collect();
+      expect(streamed).toEqual((await store.listRecords()).sort(byId));
+      expect(streamed.find((r) => r.id === ids[1])?.annotation?.label).toBe('P');
+      expect(streamed.find((r) => r.id === ids[0])?.votes).toMatchObject({ up: 1, down: 1 });
+      expect(streamed.every((r) => r.question === ':começa com dois-pontos')).toBe(true);
+      const since = new Date('2026-03-05T00:00:00.000Z');
+      expect((await collect({ since })).map((r) => r.createdAt).sort()).toEqual(['2026-03-05T00:00:00.000Z', '2026-03-10T12:00:00.000Z']);
+
+      // More answers than one page, each with its own vote and verdict.
+      const more = SCAN_PAGE_ROWS + 7;
+      const extra = Array.from({ length: more }, (_, i) => newAnswer({ createdAt: new Date(Date.UTC(2026, 3, 1, 0, 0, i)).toISOString() }));
+      for (const a of extra) await store.recordAnswer(a, ctx());
+      for (const a of extra.slice(-3)) {
+        await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'up' });
+        await store.saveJudge(judgeRecord(a.id));
+      }
+      const all = await collect();
+      expect(all).toHaveLength(dates.length + more);
+      expect(new Set(all.map((r) => r.id)).size).toBe(all.length);
+      expect(all.filter((r) => r.judge !== null)).toHaveLength(4);
+      expect(all.filter((r) => r.votes.up === 1 && r.votes.down === 0)).toHaveLength(3);
+    });
+
+    it('streams records without their long texts when asked (omitTexts)', async () => {
+      const store = await open();
+      const long = `:${'resposta longa '.repeat(40)}`;
+      const base = newAnswer();
+      const a = newAnswer({
+        answer: long,
+        question: ':dois-pontos no começo',
+        segments: base.segments.map((s) => ({ ...s, evidence: { coverage: 0.5, matched: ['dropout'] }, moment: { at: s.start + 5, excerpt: 'então o dropout desliga' } })),
+        coverage: { lexical: 0.5, matched: ['dropout'], unknown: ['lstm'], contentWords: 2, dense: null },
+        conversationId: randomUUID(),
+        turn: 2,
+        lectureFilter: ['aula06'],
+        retrievalQuery: 'Como usar dropout no keras?',
+        policy: { mode: 'guide', version: '2026-1', text: `Não resolva a Lista 3. ${'Explique os conceitos. '.repeat(100)}` },
+      });
+      await store.recordAnswer(a, ctx());
+      await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: ':comentário' });
+      await store.saveJudge(judgeRecord(a.id));
+      const plain = newAnswer();
+      await store.recordAnswer(plain, ctx());
+      const slim = [];
+      for await (const record of store.iterateRecords({ omitTexts: true })) slim.push(record);
+      const full = await store.listRecords();
+      expect(slim).toHaveLength(2);
+      for (const record of slim) {
+        const original = full.find((r) => r.id === record.id)!;
+        expect(record.segments.every((s) => s.text === '' && (s.moment?.excerpt ?? '') === '')).toBe(true);
+        expect(record.answer).toBe(original.answer.slice(0, OMITTED_ANSWER_CHARS));
+        // Everything else is as stored: the moments' seconds, the evidence, the coverage, the
+        // conversation, the lecture filter, the policy's mode and version.
+        const policy = original.policy ? { ...original.policy, text: null } : null;
+        expect({ ...record, answer: '', segments: [], judge: null }).toEqual({ ...original, answer: '', segments: [], judge: null, policy });
+        const withoutTexts = (segments: FullRecord['segments']) =>
+          segments.map(({ text: _t, moment, ...rest }) => ({ ...rest, ...(moment ? { moment: { ...moment, excerpt: '' } } : {}) }));
+        expect(withoutTexts(record.segments)).toEqual(withoutTexts(original.segments));
+      }
+      const judged = slim.find((r) => r.id === a.id)!;
+      expect(judged.segments[0]?.moment).toEqual({ at: a.segments[0]!.start + 5, excerpt: '' });
+      expect(judged.coverage?.unknown).toEqual(['lstm']);
+      expect(judged).toMatchObject({ turn: 2, lectureFilter: ['aula06'], retrievalQuery: 'Como usar dropout no keras?', policy: { mode: 'guide', version: '2026-1', text: null } });
+      expect(judged.question).toBe(':dois-pontos no começo');
+      expect(judged.answer.startsWith(':resposta longa')).toBe(true);
+      expect(judged.votes.items[0]?.comment).toBe(':comentário');
+      const verdict = judgeRecord(a.id);
+      expect(judged.judge).toMatchObject({ status: 'ok', label: verdict.label, abstained: false, reasoning: '', groundednessMean: verdict.groundednessMean });
+      expect(judged.judge?.answerRelevance).toEqual({ ...verdict.answerRelevance, criteria: '', supportingEvidence: '' });
+      expect(judged.judge?.contextRelevance.map((c) => c.normalized)).toEqual(verdict.contextRelevance.map((c) => c.normalized));
+      expect(judged.judge?.groundedness.every((g) => g.sentence === '' && g.criteria === '')).toBe(true);
     });
 
     it('keeps everything after a restart, pseudonyms included (explicit and generated salt)', async () => {

@@ -1,6 +1,6 @@
 /**
- * Vitest global setup: finds the system services some suites need (today: redis-server) once per
- * run, and tells every test file through `inject('services')`.
+ * Vitest global setup: finds the system services some suites need (test/helpers/services.ts:
+ * redis-server, chromium, …) once per run, and tells every test file through `inject('services')`.
  *
  * A missing service skips the suites that need it, with one line saying how to install it, so
  * `npm test` passes on a machine with only Node and npm. CI sets REQUIRE_SERVICES=1 (see

@@ -12,6 +12,7 @@ import { renderReport } from '../../bench/lib/report.js';
 import { percentile, summarize, summarizeSamples, timePairSync, type LatencyStats } from '../../bench/lib/stats.js';
 import { isSkipped } from '../../bench/lib/types.js';
 import { userFacingRows } from '../../bench/lib/userFacing.js';
+import { cliEnv, runCli } from '../helpers/cli.js';
 import { SAMPLE_COURSE } from '../helpers/course.js';
 import { hasService } from '../helpers/services.js';
 
@@ -295,5 +296,16 @@ describe('npm run bench: what users feel (small sizes)', () => {
     expect(table).toMatch(/\| Memory of npm start, sample course \(\d+ windows, 7 videos\).*\| \d+ MiB/);
     expect(table).toMatch(/\| Re-ingest of one new lecture \(\d+ windows\) into a [\d,]+-window course.*\| [\d.]+ s \(ingestCourse.*median of 3 re-ingests/);
     expect(logs.some((l) => l.includes('what users feel'))).toBe(true);
+  });
+});
+
+describe('the report benchmark (bench/report.ts)', () => {
+  it('generates a store, runs npm run report on it and prints its time and memory', { timeout: 120_000 }, async () => {
+    const res = await runCli('bench/report.ts', ['--records', '300', '--segment-chars', '200'], cliEnv(), process.cwd(), 110_000);
+    expect(res.code, res.stderr).toBe(0);
+    expect(res.stdout).toContain('| records in the store | 300 |');
+    expect(res.stdout).toMatch(/\| report time \(read, aggregate, group gaps, render, write\) \| [\d.]+ s/);
+    expect(res.stdout).toMatch(/\| peak RSS of the report process \| \d+ MiB \|/);
+    expect(res.stdout).toMatch(/\| goal \| ≤ 15 s and ≤ 1024 MiB: (met|NOT met) \|/);
   });
 });

@@ -107,7 +107,17 @@ describe('exit codes: 2 for invalid input or settings', () => {
 
 describe('exit codes: 0 for help, 1 for failures the user can act on', () => {
   it('--help prints the usage on stdout and exits 0, for every command', { timeout: SLOW }, async () => {
-    const scripts = ['src/cli/ask.ts', 'src/cli/ingest.ts', 'src/cli/export.ts', 'src/cli/evaluate.ts', 'src/cli/evalRetrieval.ts', 'adapters/main.ts', 'adapters/discord/register.ts'];
+    const scripts = [
+      'src/cli/ask.ts',
+      'src/cli/ingest.ts',
+      'src/cli/export.ts',
+      'src/cli/report.ts',
+      'src/cli/evaluate.ts',
+      'src/cli/evalRetrieval.ts',
+      'adapters/main.ts',
+      'adapters/discord/register.ts',
+      'adapters/slack/digest/command.ts',
+    ];
     // Even with a broken setting: reading the help must not need valid settings.
     const runs = await Promise.all(scripts.map((s) => run(s, ['--help'], env({ PORT: 'oitenta' }))));
     runs.forEach((res, i) => {

@@ -163,6 +163,12 @@ describe('store unavailable', () => {
       StoreUnavailableError,
     );
     await expect(store.listRecords()).rejects.toBeInstanceOf(StoreUnavailableError);
+    const streamed: string[] = [];
+    const drain = async () => {
+      for await (const record of store.iterateRecords()) streamed.push(record.id);
+    };
+    await expect(drain()).rejects.toBeInstanceOf(StoreUnavailableError);
+    expect(streamed).toEqual([]);
     expect(Date.now() - started).toBeLessThan(15_000);
     await store.close();
   });
