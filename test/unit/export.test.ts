@@ -75,6 +75,8 @@ const RECORDS: FullRecord[] = [
     },
     annotation: { answerId: '11111111-1111-4111-8111-111111111111', label: 'C', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-03T09:00:00.000Z' },
     judge: judgeRecord('11111111-1111-4111-8111-111111111111'),
+    case: null,
+    verifiedHits: 0,
   },
   fullRecord({
     id: '22222222-2222-4222-8222-222222222222',
@@ -157,6 +159,8 @@ const RECORDS: FullRecord[] = [
       label: null,
       reasoning: '',
     },
+    case: null,
+    verifiedHits: 0,
   },
   fullRecord({
     id: '55555555-5555-4555-8555-555555555555',
