@@ -69,6 +69,18 @@ const schema = z.object({
   SLACK_ANNOTATOR_IDS: z.string().optional(),
   PORT: int(1, 65_535).default(3000),
 
+  // The human loop (docs/human-loop.md).
+  SLACK_ESCALATION_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{6,}$/, 'must be a Slack channel id such as C0123ABCD (channel details → About → Channel ID), not its name')
+    .optional(),
+  ESCALATION_SHOW_NAMES: bool.default(false),
+  ESCALATION_REMINDER_HOURS: num(0.1, 24 * 30).default(24),
+  OUTBOX_POLL_SECONDS: num(0.2, 3600).default(5),
+  VERIFIED_ANSWERS: bool.default(true),
+  VERIFIED_MIN_SIMILARITY: num(0, 1).default(0.93),
+  VERIFIED_MIN_LEXICAL_SIMILARITY: num(0, 1).default(0.85),
+
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
 });

@@ -53,7 +53,8 @@ export interface Reference {
   excerpts?: number[];
 }
 
-export type AnswerKind = 'llm' | 'extractive' | 'not-found';
+/** `verified`: the question matched an answer a TA wrote or approved (src/humanloop/). */
+export type AnswerKind = 'llm' | 'extractive' | 'not-found' | 'verified';
 
 /** Milliseconds spent per stage of answering. */
 export interface Timings {

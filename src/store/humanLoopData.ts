@@ -14,7 +14,8 @@
  * | `outbox:<target>`          | `{ cases: { <caseId>: ms } }`: cases that may owe `target` work |
  * | `verified:<id>`            | VerifiedAnswer                                                |
  * | `note:<id>`                | StaffNote                                                     |
- * | `knowledge:index`          | `{ version, verified: ids, notes: ids }`                      |
+ * | `knowledge:version`        | a number, bumped by every change of a verified answer or note (polled) |
+ * | `knowledge:index`          | `{ verified: { <id>: rev }, notes: { <id>: rev } }` (read when the version moved) |
  * | `notice:<pseudonym>`       | `{ caseIds }`: TA answers to show at the student's next question |
  *
  * Why it holds with several processes and crashes:
@@ -55,7 +56,8 @@ export const loopKeys = {
   outbox: (target: OutboxTarget) => `outbox:${target}`,
   verified: (id: string) => `verified:${encodeURIComponent(id)}`,
   note: (id: string) => `note:${encodeURIComponent(id)}`,
-  knowledge: 'knowledge:index',
+  knowledgeVersion: 'knowledge:version',
+  knowledgeIndex: 'knowledge:index',
   notice: (user: string) => `notice:${user}`,
 } as const;
 
@@ -89,15 +91,17 @@ function pendingMap(value: unknown): Record<string, number> {
   return out;
 }
 
+/** Every verified answer and note id with its revision (bumped by each change of that item). */
 export interface KnowledgeIndex {
-  version: number;
-  verified: string[];
-  notes: string[];
+  verified: Record<string, number>;
+  notes: Record<string, number>;
 }
 
-function asKnowledgeIndex(value: unknown): KnowledgeIndex {
-  const version = isObject(value) && typeof value.version === 'number' ? value.version : 0;
-  return { version, verified: stringList(value, 'verified'), notes: stringList(value, 'notes') };
+function revisions(value: unknown, field: string): Record<string, number> {
+  const map = isObject(value) ? value[field] : undefined;
+  const out: Record<string, number> = {};
+  if (isObject(map)) for (const [id, rev] of Object.entries(map)) if (typeof rev === 'number') out[id] = rev;
+  return out;
 }
 
 /** Case as exports and `listCases` give it: no addresses, no outbox, with timings. */
@@ -241,24 +245,38 @@ export class HumanLoopData {
 
   // ------------------------------------------------------------------------------------------- knowledge
 
-  async knowledgeIndex(): Promise<KnowledgeIndex> {
-    return asKnowledgeIndex(await this.db.get('read knowledge index', loopKeys.knowledge));
+  /** Bumped by every change of a verified answer or staff note: one small read tells whether to reload. */
+  async knowledgeVersion(): Promise<number> {
+    const value = await this.db.get('read knowledge version', loopKeys.knowledgeVersion);
+    return typeof value === 'number' ? value : 0;
   }
 
-  /** Every verified answer and staff note (retired ones included), with the index version read first. */
-  async loadKnowledge(): Promise<{ version: number; verified: VerifiedAnswer[]; notes: StaffNote[] }> {
-    const index = await this.knowledgeIndex();
+  async knowledgeIndex(): Promise<KnowledgeIndex> {
+    const value = await this.db.get('read knowledge index', loopKeys.knowledgeIndex);
+    return { verified: revisions(value, 'verified'), notes: revisions(value, 'notes') };
+  }
+
+  /**
+   * The verified answers and notes (retired ones included): all of them, or only the ids given
+   * (a reload reads only what changed since it last looked).
+   */
+  async loadKnowledge(only?: { verified: string[]; notes: string[] }): Promise<{ verified: VerifiedAnswer[]; notes: StaffNote[] }> {
+    let ids = only;
+    if (!ids) {
+      const index = await this.knowledgeIndex();
+      ids = { verified: Object.keys(index.verified), notes: Object.keys(index.notes) };
+    }
     const verified: VerifiedAnswer[] = [];
-    for (const id of index.verified) {
+    for (const id of ids.verified) {
       const v = asVerified(await this.db.get('read verified answer', loopKeys.verified(id)));
       if (v) verified.push(v);
     }
     const notes: StaffNote[] = [];
-    for (const id of index.notes) {
+    for (const id of ids.notes) {
       const n = asNote(await this.db.get('read staff note', loopKeys.note(id)));
       if (n) notes.push(n);
     }
-    return { version: index.version, verified, notes };
+    return { verified, notes };
   }
 
   async getVerified(id: string): Promise<VerifiedAnswer | undefined> {
@@ -269,24 +287,25 @@ export class HumanLoopData {
     return asNote(await this.db.get('read staff note', loopKeys.note(id)));
   }
 
-  /** Stores a new verified answer and bumps the knowledge version (other processes reload). */
+  /** Stores a new verified answer and bumps the knowledge version (other processes reload it). */
   async addVerified(answer: VerifiedAnswer): Promise<void> {
     await this.editKnowledge(async (index) => {
       await this.db.set('record verified answer', loopKeys.verified(answer.id), answer);
-      if (!index.verified.includes(answer.id)) index.verified.push(answer.id);
+      index.verified[answer.id] = (index.verified[answer.id] ?? 0) + 1;
     });
   }
 
   /** Changes a verified answer (edit, retire); `change` returns null to leave it. Undefined when unknown. */
   async updateVerified(id: string, change: (current: VerifiedAnswer) => VerifiedAnswer | null): Promise<VerifiedAnswer | undefined> {
     let result: VerifiedAnswer | undefined;
-    await this.editKnowledge(async () => {
+    await this.editKnowledge(async (index) => {
       const current = await this.getVerified(id);
       if (!current) return false;
       const next = change(structuredClone(current));
       result = next ?? current;
       if (!next) return false;
       await this.db.set('record verified answer', loopKeys.verified(id), next);
+      index.verified[id] = (index.verified[id] ?? 0) + 1;
       return true;
     });
     return result;
@@ -297,31 +316,36 @@ export class HumanLoopData {
     await this.editKnowledge(async (index) => {
       for (const note of notes) {
         await this.db.set('record staff note', loopKeys.note(note.id), note);
-        if (!index.notes.includes(note.id)) index.notes.push(note.id);
+        index.notes[note.id] = (index.notes[note.id] ?? 0) + 1;
       }
     });
   }
 
   async updateNote(id: string, change: (current: StaffNote) => StaffNote | null): Promise<StaffNote | undefined> {
     let result: StaffNote | undefined;
-    await this.editKnowledge(async () => {
+    await this.editKnowledge(async (index) => {
       const current = await this.getNote(id);
       if (!current) return false;
       const next = change(structuredClone(current));
       result = next ?? current;
       if (!next) return false;
       await this.db.set('record staff note', loopKeys.note(id), next);
+      index.notes[id] = (index.notes[id] ?? 0) + 1;
       return true;
     });
     return result;
   }
 
-  /** `work` may change the index in place; returning false means nothing changed (no new version). */
+  /**
+   * `work` may change the index in place; returning false means nothing changed. The index is
+   * written before the version, so a reader that sees the new version also sees the new index.
+   */
   private async editKnowledge(work: (index: KnowledgeIndex) => Promise<boolean | void>): Promise<void> {
-    await this.db.withLock(loopKeys.knowledge, async () => {
+    await this.db.withLock('knowledge', async () => {
       const index = await this.knowledgeIndex();
       if ((await work(index)) === false) return;
-      await this.db.set('record knowledge index', loopKeys.knowledge, { ...index, version: index.version + 1 });
+      await this.db.set('record knowledge index', loopKeys.knowledgeIndex, index);
+      await this.db.set('record knowledge version', loopKeys.knowledgeVersion, (await this.knowledgeVersion()) + 1);
     });
   }
 

@@ -158,20 +158,25 @@ export function humanLoopStoreSemantics(name: string, setup: () => LoopBackend, 
     it('versions the knowledge: every new, edited or retired verified answer or note is seen by another store object', async () => {
       const store = await open();
       const other = options.shared ? await open() : store;
-      const before = (await other.loop.knowledgeIndex()).version;
+      const before = await other.loop.knowledgeVersion();
       const v = verified();
       await store.loop.addVerified(v);
-      expect((await other.loop.knowledgeIndex()).version).toBe(before + 1);
+      expect(await other.loop.knowledgeVersion()).toBe(before + 1);
+      expect((await other.loop.knowledgeIndex()).verified[v.id]).toBe(1);
       await store.loop.updateVerified(v.id, (c) => ({ ...c, answer: 'Editada.' }));
       await store.loop.addNotes([
         { id: randomUUID(), text: 'Nota', videoId: 'aula1', title: 'Aula 1', start: 10, end: 60, url: 'https://youtu.be/x?t=10', caseId: null, answerId: null, by: staff(), createdAt: v.createdAt, retired: null },
       ]);
+      expect(await other.loop.knowledgeVersion()).toBe(before + 3);
+      expect((await other.loop.knowledgeIndex()).verified[v.id]).toBe(2);
       const loaded = await other.loop.loadKnowledge();
-      expect(loaded.version).toBe(before + 3);
       expect(loaded.verified.find((x) => x.id === v.id)?.answer).toBe('Editada.');
       expect(loaded.notes.some((n) => n.text === 'Nota')).toBe(true);
+      const onlyOne = await other.loop.loadKnowledge({ verified: [v.id], notes: [] });
+      expect(onlyOne.verified.map((x) => x.id)).toEqual([v.id]);
+      expect(onlyOne.notes).toEqual([]);
       expect(await store.loop.updateVerified('unknown', (c) => c)).toBeUndefined();
-      expect((await other.loop.knowledgeIndex()).version).toBe(before + 3);
+      expect(await other.loop.knowledgeVersion()).toBe(before + 3);
     });
 
     it('keeps notices until shown, and only the ones shown are removed', async () => {
