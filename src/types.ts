@@ -83,4 +83,28 @@ export interface AnswerResult {
   notices: string[];
   timings: Timings;
   createdAt: string;
+  /** Kind `verified`: the TA-verified answer that answered the question (src/humanloop/). */
+  verified?: {
+    id: string;
+    /** 0–1, see VerifiedHit. */
+    similarity: number;
+    method: 'dense' | 'lexical';
+    /** The question the TA answered. */
+    question: string;
+    /** When the TA wrote or approved it. */
+    at: string;
+  };
+  /** TA notes pinned to lecture moments this answer cites ("Nota do monitor: …"). */
+  notes?: StaffNoteView[];
+}
+
+/** A TA's note on a lecture moment, as shown with an answer that cites it. */
+export interface StaffNoteView {
+  id: string;
+  text: string;
+  videoId: string;
+  title: string;
+  start: number;
+  end: number;
+  url: string;
 }

@@ -96,6 +96,7 @@ export class BotService {
           segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
             corpusId, score, foundBy, videoId, title, url, start, end, text,
           })),
+          ...(result.notes ? { staffNotes: result.notes.map((n) => n.id) } : {}),
         },
         { platform: input.platform, channel: input.channel, rawUserId: input.userId },
       );

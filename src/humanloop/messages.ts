@@ -22,7 +22,6 @@ export const LOOP_MESSAGES = {
   answerRated: 'Obrigado! Sua avaliação da resposta do monitor foi registrada.',
   caseNotFound: 'Não encontrei esse pedido de ajuda (ele pode ter sido apagado).',
   verifiedLabel: '✅ Resposta verificada por monitor',
-  verifiedComplementHeader: 'Complemento a partir das aulas:',
   staffNoteLabel: 'Nota do monitor',
 
   // TAs

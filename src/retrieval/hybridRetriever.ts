@@ -57,6 +57,7 @@ export class HybridRetriever implements Retriever {
       notices: [...this.notices],
       embedMs,
       searchMs: performance.now() - t1,
+      ...(queryVector ? { queryVector } : {}),
     };
   }
 

@@ -14,6 +14,8 @@ export interface SearchResult {
   embedMs?: number;
   /** Time spent searching the indexes and fusing (ms), excluding the question embedding. */
   searchMs: number;
+  /** The question's embedding, when it was embedded (reused to match verified answers). */
+  queryVector?: Float32Array;
 }
 
 /** Finds the transcript windows most relevant to a question. */
