@@ -16,7 +16,18 @@ import {
   type APIEmbed,
   type APIEmbedField,
 } from 'discord.js';
-import { type AnswerResult, excerptTag, formatClock, MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import {
+  type AnswerResult,
+  type DeliveryView,
+  excerptTag,
+  formatClock,
+  LOOP_MESSAGES,
+  MESSAGES,
+  type Reference,
+  splitText,
+  type StaffNoteView,
+  truncate,
+} from '../../src/bot/index.js';
 import { customIds } from './customIds.js';
 import { linkText, maskedLink } from './markdown.js';
 
@@ -56,9 +67,15 @@ export const LABELS = {
   voteDown: 'Não ajudou',
   leaveComment: 'Deixar comentário',
   commentModalTitle: 'Comentário sobre a resposta',
+  escalate: 'Chamar um monitor',
+  escalateModalTitle: 'Chamar um monitor',
+  staffNote: `📌 ${LOOP_MESSAGES.staffNoteLabel}`,
+  taAnswerFooter: 'Avalie a resposta do monitor: 👍 ou 👎',
 } as const;
 
-const COLORS = { answer: 0x3b82f6, notFound: 0x9ca3af, progress: 0x93c5fd } as const;
+const COLORS = { answer: 0x3b82f6, notFound: 0x9ca3af, progress: 0x93c5fd, verified: 0x16a34a, closed: 0x9ca3af } as const;
+/** Staff notes shown with one answer at most. */
+const MAX_NOTES = 2;
 
 export type MessageRow = APIActionRowComponent<APIComponentInMessageActionRow>;
 
@@ -91,8 +108,13 @@ function isLinkable(url: string): boolean {
   return /^https?:\/\//i.test(url) && url.length <= DISCORD_LIMITS.linkUrl;
 }
 
+/** `3:03–5:33`, or `3:03` for a moment (a TA's link). */
+export function clockRange(start: number, end: number): string {
+  return end > start ? `${formatClock(start)}–${formatClock(end)}` : formatClock(start);
+}
+
 export function referenceLine(ref: Reference): string {
-  const range = `${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  const range = clockRange(ref.start, ref.end);
   const title = isLinkable(ref.url) ? maskedLink(ref.title, ref.url) : linkText(ref.title);
   return `• ${excerptTag(ref)}${title} · ${range}`;
 }
@@ -145,27 +167,57 @@ export function voteRow(answerId: string): MessageRow {
   };
 }
 
-export function commentRow(answerId: string): MessageRow {
+/** "Chamar um monitor" (the human loop); `messageId`: the public answer a TA's reply should reply to. */
+export function escalateButton(answerId: string, messageId?: string | null): APIButtonComponent {
+  return { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.escalate(answerId, messageId), emoji: { name: '🙋' }, label: LABELS.escalate };
+}
+
+/** After 👎: "Deixar comentário", and "Chamar um monitor" when the human loop is on. */
+export function commentRow(answerId: string, escalate?: { messageId: string | null }): MessageRow {
   return {
     type: ComponentType.ActionRow,
     components: [
       { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customIds.comment(answerId), emoji: { name: '✍️' }, label: LABELS.leaveComment },
+      ...(escalate ? [escalateButton(answerId, escalate.messageId)] : []),
     ],
   };
 }
 
+/** 👍/👎 on a TA's answer delivered to a student. */
+export function caseRatingRow(caseId: string): MessageRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.caseRating('up', caseId), emoji: { name: '👍' }, label: LABELS.voteUp },
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.caseRating('down', caseId), emoji: { name: '👎' }, label: LABELS.voteDown },
+    ],
+  };
+}
+
+/** "📌 Nota do monitor" fields: the note and the lecture moment it is pinned to. */
+function noteFields(notes: readonly StaffNoteView[]): APIEmbedField[] {
+  return notes.slice(0, MAX_NOTES).map((note) => {
+    const moment = isLinkable(note.url) ? maskedLink(`${note.title} · ${clockRange(note.start, note.end)}`, note.url) : linkText(note.title);
+    const suffix = `\n— ${moment}`;
+    return { name: LABELS.staffNote, value: `${truncate(note.text, DISCORD_LIMITS.fieldValue - suffix.length)}${suffix}`.slice(0, DISCORD_LIMITS.fieldValue) };
+  });
+}
+
 /**
  * The final reply for an answer. `votes: false` leaves out the 👍/👎 row (when the answer
- * could not be recorded, a vote would only fail).
+ * could not be recorded, a vote would only fail). `escalate: true` (the human loop is on) adds
+ * "Chamar um monitor" to a "not-found" answer's row.
  */
-export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): RenderedAnswer {
-  const color = result.kind === 'not-found' ? COLORS.notFound : COLORS.answer;
+export function renderAnswer(result: AnswerResult, opts: { votes: boolean; escalate?: boolean }): RenderedAnswer {
+  const color = result.kind === 'not-found' ? COLORS.notFound : result.kind === 'verified' ? COLORS.verified : COLORS.answer;
   const title = truncate(result.question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
-  const fields = referenceFields(result.references);
+  const fields = [...referenceFields(result.references), ...noteFields(result.notes ?? [])];
   const notices = result.notices.join(' · ');
+  const author = result.kind === 'verified' ? { name: LOOP_MESSAGES.verifiedLabel } : undefined;
 
   const withoutDescription = (footer: string): APIEmbed => ({
     color,
+    ...(author ? { author } : {}),
     ...(title ? { title } : {}),
     ...(fields.length > 0 ? { fields } : {}),
     ...(footer ? { footer: { text: truncate(footer, DISCORD_LIMITS.footer) } } : {}),
@@ -183,7 +235,11 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean }): Re
   const components: MessageRow[] = [];
   const links = linkButtonRow(result.references);
   if (links) components.push(links);
-  if (opts.votes) components.push(voteRow(result.id));
+  if (opts.votes) {
+    const row = voteRow(result.id);
+    if (opts.escalate && result.kind === 'not-found') row.components.push(escalateButton(result.id));
+    components.push(row);
+  }
 
   const total = rest.length + 1;
   const continuations = rest.map(
@@ -226,6 +282,35 @@ export function renderProgress(question: string, textSoFar: string): DiscordMess
     ],
     components: [],
   };
+}
+
+/**
+ * A TA's answer (or an endorsement, or the closing of a request) as the student receives it:
+ * labelled "✅ Resposta do monitor", the question as title, the TA's lecture links as references
+ * and link buttons, and 👍/👎 on the TA's answer. `mention`: the student's user id, pinged in the
+ * content (the sender limits allowed mentions to that user).
+ */
+export function renderDelivery(view: DeliveryView, opts: { mention?: string; intro?: string } = {}): DiscordMessage {
+  const title = truncate(view.question.replace(/\s+/g, ' ').trim(), DISCORD_LIMITS.embedTitle);
+  const fields = referenceFields(view.references);
+  const footer = view.kind === 'closed' ? undefined : LABELS.taAnswerFooter;
+  const reserved = LOOP_MESSAGES.taAnswerLabel.length + title.length + (footer?.length ?? 0) + fields.reduce((n, f) => n + f.name.length + f.value.length, 0);
+  const description = truncate(view.text.trim(), Math.max(200, Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - reserved - 50))) || '…';
+  const embed: APIEmbed = {
+    color: view.kind === 'closed' ? COLORS.closed : COLORS.verified,
+    author: { name: view.label },
+    ...(title ? { title } : {}),
+    description,
+    ...(fields.length > 0 ? { fields } : {}),
+    ...(footer ? { footer: { text: footer } } : {}),
+    timestamp: view.at,
+  };
+  const components: MessageRow[] = [];
+  const links = linkButtonRow(view.references);
+  if (links) components.push(links);
+  if (view.kind !== 'closed') components.push(caseRatingRow(view.caseId));
+  const content = [opts.mention ? `<@${opts.mention}>` : '', opts.intro ?? ''].filter(Boolean).join(' ');
+  return { content: content ? truncate(content, DISCORD_LIMITS.content) : null, embeds: [embed], components };
 }
 
 /** A short pt-BR message in place of an answer (errors, rate limit). Clears embeds and buttons. */

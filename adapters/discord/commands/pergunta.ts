@@ -14,8 +14,8 @@ import {
   SlashCommandBuilder,
   type ChatInputCommandInteraction,
 } from 'discord.js';
-import { type AskOutcome, MAX_QUESTION_CHARS, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
-import { renderAnswer, renderNotice, renderProgress, type DiscordMessage } from '../cards.js';
+import { type AskOutcome, LOOP_MESSAGES, MAX_QUESTION_CHARS, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
+import { renderAnswer, renderDelivery, renderNotice, renderProgress, type DiscordMessage } from '../cards.js';
 import { logUser, NO_MENTIONS, toOptions, type HandlerContext } from '../context.js';
 import { describeError, isUnknownInteraction } from '../errors.js';
 import { ThrottledEditor } from '../streaming.js';
@@ -93,7 +93,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
     switch (outcome.status) {
       case 'answered': {
         const { result, recorded } = outcome;
-        const rendered = renderAnswer(result, { votes: recorded });
+        const rendered = renderAnswer(result, { votes: recorded, escalate: ctx.humanLoop !== undefined });
         await editor.finish(rendered.message);
         let sentParts = 1;
         for (const part of rendered.continuations) {
@@ -120,6 +120,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
           },
           'discord: question answered',
         );
+        await showPendingAnswers(interaction, ctx);
         return;
       }
       case 'rate-limited':
@@ -142,6 +143,17 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
       .editReply(toOptions(renderNotice(MESSAGES.failed)))
       .catch((again: unknown) => ctx.logger.error({ user, err: describeError(again) }, 'discord: could not send the error message either'));
   }
+}
+
+/**
+ * TAs' answers that could not reach this student (DMs closed) are shown now, privately, after
+ * their answer (the human loop). A failure leaves them for the next question.
+ */
+async function showPendingAnswers(interaction: ChatInputCommandInteraction, ctx: HandlerContext): Promise<void> {
+  if (!ctx.humanLoop) return;
+  await ctx.humanLoop.deliverNotices('discord', interaction.user.id, async (view) => {
+    await interaction.followUp({ ...toOptions(renderDelivery(view, { intro: LOOP_MESSAGES.deliveredNoticeIntro })), flags: MessageFlags.Ephemeral });
+  });
 }
 
 /**
