@@ -10,7 +10,7 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, type Reference, splitText, truncate } from '../../src/bot/index.js';
+import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, LOOP_MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
 import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
@@ -50,7 +50,13 @@ export const SLACK_LABELS = {
   voteUpA11y: 'A resposta ajudou',
   voteDownA11y: 'A resposta não ajudou',
   annotate: 'Avaliar',
+  forward: '🙋 Encaminhar aos monitores',
+  forwardA11y: 'Encaminhar esta pergunta à fila dos monitores',
+  staffNote: `📌 ${LOOP_MESSAGES.staffNoteLabel}`,
 } as const;
+
+/** The "Encaminhar aos monitores" button's action id (the human loop; listeners/actions/forward.ts). */
+export const FORWARD_ACTION_ID = 'pergunta_escalate';
 
 const LABELS: readonly Label[] = ['C', 'P', 'I'];
 
@@ -65,11 +71,13 @@ export interface RenderOptions {
   feedback: boolean;
   /** Slack user id of who asked, shown with the question. */
   askedBy?: string;
+  /** Offer "Encaminhar aos monitores" (the human loop is on). */
+  forward?: boolean;
 }
 
 /** `Título · 16:28–22:47` */
 export function referenceLabel(ref: Reference): string {
-  return `${ref.title} · ${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  return `${ref.title} · ${ref.end > ref.start ? `${formatClock(ref.start)}–${formatClock(ref.end)}` : formatClock(ref.start)}`;
 }
 
 /** `[1] <url|Título · 16:28–22:47>` with the title escaped (excerpt numbers first, when known). */
@@ -132,7 +140,7 @@ function mrkdwnSection(text: string): SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text } };
 }
 
-function feedbackBlock(answerId: string): ActionsBlock {
+function feedbackBlock(answerId: string, forward: boolean): ActionsBlock {
   return {
     type: 'actions',
     block_id: FEEDBACK_BLOCK_ID,
@@ -160,6 +168,17 @@ function feedbackBlock(answerId: string): ActionsBlock {
           value: annotationValue(label, answerId),
         })),
       },
+      ...(forward
+        ? [
+            {
+              type: 'button' as const,
+              action_id: FORWARD_ACTION_ID,
+              text: { type: 'plain_text' as const, text: SLACK_LABELS.forward, emoji: true },
+              value: answerId,
+              accessibility_label: SLACK_LABELS.forwardA11y,
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -175,6 +194,7 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.question}${asker}:* ${escapeMrkdwn(truncate(result.question, 500))}` }],
   };
   head.push(question);
+  if (result.kind === 'verified') head.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `*${LOOP_MESSAGES.verifiedLabel}*` }] });
 
   if (result.notices.length > 0) {
     tail.push({
@@ -185,7 +205,11 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     });
   }
   if (result.references.length > 0) tail.push(...referenceSections(result.references));
-  if (options.feedback) tail.push(feedbackBlock(result.id));
+  for (const note of (result.notes ?? []).slice(0, 2)) {
+    const moment = mrkdwnLink(note.url, escapeMrkdwn(linkLabel(referenceLabel(note))));
+    tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${moment}` }] });
+  }
+  if (options.feedback) tail.push(feedbackBlock(result.id, options.forward === true));
 
   const room = Math.max(1, SLACK_LIMITS.blocks - head.length - tail.length);
   let chunks = mrkdwnChunks(result.answer);

@@ -38,7 +38,7 @@ export function perguntaCommand(ctx: ListenerContext) {
       return;
     }
 
-    const message = renderAnswer(outcome.result, { feedback: outcome.recorded, askedBy: command.user_id });
+    const message = renderAnswer(outcome.result, { feedback: outcome.recorded, askedBy: command.user_id, forward: ctx.humanLoop !== undefined });
     try {
       await respond({ response_type: ctx.config.SLACK_RESPONSE_TYPE, ...message });
       ctx.logger.info(
