@@ -13,6 +13,7 @@ import { watchLauncher } from '../src/cli/launcher.js';
 import { configuredAdapters } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { EXIT } from '../src/errors.js';
+import { setupHumanLoop } from '../src/humanloop/setup.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
 
 const program = createProgram('start', 'Run every chat adapter whose credentials are set (Discord, Slack), in one process.');
@@ -40,8 +41,10 @@ void runProgram(program, async ({ config, logger }) => {
   const core = await createCore(config, logger);
   const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, journalDir: config.STORE_JOURNAL_DIR, logger });
   logger.info({ store: store.description }, 'feedback store ready');
+  const loop = await setupHumanLoop({ config, logger, store, embedder: core.embedder, videos: core.index.videos, adapters: wanted });
+  core.answers.useKnowledge(loop.knowledge);
   const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
-  const deps: AdapterDeps = { config, logger, bot, store };
+  const deps: AdapterDeps = { config, logger, bot, store, ...(loop.loop ? { humanLoop: loop.loop } : {}) };
 
   const running: RunningAdapter[] = [];
   try {
@@ -55,6 +58,7 @@ void runProgram(program, async ({ config, logger }) => {
     }
   } catch (err) {
     await Promise.allSettled(running.map((a) => a.stop()));
+    await loop.stop();
     await store.close();
     await core.close();
     throw err;
@@ -81,6 +85,7 @@ void runProgram(program, async ({ config, logger }) => {
       void Promise.allSettled(running.map((a) => a.stop()))
         .then(async (results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
+          await loop.stop();
           await store.close();
           await core.close();
           logger.info('stopped');
