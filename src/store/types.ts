@@ -109,6 +109,11 @@ export interface JudgeRecord {
   abstained: boolean;
   /** "Criteria: … Supporting Evidence: … Score: N" */
   reasoning: string;
+  /**
+   * Correctness against a TA's answer to the same question (the human loop's golden set), when a
+   * TA answered this answer's case; absent or null otherwise (and in verdicts made before).
+   */
+  answerCorrectness?: JudgeScore | null;
 }
 
 /** One answer with everything about it: what export writes. */
