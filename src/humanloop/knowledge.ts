@@ -42,6 +42,7 @@ export class Knowledge {
   private refreshing: Promise<boolean> | undefined;
   private timer: NodeJS.Timeout | undefined;
   private failing = false;
+  private stopped = false;
 
   constructor(private readonly options: KnowledgeOptions) {
     this.matcher = new VerifiedMatcher(options.thresholds);
@@ -94,7 +95,8 @@ export class Knowledge {
   refresh(): Promise<boolean> {
     this.refreshing ??= this.reload()
       .catch((err: unknown) => {
-        if (!this.failing) {
+        // A refresh still running when the store closes at shutdown is not worth a warning.
+        if (!this.failing && !this.stopped) {
           this.failing = true;
           this.options.logger.warn({ reason: (err as Error).message }, 'human loop: could not read the verified answers (matching uses what was loaded)');
         }
@@ -109,7 +111,9 @@ export class Knowledge {
   /** Polls the store every `intervalMs` for other processes' changes. */
   start(intervalMs: number): void {
     if (this.timer) return;
+    this.stopped = false;
     const tick = () => {
+      if (this.stopped) return;
       this.timer = setTimeout(() => void this.refresh().finally(tick), intervalMs);
       this.timer.unref();
     };
@@ -117,6 +121,7 @@ export class Knowledge {
   }
 
   stop(): void {
+    this.stopped = true;
     clearTimeout(this.timer);
     this.timer = undefined;
   }
