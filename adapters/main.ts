@@ -43,7 +43,9 @@ void runProgram(program, async ({ config, logger }) => {
   logger.info({ store: store.description }, 'feedback store ready');
   const loop = await setupHumanLoop({ config, logger, store, embedder: core.embedder, videos: core.index.videos, adapters: wanted });
   core.answers.useKnowledge(loop.knowledge);
-  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger);
+  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, {
+    linkDomains: config.ANSWER_LINK_DOMAINS,
+  });
   const deps: AdapterDeps = { config, logger, bot, store, ...(loop.loop ? { humanLoop: loop.loop } : {}) };
 
   const running: RunningAdapter[] = [];

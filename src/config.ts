@@ -9,6 +9,7 @@ import { parse as parseDotenv } from 'dotenv';
 import { z } from 'zod';
 import { EXIT, UserError } from './errors.js';
 import { defaultJournalBase, parseStoreUrl } from './store/storeUrl.js';
+import { DEFAULT_MIN_COVERAGE } from './retrieval/coverage.js';
 
 const bool = z
   .enum(['true', 'false', '1', '0', 'yes', 'no'])
@@ -20,6 +21,9 @@ const httpUrl = z.url({ protocol: /^https?$/ });
 /** The index folder and course of a fresh clone: the sample course, indexed into index/. */
 export const DEFAULT_INDEX_DIR = 'index';
 export const SAMPLE_COURSE_DIR = 'examples/curso-exemplo';
+
+/** Room for a few short paragraphs with citations, well under Discord's 4,096-character embed. */
+export const DEFAULT_LLM_MAX_TOKENS = 700;
 
 const schema = z.object({
   INDEX_DIR: z.string().default(DEFAULT_INDEX_DIR),
@@ -37,6 +41,8 @@ const schema = z.object({
   WINDOW_MAX_TOKENS: int(16, 8192).default(512),
 
   RETRIEVAL_K: int(1, 50).default(5),
+  MIN_COVERAGE: num(0, 1).default(DEFAULT_MIN_COVERAGE),
+  MIN_DENSE_SIMILARITY: num(-1, 1).optional(),
   HNSW_M: int(4, 64).default(16),
   HNSW_EF_CONSTRUCTION: int(10, 2000).default(200),
   HNSW_EF: int(10, 2000).default(100),
@@ -47,6 +53,7 @@ const schema = z.object({
   LLM_TIMEOUT_MS: int(1_000, 600_000).default(30_000),
   LLM_MAX_RETRIES: int(0, 10).default(2),
   LLM_CONCURRENCY: int(1, 256).default(4),
+  LLM_MAX_TOKENS: int(16, 32_000).default(DEFAULT_LLM_MAX_TOKENS),
   JUDGE_MODEL: z.string().optional(),
 
   STORE_URL: z.string().default('sqlite://data/pergunta.sqlite'),
@@ -54,6 +61,7 @@ const schema = z.object({
   STORE_JOURNAL_DIR: z.string().optional(),
 
   RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
+  ANSWER_LINK_DOMAINS: z.string().optional(),
 
   DISCORD_TOKEN: z.string().optional(),
   DISCORD_APPLICATION_ID: z.string().regex(/^\d{5,25}$/, 'must be the numeric application id').optional(),
@@ -90,7 +98,7 @@ type Raw = z.infer<typeof schema>;
 /** Every setting name (each one is documented in .env.example). */
 export const SETTING_NAMES = Object.keys(schema.shape);
 
-export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL_DIR'> {
+export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL_DIR' | 'ANSWER_LINK_DOMAINS'> {
   /**
    * Folder of the journals of writes the store could not take (each store in a subfolder named
    * after it); default `journal/` next to a SQLite file, else `data/journal`; undefined for
@@ -99,6 +107,8 @@ export interface Config extends Omit<Raw, 'SLACK_ANNOTATOR_IDS' | 'STORE_JOURNAL
   STORE_JOURNAL_DIR: string | undefined;
   /** Slack user ids allowed to annotate; empty means anyone in the workspace. */
   SLACK_ANNOTATOR_IDS: string[];
+  /** Domains (and their subdomains) whose links stay clickable in answers, besides the course videos. */
+  ANSWER_LINK_DOMAINS: string[];
   /** Values that must never be written to logs or exports. */
   secrets: string[];
 }
@@ -147,6 +157,10 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   if (raw.SLACK_BOT_TOKEN && !raw.SLACK_APP_TOKEN && !raw.SLACK_SIGNING_SECRET) {
     problems.push('SLACK_SIGNING_SECRET (HTTP mode) or SLACK_APP_TOKEN (Socket Mode) is required when SLACK_BOT_TOKEN is set');
   }
+  const linkDomains = list(raw.ANSWER_LINK_DOMAINS).map((entry) => ({ entry, domain: linkDomain(entry) }));
+  for (const { entry, domain } of linkDomains) {
+    if (domain === null) problems.push(`ANSWER_LINK_DOMAINS: ${JSON.stringify(entry)} is not a domain name (write e.g. scikit-learn.org, without https:// or a path)`);
+  }
   if (problems.length > 0) throw new ConfigError(problems);
 
   const secrets = [
@@ -162,12 +176,27 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
   return {
     ...raw,
     STORE_JOURNAL_DIR: journalDir,
-    SLACK_ANNOTATOR_IDS: (raw.SLACK_ANNOTATOR_IDS ?? '')
-      .split(/[\s,]+/)
-      .map((s) => s.trim())
-      .filter(Boolean),
+    SLACK_ANNOTATOR_IDS: list(raw.SLACK_ANNOTATOR_IDS),
+    ANSWER_LINK_DOMAINS: linkDomains.map(({ domain }) => domain as string),
     secrets,
   };
+}
+
+/**
+ * A domain for `ANSWER_LINK_DOMAINS` in canonical form (`Docs.Python.org` → `docs.python.org`),
+ * or null when `value` is not a dotted host name (a URL, a path, `localhost`…).
+ */
+function linkDomain(value: string): string | null {
+  const domain = value.trim().toLowerCase().replace(/^\*?\./, '');
+  return /^(?=.{1,253}$)(?:[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z0-9-]{2,63}$/.test(domain) ? domain : null;
+}
+
+/** A comma- or space-separated setting as a list, empty entries dropped. */
+function list(value: string | undefined): string[] {
+  return (value ?? '')
+    .split(/[\s,]+/)
+    .map((s) => s.trim())
+    .filter(Boolean);
 }
 
 function isSecretName(name: string): boolean {

@@ -13,6 +13,7 @@ import { loadCourseIndex, type CourseIndex } from './index/courseIndex.js';
 import { IndexNotFoundError, currentGeneration } from './index/indexFiles.js';
 import { ingestCourse, type IngestReport } from './index/ingest.js';
 import type { Logger } from './logger.js';
+import type { CoverageThresholds } from './retrieval/coverage.js';
 import { HybridRetriever } from './retrieval/hybridRetriever.js';
 import type { WindowSettings } from './windowing.js';
 
@@ -63,6 +64,11 @@ export function windowSettings(config: Config): WindowSettings {
     strideSeconds: config.WINDOW_STRIDE_SECONDS,
     maxTokens: config.WINDOW_MAX_TOKENS,
   };
+}
+
+/** When an answer is "not found" from the retrieval evidence (MIN_COVERAGE, MIN_DENSE_SIMILARITY). */
+export function coverageThresholds(config: Config): CoverageThresholds {
+  return { minCoverage: config.MIN_COVERAGE, minDenseSimilarity: config.MIN_DENSE_SIMILARITY ?? null };
 }
 
 export function hnswParams(config: Config) {
@@ -123,6 +129,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
         timeoutMs: config.LLM_TIMEOUT_MS,
         maxRetries: config.LLM_MAX_RETRIES,
         maxConcurrency: config.LLM_CONCURRENCY,
+        maxTokens: config.LLM_MAX_TOKENS,
         logger,
       })
     : null;
@@ -135,9 +142,19 @@ export async function createCore(config: Config, logger: Logger, options: Create
       retriever: retriever.name,
       embeddingModel: retriever.denseAvailable() ? index.manifest.embeddingModel : null,
       llm: llm ? llm.model : 'none (extractive answers)',
+      glossary: index.glossary ? index.glossary.size : 0,
+      minCoverage: config.MIN_COVERAGE,
+      minDenseSimilarity: config.MIN_DENSE_SIMILARITY ?? null,
     },
     'answer core ready',
   );
-  const answers = new AnswerService({ retriever, videos: index.videos, llm, k: config.RETRIEVAL_K, logger });
+  const answers = new AnswerService({
+    retriever,
+    videos: index.videos,
+    llm,
+    k: config.RETRIEVAL_K,
+    coverage: coverageThresholds(config),
+    logger,
+  });
   return { config, index, embedder, retriever, llm, answers, close: async () => undefined };
 }

@@ -77,7 +77,7 @@ export function createLogger(options: LoggerOptions = {}): Logger {
   );
 }
 
-/** The NO_COLOR convention (https://no-color.org), and TERM=dumb. */
+/** The NO_COLOR environment convention, and TERM=dumb. */
 function isColorWanted(): boolean {
   return !process.env.NO_COLOR && process.env.TERM !== 'dumb';
 }

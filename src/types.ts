@@ -2,6 +2,7 @@
  * Platform-neutral data model shared by the core, the CLI and every adapter.
  * Nothing here depends on Discord or Slack.
  */
+import type { CoverageEstimate } from './retrieval/coverage.js';
 
 /** One timed caption from a transcript file. Times are seconds. */
 export interface Cue {
@@ -19,6 +20,12 @@ export interface Video {
   transcript: string;
 }
 
+/** Where each cue of a window starts: `offsets[i]` in the window's text, `starts[i]` in seconds. */
+export interface WindowCues {
+  offsets: number[];
+  starts: number[];
+}
+
 /** A time window of one video: the unit that is embedded, indexed and retrieved. */
 export interface TranscriptWindow {
   /** Stable integer id: the same window keeps the same id across re-ingests of the same index. */
@@ -27,9 +34,24 @@ export interface TranscriptWindow {
   start: number;
   end: number;
   text: string;
+  /** Its cues' boundaries; absent in indexes built before they were kept (links then open at `start`). */
+  cues?: WindowCues;
 }
 
 export type RetrieverName = 'dense' | 'lexical';
+
+/** What a window has of the question, whichever retriever found it. */
+export interface SegmentEvidence {
+  /**
+   * Lexical coverage, 0–1: the share of the question's content words (weighted by how specific
+   * they are in the course) that the window contains.
+   */
+  coverage: number;
+  /** The question's content words found in the window (analysed forms). */
+  matched: string[];
+  /** Cosine similarity between the question's and the window's embeddings, when the question was embedded. */
+  similarity?: number;
+}
 
 /** A retrieved window with its fused score and which retrievers found it. */
 export interface RetrievedSegment extends TranscriptWindow {
@@ -40,6 +62,18 @@ export interface RetrievedSegment extends TranscriptWindow {
   title: string;
   /** Link that opens the video at `start`. */
   url: string;
+  /** The window's evidence for the question (absent from retrievers that do not keep it). */
+  evidence?: SegmentEvidence;
+  /** The moment inside the window that best matches the question (absent without cue boundaries). */
+  moment?: Moment;
+}
+
+/** A moment inside a window: where to open the video, and what is said there. */
+export interface Moment {
+  /** Second the link opens at: a few seconds before the best matching cue, never before the window. */
+  at: number;
+  /** The cues around it (a sentence or two of the transcript). */
+  excerpt: string;
 }
 
 /** A link sent with an answer: one merged time range of one video. */
@@ -51,6 +85,13 @@ export interface Reference {
   url: string;
   /** Numbers of the excerpts (cited as [n] in the answer) inside this time range. */
   excerpts?: number[];
+  /** Second `url` opens at: the best moment inside the range; absent when it is `start`. */
+  at?: number;
+  /**
+   * True when the answer is "not found" and this is one of the moments closest to the question:
+   * shown as such ("Trechos mais próximos"), never as where the answer is.
+   */
+  closest?: boolean;
 }
 
 /** `verified`: the question matched an answer a TA wrote or approved (src/humanloop/). */
@@ -83,6 +124,8 @@ export interface AnswerResult {
   notices: string[];
   timings: Timings;
   createdAt: string;
+  /** The evidence on whether the lectures cover the question (absent when the retriever keeps none). */
+  coverage?: CoverageEstimate;
   /** Kind `verified`: the TA-verified answer that answered the question (src/humanloop/). */
   verified?: {
     id: string;

@@ -5,7 +5,7 @@
  * windows, 110 s stride) consecutive windows share about 40 s, so an explanation that crosses a
  * window border is whole in one of them.
  */
-import type { Cue } from './types.js';
+import type { Cue, WindowCues } from './types.js';
 
 export interface WindowSettings {
   windowSeconds: number;
@@ -21,6 +21,8 @@ export interface WindowDraft {
   start: number;
   end: number;
   text: string;
+  /** Where each of its cues starts, in the text and in time. */
+  cues: WindowCues;
 }
 
 /** Counts tokens the way the embedding model will see the passage. */
@@ -52,12 +54,12 @@ export function buildWindows(cues: readonly Cue[], settings: WindowSettings, cou
       tokens += cueTokens[last]!;
     }
     // The per-cue sum is an estimate: check the joined text and drop cues until it truly fits.
-    let text = joinCues(usable, first, last);
-    while (last > first && countTokens(text) > settings.maxTokens) {
+    let joined = joinCues(usable, first, last);
+    while (last > first && countTokens(joined.text) > settings.maxTokens) {
       last--;
-      text = joinCues(usable, first, last);
+      joined = joinCues(usable, first, last);
     }
-    windows.push({ start: windowStart, end: maxEnd(usable, first, last), text });
+    windows.push({ start: windowStart, end: maxEnd(usable, first, last), text: joined.text, cues: joined.cues });
     const cutByTokens = usable[last + 1] !== undefined && usable[last + 1]!.start < windowStart + settings.windowSeconds;
     if (last === usable.length - 1) break;
 
@@ -74,10 +76,22 @@ export function buildWindows(cues: readonly Cue[], settings: WindowSettings, cou
   return windows;
 }
 
-function joinCues(cues: readonly Cue[], from: number, to: number): string {
-  const parts: string[] = [];
-  for (let i = from; i <= to; i++) parts.push(cues[i]!.text.trim());
-  return parts.join(' ').replace(/\s+/g, ' ');
+/**
+ * The cues' texts joined by single spaces (whitespace inside a cue collapsed too), and where each
+ * cue starts in that text. Cues are trimmed and never empty here, so collapsing each one and
+ * joining with one space gives the same text as collapsing the joined text.
+ */
+function joinCues(cues: readonly Cue[], from: number, to: number): { text: string; cues: WindowCues } {
+  let text = '';
+  const offsets: number[] = [];
+  const starts: number[] = [];
+  for (let i = from; i <= to; i++) {
+    if (i > from) text += ' ';
+    offsets.push(text.length);
+    starts.push(cues[i]!.start);
+    text += cues[i]!.text.trim().replace(/\s+/g, ' ');
+  }
+  return { text, cues: { offsets, starts } };
 }
 
 function maxEnd(cues: readonly Cue[], from: number, to: number): number {

@@ -5,11 +5,11 @@
  * replaces Discord with one setting.
  */
 import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
+import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../src/bot/index.js';
 import { commands } from './commands/index.js';
 import { NO_MENTIONS, type HandlerContext } from './context.js';
 import { discordDeliveryHandlers } from './delivery.js';
-import { describeError } from './errors.js';
+import { describeError, isTokenRefused } from './errors.js';
 import { onInteraction } from './events/interactionCreate.js';
 import { DEFAULT_EDIT_INTERVAL_MS } from './streaming.js';
 
@@ -59,7 +59,11 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
   client.on(Events.InteractionCreate, onCreate);
   client.on(Events.Error, (err) => logger.error({ err: describeError(err) }, 'discord: client error'));
   client.on(Events.Warn, (message) => logger.warn(`discord: ${message}`));
-  client.on(Events.ShardDisconnect, (event) => logger.warn({ code: event.code }, 'discord: gateway disconnected'));
+  let lastCloseCode: number | undefined;
+  client.on(Events.ShardDisconnect, (event) => {
+    lastCloseCode = event.code;
+    logger.warn({ code: event.code }, 'discord: gateway disconnected');
+  });
   client.on(Events.ShardResume, () => logger.info('discord: gateway resumed'));
 
   const ready = new Promise<Client<true>>((resolve) => client.once(Events.ClientReady, resolve));
@@ -67,7 +71,14 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
     await client.login(token);
   } catch (err) {
     await client.destroy();
-    throw new Error(`Discord login failed: ${describeError(err).message}`);
+    // A mistake in the settings, not a bug: one line that says what to fix, no stack.
+    if (isTokenRefused(err, lastCloseCode)) {
+      throw new AdapterStartError(
+        'Discord refused DISCORD_TOKEN (the bot token is wrong, or was reset): copy the token from the Discord developer portal (your application → Bot → Reset Token) into DISCORD_TOKEN',
+      );
+    }
+    const closed = lastCloseCode !== undefined ? ` (gateway close code ${lastCloseCode})` : '';
+    throw new AdapterStartError(`Discord login failed${closed}: ${describeError(err).message}`);
   }
   const readyClient = await ready;
   logger.info(

@@ -1,7 +1,8 @@
 /**
  * AnswerResult → Slack message (Block Kit), within Slack's limits:
- * - the answer in mrkdwn `section` blocks of at most 3000 characters (`&`, `<`, `>` escaped,
- *   common Markdown turned into mrkdwn), split on paragraph/line/sentence/word boundaries;
+ * - the answer in mrkdwn `section` blocks of at most 3000 characters (Markdown converted by
+ *   walking its syntax tree: code untouched, tables as code blocks, `&`, `<`, `>` escaped),
+ *   split on paragraph/line/sentence/word boundaries outside code blocks;
  * - the references as links `<url|Título · 16:28–22:47>` that open the video at the second;
  * - an `actions` block with 👍/👎 buttons (`value` = answer id) and the TA annotation menu
  *   "Avaliar: Correta / Parcial / Incorreta" (option values `C|P|I:<answer id>`);
@@ -10,8 +11,24 @@
  * Pure functions: no Slack SDK calls.
  */
 import type { types as slack } from '@slack/bolt';
-import { type AnswerResult, excerptTag, formatClock, type Label, LABEL_NAMES, LOOP_MESSAGES, type Reference, splitText, truncate } from '../../src/bot/index.js';
-import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
+import {
+  type AnswerResult,
+  clockRange,
+  CLOSEST_MOMENTS_HEADING,
+  excerptTag,
+  isolate,
+  type Label,
+  LABEL_NAMES,
+  LOOP_MESSAGES,
+  MESSAGES,
+  plainReferences,
+  type Reference,
+  showsClosestMoments,
+  splitText,
+  titleLine,
+  truncate,
+} from '../../src/bot/index.js';
+import { escapeMrkdwn, literalMrkdwn, markdownToMrkdwn, mrkdwnLink, mrkdwnUrl } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
 type SectionBlock = slack.SectionBlock;
@@ -28,6 +45,10 @@ export const SLACK_LIMITS = {
   contextElements: 10,
   /** Characters of the answer in the notification fallback `text`, before escaping (Slack accepts far more). */
   fallbackText: 300,
+  /** Characters of a message's `text` (Slack refuses longer ones with `msg_too_long`). */
+  messageText: 40_000,
+  /** Characters of a reference's URL, once escaped, for it to be a link (a line must fit in a section). */
+  linkUrl: 2_500,
 } as const;
 
 export const ACTION_IDS = {
@@ -59,6 +80,8 @@ export const SLACK_LABELS = {
 export const FORWARD_ACTION_ID = 'pergunta_escalate';
 
 const LABELS: readonly Label[] = ['C', 'P', 'I'];
+/** Staff notes shown with one answer at most. */
+const MAX_NOTES = 2;
 
 export interface SlackMessage {
   /** Fallback for notifications and clients that cannot show blocks. */
@@ -75,14 +98,30 @@ export interface RenderOptions {
   forward?: boolean;
 }
 
-/** `Título · 16:28–22:47` */
+/** Longest video title in a reference line, before escaping. */
+export const TITLE_MAX = 150;
+
+/** `Título · 16:28–22:47` (`· 3:03` for a TA's moment) as mrkdwn: the title literal (no formatting) and isolated. */
 export function referenceLabel(ref: Reference): string {
-  return `${ref.title} · ${ref.end > ref.start ? `${formatClock(ref.start)}–${formatClock(ref.end)}` : formatClock(ref.start)}`;
+  return `${isolate(literalMrkdwn(titleLine(ref.title, TITLE_MAX)))} · ${clockRange(ref.start, ref.end)}`;
 }
 
-/** `[1] <url|Título · 16:28–22:47>` with the title escaped (excerpt numbers first, when known). */
+const REFERENCES_HEADING = `*${SLACK_LABELS.references}:*`;
+
+/**
+ * `[1] <url|Título · 16:28–22:47>` (excerpt numbers first, when known). A URL too long for a
+ * link in one section (long signed URLs, `&` escaped as `&amp;`) is left out, and the line
+ * says so: one line can never make Slack refuse the message.
+ */
 export function referenceLink(ref: Reference): string {
-  return `${excerptTag(ref)}${mrkdwnLink(ref.url, escapeMrkdwn(linkLabel(referenceLabel(ref))))}`;
+  const url = mrkdwnUrl(ref.url);
+  const line = `${excerptTag(ref)}${mrkdwnLink(ref.url, referenceLabel(ref))}`;
+  const fits = url.length <= SLACK_LIMITS.linkUrl && REFERENCES_HEADING.length + 3 + line.length <= SLACK_LIMITS.sectionText;
+  return /^https?:\/\//i.test(ref.url) && fits ? line : referenceWithoutLink(ref);
+}
+
+function referenceWithoutLink(ref: Reference): string {
+  return `${excerptTag(ref)}${referenceLabel(ref)} (${MESSAGES.linkTooLong})`;
 }
 
 /** Option value of the annotation menu: `C:<answer id>`. */
@@ -119,12 +158,21 @@ export function mrkdwnChunks(raw: string, limit: number = SLACK_LIMITS.sectionTe
   return out;
 }
 
-/** Reference lines packed into as few sections as the 3000-character limit allows. */
-function referenceSections(references: readonly Reference[]): SectionBlock[] {
+/**
+ * Reference lines packed into as few sections as the 3000-character limit allows; without
+ * their links if, with them, they would take more than `maxSections` (references are never
+ * left out: the answer cites them). A "not found" heads them as the closest moments instead.
+ */
+function referenceSections(references: readonly Reference[], maxSections: number, heading: string): SectionBlock[] {
+  const linked = packReferences(references.map(referenceLink), heading);
+  return linked.length <= maxSections ? linked : packReferences(references.map(referenceWithoutLink), heading);
+}
+
+function packReferences(lines: readonly string[], heading: string): SectionBlock[] {
   const sections: SectionBlock[] = [];
-  let current = `*${SLACK_LABELS.references}:*`;
-  for (const ref of references) {
-    const line = `\n• ${referenceLink(ref)}`;
+  let current = `*${heading}:*`;
+  for (const text of lines) {
+    const line = `\n• ${text}`;
     if (current.length + line.length > SLACK_LIMITS.sectionText) {
       sections.push(mrkdwnSection(current));
       current = line.slice(1);
@@ -136,8 +184,9 @@ function referenceSections(references: readonly Reference[]): SectionBlock[] {
   return sections;
 }
 
+/** verbatim: Slack links and parses nothing on its own; the only links are the ones written here. */
 function mrkdwnSection(text: string): SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text } };
+  return { type: 'section', text: { type: 'mrkdwn', text, verbatim: true } };
 }
 
 function feedbackBlock(answerId: string, forward: boolean): ActionsBlock {
@@ -191,7 +240,7 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
   const asker = options.askedBy ? ` <@${options.askedBy}>` : '';
   const question: ContextBlock = {
     type: 'context',
-    elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.question}${asker}:* ${escapeMrkdwn(truncate(result.question, 500))}` }],
+    elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}` }],
   };
   head.push(question);
   if (result.kind === 'verified') head.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `*${LOOP_MESSAGES.verifiedLabel}*` }] });
@@ -204,25 +253,60 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
         .map((notice) => ({ type: 'mrkdwn' as const, text: escapeMrkdwn(truncate(notice, 500)) })),
     });
   }
-  if (result.references.length > 0) tail.push(...referenceSections(result.references));
-  for (const note of (result.notes ?? []).slice(0, 2)) {
-    const moment = mrkdwnLink(note.url, escapeMrkdwn(linkLabel(referenceLabel(note))));
-    tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${moment}` }] });
+  const feedback = options.feedback ? [feedbackBlock(result.id, options.forward === true)] : [];
+  const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note): ContextBlock => ({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${mrkdwnLink(note.url, referenceLabel(note))}`, verbatim: true }],
+  }));
+  // A "not found" may offer the closest moments: headed as such, never as the answer's references.
+  const heading = showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : SLACK_LABELS.references;
+  // At least one block is left for the answer.
+  if (result.references.length > 0) {
+    tail.push(...referenceSections(result.references, SLACK_LIMITS.blocks - head.length - tail.length - notes.length - feedback.length - 1, heading));
   }
-  if (options.feedback) tail.push(feedbackBlock(result.id, options.forward === true));
+  tail.push(...notes, ...feedback);
 
   const room = Math.max(1, SLACK_LIMITS.blocks - head.length - tail.length);
   let chunks = mrkdwnChunks(result.answer);
   if (chunks.length > room) {
-    chunks = chunks.slice(0, room);
-    const last = chunks[room - 1] as { raw: string; text: string };
-    const cut = truncate(last.raw, Math.max(1, last.raw.length - 1));
-    chunks[room - 1] = { raw: cut, text: markdownToMrkdwn(cut) };
+    // Cut where the last block allows, outside code, and say so.
+    const note = `\n\n${literalMrkdwn(MESSAGES.answerCut)}`;
+    const last = mrkdwnChunks(chunks[room - 1]!.raw, SLACK_LIMITS.sectionText - note.length)[0] ?? { raw: '', text: '' };
+    chunks = [...chunks.slice(0, room - 1), { raw: last.raw, text: `${last.text}${note}` }];
   }
+  // The answer's links were vetted by the core (src/bot/answerDisplay.ts).
   const answer = chunks.map((chunk) => mrkdwnSection(chunk.text));
 
   return {
     text: escapeMrkdwn(truncate(result.answer.replace(/\s+/g, ' ').trim(), SLACK_LIMITS.fallbackText)),
     blocks: [...head, ...answer, ...tail].slice(0, SLACK_LIMITS.blocks),
   };
+}
+
+/**
+ * The same answer and links as one plain mrkdwn `text`, without blocks: sent when Slack
+ * refuses the rendered message (`invalid_blocks`), so the user still gets the answer. Without
+ * the 👍/👎 buttons (they are blocks).
+ */
+export function renderPlainAnswer(result: AnswerResult, options: Pick<RenderOptions, 'askedBy'>): { text: string } {
+  const asker = options.askedBy ? ` <@${options.askedBy}>` : '';
+  const label = result.kind === 'verified' ? `*${LOOP_MESSAGES.verifiedLabel}*\n` : '';
+  const question = `${label}*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}`;
+  const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note) => `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${referenceLabel(note)}`);
+  const notices = [...result.notices.map((notice) => escapeMrkdwn(truncate(notice, 500))), ...notes].join('\n');
+  const link = (url: string) => {
+    const escaped = mrkdwnUrl(url);
+    return escaped.length <= SLACK_LIMITS.linkUrl ? `<${escaped}>` : null;
+  };
+  const heading = `*${showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : SLACK_LABELS.references}:*`;
+  let references = plainReferences(result, heading, { title: literalMrkdwn, link });
+  // Dozens of long signed URLs could make the message too long for Slack: then no links.
+  if (references.length > SLACK_LIMITS.messageText / 2) references = plainReferences(result, heading, { title: literalMrkdwn, link: () => null });
+  const room = SLACK_LIMITS.messageText - question.length - notices.length - references.length - 16;
+  let answer = markdownToMrkdwn(result.answer);
+  if (answer.length > room) {
+    const note = `\n\n${literalMrkdwn(MESSAGES.answerCut)}`;
+    answer = `${mrkdwnChunks(result.answer, room - note.length)[0]?.text ?? ''}${note}`;
+  }
+  return { text: [question, answer, notices, references].filter((part) => part !== '').join('\n\n') };
 }

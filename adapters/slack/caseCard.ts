@@ -16,7 +16,6 @@ import {
   BOT_LABEL_CHOICES,
   type CaseView,
   type DeliveryView,
-  formatClock,
   type Label,
   LOOP_MESSAGES,
   MAX_DETAILS_CHARS,
@@ -26,8 +25,8 @@ import {
   truncate,
   type VerifiedAnswer,
 } from '../../src/bot/index.js';
-import { FORWARD_ACTION_ID } from './cards.js';
-import { escapeMrkdwn, linkLabel, markdownToMrkdwn, mrkdwnLink } from './markdown.js';
+import { FORWARD_ACTION_ID, referenceLink } from './cards.js';
+import { escapeMrkdwn, literalMrkdwn, markdownToMrkdwn } from './markdown.js';
 
 type KnownBlock = slack.KnownBlock;
 type ActionsBlock = slack.ActionsBlock;
@@ -124,24 +123,30 @@ export function slackDate(iso: string): string {
   return `<!date^${seconds}^{date_short_pretty} às {time}|${fallback} UTC>`;
 }
 
+/**
+ * verbatim: Slack links and parses nothing on its own (a student's "@here" pings no one); the only
+ * links and dates are the ones written here.
+ */
 function section(text: string): slack.SectionBlock {
-  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.section) } };
+  return { type: 'section', text: { type: 'mrkdwn', text: truncate(text, LIMITS.section), verbatim: true } };
 }
 
 function context(...texts: string[]): slack.ContextBlock {
-  return { type: 'context', elements: texts.slice(0, LIMITS.context).map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, 2000) })) };
+  return { type: 'context', elements: texts.slice(0, LIMITS.context).map((text) => ({ type: 'mrkdwn' as const, text: truncate(text, 2000), verbatim: true })) };
 }
 
-function range(ref: { start: number; end: number }): string {
-  return ref.end > ref.start ? `${formatClock(ref.start)}–${formatClock(ref.end)}` : formatClock(ref.start);
+/** Text as typed (a question, details, a reason): shown literally, no formatting of its own. */
+function literal(text: string, max: number): string {
+  return literalMrkdwn(truncate(text, max));
 }
 
-function link(url: string, label: string): string {
-  return /^https?:\/\//i.test(url) ? mrkdwnLink(url, escapeMrkdwn(linkLabel(label))) : escapeMrkdwn(label);
+/** `<url|Título · 3:03–5:33>` like the answers' references (title literal, long URLs left out). */
+function link(ref: { videoId: string; title: string; start: number; end: number; url: string }): string {
+  return referenceLink({ videoId: ref.videoId, title: ref.title, start: ref.start, end: ref.end, url: ref.url });
 }
 
 export function referenceLines(references: readonly Reference[]): string {
-  return references.map((r) => `• ${link(r.url, `${r.title} · ${range(r)}`)}`).join('\n');
+  return references.map((r) => `• ${link(r)}`).join('\n');
 }
 
 function button(text: string, actionId: string, value: string, style?: 'primary' | 'danger'): slack.Button {
@@ -154,28 +159,32 @@ function deliveryText(d: CaseView['requesters'][number]['delivery']): string {
   return CARD_LABELS.delivery[d.status];
 }
 
-/** The case card: `text` is the notification fallback. */
-export function renderCaseCard(view: CaseView): { text: string; blocks: KnownBlock[] } {
+/**
+ * The case card: `text` is the notification fallback. `compact`: only the header, the question,
+ * the votes, the state and the buttons, for when Slack refused the full card (`invalid_blocks`):
+ * the TAs can still act on the case, and the rest is in the store (and in the export).
+ */
+export function renderCaseCard(view: CaseView, options: { compact?: boolean } = {}): { text: string; blocks: KnownBlock[] } {
   const c = view.case;
   const answer = view.answer;
   const question = answer?.question ?? '(a resposta do bot não está mais no banco)';
-  const who = view.requesters.map((r) => escapeMrkdwn(r.label));
+  const who = view.requesters.map((r) => literalMrkdwn(r.label));
   const head: KnownBlock[] = [
     { type: 'header', text: { type: 'plain_text', text: truncate(CARD_LABELS.header(c.origin), LIMITS.header), emoji: true } },
     context(`Caso \`${c.id.slice(0, 8)}\` · pedido ${slackDate(c.createdAt)} · ${who.slice(0, 3).join(', ')}${who.length > 3 ? ` e mais ${who.length - 3}` : ''}`),
-    section(`*${CARD_LABELS.question}:* ${escapeMrkdwn(truncate(question, 800))}`),
+    section(`*${CARD_LABELS.question}:* ${literal(question, 800)}`),
   ];
-  for (const r of view.requesters.filter((x) => x.details).slice(0, 3)) {
-    head.push(section(`*${CARD_LABELS.details} (${escapeMrkdwn(r.label)}):* ${escapeMrkdwn(truncate(r.details ?? '', 800))}`));
+  for (const r of options.compact ? [] : view.requesters.filter((x) => x.details).slice(0, 3)) {
+    head.push(section(`*${CARD_LABELS.details} (${literalMrkdwn(r.label)}):* ${literal(r.details ?? '', 800)}`));
   }
-  if (view.conversation && view.conversation.length > 0) {
-    const turns = view.conversation.slice(-3).map((t) => `> *P:* ${escapeMrkdwn(truncate(t.question, 300))}\n> *R:* ${escapeMrkdwn(truncate(t.answer.replace(/\s+/g, ' '), 400))}`);
+  if (!options.compact && view.conversation && view.conversation.length > 0) {
+    const turns = view.conversation.slice(-3).map((t) => `> *P:* ${literal(t.question, 300)}\n> *R:* ${literal(t.answer.replace(/\s+/g, ' '), 400)}`);
     head.push(section(`*${CARD_LABELS.conversation}:*\n${turns.join('\n')}`));
   }
-  if (answer) {
+  if (answer && !options.compact) {
     head.push(section(`*${CARD_LABELS.botAnswer}* (${CARD_LABELS.kind[answer.kind] ?? answer.kind}):\n${markdownToMrkdwn(truncate(answer.answer, 1500))}`));
     if (answer.segments.length > 0) {
-      const lines = answer.segments.slice(0, 5).map((s) => `• ${link(s.url, `${s.title} · ${range(s)}`)} (${s.score.toFixed(4)})`);
+      const lines = answer.segments.slice(0, 5).map((s) => `• ${link(s)} (${s.score.toFixed(4)})`);
       head.push(section(`*${CARD_LABELS.segments}:*\n${lines.join('\n')}`));
     }
   }
@@ -185,20 +194,20 @@ export function renderCaseCard(view: CaseView): { text: string; blocks: KnownBlo
   const res = c.resolution;
   if (res) {
     const at = slackDate(res.by.at);
-    const name = escapeMrkdwn(res.by.name);
-    if (res.kind === 'answered') state.push(section(`${CARD_LABELS.answered(name, at)}\n${markdownToMrkdwn(truncate(res.text ?? '', 2500))}`));
+    const name = literalMrkdwn(res.by.name);
+    if (res.kind === 'answered') state.push(section(`${CARD_LABELS.answered(name, at)}\n${options.compact ? literal(res.text ?? '', 2500) : markdownToMrkdwn(truncate(res.text ?? '', 2500))}`));
     else if (res.kind === 'endorsed') state.push(section(CARD_LABELS.endorsed(name, at)));
-    else state.push(section(`${CARD_LABELS.closed(name, at)}: ${escapeMrkdwn(truncate(res.text ?? '', 1000))}`));
+    else state.push(section(`${CARD_LABELS.closed(name, at)}: ${literal(res.text ?? '', 1000)}`));
     const extra: string[] = [];
     if (res.kind === 'answered' && res.references.length > 0) extra.push(referenceLines(res.references));
     if (res.botLabel && res.kind === 'answered') extra.push(CARD_LABELS.botLabel(res.botLabel));
     if (res.noteIds.length > 0) extra.push(`📌 Nota fixada em ${res.noteIds.length} ${res.noteIds.length === 1 ? 'trecho' : 'trechos'}`);
     if (extra.length > 0) state.push(context(...extra));
-    state.push(context(...view.requesters.map((r) => `${escapeMrkdwn(r.label)}: ${deliveryText(r.delivery)}`)));
+    state.push(context(...view.requesters.map((r) => `${literalMrkdwn(r.label)}: ${deliveryText(r.delivery)}`)));
     const votes = Object.values(c.ratings);
     if (votes.length > 0) state.push(context(CARD_LABELS.ratings(votes.filter((v) => v === 'up').length, votes.filter((v) => v === 'down').length)));
   } else if (c.claimedBy) {
-    state.push(section(CARD_LABELS.claimed(escapeMrkdwn(c.claimedBy.name), slackDate(c.claimedBy.at))));
+    state.push(section(CARD_LABELS.claimed(literalMrkdwn(c.claimedBy.name), slackDate(c.claimedBy.at))));
   } else {
     state.push(section(CARD_LABELS.open));
   }
@@ -234,7 +243,7 @@ export function renderCaseCard(view: CaseView): { text: string; blocks: KnownBlo
 
 /** The reminder posted in the card's thread (and broadcast to the channel). */
 export function renderReminder(view: CaseView): string {
-  return `${LOOP_MESSAGES.reminder(view.reminderHours)} ${escapeMrkdwn(truncate(view.answer?.question ?? '', 200))}`;
+  return `${LOOP_MESSAGES.reminder(view.reminderHours)} ${literal(view.answer?.question ?? '', 200)}`;
 }
 
 /** Private metadata of the modals: the case (or verified answer) and where the TA acted. */
@@ -270,7 +279,7 @@ export function answerModal(view: CaseView, channel: string | null): ModalView {
     submit: plainTitle(MODAL_LABELS.submitAnswer),
     close: plainTitle(MODAL_LABELS.cancel),
     blocks: [
-      section(MODAL_LABELS.questionContext(escapeMrkdwn(truncate(question, 1500)))),
+      section(MODAL_LABELS.questionContext(literal(question, 1500))),
       {
         type: 'input',
         block_id: INPUTS.answer.block,
@@ -352,17 +361,17 @@ export function renderFaq(answers: readonly VerifiedAnswer[], notes: readonly St
   const blocks: KnownBlock[] = [];
   if (answers.length === 0 && notes.length === 0) return { text: LOOP_MESSAGES.faqEmpty, blocks: [section(LOOP_MESSAGES.faqEmpty)] };
   const shown = answers.slice(0, LIMITS.faqItems);
-  blocks.push(context(`*Respostas verificadas*${query ? ` com “${escapeMrkdwn(truncate(query, 100))}”` : ''}: ${answers.length}${answers.length > shown.length ? ` (mostrando as ${shown.length} mais recentes; use /pergunta-faq <termo> para filtrar)` : ''}`));
+  blocks.push(context(`*Respostas verificadas*${query ? ` com “${literal(query, 100)}”` : ''}: ${answers.length}${answers.length > shown.length ? ` (mostrando as ${shown.length} mais recentes; use /pergunta-faq <termo> para filtrar)` : ''}`));
   for (const a of shown) {
     const by = `${escapeMrkdwn(a.updatedBy?.name ?? a.by.name)} ${slackDate(a.updatedAt)}${a.source === 'endorsement' ? ' · resposta do bot confirmada' : ''}`;
-    blocks.push(section(`*${escapeMrkdwn(truncate(a.question, 300))}*\n${markdownToMrkdwn(truncate(a.answer, 600))}\n_${by}_`));
+    blocks.push(section(`*${literal(a.question, 300)}*\n${markdownToMrkdwn(truncate(a.answer, 600))}\n_${by}_`));
     blocks.push({ type: 'actions', block_id: `faq:${a.id}`, elements: [button('Editar', CASE_ACTION_IDS.faqEdit, a.id), button('Retirar', CASE_ACTION_IDS.faqRetire, a.id, 'danger')] });
   }
   const room = Math.max(0, Math.floor((LIMITS.blocks - blocks.length - 1) / 2));
   if (notes.length > 0 && room > 0) {
     blocks.push(context(`*Notas fixadas em trechos das aulas*: ${notes.length}`));
     for (const n of notes.slice(0, Math.min(room, 8))) {
-      blocks.push(section(`📌 ${link(n.url, `${n.title} · ${range(n)}`)}\n${escapeMrkdwn(truncate(n.text, 400))}\n_${escapeMrkdwn(n.by.name)} ${slackDate(n.createdAt)}_`));
+      blocks.push(section(`📌 ${link(n)}\n${escapeMrkdwn(truncate(n.text, 400))}\n_${escapeMrkdwn(n.by.name)} ${slackDate(n.createdAt)}_`));
       blocks.push({ type: 'actions', block_id: `note:${n.id}`, elements: [button('Retirar nota', CASE_ACTION_IDS.noteRetire, n.id, 'danger')] });
     }
   }
@@ -373,7 +382,7 @@ export function renderFaq(answers: readonly VerifiedAnswer[], notes: readonly St
 export function renderSlackDelivery(view: DeliveryView): { text: string; blocks: KnownBlock[] } {
   const blocks: KnownBlock[] = [
     context(`*${escapeMrkdwn(view.label)}*`),
-    section(`*${CARD_LABELS.question}:* ${escapeMrkdwn(truncate(view.question, 800))}`),
+    section(`*${CARD_LABELS.question}:* ${literal(view.question, 800)}`),
     section(markdownToMrkdwn(truncate(view.text, 2800))),
   ];
   if (view.references.length > 0) blocks.push(section(`*Trechos das aulas:*\n${referenceLines(view.references)}`));

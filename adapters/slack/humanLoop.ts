@@ -19,18 +19,30 @@ export function slackErrorCode(err: unknown): string | null {
   return typeof data?.error === 'string' ? data.error : null;
 }
 
+/** Slack refused the blocks themselves: sending the same again would fail forever. */
+const REFUSED_BLOCKS = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'too_many_attachments']);
+
 export function slackLoopHandlers(client: WebClient, channel: string, logger: Logger): OutboxHandlers {
+  /** `send` with the full card; refused as such, with the compact one (the buttons stay). */
+  async function withCard<T>(view: Parameters<typeof renderCaseCard>[0], send: (card: ReturnType<typeof renderCaseCard>) => Promise<T>): Promise<T> {
+    try {
+      return await send(renderCaseCard(view));
+    } catch (err) {
+      const code = slackErrorCode(err);
+      if (code === null || !REFUSED_BLOCKS.has(code)) throw err;
+      logger.warn({ caseId: view.case.id, code }, 'slack: the case card was refused; sending the compact card');
+      return send(renderCaseCard(view, { compact: true }));
+    }
+  }
   return {
     async postCard(view) {
-      const card = renderCaseCard(view);
-      const result = await client.chat.postMessage({ channel, text: card.text, blocks: card.blocks, unfurl_links: false, unfurl_media: false });
+      const result = await withCard(view, (card) => client.chat.postMessage({ channel, text: card.text, blocks: card.blocks, unfurl_links: false, unfurl_media: false }));
       if (!result.channel || !result.ts) throw new Error('chat.postMessage answered without channel or ts');
       return { channel: result.channel, ts: result.ts };
     },
     async updateCard(view, card) {
-      const rendered = renderCaseCard(view);
       try {
-        await client.chat.update({ channel: card.channel, ts: card.ts, text: rendered.text, blocks: rendered.blocks });
+        await withCard(view, (rendered) => client.chat.update({ channel: card.channel, ts: card.ts, text: rendered.text, blocks: rendered.blocks }));
       } catch (err) {
         const code = slackErrorCode(err);
         // Someone deleted the card: nothing left to update (the case itself is in the store).

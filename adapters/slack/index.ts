@@ -6,7 +6,8 @@
  * - Socket Mode when SLACK_APP_TOKEN is set: the app opens a WebSocket to Slack (no public URL).
  * - HTTP otherwise: Bolt's receiver on PORT serves `/slack/events` and verifies every request
  *   with SLACK_SIGNING_SECRET (bad signature, missing headers or a timestamp older than five
- *   minutes → 401, no listener runs).
+ *   minutes → 401, no listener runs). A guard in front of it (httpGuard.ts) refuses unsigned
+ *   requests from their headers, caps bodies at 256 KB and checks the signature before parsing.
  * SLACK_API_URL overrides the Web API base (proxies, tests), including Socket Mode's
  * `apps.connections.open`.
  *
@@ -18,10 +19,10 @@
 import type { Server } from 'node:http';
 import type { AddressInfo } from 'node:net';
 import { App, HTTPReceiver, SocketModeReceiver } from '@slack/bolt';
-import type { AdapterDeps, RunningAdapter } from '../../src/bot/index.js';
+import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../src/bot/index.js';
 import type { ListenerContext } from './context.js';
-import { errorText } from './errors.js';
-import { guardRequestBodies } from './httpGuard.js';
+import { errorText, listenProblem, refusedTokenReason } from './errors.js';
+import { guardRequestBodies, MAX_BODY_BYTES, type HttpGuardOptions } from './httpGuard.js';
 import { checkEscalationChannel, slackLoopHandlers } from './humanLoop.js';
 import { registerListeners } from './listeners/index.js';
 import { createBoltLogger } from './logging.js';
@@ -32,6 +33,8 @@ export interface SlackAdapterOptions {
    * port (see `SlackAdapter.port`).
    */
   listen?: { port?: number; host?: string };
+  /** HTTP mode only: limits of the request guard (httpGuard.ts); tests shorten the read timeout. */
+  httpGuard?: HttpGuardOptions;
   /** Longest wait for a `respond()` or Web API call, in ms. Default 10 000. */
   requestTimeoutMs?: number;
 }
@@ -104,6 +107,8 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
         logger: boltLogger,
         processBeforeResponse: false,
         port: config.PORT,
+        // The guard reads bodies first; this is Bolt's own cap, should one ever reach it unread.
+        bodyLimit: MAX_BODY_BYTES,
       });
 
   const app = new App({
@@ -137,14 +142,35 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
   };
   registerListeners(app, ctx);
 
-  await app.init();
+  // A token Slack refuses or a port already taken is a mistake in the settings, not a bug: one
+  // line that says what to fix, no stack.
+  await app.init().catch((err: unknown) => {
+    const refused = refusedTokenReason(err);
+    if (refused) {
+      throw new AdapterStartError(
+        `Slack refused SLACK_BOT_TOKEN (auth.test: ${refused}): copy the Bot User OAuth Token (xoxb-…) from the Slack app's "OAuth & Permissions" page into SLACK_BOT_TOKEN`,
+      );
+    }
+    throw new AdapterStartError(`Slack login failed (auth.test): ${errorText(err)}`);
+  });
   let server: Server | null = null;
   if (receiver instanceof HTTPReceiver) {
-    guardRequestBodies(receiver, signingSecret as string, logger);
+    guardRequestBodies(receiver, signingSecret as string, logger, options.httpGuard);
     const port = options.listen?.port ?? config.PORT;
-    server = await receiver.start(options.listen?.host ? { port, host: options.listen.host } : port);
+    server = await receiver.start(options.listen?.host ? { port, host: options.listen.host } : port).catch((err: unknown) => {
+      const problem = listenProblem(err, port);
+      throw problem ? new AdapterStartError(problem) : err;
+    });
   } else {
-    await receiver.start();
+    await receiver.start().catch((err: unknown) => {
+      const refused = refusedTokenReason(err);
+      if (refused) {
+        throw new AdapterStartError(
+          `Slack refused SLACK_APP_TOKEN (apps.connections.open: ${refused}): create an app-level token (xapp-…) with the connections:write scope under "Basic Information" and set SLACK_APP_TOKEN`,
+        );
+      }
+      throw new AdapterStartError(`Slack Socket Mode could not connect: ${errorText(err)}`);
+    });
   }
   const port = server ? (server.address() as AddressInfo).port : null;
   // The human loop: cases (from this process or another one sharing the store) are posted here.

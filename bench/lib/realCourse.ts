@@ -10,7 +10,7 @@ import { loadConfig, type Config } from '../../src/config.js';
 import { runIngest } from '../../src/core.js';
 import { EmbeddingModelUnavailableError } from '../../src/embeddings/embedder.js';
 import { loadTransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
-import { aggregate, countRelevant, readQuestions, scoreQuestion } from '../../src/evaluation/retrievalEval.js';
+import { aggregate, countRelevant, questionKind, readQuestions, scoreQuestion } from '../../src/evaluation/retrievalEval.js';
 import { loadCourseIndex } from '../../src/index/courseIndex.js';
 import { createLogger } from '../../src/logger.js';
 import { HybridRetriever } from '../../src/retrieval/hybridRetriever.js';
@@ -24,7 +24,8 @@ export async function benchRealCourse(courseDir: string, workDir: string, config
   const logger = createLogger({ level: 'silent' });
   const ingest = await timed(() => runIngest(config, logger, courseDir, indexDir, null));
   const index = await loadCourseIndex(indexDir, { ef: config.HNSW_EF });
-  const questions = await readQuestions(path.join(courseDir, 'questions.json'));
+  // Quality is compared on the questions the lectures answer (the not-covered ones have no hit to find).
+  const questions = (await readQuestions(path.join(courseDir, 'questions.json'))).filter((q) => questionKind(q) === 'answerable');
   const texts = questions.map((q) => normalizeQuestion(q.q));
   const k = 10;
   const limits = { count: Math.max(2000, texts.length * 20), budgetMs };

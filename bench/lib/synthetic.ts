@@ -66,7 +66,7 @@ export interface SizeOptions {
 const instantLlm: Llm = {
   model: 'bench-instant',
   async complete(_messages: readonly ChatMessage[]) {
-    return 'Segundo o trecho [1], a resposta está na aula indicada.';
+    return { text: 'Segundo o trecho [1], a resposta está na aula indicada.', finishReason: 'stop', truncated: false };
   },
 };
 

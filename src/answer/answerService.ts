@@ -4,18 +4,23 @@
  */
 import { randomUUID } from 'node:crypto';
 import { performance } from 'node:perf_hooks';
+import { DEFAULT_THRESHOLDS, isCovered, type CoverageThresholds } from '../retrieval/coverage.js';
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
 import type { AnswerKind, AnswerResult, Reference, RetrievedSegment, StaffNoteView, Video } from '../types.js';
 import { extractiveAnswer } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
-import { NOT_FOUND_MESSAGE, PROMPT_VERSION, VERIFIED_PROMPT_VERSION, buildMessages, isNothingToAdd, isNotCoveredAnswer } from './prompt.js';
-import { citedReferences } from './references.js';
+import { NOT_COVERED_CLOSEST_MESSAGE, NOT_FOUND_MESSAGE, PROMPT_VERSION, VERIFIED_PROMPT_VERSION, buildMessages, isNothingToAdd, isNotCoveredAnswer } from './prompt.js';
+import { buildReferences, citedReferences } from './references.js';
 import { EXIT, UserError } from '../errors.js';
 
 export const MAX_QUESTION_CHARS = 2000;
 
 export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta extraída das transcrições.';
+
+/** Shown with an LLM answer that reached the length limit (LLM_MAX_TOKENS) before its end. */
+export const CUT_ANSWER_NOTICE =
+  'Resposta cortada: ela atingiu o tamanho máximo. Para uma resposta completa, faça uma pergunta mais específica.';
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
 
@@ -75,8 +80,16 @@ export interface AnswerServiceOptions {
    * only meaningful relative to the retriever's configuration. Default: keep everything.
    */
   minScore?: number;
+  /**
+   * When the retriever's coverage estimate is below these, the answer is "not found" (with the
+   * closest moments as links) and no LLM is called. Default `DEFAULT_THRESHOLDS`.
+   */
+  coverage?: CoverageThresholds;
   logger?: LlmLogger;
 }
+
+/** Closest moments shown with a "not found" answer, at most. */
+export const MAX_CLOSEST_MOMENTS = 3;
 
 export interface AnswerOptions {
   /** Overrides the service's `k` for this question. */
@@ -95,12 +108,32 @@ function elapsed(since: number): number {
   return Math.round(performance.now() - since);
 }
 
+function round3(x: number): number {
+  return Math.round(x * 1000) / 1000;
+}
+
+/**
+ * The segments to offer as "closest moments" with a not-found answer: those that contain some
+ * of the question's content words, most covering first (retrieval order on ties), at most
+ * MAX_CLOSEST_MOMENTS.
+ */
+export function closestMoments(segments: readonly RetrievedSegment[]): RetrievedSegment[] {
+  return segments
+    .map((seg, rank) => ({ seg, rank }))
+    .filter(({ seg }) => (seg.evidence?.matched.length ?? 0) > 0)
+    .sort((a, b) => (b.seg.evidence?.coverage ?? 0) - (a.seg.evidence?.coverage ?? 0) || a.rank - b.rank)
+    .slice(0, MAX_CLOSEST_MOMENTS)
+    .map(({ seg }) => seg);
+}
+
 export class AnswerService {
   private readonly retriever: Retriever;
-  private readonly videos: ReadonlyMap<string, Video>;
+  /** Course videos by id: their URLs are the links an answer may keep (src/bot/answerLinks.ts). */
+  readonly videos: ReadonlyMap<string, Video>;
   private readonly llm: Llm | null;
   private readonly k: number;
   private readonly minScore: number | undefined;
+  private readonly thresholds: CoverageThresholds;
   private readonly logger: LlmLogger | undefined;
   private knowledge: AnswerKnowledge | null = null;
 
@@ -110,6 +143,7 @@ export class AnswerService {
     this.llm = opts.llm;
     this.k = opts.k;
     this.minScore = opts.minScore;
+    this.thresholds = opts.coverage ?? DEFAULT_THRESHOLDS;
     this.logger = opts.logger;
   }
 
@@ -146,6 +180,10 @@ export class AnswerService {
       const min = this.minScore;
       segments = segments.filter((s) => s.score >= min);
     }
+    // A window that shares none of the question's content words and that dense retrieval did
+    // not find is noise: it reached the ranking through framing words ("funciona", "serve").
+    segments = segments.filter((s) => !s.evidence || s.evidence.matched.length > 0 || s.foundBy.dense !== undefined);
+    const covered = !search.coverage || isCovered(search.coverage, this.thresholds);
     const notices = [...search.notices];
 
     let answer: string;
@@ -153,9 +191,14 @@ export class AnswerService {
     let references: AnswerResult['references'];
     let promptVersion = PROMPT_VERSION;
     const tGenerate = performance.now();
+    // Before the "not covered" decision: a TA may have answered what the lectures do not cover.
     const verified = this.knowledge?.match(q, search.queryVector ?? null) ?? null;
     if (verified) {
-      ({ answer, references } = await this.answerVerified(id, q, verified.answer, segments, opts));
+      // Excerpts that do not cover the question would only invite the LLM to pad the TA's answer.
+      let truncated: boolean;
+      ({ answer, references, truncated } = await this.answerVerified(id, q, verified.answer, covered ? segments : [], opts));
+      // The complement stops short; the TA's answer before it is whole.
+      if (truncated) notices.push(CUT_ANSWER_NOTICE);
       kind = 'verified';
       promptVersion = VERIFIED_PROMPT_VERSION;
     } else if (segments.length === 0) {
@@ -163,14 +206,30 @@ export class AnswerService {
       kind = 'not-found';
       references = [];
       opts.onDelta?.(answer);
+    } else if (!covered) {
+      // Not covered: no LLM call; the moments that share something with the question are links.
+      const closest = closestMoments(segments);
+      references = buildReferences(closest, this.videos).map((r) => ({ ...r, closest: true }));
+      answer = references.length > 0 ? NOT_COVERED_CLOSEST_MESSAGE : NOT_FOUND_MESSAGE;
+      kind = 'not-found';
+      opts.onDelta?.(answer);
     } else if (this.llm) {
-      // Only the retrieved videos' titles: copying every title cost ~2.7 ms per answer at 6,667 videos.
+      // Only the retrieved videos' titles: copying every title would grow with the course.
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       try {
-        answer = await this.llm.complete(
+        const reply = await this.llm.complete(
           buildMessages(q, segments, titles),
           { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
         );
+        answer = reply.text;
+        if (reply.truncated) {
+          // The text so far is still an answer; the notice tells the student it stops short.
+          notices.push(CUT_ANSWER_NOTICE);
+          this.logger?.warn(
+            { id, model: this.llm.model, maxTokens: this.llm.maxTokens, answerChars: answer.length },
+            'answer cut at the length limit (LLM_MAX_TOKENS)',
+          );
+        }
       } catch (err) {
         if (err instanceof LlmError) {
           this.logger?.warn(
@@ -217,6 +276,7 @@ export class AnswerService {
         totalMs: elapsed(t0),
       },
       createdAt,
+      ...(search.coverage ? { coverage: search.coverage } : {}),
       ...(verified
         ? { verified: { id: verified.answer.id, similarity: verified.match.similarity, method: verified.match.method, question: verified.answer.question, at: verified.answer.createdAt } }
         : {}),
@@ -231,6 +291,9 @@ export class AnswerService {
         segments: segments.length,
         references: references.length,
         answerChars: answer.length,
+        ...(search.coverage
+          ? { coverage: { lexical: round3(search.coverage.lexical), dense: search.coverage.dense === null ? null : round3(search.coverage.dense), covered } }
+          : {}),
         timings: result.timings,
       },
       'answered',
@@ -252,17 +315,20 @@ export class AnswerService {
     verified: { answer: string; references: Reference[] },
     segments: RetrievedSegment[],
     opts: AnswerOptions,
-  ): Promise<{ answer: string; references: Reference[] }> {
+  ): Promise<{ answer: string; references: Reference[]; truncated: boolean }> {
     const base = verified.answer.trim();
     opts.onDelta?.(base);
     let complement = '';
+    let truncated = false;
     let cited: Reference[] = [];
     if (this.llm && segments.length > 0) {
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       try {
-        const text = await this.llm.complete(buildMessages(question, segments, titles, { verified: { answer: base } }), opts.signal ? { signal: opts.signal } : {});
+        const reply = await this.llm.complete(buildMessages(question, segments, titles, { verified: { answer: base } }), opts.signal ? { signal: opts.signal } : {});
+        const text = reply.text;
         if (!isNothingToAdd(text) && !isNotCoveredAnswer(text)) {
           complement = text.trim();
+          truncated = reply.truncated;
           cited = citedReferences(complement, segments, this.videos, { fallback: 'none' });
         }
       } catch (err) {
@@ -279,7 +345,7 @@ export class AnswerService {
       seen.add(key);
       return true;
     });
-    return { answer: base + tail, references };
+    return { answer: base + tail, references, truncated };
   }
 
   /**

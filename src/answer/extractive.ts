@@ -1,9 +1,13 @@
 /**
- * Answer built without an LLM: short quoted passages of the best transcript excerpts,
- * each cut to the ~60-word window that contains most of the question's words.
+ * Answer built without an LLM: from each of the best retrieved windows (up to three, leaving out
+ * those far below the best), the sentence or two at the moment that best matches the question
+ * (`RetrievedSegment.moment`), each with its link to that moment, about 600 characters of
+ * quotes in all. Windows of older indexes, without a moment, are quoted at the ~60-word stretch
+ * that holds most of the question's words.
  */
 import type { RetrievedSegment } from '../types.js';
-import { formatClock } from '../course/links.js';
+import { formatClock, videoLinkAt } from '../course/links.js';
+import { GROUP_SECONDS } from '../retrieval/moments.js';
 import { NOT_FOUND_MESSAGE } from './prompt.js';
 import type { VideoInfo } from './references.js';
 
@@ -12,9 +16,14 @@ export const EXTRACTIVE_HEADER = 'Resposta extraída das transcrições (sem mod
 export interface ExtractiveOptions {
   /** Passages quoted at most. Default 3. */
   maxPassages?: number;
-  /** Words per passage at most. Default 60. */
+  /** Words per passage at most, for windows without a moment. Default 60. */
   windowWords?: number;
+  /** Characters of quotes in all, at most (each passage gets its share). Default 600. */
+  maxChars?: number;
 }
+
+/** A window whose coverage is below this share of the best one's is not quoted. */
+export const RELATIVE_FLOOR = 0.5;
 
 /** Short Portuguese function words that say nothing about the topic. */
 const STOPWORDS = new Set(
@@ -80,10 +89,37 @@ export function bestWindow(text: string, terms: readonly string[], windowWords =
 }
 
 /**
- * A pt-BR answer made of 2–3 quoted passages of the best excerpts, no LLM involved.
- * Each passage ends with `[n]` (n = 1-based position of its segment in `segments`, the same
- * numbering an LLM answer uses) and the lecture title with the clock time. Windows that
- * overlap an already quoted one of the same video are skipped (their text would repeat).
+ * Whether quoting `b` after `a` would repeat it: the same video, and their moments less than a
+ * span apart (windows overlap by ~40 s, yet often hold two different moments), or, without
+ * moments, overlapping windows.
+ */
+function repeats(a: RetrievedSegment, b: RetrievedSegment): boolean {
+  if (a.videoId !== b.videoId) return false;
+  if (a.moment && b.moment) return Math.abs(a.moment.at - b.moment.at) < GROUP_SECONDS;
+  return b.start < a.end && a.start < b.end;
+}
+
+/** `text` cut at a word boundary to at most `max` characters, with `…` where it was cut. */
+export function clip(text: string, max: number): string {
+  const flat = text.replace(/\s+/g, ' ').trim();
+  if (flat.length <= max) return flat;
+  const cut = flat.slice(0, Math.max(1, max - 1));
+  const space = cut.lastIndexOf(' ');
+  return `${(space > max / 2 ? cut.slice(0, space) : cut).replace(/[\s,;:.]+$/, '')}…`;
+}
+
+/** `[label](url)` with the characters that would end the label or the URL early escaped. */
+function markdownLink(label: string, url: string): string {
+  const safeLabel = label.replace(/[[\]]/g, (c) => (c === '[' ? '(' : ')'));
+  return url ? `[${safeLabel}](${url.replace(/\)/g, '%29').replace(/\s/g, '%20')})` : safeLabel;
+}
+
+/**
+ * A pt-BR answer quoting up to `maxPassages` of the retrieved windows, best first. A window
+ * whose moment is near an already quoted one of the same video is skipped (its text would
+ * repeat), and so are windows whose coverage is below RELATIVE_FLOOR of the best quoted one. Each passage ends
+ * with `[n]` (n = 1-based position of its segment in `segments`, the numbering an LLM answer
+ * uses) and a link with the lecture title and clock time of the moment it quotes.
  * No segments → `NOT_FOUND_MESSAGE`.
  */
 export function extractiveAnswer(
@@ -94,20 +130,25 @@ export function extractiveAnswer(
 ): string {
   const maxPassages = opts.maxPassages ?? 3;
   const windowWords = opts.windowWords ?? 60;
+  const maxChars = opts.maxChars ?? 600;
   const terms = questionTerms(question);
+  const best = Math.max(0, ...segments.map((s) => s.evidence?.coverage ?? 0));
   const chosen: Array<{ seg: RetrievedSegment; n: number }> = [];
   segments.forEach((seg, i) => {
     if (chosen.length >= maxPassages || seg.text.trim() === '') return;
-    const overlaps = chosen.some(
-      (c) => c.seg.videoId === seg.videoId && seg.start < c.seg.end && c.seg.start < seg.end,
-    );
-    if (!overlaps) chosen.push({ seg, n: i + 1 });
+    if (seg.evidence && best > 0 && seg.evidence.coverage < RELATIVE_FLOOR * best) return;
+    if (!chosen.some((c) => repeats(c.seg, seg))) chosen.push({ seg, n: i + 1 });
   });
   if (chosen.length === 0) return NOT_FOUND_MESSAGE;
 
+  const share = Math.floor(maxChars / chosen.length);
   const passages = chosen.map(({ seg, n }) => {
-    const title = videos.get(seg.videoId)?.title ?? seg.title;
-    return `“${bestWindow(seg.text, terms, windowWords)}” [${n}] — ${title}, ${formatClock(seg.start)}`;
+    const video = videos.get(seg.videoId);
+    const title = video?.title ?? seg.title;
+    const at = seg.moment?.at ?? seg.start;
+    const quote = clip(seg.moment?.excerpt ?? bestWindow(seg.text, terms, windowWords).replace(/…/g, ''), share);
+    const url = video ? videoLinkAt(video.url, at) : seg.url;
+    return `“${quote}” [${n}] — ${markdownLink(`${title}, ${formatClock(at)}`, url)}`;
   });
   return [EXTRACTIVE_HEADER, ...passages].join('\n\n');
 }

@@ -15,6 +15,12 @@
  *   The SDK's own retry loop is disabled (`maxRetries: 0` per request) because it honours
  *   any `retry-after` however long, and knows nothing of stalled or broken bodies; the SDK
  *   `timeout` option is still set and bounds the wait for response headers.
+ * - Length. `maxTokens` is sent as `max_tokens` (what Ollama, vLLM and llama.cpp read; a server
+ *   that answers 400 asking for `max_completion_tokens`, as OpenAI's reasoning models do, gets
+ *   that from then on), so a model stuck repeating itself cannot hold a
+ *   concurrency slot until `maxDurationMs`. An answer that reaches it (finish_reason `length`)
+ *   is not an error: the reply keeps the text and says `truncated`. A streaming server that
+ *   ignores the limit is cut by the client after `maxTokens × MAX_CHARS_PER_TOKEN` characters.
  * - Concurrency. At most `maxConcurrency` (default 4) calls run at once; the rest queue.
  * - Errors are `LlmError`s with a `kind` and a pt-BR `userMessage`. Their messages are
  *   sanitised: the API key (and anything that looks like a secret key) never appears in an
@@ -57,6 +63,9 @@ export class LlmError extends UserError {
   readonly retryable: boolean;
   /** Wait asked by the server (`retry-after-ms` / `retry-after`), in ms. */
   readonly retryAfterMs: number | undefined;
+  /** The server's error `param` and `code` (e.g. `response_format`, `unsupported_parameter`), when it sent them. */
+  readonly param: string | undefined;
+  readonly code: string | undefined;
   /** Attempts made before giving up (1 = no retry). */
   attempts = 1;
   /** True when part of the answer had already been forwarded to `onDelta`. */
@@ -65,11 +74,13 @@ export class LlmError extends UserError {
   constructor(
     readonly kind: LlmErrorKind,
     message: string,
-    opts: { status?: number; retryable?: boolean; retryAfterMs?: number } = {},
+    opts: { status?: number; retryable?: boolean; retryAfterMs?: number; param?: string; code?: string } = {},
   ) {
     super(message);
     this.userMessage = LLM_USER_MESSAGES[kind];
     this.status = opts.status;
+    this.param = opts.param;
+    this.code = opts.code;
     this.retryable = opts.retryable ?? false;
     this.retryAfterMs = opts.retryAfterMs;
   }
@@ -81,22 +92,51 @@ export interface LlmLogger {
   error(obj: object, msg?: string): void;
 }
 
+/** `response_format` of the Chat Completions API, e.g. `{ type: 'json_object' }` (JSON mode). */
+export type ResponseFormat = NonNullable<OpenAI.Chat.Completions.ChatCompletionCreateParams['response_format']>;
+
 export interface CompleteOptions {
   /** When given, the answer is streamed and each piece of text is passed here, in order. */
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
+  /**
+   * Sent as `response_format` when given; nothing is sent otherwise (the answers never set it).
+   * A server that does not accept it answers 4xx: the call fails as `bad-response` with the
+   * server's `param`/`code` on the error, and the caller decides whether to ask again without it.
+   */
+  responseFormat?: ResponseFormat;
+}
+
+/** What one completion produced. */
+export interface LlmReply {
+  /** The answer text, trimmed. */
+  text: string;
+  /** The server's finish_reason (`stop`, `length`, …). */
+  finishReason: string;
+  /** The answer ended at the length limit (`maxTokens`), not where the model meant to stop. */
+  truncated: boolean;
 }
 
 export interface Llm {
   /** Model id sent to the server (and recorded with each answer). */
   readonly model: string;
+  /** The server's base URL, when known (what a per-server memory is keyed by). */
+  readonly baseURL?: string;
+  /** The `max_tokens` sent with each request, when there is one. */
+  readonly maxTokens?: number | undefined;
   /**
-   * Returns the answer text, trimmed. When streaming, the deltas passed to `onDelta`
-   * concatenate exactly to the returned text (leading/trailing whitespace is never forwarded).
-   * Rejects with `LlmError`, or with the signal's reason when `signal` aborts.
+   * Returns the answer. When streaming, the deltas passed to `onDelta` concatenate exactly to
+   * the returned text (leading/trailing whitespace is never forwarded). Rejects with
+   * `LlmError`, or with the signal's reason when `signal` aborts.
    */
-  complete(messages: readonly ChatMessage[], opts?: CompleteOptions): Promise<string>;
+  complete(messages: readonly ChatMessage[], opts?: CompleteOptions): Promise<LlmReply>;
 }
+
+/**
+ * Characters of streamed text per token of `maxTokens` after which the client stops reading a
+ * server that ignores `max_tokens`: about twice what a token of Portuguese text or code takes.
+ */
+export const MAX_CHARS_PER_TOKEN = 8;
 
 export interface LlmOptions {
   apiKey: string;
@@ -108,7 +148,7 @@ export interface LlmOptions {
   /** Retries after the first attempt (0 = no retry). */
   maxRetries: number;
   temperature?: number;
-  /** Limit on the answer length, sent as `max_tokens` when given. */
+  /** Limit on the answer length, sent as `max_tokens` when given (see the header). */
   maxTokens?: number;
   /** Simultaneous requests; more calls wait in a queue. Default 4. */
   maxConcurrency?: number;
@@ -202,6 +242,9 @@ function toLlmError(err: unknown, apiKey: string): LlmError {
     if (err instanceof AuthenticationError || err instanceof PermissionDeniedError) {
       return new LlmError('auth', `LLM server refused the credentials: ${detail}`, base);
     }
+    const field = (v: unknown) => (typeof v === 'string' && v !== '' ? clean(v).slice(0, 100) : undefined);
+    const param = field(err.param);
+    const code = field(err.code);
     if (status === undefined) {
       // An error event inside an SSE stream.
       return new LlmError('unavailable', `LLM server reported an error mid-stream: ${detail}`, { retryable: true });
@@ -214,7 +257,11 @@ function toLlmError(err: unknown, apiKey: string): LlmError {
       return new LlmError('unavailable', `LLM server error: ${detail}`, withRetry);
     }
     // 400, 404, 422...: the request or configuration is wrong (unknown model, context too long).
-    return new LlmError('bad-response', `LLM server rejected the request: ${detail}`, base);
+    return new LlmError('bad-response', `LLM server rejected the request: ${detail}`, {
+      ...base,
+      ...(param !== undefined ? { param } : {}),
+      ...(code !== undefined ? { code } : {}),
+    });
   }
   if (err instanceof SyntaxError) {
     return new LlmError('bad-response', `LLM server sent malformed JSON: ${clean(err.message)}`);
@@ -242,6 +289,8 @@ export function createLlm(opts: LlmOptions): Llm {
   } = opts;
   if (!(timeoutMs > 0)) throw new RangeError('timeoutMs must be > 0');
   if (!(maxRetries >= 0)) throw new RangeError('maxRetries must be >= 0');
+  if (maxTokens !== undefined && !(Number.isInteger(maxTokens) && maxTokens > 0)) throw new RangeError('maxTokens must be a positive integer');
+  const maxChars = maxTokens !== undefined ? maxTokens * MAX_CHARS_PER_TOKEN : undefined;
 
   const client = new OpenAI({
     apiKey,
@@ -253,12 +302,19 @@ export function createLlm(opts: LlmOptions): Llm {
   });
   const limit = pLimit(Math.max(1, opts.maxConcurrency ?? 4));
 
-  const body = (messages: readonly ChatMessage[]) => ({
+  // Which name the server takes for the length limit; switched once if it refuses max_tokens.
+  let limitField: 'max_tokens' | 'max_completion_tokens' = 'max_tokens';
+  const body = (messages: readonly ChatMessage[], responseFormat: ResponseFormat | undefined) => ({
     model,
     messages: messages.map((m) => ({ role: m.role, content: m.content })),
     ...(temperature !== undefined ? { temperature } : {}),
-    ...(maxTokens !== undefined ? { max_tokens: maxTokens } : {}),
+    ...(maxTokens !== undefined ? { [limitField]: maxTokens } : {}),
+    ...(responseFormat !== undefined ? { response_format: responseFormat } : {}),
   });
+
+  /** A 400 saying that this model takes `max_completion_tokens` instead of `max_tokens`. */
+  const wantsCompletionTokens = (err: unknown): boolean =>
+    limitField === 'max_tokens' && maxTokens !== undefined && err instanceof APIError && err.status === 400 && /max_completion_tokens/.test(err.message);
 
   /**
    * Runs `fn` with an AbortSignal that aborts when the caller's signal does, or when the
@@ -296,19 +352,31 @@ export function createLlm(opts: LlmOptions): Llm {
     }
   }
 
-  async function once(messages: readonly ChatMessage[], signal: AbortSignal | undefined): Promise<string> {
+  /** The reply for `text` ended by `finish`; unusual endings are logged. */
+  function reply(text: string, finish: string): LlmReply {
+    // 'length' is reported by the caller, which knows what the answer was for.
+    if (finish !== 'stop' && finish !== 'length') logger?.warn({ model, finishReason: finish }, 'LLM answer did not finish normally');
+    return { text, finishReason: finish, truncated: finish === 'length' };
+  }
+
+  async function once(
+    messages: readonly ChatMessage[],
+    signal: AbortSignal | undefined,
+    responseFormat: ResponseFormat | undefined,
+  ): Promise<LlmReply> {
     return withDeadline(signal, async (s, arm) => {
       arm(`no answer after ${timeoutMs} ms`);
       // Typed wider than the SDK says: it returns the raw text when the content-type is not JSON.
       const res = (await client.chat.completions.create(
-        { ...body(messages), stream: false },
+        { ...body(messages, responseFormat), stream: false },
         { signal: s, timeout: timeoutMs, maxRetries: 0 },
       )) as ChatCompletion | string | undefined;
-      const content = typeof res === 'object' && res !== null ? res.choices?.[0]?.message?.content : undefined;
+      const choice = typeof res === 'object' && res !== null ? res.choices?.[0] : undefined;
+      const content = choice?.message?.content;
       if (typeof content !== 'string' || content.trim() === '') {
         throw new LlmError('bad-response', 'LLM response has no text in choices[0].message.content');
       }
-      return content.trim();
+      return reply(content.trim(), typeof choice?.finish_reason === 'string' ? choice.finish_reason : 'stop');
     });
   }
 
@@ -317,11 +385,12 @@ export function createLlm(opts: LlmOptions): Llm {
     signal: AbortSignal | undefined,
     onDelta: (text: string) => void,
     state: { emitted: boolean },
-  ): Promise<string> {
+    responseFormat: ResponseFormat | undefined,
+  ): Promise<LlmReply> {
     return withDeadline(signal, async (s, arm) => {
       arm(`no response headers after ${timeoutMs} ms`);
       const stream = await client.chat.completions.create(
-        { ...body(messages), stream: true },
+        { ...body(messages, responseFormat), stream: true },
         { signal: s, timeout: timeoutMs, maxRetries: 0 },
       );
       let text = '';
@@ -333,6 +402,12 @@ export function createLlm(opts: LlmOptions): Llm {
         const choice = chunk.choices?.[0];
         if (!choice) continue; // e.g. the usage chunk
         const piece = choice.delta?.content;
+        if (maxChars !== undefined && piece && text.length + pending.length + piece.length > maxChars) {
+          // The server ignores max_tokens: leaving the loop closes the connection.
+          logger?.warn({ model, maxTokens, chars: text.length }, 'LLM server did not stop at max_tokens: the client cut the answer');
+          finish = 'length';
+          break;
+        }
         if (piece) {
           let combined = pending + piece;
           if (text === '') combined = combined.trimStart();
@@ -349,21 +424,28 @@ export function createLlm(opts: LlmOptions): Llm {
       if (s.aborted) throw s.reason ?? abortReason(s);
       if (finish === null) throw new IncompleteStream('no finish_reason received');
       if (text === '') throw new LlmError('bad-response', `LLM stream carried no text (finish_reason ${finish})`);
-      if (finish !== 'stop') logger?.warn({ model, finishReason: finish }, 'LLM answer did not finish normally');
-      return text;
+      return reply(text, finish);
     });
   }
 
-  async function run(messages: readonly ChatMessage[], copts: CompleteOptions): Promise<string> {
-    const { onDelta, signal } = copts;
+  async function run(messages: readonly ChatMessage[], copts: CompleteOptions): Promise<LlmReply> {
+    const { onDelta, signal, responseFormat } = copts;
     const state = { emitted: false };
     for (let attempt = 0; ; attempt++) {
       if (signal?.aborted) throw abortReason(signal);
       try {
-        return onDelta ? await streamed(messages, signal, onDelta, state) : await once(messages, signal);
+        return onDelta
+          ? await streamed(messages, signal, onDelta, state, responseFormat)
+          : await once(messages, signal, responseFormat);
       } catch (err) {
         if (signal?.aborted) throw abortReason(signal);
         if (err instanceof APIUserAbortError) throw err; // not ours: should not happen
+        if (wantsCompletionTokens(err)) {
+          limitField = 'max_completion_tokens';
+          logger?.info({ model }, 'LLM server takes max_completion_tokens instead of max_tokens: using it from now on');
+          attempt--; // the same attempt again, with the name it asked for
+          continue;
+        }
         const e = toLlmError(err, apiKey);
         e.attempts = attempt + 1;
         e.partial = state.emitted;
@@ -397,6 +479,8 @@ export function createLlm(opts: LlmOptions): Llm {
 
   return {
     model,
+    baseURL: client.baseURL,
+    maxTokens,
     complete(messages, copts = {}) {
       return limit(() => run(messages, copts));
     },

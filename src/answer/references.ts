@@ -22,6 +22,8 @@ interface Range {
   bestRank: number;
   /** Excerpt numbers ([n] in the answer) merged into this range. */
   excerpts: number[];
+  /** The best-ranked segment's moment, where the link opens; undefined: the range's start. */
+  at: number | undefined;
   title: string;
   baseUrl: string;
 }
@@ -32,7 +34,8 @@ interface Range {
  * merging is done on the windows sorted by start, so chains (A overlaps B, B touches C)
  * collapse into a single range. References are ordered by the best rank of any segment
  * inside them. The title and URL come from `videos` (falling back to the segment's own
- * `title`/`url` when the video is not in the map); `url` opens the video at `start`.
+ * `title`/`url` when the video is not in the map); `url` opens the video at the best-ranked
+ * segment's moment (`at`) when it has one, else at `start`.
  */
 export function buildReferences(
   segments: readonly RetrievedSegment[],
@@ -58,6 +61,7 @@ export function buildReferences(
       const end = Math.max(seg.start, seg.end);
       if (current && start <= current.end + TOUCH_EPSILON) {
         current.end = Math.max(current.end, end);
+        if (rank < current.bestRank) current.at = seg.moment?.at;
         current.bestRank = Math.min(current.bestRank, rank);
         current.excerpts.push(number);
         continue;
@@ -68,6 +72,7 @@ export function buildReferences(
         end,
         bestRank: rank,
         excerpts: [number],
+        at: seg.moment?.at,
         title: video?.title ?? seg.title,
         baseUrl: video?.url ?? seg.url,
       };
@@ -76,14 +81,19 @@ export function buildReferences(
   }
 
   ranges.sort((a, b) => a.bestRank - b.bestRank);
-  return ranges.map((r) => ({
-    videoId: r.videoId,
-    title: r.title,
-    start: r.start,
-    end: r.end,
-    url: videoLinkAt(r.baseUrl, r.start),
-    excerpts: [...r.excerpts].sort((a, b) => a - b),
-  }));
+  return ranges.map((r) => {
+    // The link opens at the best segment's moment, when it has one inside the range.
+    const at = r.at !== undefined && r.at > r.start && r.at < r.end ? r.at : undefined;
+    return {
+      videoId: r.videoId,
+      title: r.title,
+      start: r.start,
+      end: r.end,
+      url: videoLinkAt(r.baseUrl, at ?? r.start),
+      excerpts: [...r.excerpts].sort((a, b) => a - b),
+      ...(at !== undefined ? { at } : {}),
+    };
+  });
 }
 
 /**

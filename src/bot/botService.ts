@@ -15,12 +15,16 @@ import {
   type VoteValue,
 } from '../store/types.js';
 import type { AnswerResult } from '../types.js';
+import { answerForDisplay } from './answerDisplay.js';
+import { createLinkPolicy, type LinkPolicy } from './answerLinks.js';
+import { neutralizeMentions } from './mentions.js';
 import { MESSAGES } from './messages.js';
 import { RateLimiter } from './rateLimiter.js';
 import { StoreRateLimiter } from './storeRateLimiter.js';
 import { nextTurn } from './turns.js';
 
 export type AskOutcome =
+  /** `result.answer` is as shown (`displayText`); the record keeps the answer as the LLM wrote it. */
   | { status: 'answered'; result: AnswerResult; recorded: boolean }
   | { status: 'rate-limited'; message: string; retryAfterSeconds: number }
   | { status: 'invalid'; message: string }
@@ -38,17 +42,28 @@ export interface AskInput {
   signal?: AbortSignal;
 }
 
+export interface BotServiceOptions {
+  /** ANSWER_LINK_DOMAINS: domains whose links stay clickable in answers, besides the course videos. */
+  linkDomains?: readonly string[];
+}
+
 export class BotService {
   /** Set when the store counts across processes (Redis, Postgres); `limiter` is then its fallback. */
   private readonly sharedLimiter: StoreRateLimiter | undefined;
+  private readonly links: LinkPolicy;
 
   constructor(
     private readonly answers: AnswerService,
     private readonly store: FeedbackStore,
     private readonly limiter: RateLimiter,
     private readonly logger: Logger,
+    options: BotServiceOptions = {},
   ) {
     this.sharedLimiter = store.counter ? new StoreRateLimiter(store.counter, limiter, logger) : undefined;
+    this.links = createLinkPolicy({
+      videoUrls: [...answers.videos.values()].map((video) => video.url),
+      domains: options.linkDomains ?? [],
+    });
   }
 
   /**
@@ -78,7 +93,8 @@ export class BotService {
       // Under a burst, each question's synchronous work (retrieval, prompt) gets its own
       // event-loop turn, so acknowledgements and timers are not held up by the whole burst.
       await nextTurn();
-      result = await this.answers.answer(input.question, { onDelta: input.onDelta, signal: input.signal });
+      // Mentioned people's raw ids must reach neither the LLM nor the store.
+      result = await this.answers.answer(neutralizeMentions(input.question), { onDelta: input.onDelta, signal: input.signal });
     } catch (err) {
       if (err instanceof InvalidQuestionError) return { status: 'invalid', message: err.userMessage };
       if (err instanceof LlmError) {
@@ -93,8 +109,10 @@ export class BotService {
       await this.store.recordAnswer(
         {
           ...result,
-          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+          segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text, evidence, moment }) => ({
             corpusId, score, foundBy, videoId, title, url, start, end, text,
+            ...(evidence ? { evidence } : {}),
+            ...(moment ? { moment } : {}),
           })),
           ...(result.notes ? { staffNotes: result.notes.map((n) => n.id) } : {}),
         },
@@ -105,13 +123,23 @@ export class BotService {
       recorded = false;
       this.logger.error({ answerId: result.id, err: (err as Error).message }, 'answer not recorded in the feedback store');
     }
-    return { status: 'answered', result, recorded };
+    return { status: 'answered', result: { ...result, answer: this.displayText(result.answer) }, recorded };
+  }
+
+  /**
+   * Answer text (Markdown) as the chat platforms show it: tables as code blocks, and links to
+   * anything but the course videos and the allowed domains as plain text (see
+   * src/bot/answerDisplay.ts). Also for text still streaming in.
+   */
+  displayText(answer: string): string {
+    return answerForDisplay(answer, this.links);
   }
 
   async vote(input: { platform: Platform; userId: string; answerId: string; value: VoteValue; comment?: string | null }): Promise<FeedbackOutcome> {
     try {
+      const comment = typeof input.comment === 'string' ? neutralizeMentions(input.comment) : input.comment;
       const { previous } = await this.withRetry(() =>
-        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment: input.comment }),
+        this.store.vote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, value: input.value, comment }),
       );
       return { ok: true, message: MESSAGES.voteRecorded(input.value, previous) };
     } catch (err) {
@@ -120,7 +148,7 @@ export class BotService {
   }
 
   async comment(input: { platform: Platform; userId: string; answerId: string; comment: string }): Promise<FeedbackOutcome> {
-    const comment = input.comment.replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
+    const comment = neutralizeMentions(input.comment).replace(/\p{Cc}+/gu, ' ').trim().slice(0, 1000);
     if (comment === '') return { ok: true, message: MESSAGES.voteRecorded('down', 'down') };
     try {
       await this.withRetry(() => this.store.commentVote({ answerId: input.answerId, platform: input.platform, rawUserId: input.userId, comment }));

@@ -12,16 +12,21 @@
 // The service the adapters call, and the contract with `npm start`.
 export { BotService } from './botService.js';
 export type { AskInput, AskOutcome, FeedbackOutcome } from './botService.js';
-export type { AdapterDeps, RunningAdapter } from './adapter.js';
+export { AdapterStartError, type AdapterDeps, type RunningAdapter } from './adapter.js';
 
 // Every pt-BR sentence users see, and text helpers for platform limits.
-export { LABEL_NAMES, MESSAGES } from './messages.js';
-export { splitText, truncate } from './text.js';
+export { CLOSEST_MOMENTS_HEADING, LABEL_NAMES, MESSAGES, showsClosestMoments } from './messages.js';
+export { plainReferenceLine, plainReferences, type PlainTextFormat } from './plainAnswer.js';
+export { isolate, splitText, titleLine, truncate } from './text.js';
+
+// Markdown as a syntax tree, for converting answers to a platform's own markup.
+export { parseMarkdown, plainText, tableAsText, walk } from './markdown.js';
+export { neutralizeMentions } from './mentions.js';
 
 // Questions, answers and their references.
 export { MAX_QUESTION_CHARS, normalizeQuestion } from '../answer/answerService.js';
 export { excerptTag } from '../answer/references.js';
-export { formatClock } from '../course/links.js';
+export { clockRange, formatClock } from '../course/links.js';
 export type { AnswerResult, Reference } from '../types.js';
 
 // Feedback.

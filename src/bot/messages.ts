@@ -21,6 +21,16 @@ export const MESSAGES = {
   annotationRecorded: (label: Label) => `Avaliação registrada: ${LABEL_NAMES[label]}.`,
   annotationRefused: 'Só monitores e professores da disciplina podem avaliar respostas.',
   unknownCommand: 'Não conheço esse comando. Use /pergunta.',
+  answerCut: '✂️ Resposta cortada: ela é longa demais para ser exibida inteira aqui.',
+  linkTooLong: 'link longo demais para exibir aqui',
 } as const;
+
+/** Heading of the links a "not found" answer offers: the closest moments, which do not answer. */
+export const CLOSEST_MOMENTS_HEADING = 'Trechos mais próximos (não respondem à pergunta)';
+
+/** True when an answer's references are the closest moments of a "not found", not where the answer is. */
+export function showsClosestMoments(result: { kind: string; references: readonly { closest?: boolean }[] }): boolean {
+  return result.kind === 'not-found' && result.references.length > 0 && result.references.every((r) => r.closest === true);
+}
 
 export const LABEL_NAMES: Record<Label, string> = { C: 'Correta', P: 'Parcial', I: 'Incorreta' };

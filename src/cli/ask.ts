@@ -10,6 +10,7 @@ import { InvalidQuestionError, normalizeQuestion } from '../answer/answerService
 import { formatClock } from '../course/links.js';
 import { LlmError } from '../answer/llm.js';
 import { excerptTag } from '../answer/references.js';
+import { CLOSEST_MOMENTS_HEADING, showsClosestMoments } from '../bot/messages.js';
 import { usesSampleCourseDefaults } from '../config.js';
 import { createCore } from '../core.js';
 import { EXIT } from '../errors.js';
@@ -34,8 +35,17 @@ export function toJson(result: AnswerResult): object {
     question: result.question,
     answer: result.answer,
     kind: result.kind,
-    references: result.references.map(({ videoId, title, start, end, url, excerpts }) => ({ videoId, title, start, end, url, excerpts })),
-    segments: result.segments.map(({ corpusId, videoId, title, start, end, score, foundBy, url, text }) => ({
+    references: result.references.map(({ videoId, title, start, end, url, excerpts, at, closest }) => ({
+      videoId,
+      title,
+      start,
+      end,
+      url,
+      excerpts,
+      ...(at !== undefined ? { at } : {}),
+      ...(closest ? { closest } : {}),
+    })),
+    segments: result.segments.map(({ corpusId, videoId, title, start, end, score, foundBy, url, text, evidence, moment }) => ({
       corpusId,
       videoId,
       title,
@@ -45,6 +55,8 @@ export function toJson(result: AnswerResult): object {
       foundBy,
       url,
       text,
+      ...(evidence ? { evidence } : {}),
+      ...(moment ? { moment } : {}),
     })),
     retriever: result.retriever,
     embeddingModel: result.embeddingModel,
@@ -53,6 +65,7 @@ export function toJson(result: AnswerResult): object {
     notices: result.notices,
     timings: result.timings,
     createdAt: result.createdAt,
+    ...(result.coverage ? { coverage: result.coverage } : {}),
   };
 }
 
@@ -80,7 +93,7 @@ void runProgram(program, async ({ config, logger }) => {
     }
     const lines = ['', ''];
     if (result.references.length > 0) {
-      lines.push('Trechos das aulas:');
+      lines.push(showsClosestMoments(result) ? `${CLOSEST_MOMENTS_HEADING}:` : 'Trechos das aulas:');
       for (const ref of result.references) {
         lines.push(`- ${excerptTag(ref)}${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)}): ${ref.url}`);
       }

@@ -3,7 +3,9 @@
  *
  * Runs a course's labelled questions (`SOURCE/questions.json`) through lexical, dense and hybrid
  * retrieval and prints hit@1/@5/@10, MRR@10 and nDCG@10 per retriever plus the questions each
- * one misses. Without `--index`, the source course is ingested into a temporary folder first.
+ * one misses, how often each answers "not found" (right for not-covered questions, wrong for the
+ * others) at the configured MIN_COVERAGE / MIN_DENSE_SIMILARITY, and the same over a range of
+ * thresholds to calibrate them. Without `--index`, the source course is ingested into a temporary folder first.
  * Dense and hybrid are reported as skipped (with the reason) when the embedding model cannot be
  * loaded or the index has no dense vectors. stdout carries only the report (with `--json`, one
  * JSON object); logs go to stderr.
@@ -13,7 +15,7 @@
 import { mkdtemp, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { embedderOptions, runIngest } from '../core.js';
+import { coverageThresholds, embedderOptions, runIngest } from '../core.js';
 import type { Config } from '../config.js';
 import { EmbeddingModelUnavailableError } from '../embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../embeddings/transformersEmbedder.js';
@@ -66,6 +68,7 @@ void runProgram(program, async ({ config, logger }) => {
       embedder,
       ...(reason !== undefined ? { embedderUnavailableReason: reason } : {}),
       questionsFile,
+      thresholds: coverageThresholds(config),
     });
     if (temp) report.indexDir = '(temporary, ingested from ' + path.resolve(opts.source) + ')';
     await writeOutput(opts.json ? `${JSON.stringify(report, null, 2)}\n` : formatReport(report));

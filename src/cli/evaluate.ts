@@ -7,6 +7,8 @@
  * Progress and logs go to stderr. The judge model is JUDGE_MODEL, or OPENAI_MODEL.
  * Exit codes: 0 all verdicts made; 1 some verdict failed or the run stopped early (the summary
  * is still written); 2 usage error or no LLM configured.
+ * The summary reports, per judge metric, the agreement with the TAs' labels and the share of
+ * failed verdicts; the log says whether the server accepted JSON mode (see jsonMode.ts).
  */
 import { InvalidArgumentError } from 'commander';
 import { createLlm } from '../answer/llm.js';
@@ -78,7 +80,14 @@ void runProgram(program, async ({ config, logger }) => {
     });
     progress?.stop();
     logger.info(
-      { judgeModel: judge.model, considered: result.considered, skipped: result.skipped, judged: result.judged, failed: result.failed },
+      {
+        judgeModel: judge.model,
+        jsonMode: judge.jsonMode,
+        considered: result.considered,
+        skipped: result.skipped,
+        judged: result.judged,
+        failed: result.failed,
+      },
       'evaluation finished',
     );
     if (result.stoppedEarly) logger.error(`evaluation stopped early: ${result.stoppedEarly}`);

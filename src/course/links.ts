@@ -69,53 +69,15 @@ export function formatClock(seconds: number): string {
   return h > 0 ? `${h}:${pad2(m)}:${pad2(sec)}` : `${m}:${pad2(sec)}`;
 }
 
+/** `3:03–5:33` for a range, `3:03` for a moment (a TA's link opens one second: start = end). */
+export function clockRange(start: number, end: number): string {
+  return end > start ? `${formatClock(start)}–${formatClock(end)}` : formatClock(start);
+}
+
 /** Always `HH:MM:SS` (hours grow past two digits if needed): 3725 → `01:02:05`. */
 export function formatHms(seconds: number): string {
   const s = wholeSeconds(seconds);
   const h = Math.floor(s / 3600);
   const m = Math.floor((s % 3600) / 60);
   return `${pad2(h)}:${pad2(m)}:${pad2(s % 60)}`;
-}
-
-/**
- * `videoLinkAt(url, seconds)` without parsing the URL on every call (a URL parse costs ~10 µs,
- * ten of them per search): per video URL, the link is split around the seconds once, and the
- * split is used only if it reproduces `videoLinkAt` exactly on a range of probe values.
- * Otherwise (e.g. Vimeo's `#t=1m5s`) every call goes to `videoLinkAt`.
- */
-class LinkTemplates {
-  private readonly templates = new Map<string, { before: string; after: string } | null>();
-
-  at(url: string, seconds: number): string {
-    let template = this.templates.get(url);
-    if (template === undefined) {
-      template = splitAroundSeconds(url);
-      if (this.templates.size >= 100_000) this.templates.clear();
-      this.templates.set(url, template);
-    }
-    return template ? template.before + String(wholeSeconds(seconds)) + template.after : videoLinkAt(url, seconds);
-  }
-}
-
-function splitAroundSeconds(url: string): { before: string; after: string } | null {
-  const probe = 7_654_321;
-  const parts = videoLinkAt(url, probe).split(String(probe));
-  if (parts.length !== 2) return null;
-  const template = { before: parts[0]!, after: parts[1]! };
-  // Where a minutes or hours format would differ from plain seconds (3 URL parses per video: the
-  // first link to each video pays them, ~10 µs).
-  for (const s of [0, 61.5, 3661]) {
-    if (template.before + String(wholeSeconds(s)) + template.after !== videoLinkAt(url, s)) return null;
-  }
-  return template;
-}
-
-const templates = new LinkTemplates();
-
-/**
- * Same as `videoLinkAt(url, seconds)`, for hot paths (every retrieved segment gets a link):
- * cached per URL for the whole process, since a template depends only on the URL.
- */
-export function cachedVideoLinkAt(url: string, seconds: number): string {
-  return templates.at(url, seconds);
 }

@@ -3,8 +3,8 @@
  * vectors inner product is cosine similarity, without hnswlib renormalising every vector).
  * Labels are window corpus ids.
  *
- * hnswlib does not save `ef` with the index and resets it to 10 on load, which silently drops
- * recall@10 to ~0.72 at 100k windows: `ef` is set again on every load and every search.
+ * hnswlib does not save `ef` with the index and resets it to 10 on load, which silently and
+ * badly lowers recall on a large index: `ef` is set again on every load and every search.
  */
 import hnswlib from 'hnswlib-node';
 

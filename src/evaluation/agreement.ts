@@ -1,6 +1,7 @@
 /**
- * Agreement between the TAs' manual labels and the judge's automated labels on the C/P/I
- * scale: accuracy (observed agreement), Cohen's kappa and the 3×3 confusion matrix.
+ * Agreement between the TAs' manual labels and a judge label on the C/P/I scale (the automated
+ * label, or one metric read as C/P/I: see `summary.ts`): accuracy (observed agreement), Cohen's
+ * kappa and the 3×3 confusion matrix.
  */
 import type { Label } from '../store/types.js';
 

@@ -4,15 +4,18 @@
  * functions, no I/O. Records are numbered 1, 2, 3… in the order given (the CLI passes them
  * oldest first).
  *
- * `hideUrls` replaces every link (segment and reference URLs, and any http(s) URL inside a
- * text: answer, transcript, comments, judge reasoning) with `oculto`, for reports shared
- * outside the course. Raw user ids are never in a record (the store keeps pseudonyms only),
- * and no secret is ever part of one.
+ * `hideUrls` replaces every link with `oculto`, for reports shared outside the course: segment
+ * and reference URLs, links inside every text (question, answer, titles, transcript, notices,
+ * comments, judge texts; see hideUrls.ts for what counts as a link), and a video id that is part
+ * of its video's URL (a YouTube or Vimeo id is the video). Raw user ids are never in a record
+ * (the store keeps pseudonyms only), and no secret is ever part of one.
  */
 import { formatClock, formatHms } from '../course/links.js';
+import { HIDDEN_URL, hideUrlsInText } from './hideUrls.js';
+import { escapeBlock, escapeHtml, escapeInline, opensFence } from './markdownText.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
 import type { CaseStatus, FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
-import type { AnswerKind, Timings } from '../types.js';
+import type { AnswerKind, Moment, SegmentEvidence, Timings } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
 // --since (shared by the export and evaluate commands)
@@ -42,9 +45,7 @@ export interface ExportOptions {
   hideUrls?: boolean;
 }
 
-export const HIDDEN_URL = 'oculto';
-
-const URL_IN_TEXT = /\bhttps?:\/\/[^\s<>"'`()[\]{}]+/gi;
+export { HIDDEN_URL };
 
 export interface ExportSegment {
   corpusId: number;
@@ -58,6 +59,10 @@ export interface ExportSegment {
   endHms: string;
   foundBy: FullRecord['segments'][number]['foundBy'];
   text: string;
+  /** Coverage, matched words and similarity, when the answer recorded them. */
+  evidence?: SegmentEvidence;
+  /** The moment linked to, when the answer recorded one (its excerpt hidden like the text). */
+  moment?: Moment;
 }
 
 /** The human-loop case of an answer (a student asked a TA): no delivery address, TAs by pseudonym. */
@@ -124,11 +129,16 @@ export interface ExportRecord {
 }
 
 function hideText(text: string, opts: ExportOptions): string {
-  return opts.hideUrls ? text.replace(URL_IN_TEXT, HIDDEN_URL) : text;
+  return opts.hideUrls ? hideUrlsInText(text) : text;
 }
 
 function hideUrl(url: string, opts: ExportOptions): string {
   return opts.hideUrls ? HIDDEN_URL : url;
+}
+
+/** A video id that appears in its own URL identifies the video (`watch?v=<id>`, `vimeo.com/<id>`). */
+function hideVideoId(videoId: string, url: string, opts: ExportOptions): string {
+  return opts.hideUrls && videoId !== '' && url.includes(videoId) ? HIDDEN_URL : videoId;
 }
 
 function mean(values: readonly number[]): number | null {
@@ -211,8 +221,8 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
     segments: record.segments.map((s) => ({
       corpusId: s.corpusId,
       score: s.score,
-      videoId: s.videoId,
-      title: s.title,
+      videoId: hideVideoId(s.videoId, s.url, opts),
+      title: hideText(s.title, opts),
       url: hideUrl(s.url, opts),
       start: s.start,
       end: s.end,
@@ -220,9 +230,17 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
       endHms: formatHms(s.end),
       foundBy: s.foundBy,
       text: hideText(s.text, opts),
+      ...(s.evidence ? { evidence: s.evidence } : {}),
+      ...(s.moment ? { moment: { at: s.moment.at, excerpt: hideText(s.moment.excerpt, opts) } } : {}),
     })),
-    references: record.references.map((r) => ({ videoId: r.videoId, title: r.title, start: r.start, end: r.end, url: hideUrl(r.url, opts) })),
-    notices: [...record.notices],
+    references: record.references.map((r) => ({
+      videoId: hideVideoId(r.videoId, r.url, opts),
+      title: hideText(r.title, opts),
+      start: r.start,
+      end: r.end,
+      url: hideUrl(r.url, opts),
+    })),
+    notices: record.notices.map((n) => hideText(n, opts)),
     timings: { ...record.timings },
     votes: {
       up: record.votes.up,
@@ -429,6 +447,11 @@ function oneLine(text: string): string {
   return text.replace(/\s+/g, ' ').trim();
 }
 
+/** Student or LLM text on one line of the report, escaped (markdownText.ts). */
+function mdText(text: string): string {
+  return escapeInline(oneLine(text));
+}
+
 function mdLinkText(text: string): string {
   return text.replace(/([[\]\\])/g, '\\$1');
 }
@@ -457,7 +480,7 @@ function timingsText(t: Timings): string {
 export function markdownBlock(record: FullRecord, number: number, opts: ExportOptions = {}): string {
   const r = toExportRecord(record, number, opts);
   const out: string[] = [];
-  out.push(`**Pergunta ${number}**: ${oneLine(r.question)}`, '');
+  out.push(`**Pergunta ${number}**: ${mdText(r.question)}`, '');
 
   const heading = `**Segmentos recuperados pelo ${retrieverLabel(r.retriever)}**:`;
   if (r.segments.length === 0) {
@@ -469,16 +492,19 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
       out.push(
         `- *Corpus ID:* ${s.corpusId}`,
         `- *Score:* ${s.score.toFixed(4)}`,
-        `- *URL:* ${s.url}`,
+        `- *URL:* ${escapeHtml(s.url)}`,
         `- *Início:* ${s.startHms}`,
         `- *Fim:* ${s.endHms}`,
-        `- *Transcrição:* ${oneLine(s.text)}`,
+        `- *Transcrição:* ${mdText(s.text)}`,
       );
     });
     out.push('');
   }
 
-  out.push(`**${answerHeading(record)}**: ${r.answer.trim()}`, '');
+  // A fence would not open after the label: such an answer starts on a line of its own.
+  const answer = r.answer.trim();
+  if (opensFence(answer.split('\n')[0] ?? '')) out.push(`**${answerHeading(record)}**:`, '', escapeBlock(answer), '');
+  else out.push(`**${answerHeading(record)}**: ${escapeBlock(answer, { firstLineInline: true })}`, '');
 
   if (r.references.length === 0) {
     out.push('**Referências**: nenhuma', '');
@@ -486,7 +512,7 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
     out.push('**Referências**:');
     for (const ref of r.references) {
       const label = `${ref.title} (${formatClock(ref.start)}–${formatClock(ref.end)})`;
-      out.push(opts.hideUrls ? `- ${label}: ${HIDDEN_URL}` : `- [${mdLinkText(label)}](${mdUrl(ref.url)})`);
+      out.push(opts.hideUrls ? `- ${mdText(label)}: ${HIDDEN_URL}` : `- [${mdLinkText(escapeHtml(oneLine(label)))}](${mdUrl(ref.url)})`);
     }
     out.push('');
   }
@@ -496,17 +522,17 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
   const j = r.judge;
   let ar: string;
   if (!j) ar = `${dash} (ainda não avaliada)`;
-  else if (j.status === 'failed') ar = `${dash} (a avaliação automática falhou: ${oneLine(j.error ?? 'motivo desconhecido')})`;
+  else if (j.status === 'failed') ar = `${dash} (a avaliação automática falhou: ${mdText(j.error ?? 'motivo desconhecido')})`;
   else if (j.abstained) ar = `${dash} (abstenção: a resposta diz que as aulas não abordam o assunto)`;
   else ar = j.answerRelevance ? j.answerRelevance.normalized.toFixed(2) : dash;
   out.push(`**Answer Relevance (AR)**: ${ar}`, '');
   out.push(`**Anotação automatizada**: ${j?.status === 'ok' && j.label ? j.label : dash}`, '');
-  out.push(`**Raciocínio (AR CoT)**: ${j?.status === 'ok' && j.reasoning ? oneLine(j.reasoning) : dash}`, '');
+  out.push(`**Raciocínio (AR CoT)**: ${j?.status === 'ok' && j.reasoning ? mdText(j.reasoning) : dash}`, '');
 
   // Further fields of the record (votes, other judge scores, what generated the answer).
   out.push(r.votes.up + r.votes.down === 0 ? '**Votos**: nenhum' : `**Votos**: 👍 ${r.votes.up} · 👎 ${r.votes.down}`);
   for (const v of r.votes.items) {
-    if (v.comment !== null) out.push(`- ${v.value === 'up' ? '👍' : '👎'} “${oneLine(v.comment)}”`);
+    if (v.comment !== null) out.push(`- ${v.value === 'up' ? '👍' : '👎'} “${mdText(v.comment)}”`);
   }
   out.push('');
   if (r.verified) out.push(`**Resposta verificada usada**: ${r.verified.id} (similaridade ${r.verified.similarity.toFixed(2)}, ${r.verified.method === 'dense' ? 'embeddings' : 'palavras'})`, '');
@@ -538,10 +564,10 @@ function caseLines(c: ExportCase): string[] {
   const lines = [
     `**Pedido de ajuda aos monitores**: ${CASE_WORDS[c.status]} · ${c.requesters} ${c.requesters === 1 ? 'pessoa pediu' : 'pessoas pediram'} · primeira ação em ${duration(c.firstActionMs)} · resolvido em ${duration(c.resolvedMs)}`,
   ];
-  for (const d of c.details) lines.push(`- detalhe: “${oneLine(d)}”`);
+  for (const d of c.details) lines.push(`- detalhe: “${mdText(d)}”`);
   const res = c.resolution;
-  if (res?.kind === 'answered') lines.push(`- resposta do monitor (${res.by}): ${oneLine(res.text ?? '')}${res.botLabel ? ` · veredito sobre o bot: ${res.botLabel}` : ''}`);
-  if (res?.kind === 'closed') lines.push(`- encerrado (${res.by}): ${oneLine(res.text ?? '')}`);
+  if (res?.kind === 'answered') lines.push(`- resposta do monitor (${res.by}): ${mdText(res.text ?? '')}${res.botLabel ? ` · veredito sobre o bot: ${res.botLabel}` : ''}`);
+  if (res?.kind === 'closed') lines.push(`- encerrado (${res.by}): ${mdText(res.text ?? '')}`);
   if (res?.kind === 'endorsed') lines.push(`- resposta do bot confirmada por ${res.by}`);
   if (c.ratings.up + c.ratings.down > 0) lines.push(`- avaliação dos estudantes: 👍 ${c.ratings.up} · 👎 ${c.ratings.down}`);
   if (c.verifiedAnswerId) lines.push(`- resposta verificada ${c.verifiedAnswerId}: usada em ${c.verifiedHits} ${c.verifiedHits === 1 ? 'resposta' : 'respostas'} depois`);

@@ -4,6 +4,8 @@
  *
  * - Same OpenAI-compatible client as the answers (`createLlm`), temperature 0, pt-BR prompts
  *   (versioned by JUDGE_PROMPT_VERSION and stored with every verdict).
+ * - JSON mode (`response_format: {type: "json_object"}`) when the server accepts it, the same
+ *   prompts without it when it does not, remembered per server (see `jsonMode.ts`).
  * - Every criterion is a 0–3 scale; the judge answers in JSON `{criteria, supporting_evidence,
  *   score}` and the score is read ONLY from the `score` field (the JSON may be wrapped in a
  *   ```json fence or surrounded by prose; free text is never scraped for numbers, so "numa
@@ -20,6 +22,9 @@
  *   I  when AR ≤ 1 or G < 1/3  (does not answer, or mostly unsupported)
  *   P  otherwise
  *   (no judgeable sentence → G unknown → label from AR alone: 3 → C, 2 → P, ≤ 1 → I)
+ * That is the worse of the label of AR alone (`labelFromScore`) and the label of G alone
+ * (`labelFromMean`: ≥ 2/3 → C, < 1/3 → I, else P); the summary uses the same two functions to
+ * compare each metric with the TAs' labels.
  * Abstentions (the answer starts with NOT_COVERED_PREFIX, or kind 'not-found') get no AR and
  * no groundedness; only the retrieved segments are judged, and the label says whether
  * abstaining was right: I when some segment has context relevance ≥ 2 (the lectures had
@@ -33,6 +38,7 @@ import { escapeAttribute, escapeContent, type ChatMessage } from '../answer/prom
 import type { Logger } from '../logger.js';
 import type { AnswerRecord, FeedbackStore, FullRecord, JudgeRecord, JudgeScore, Label, StoredSegment } from '../store/types.js';
 import { isAbstention } from './exportRecords.js';
+import { processJsonModeMemory, type JsonModeMemory, type JsonModeState } from './jsonMode.js';
 import { EXIT, UserError } from '../errors.js';
 
 /** Bump whenever the judge prompts or the scoring rules change (stored with every verdict). */
@@ -60,29 +66,90 @@ function segmentTag(seg: StoredSegment, n?: number): string {
   );
 }
 
-export function answerRelevanceMessages(question: string, answer: string): ChatMessage[] {
+/** One judge task: the user message is its title, instruction and 0–3 scale, then the data, then the JSON reminder. */
+interface JudgeTask {
+  /** "Tarefa: …" */
+  title: string;
+  instruction: string;
+  /** What scores 0, 1, 2 and 3. */
+  scale: readonly [string, string, string, string];
+  /** Replaces JUDGE_SYSTEM_PROMPT (a task whose data has another tag). */
+  system?: string;
+}
+
+const ASR_NOTE = 'As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.';
+
+const JUDGE_TASKS: Readonly<Record<JudgeCriterion, JudgeTask>> = {
+  'answer-relevance': {
+    title: 'RELEVÂNCIA DA RESPOSTA (answer relevance)',
+    instruction:
+      'Avalie o quanto a resposta atende ao que o estudante perguntou. Não avalie se ela está correta nem se é sustentada pelas aulas: avalie apenas se responde à pergunta.',
+    scale: [
+      'a resposta não tem relação com a pergunta ou não responde nada do que foi perguntado.',
+      'a resposta trata do assunto, mas responde só uma pequena parte da pergunta.',
+      'a resposta responde à maior parte da pergunta, mas falta algo importante ou há partes irrelevantes.',
+      'a resposta responde de forma completa e direta a tudo o que foi perguntado.',
+    ],
+  },
+  'context-relevance': {
+    title: 'RELEVÂNCIA DO CONTEXTO (context relevance)',
+    instruction: `Avalie o quanto o trecho de transcrição abaixo é útil para responder à pergunta do estudante. ${ASR_NOTE}`,
+    scale: [
+      'o trecho não tem relação com a pergunta.',
+      'o trecho toca no assunto, mas quase não ajuda a responder.',
+      'o trecho ajuda a responder parte da pergunta.',
+      'o trecho contém o que é preciso para responder à pergunta.',
+    ],
+  },
+  groundedness: {
+    title: 'FUNDAMENTAÇÃO (groundedness)',
+    instruction: `Avalie se a afirmação abaixo, tirada da resposta do assistente, é sustentada pelos trechos das transcrições das aulas, e somente por eles (não use conhecimento externo). ${ASR_NOTE}`,
+    scale: [
+      'a afirmação não é sustentada pelos trechos, ou os contradiz.',
+      'só uma pequena parte da afirmação é sustentada pelos trechos.',
+      'a maior parte da afirmação é sustentada pelos trechos.',
+      'a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
+    ],
+  },
+  'answer-correctness': {
+    title: 'CORREÇÃO DA RESPOSTA em relação à resposta de referência (answer correctness)',
+    instruction:
+      'A resposta de referência foi escrita por um monitor da disciplina para a mesma pergunta e é considerada correta. Avalie se a resposta do assistente diz o mesmo que ela: se está correta e se cobre o que a referência considera essencial. Diferenças de redação, de ordem ou de detalhes secundários não contam; contradições e omissões do essencial contam.',
+    scale: [
+      'a resposta contradiz a referência, está errada, ou não responde (inclusive dizendo que as aulas não abordam o assunto).',
+      'a resposta acerta só uma pequena parte do que a referência diz, ou mistura acertos com erros importantes.',
+      'a resposta está correta no que diz, mas deixa de fora algo essencial da referência.',
+      'a resposta está correta e cobre o essencial da referência.',
+    ],
+    system: JUDGE_SYSTEM_PROMPT.replace('<pergunta>, <resposta>, <trecho> e <afirmacao>', '<pergunta>, <resposta>, <referencia>, <trecho> e <afirmacao>'),
+  },
+};
+
+function judgeMessages(criterion: JudgeCriterion, data: readonly string[]): ChatMessage[] {
+  const task = JUDGE_TASKS[criterion];
   const user = [
-    'Tarefa: RELEVÂNCIA DA RESPOSTA (answer relevance).',
-    'Avalie o quanto a resposta atende ao que o estudante perguntou. Não avalie se ela está correta nem se é sustentada pelas aulas: avalie apenas se responde à pergunta.',
+    `Tarefa: ${task.title}.`,
+    task.instruction,
     'Escala:',
-    '0 — a resposta não tem relação com a pergunta ou não responde nada do que foi perguntado.',
-    '1 — a resposta trata do assunto, mas responde só uma pequena parte da pergunta.',
-    '2 — a resposta responde à maior parte da pergunta, mas falta algo importante ou há partes irrelevantes.',
-    '3 — a resposta responde de forma completa e direta a tudo o que foi perguntado.',
+    ...task.scale.map((level, score) => `${score} — ${level}`),
     '',
-    '<pergunta>',
-    escapeContent(question.trim()),
-    '</pergunta>',
-    '<resposta>',
-    escapeContent(answer.trim()),
-    '</resposta>',
+    ...data,
     '',
     JSON_REMINDER,
   ].join('\n');
   return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT },
+    { role: 'system', content: task.system ?? JUDGE_SYSTEM_PROMPT },
     { role: 'user', content: user },
   ];
+}
+
+/** `<tag>`, the escaped text, `</tag>`, one line each. */
+function tagged(tag: string, content: string): string[] {
+  return [`<${tag}>`, escapeContent(content.trim()), `</${tag}>`];
+}
+
+export function answerRelevanceMessages(question: string, answer: string): ChatMessage[] {
+  return judgeMessages('answer-relevance', [...tagged('pergunta', question), ...tagged('resposta', answer)]);
 }
 
 /**
@@ -90,37 +157,11 @@ export function answerRelevanceMessages(question: string, answer: string): ChatM
  * 0–3 scale and JSON contract as the other criteria.
  */
 export function answerCorrectnessMessages(question: string, answer: string, reference: string): ChatMessage[] {
-  const user = [
-    'Tarefa: CORREÇÃO DA RESPOSTA em relação à resposta de referência (answer correctness).',
-    'A resposta de referência foi escrita por um monitor da disciplina para a mesma pergunta e é considerada correta. Avalie se a resposta do assistente diz o mesmo que ela: se está correta e se cobre o que a referência considera essencial. Diferenças de redação, de ordem ou de detalhes secundários não contam; contradições e omissões do essencial contam.',
-    'Escala:',
-    '0 — a resposta contradiz a referência, está errada, ou não responde (inclusive dizendo que as aulas não abordam o assunto).',
-    '1 — a resposta acerta só uma pequena parte do que a referência diz, ou mistura acertos com erros importantes.',
-    '2 — a resposta está correta no que diz, mas deixa de fora algo essencial da referência.',
-    '3 — a resposta está correta e cobre o essencial da referência.',
-    '',
-    '<pergunta>',
-    escapeContent(question.trim()),
-    '</pergunta>',
-    '<referencia>',
-    escapeContent(reference.trim()),
-    '</referencia>',
-    '<resposta>',
-    escapeContent(answer.trim()),
-    '</resposta>',
-    '',
-    JSON_REMINDER,
-  ].join('\n');
-  return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT.replace('<pergunta>, <resposta>, <trecho> e <afirmacao>', '<pergunta>, <resposta>, <referencia>, <trecho> e <afirmacao>') },
-    { role: 'user', content: user },
-  ];
+  return judgeMessages('answer-correctness', [...tagged('pergunta', question), ...tagged('referencia', reference), ...tagged('resposta', answer)]);
 }
 
-/** The label a correctness score means: 3 → C, 2 → P, 0–1 → I. */
-export function correctnessLabel(raw: number): Label {
-  return raw >= 3 ? 'C' : raw === 2 ? 'P' : 'I';
-}
+/** The label a correctness score means: 3 → C, 2 → P, 0–1 → I (the same reading as any 0–3 score). */
+export const correctnessLabel = labelFromScore;
 
 /** The TA's answer that serves as the reference for a record, when its case was answered. */
 export function taReference(record: { case?: FullRecord['case'] }): string | null {
@@ -129,51 +170,16 @@ export function taReference(record: { case?: FullRecord['case'] }): string | nul
 }
 
 export function contextRelevanceMessages(question: string, segment: StoredSegment): ChatMessage[] {
-  const user = [
-    'Tarefa: RELEVÂNCIA DO CONTEXTO (context relevance).',
-    'Avalie o quanto o trecho de transcrição abaixo é útil para responder à pergunta do estudante. As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.',
-    'Escala:',
-    '0 — o trecho não tem relação com a pergunta.',
-    '1 — o trecho toca no assunto, mas quase não ajuda a responder.',
-    '2 — o trecho ajuda a responder parte da pergunta.',
-    '3 — o trecho contém o que é preciso para responder à pergunta.',
-    '',
-    '<pergunta>',
-    escapeContent(question.trim()),
-    '</pergunta>',
-    segmentTag(segment),
-    '',
-    JSON_REMINDER,
-  ].join('\n');
-  return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT },
-    { role: 'user', content: user },
-  ];
+  return judgeMessages('context-relevance', [...tagged('pergunta', question), segmentTag(segment)]);
 }
 
 export function groundednessMessages(sentence: string, segments: readonly StoredSegment[]): ChatMessage[] {
-  const user = [
-    'Tarefa: FUNDAMENTAÇÃO (groundedness).',
-    'Avalie se a afirmação abaixo, tirada da resposta do assistente, é sustentada pelos trechos das transcrições das aulas, e somente por eles (não use conhecimento externo). As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.',
-    'Escala:',
-    '0 — a afirmação não é sustentada pelos trechos, ou os contradiz.',
-    '1 — só uma pequena parte da afirmação é sustentada pelos trechos.',
-    '2 — a maior parte da afirmação é sustentada pelos trechos.',
-    '3 — a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
-    '',
+  return judgeMessages('groundedness', [
     '<trechos>',
     ...segments.map((s, i) => segmentTag(s, i + 1)),
     '</trechos>',
-    '<afirmacao>',
-    escapeContent(sentence.trim()),
-    '</afirmacao>',
-    '',
-    JSON_REMINDER,
-  ].join('\n');
-  return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT },
-    { role: 'user', content: user },
-  ];
+    ...tagged('afirmacao', sentence),
+  ]);
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -291,6 +297,18 @@ export function splitSentences(answer: string, max = 20): string[] {
   return out.slice(0, max);
 }
 
+/** C/P/I read from one 0–3 score: 3 → C, 2 → P, 0–1 → I. */
+export function labelFromScore(raw: number): Label {
+  return raw >= 3 ? 'C' : raw >= 2 ? 'P' : 'I';
+}
+
+/** C/P/I read from a mean of normalised scores (0–1): ≥ 2/3 → C, < 1/3 → I, else P. */
+export function labelFromMean(mean: number): Label {
+  return mean >= 2 / 3 ? 'C' : mean < 1 / 3 ? 'I' : 'P';
+}
+
+const LABEL_RANK: Readonly<Record<Label, number>> = { I: 0, P: 1, C: 2 };
+
 /** See the module comment for the mapping. `answerRelevance` and `contextRelevance` are raw 0–3. */
 export function automatedLabel(input: {
   abstained: boolean;
@@ -301,11 +319,11 @@ export function automatedLabel(input: {
   if (input.abstained) return input.contextRelevance.some((c) => c >= 2) ? 'I' : 'C';
   const ar = input.answerRelevance;
   if (ar === null) return null;
+  const byAr = labelFromScore(ar);
   const g = input.groundednessMean;
-  if (g === null) return ar >= 3 ? 'C' : ar === 2 ? 'P' : 'I';
-  if (ar <= 1 || g < 1 / 3) return 'I';
-  if (ar >= 3 && g >= 2 / 3) return 'C';
-  return 'P';
+  if (g === null) return byAr;
+  const byG = labelFromMean(g);
+  return LABEL_RANK[byG] < LABEL_RANK[byAr] ? byG : byAr;
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -330,6 +348,8 @@ export interface JudgeOptions {
   maxAttempts?: number;
   /** Answer sentences judged for groundedness at most. Default 20. */
   maxSentences?: number;
+  /** What is known of each server's JSON mode. Default: the process-wide memory. */
+  jsonMode?: JsonModeMemory;
   logger?: Logger;
   now?: () => Date;
 }
@@ -339,6 +359,7 @@ export class Judge {
   private readonly llm: Llm;
   private readonly maxAttempts: number;
   private readonly maxSentences: number;
+  private readonly jsonModeMemory: JsonModeMemory;
   private readonly logger: Logger | undefined;
   private readonly now: () => Date;
 
@@ -347,8 +368,14 @@ export class Judge {
     this.model = opts.llm.model;
     this.maxAttempts = Math.max(1, opts.maxAttempts ?? 3);
     this.maxSentences = Math.max(1, opts.maxSentences ?? 20);
+    this.jsonModeMemory = opts.jsonMode ?? processJsonModeMemory;
     this.logger = opts.logger;
     this.now = opts.now ?? (() => new Date());
+  }
+
+  /** Whether the judge's server accepts JSON mode, as far as this process knows. */
+  get jsonMode(): JsonModeState {
+    return this.jsonModeMemory.state(this.llm);
   }
 
   /**
@@ -464,7 +491,7 @@ export class Judge {
       if (signal.aborted) throw signal.reason instanceof Error ? signal.reason : new JudgeCallError(`${what}: interrompida`);
       let reply: string;
       try {
-        reply = await this.llm.complete(conversation, { signal });
+        reply = await this.jsonModeMemory.complete(this.llm, conversation, { signal, ...(this.logger ? { logger: this.logger } : {}) });
       } catch (err) {
         if (signal.aborted && signal.reason instanceof Error) throw signal.reason;
         if (err instanceof LlmError) {

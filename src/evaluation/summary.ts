@@ -1,17 +1,34 @@
 /**
- * The evaluation summary: mean judge scores (abstentions apart), 👍 rate and the agreement
- * between manual (TA) and automated (judge) labels. Pure functions.
+ * The evaluation summary: mean judge scores (abstentions apart), the share of failed verdicts,
+ * 👍 rate and, per metric, the agreement between manual (TA) and judge labels. Pure functions.
  *
  * Means are per answer: each answer's context relevance is the mean over its segments, and
  * each answer weighs the same. Only verdicts with status 'ok' count; failed ones are counted
  * apart and never averaged.
+ *
+ * Agreement per metric. The TAs label an answer C/P/I; the judge scores three metrics on 0–3.
+ * Each metric is turned into C/P/I with the thresholds of the automated label (`labelFromScore`,
+ * `labelFromMean`), and compared with the TA label like the automated label is (accuracy,
+ * Cohen's kappa, confusion matrix):
+ *   answer relevance (raw 0–3):                     3 → C, 2 → P, 0–1 → I
+ *   context relevance (mean of the segments, 0–1):  ≥ 2/3 → C, < 1/3 → I, else P
+ *   groundedness (mean of the sentences, 0–1):      ≥ 2/3 → C, < 1/3 → I, else P
+ * Mapping the TA label onto the 0–3 scale instead would have to invent a number for P (1 or 2?);
+ * deriving C/P/I keeps one scale, one kappa and one confusion matrix for every metric, and a
+ * metric's agreement then says how far that metric alone would have labelled like the TAs.
+ * These three are compared on answers only: for an abstention a TA's C means "right not to
+ * answer", which no 0–3 metric scores. The automated label covers abstentions too.
  */
 import type { FullRecord, Label } from '../store/types.js';
-import { agreement, LABELS, type Agreement } from './agreement.js';
+import { agreement, LABELS, type Agreement, type LabelPair } from './agreement.js';
 import { isAbstention } from './exportRecords.js';
-import { correctnessLabel, JUDGE_PROMPT_VERSION, taReference } from './judge.js';
+import { JUDGE_PROMPT_VERSION, labelFromMean, labelFromScore, taReference } from './judge.js';
 
 type LabelCounts = Record<Label, number>;
+
+/** The judge's outputs compared with the TA label, in report order. */
+export const AGREEMENT_METRICS = ['answerRelevance', 'contextRelevance', 'groundedness', 'label'] as const;
+export type AgreementMetric = (typeof AGREEMENT_METRICS)[number];
 
 export interface EvaluationSummary {
   generatedAt: string;
@@ -28,6 +45,8 @@ export interface EvaluationSummary {
     failed: number;
     /** No verdict yet. */
     unjudged: number;
+    /** failed / (judged + failed): the share of verdicts that failed, null when none was made. */
+    failedShare: number | null;
   };
   /** Answers that are not abstentions. Means are 0–1, null when nothing was judged. */
   answered: {
@@ -50,12 +69,17 @@ export interface EvaluationSummary {
     upRate: number | null;
   };
   labels: { manual: LabelCounts; automated: LabelCounts };
-  /** Over the answers with both a manual label and an automated one. */
+  /** Records with a TA label, and those of them left out of every agreement for want of a usable verdict. */
+  labelled: { total: number; failedVerdict: number; noVerdict: number };
+  /** Over the answers with both a manual label and an automated one (the same as `agreementByMetric.label`). */
   agreement: Agreement;
+  /** TA label vs. each metric read as C/P/I (see the module comment); abstentions only in `label`. */
+  agreementByMetric: Record<AgreementMetric, Agreement>;
   /**
    * The human loop's golden set: answers whose case a TA answered, judged for correctness against
    * the TA's answer (0–1), and the agreement between the TA's verdict on the bot's answer (given
-   * with the answer, or the TA annotation) and the label the correctness score means.
+   * with the answer, or the TA annotation) and the label the correctness score means (read like
+   * answer relevance: 3 → C, 2 → P, 0–1 → I).
    */
   taReferences: {
     count: number;
@@ -81,7 +105,8 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
   const abstainedCR: number[] = [];
   const manual = emptyCounts();
   const automated = emptyCounts();
-  const pairs: { manual: Label; automated: Label }[] = [];
+  const pairs: Record<AgreementMetric, LabelPair[]> = { answerRelevance: [], contextRelevance: [], groundedness: [], label: [] };
+  const labelled = { total: 0, failedVerdict: 0, noVerdict: 0 };
   let judged = 0;
   let failed = 0;
   let answeredCount = 0;
@@ -101,7 +126,7 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
       if (score) {
         correctness.push(score.normalized);
         const taLabel = record.case?.resolution?.botLabel ?? record.annotation?.label ?? null;
-        if (taLabel) taPairs.push({ manual: taLabel, automated: correctnessLabel(score.raw) });
+        if (taLabel) taPairs.push({ manual: taLabel, automated: labelFromScore(score.raw) });
       }
     }
     up += record.votes.up;
@@ -109,12 +134,23 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
     const abstained = isAbstention(record);
     if (abstained) abstainedCount++;
     else answeredCount++;
-    if (record.annotation) manual[record.annotation.label]++;
+    const ta = record.annotation?.label;
+    if (ta) {
+      manual[ta]++;
+      labelled.total++;
+    }
+    const compare = (metric: AgreementMetric, judgeLabel: Label) => {
+      if (ta) pairs[metric].push({ manual: ta, automated: judgeLabel });
+    };
 
     const verdict = record.judge;
-    if (!verdict) continue;
+    if (!verdict) {
+      if (ta) labelled.noVerdict++;
+      continue;
+    }
     if (verdict.status !== 'ok') {
       failed++;
+      if (ta) labelled.failedVerdict++;
       continue;
     }
     judged++;
@@ -125,22 +161,41 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
       if (cr !== null) abstainedCR.push(cr);
     } else {
       answeredJudged++;
-      if (verdict.answerRelevance) answeredAR.push(verdict.answerRelevance.normalized);
-      if (cr !== null) answeredCR.push(cr);
-      if (verdict.groundednessMean !== null) answeredG.push(verdict.groundednessMean);
+      if (verdict.answerRelevance) {
+        answeredAR.push(verdict.answerRelevance.normalized);
+        compare('answerRelevance', labelFromScore(verdict.answerRelevance.raw));
+      }
+      if (cr !== null) {
+        answeredCR.push(cr);
+        compare('contextRelevance', labelFromMean(cr));
+      }
+      if (verdict.groundednessMean !== null) {
+        answeredG.push(verdict.groundednessMean);
+        compare('groundedness', labelFromMean(verdict.groundednessMean));
+      }
     }
     if (verdict.label) {
       automated[verdict.label]++;
-      if (record.annotation) pairs.push({ manual: record.annotation.label, automated: verdict.label });
+      compare('label', verdict.label);
     }
   }
+  const agreementByMetric = Object.fromEntries(AGREEMENT_METRICS.map((m) => [m, agreement(pairs[m])])) as Record<
+    AgreementMetric,
+    Agreement
+  >;
 
   return {
     generatedAt: (opts.now ?? new Date()).toISOString(),
     since: opts.since ? opts.since.toISOString() : null,
     judgePromptVersion: JUDGE_PROMPT_VERSION,
     judgeModels: [...judgeModels].sort(),
-    records: { total: records.length, judged, failed, unjudged: records.length - judged - failed },
+    records: {
+      total: records.length,
+      judged,
+      failed,
+      unjudged: records.length - judged - failed,
+      failedShare: judged + failed === 0 ? null : failed / (judged + failed),
+    },
     answered: {
       count: answeredCount,
       judged: answeredJudged,
@@ -151,7 +206,9 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
     abstentions: { count: abstainedCount, judged: abstainedJudged, meanContextRelevance: mean(abstainedCR) },
     votes: { up, down, upRate: up + down === 0 ? null : up / (up + down) },
     labels: { manual, automated },
-    agreement: agreement(pairs),
+    labelled,
+    agreement: agreementByMetric.label,
+    agreementByMetric,
     taReferences: { count: referenced, judged: correctness.length, meanCorrectness: mean(correctness), agreement: agreement(taPairs) },
   };
 }
@@ -164,6 +221,14 @@ function pct(value: number | null): string {
   return value === null ? '—' : `${Math.round(value * 100)}%`;
 }
 
+/** How each metric is named and read as C/P/I in the printed table. */
+const METRIC_ROWS: Readonly<Record<AgreementMetric, string>> = {
+  answerRelevance: 'relevância da resposta (AR: 3 → C, 2 → P, 0–1 → I)',
+  contextRelevance: 'relevância do contexto (média dos trechos: ≥ 2/3 → C, < 1/3 → I, senão P)',
+  groundedness: 'fundamentação (média das frases: ≥ 2/3 → C, < 1/3 → I, senão P)',
+  label: 'anotação automatizada (C/P/I)',
+};
+
 /** The summary as a pt-BR Markdown table (what `npm run evaluate` prints). */
 export function formatSummary(s: EvaluationSummary): string {
   const judge = s.judgeModels.length > 0 ? s.judgeModels.join(', ') : '—';
@@ -175,6 +240,7 @@ export function formatSummary(s: EvaluationSummary): string {
     '|---|---|',
     `| respostas no período | ${s.records.total} |`,
     `| avaliadas pelo juiz | ${s.records.judged} (falhas: ${s.records.failed}; sem avaliação: ${s.records.unjudged}) |`,
+    `| avaliações que falharam | ${pct(s.records.failedShare)} (${s.records.failed} de ${s.records.judged + s.records.failed}) |`,
     `| respostas (sem abstenções) | ${s.answered.count} (avaliadas: ${s.answered.judged}) |`,
     `| Answer Relevance (AR) média | ${num(s.answered.meanAnswerRelevance)} |`,
     `| relevância do contexto média | ${num(s.answered.meanContextRelevance)} |`,
@@ -184,6 +250,19 @@ export function formatSummary(s: EvaluationSummary): string {
     `| anotações manuais | ${counts(s.labels.manual)} |`,
     `| anotações automatizadas | ${counts(s.labels.automated)} |`,
     `| concordância manual × automatizada | ${s.agreement.n} pares: acurácia ${num(s.agreement.accuracy)}, kappa de Cohen ${num(s.agreement.kappa)} |`,
+    '',
+    'Concordância entre a anotação manual e cada métrica do juiz',
+    '',
+    '| métrica do juiz, lida como C/P/I | pares | acurácia | kappa de Cohen |',
+    '|---|---|---|---|',
+    ...AGREEMENT_METRICS.map((m) => {
+      const a = s.agreementByMetric[m];
+      return `| ${METRIC_ROWS[m]} | ${a.n} | ${num(a.accuracy)} | ${num(a.kappa)} |`;
+    }),
+    '',
+    'As notas do juiz viram C/P/I com os mesmos limiares da anotação automatizada (que é a pior entre a leitura da AR e a da fundamentação). ' +
+      'As três métricas só são comparadas nas respostas; as abstenções entram apenas na anotação automatizada. ' +
+      `Das ${s.labelled.total} respostas anotadas, ficaram fora da comparação ${s.labelled.failedVerdict} cuja avaliação falhou e ${s.labelled.noVerdict} ainda sem avaliação.`,
     '',
     'Matriz de confusão (linhas: anotação manual; colunas: anotação automatizada)',
     '',

@@ -16,6 +16,7 @@
 import { createHash, randomUUID } from 'node:crypto';
 import type { Logger } from '../logger.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
+import { neutralizeMentions } from '../bot/mentions.js';
 import { CaseNotFoundError } from '../store/humanLoopData.js';
 import {
   AnswerNotFoundError,
@@ -167,10 +168,14 @@ export const MAX_NOTE_CHARS = 500;
 const MAX_REQUESTERS = 50;
 const MAX_BACKOFF_MS = 5 * 60_000;
 
-const oneLine = (text: string, max: number) => text.replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, max);
-/** Multi-line text as typed: control characters other than line breaks removed, trimmed, bounded. */
+/**
+ * Text people type into the loop (details, TA answers, reasons, names) loses its mentions' raw
+ * ids first (src/bot/mentions.ts), like questions and comments: it is stored and exported.
+ */
+const oneLine = (text: string, max: number) => neutralizeMentions(text).replace(/\p{Cc}+/gu, ' ').replace(/\s+/g, ' ').trim().slice(0, max);
+/** Multi-line text as typed: mentions neutral, control characters other than line breaks removed, trimmed, bounded. */
 const multiline = (text: string, max: number) =>
-  text
+  neutralizeMentions(text)
     .replace(/\r\n?/g, '\n')
     .replace(/\t/g, ' ')
     .replace(/[^\P{Cc}\n]+/gu, '')

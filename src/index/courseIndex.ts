@@ -9,6 +9,7 @@ import path from 'node:path';
 import { cleanTitle, cleanUrl } from '../course/cleanText.js';
 import { HnswIndex } from '../dense/hnswIndex.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
+import { CompiledGlossary, type GlossaryConcept } from '../lexical/glossary.js';
 import type { TranscriptWindow, Video } from '../types.js';
 import {
   FILES,
@@ -32,8 +33,17 @@ export interface CourseIndex {
   positions: Map<number, number>;
   videos: Map<string, Video>;
   lexical: Bm25Index;
+  /** The course glossary questions are expanded with; null when the course had none. */
+  glossary: CompiledGlossary | null;
   /** Null when the index was built without an embedding model. */
   dense: HnswIndex | null;
+}
+
+/** `glossary.json` in a generation folder. */
+export interface StoredGlossary {
+  format: 'glossary-v1';
+  source: string;
+  concepts: GlossaryConcept[];
 }
 
 /**
@@ -119,6 +129,19 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
     throw new IndexCorruptError(lexicalHeader, `it indexes ${lexical.size} windows, the manifest says ${windows.length}`);
   }
 
+  let glossary: CompiledGlossary | null = null;
+  if (manifest.files[FILES.glossary]) {
+    const file = path.join(generationDir, FILES.glossary);
+    try {
+      const stored = JSON.parse(await readFile(file, 'utf8')) as StoredGlossary;
+      if (stored.format !== 'glossary-v1' || !Array.isArray(stored.concepts)) throw new Error('not a glossary-v1 file');
+      if (!stored.concepts.every((c) => Array.isArray(c) && c.every((e) => typeof e === 'string'))) throw new Error('concepts must be lists of expressions');
+      glossary = new CompiledGlossary(stored);
+    } catch (err) {
+      throw new IndexCorruptError(file, (err as Error).message);
+    }
+  }
+
   let dense: HnswIndex | null = null;
   if (manifest.embeddingModel && manifest.dimensions && manifest.hnsw) {
     const file = path.join(generationDir, FILES.dense);
@@ -133,5 +156,5 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
   const videos = new Map<string, Video>(
     manifest.videos.map((v) => [v.id, { id: v.id, title: cleanTitle(v.title), url: cleanUrl(v.url), transcript: v.transcript }]),
   );
-  return { dir, generationDir, manifest, windows, positions, videos, lexical, dense };
+  return { dir, generationDir, manifest, windows, positions, videos, lexical, glossary, dense };
 }

@@ -7,8 +7,10 @@
  *       .pergunta-generation     its marker (only marked generations are ever deleted)
  *       manifest.json            format version, model and its dtype, dimensions, window settings,
  *                                counts, build time, videos with content hashes, file sizes + CRC32
- *       windows.jsonl            one window per line, in lexical-document order
+ *       windows.jsonl            one window per line, in lexical-document order (with its cues'
+ *                                offsets and start times; windows of older indexes have none)
  *       lexical.json/.bin        BM25 vocabulary and postings
+ *       glossary.json            the course glossary (absent when the course has none)
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
  *
  * A build is written to a hidden temporary folder, flushed, renamed into place, and only then is
@@ -33,6 +35,7 @@ export const FILES = {
   windows: 'windows.jsonl',
   lexicalHeader: 'lexical.json',
   lexicalBody: 'lexical.bin',
+  glossary: 'glossary.json',
   dense: 'dense.hnsw',
 } as const;
 /** Files larger than this are checked by size only (a CRC of gigabytes would slow every start). */
@@ -57,6 +60,8 @@ export interface IndexManifest {
   counts: { videos: number; windows: number; vocabulary: number };
   nextCorpusId: number;
   videos: IndexedVideo[];
+  /** The course glossary stored with the index; absent when the course has none (and in older indexes). */
+  glossary?: { source: string; concepts: number } | null;
   files: Record<string, { bytes: number; crc32: number | null }>;
 }
 
@@ -146,6 +151,8 @@ export interface GenerationContent {
   manifest: Omit<IndexManifest, 'files' | 'formatVersion'>;
   windows: readonly TranscriptWindow[];
   lexical: { header: string; body: Buffer };
+  /** `glossary.json`, when the course has a glossary. */
+  glossary?: string;
   /** Writes the dense index to the given path, when there is one. */
   writeDense?: (file: string) => Promise<void>;
 }
@@ -171,6 +178,7 @@ export async function writeGeneration(indexDir: string, content: GenerationConte
     await writeLines(path.join(tmp, FILES.windows), content.windows);
     await writeFile(path.join(tmp, FILES.lexicalHeader), content.lexical.header);
     await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
+    if (content.glossary !== undefined) await writeFile(path.join(tmp, FILES.glossary), content.glossary);
     if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
     const files: IndexManifest['files'] = {};
     for (const entry of await readdir(tmp)) {
@@ -221,7 +229,8 @@ async function writeLines(file: string, windows: readonly TranscriptWindow[]): P
     out.on('error', reject);
   });
   for (const w of windows) {
-    const line = `${JSON.stringify({ corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text })}\n`;
+    const fields = { corpusId: w.corpusId, videoId: w.videoId, start: w.start, end: w.end, text: w.text, ...(w.cues ? { cues: w.cues } : {}) };
+    const line = `${JSON.stringify(fields)}\n`;
     if (!out.write(line)) await new Promise<void>((resolve) => out.once('drain', resolve));
   }
   out.end();

@@ -8,16 +8,17 @@
  */
 import { createHash } from 'node:crypto';
 import path from 'node:path';
-import { splitText } from '../bot/text.js';
+import { splitPlainText } from '../bot/text.js';
 import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
 import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
+import { readGlossary, type Glossary } from '../lexical/glossary.js';
 import type { Logger } from '../logger.js';
 import { createProgress } from '../progress.js';
 import type { Cue, TranscriptWindow, Video } from '../types.js';
-import { approximateTokenCount, buildWindows, type WindowSettings } from '../windowing.js';
-import { loadCourseIndex, type CourseIndex } from './courseIndex.js';
+import { approximateTokenCount, buildWindows, type WindowDraft, type WindowSettings } from '../windowing.js';
+import { loadCourseIndex, type CourseIndex, type StoredGlossary } from './courseIndex.js';
 import { currentGeneration, writeGeneration, type IndexedVideo } from './indexFiles.js';
 import { EXIT, UserError } from '../errors.js';
 import { claimIndexFolder } from './indexFolder.js';
@@ -61,18 +62,19 @@ export class IngestError extends UserError {
 
 export async function ingestCourse(options: IngestOptions): Promise<IngestReport> {
   const started = Date.now();
-  // The course is checked before anything is written: a refused manifest leaves no trace.
+  // The course is checked before anything is written: a refused manifest or glossary leaves no trace.
   const { videos } = await readCourse(options.sourceDir);
+  const glossary = await readGlossary(options.sourceDir);
   await claimIndexFolder(options.indexDir);
   const lock = await lockIndexFolder(options.indexDir, { logger: options.logger, ...options.lock });
   try {
-    return await ingestLocked(options, videos, lock, started);
+    return await ingestLocked(options, videos, glossary, lock, started);
   } finally {
     await lock.release();
   }
 }
 
-async function ingestLocked(options: IngestOptions, videos: Video[], lock: IndexLock, started: number): Promise<IngestReport> {
+async function ingestLocked(options: IngestOptions, videos: Video[], glossary: Glossary | null, lock: IndexLock, started: number): Promise<IngestReport> {
   const { logger, embedder } = options;
   logger.info({ source: options.sourceDir, videos: videos.length }, 'reading transcripts');
 
@@ -123,7 +125,10 @@ async function ingestLocked(options: IngestOptions, videos: Video[], lock: Index
     const windowCues = splitLongCues(cues, options.window.maxTokens, countTokens);
     const hash = contentHash(windowCues, options.window, modelId, dtype);
     if (previousVideo && previousVideo.hash === hash) {
-      const kept = previousWindowsOf(video.id);
+      let kept = previousWindowsOf(video.id);
+      // Indexes built before windows kept their cue boundaries: derive them again (same cues and
+      // settings give the same windows), so links can open at the moment without re-embedding.
+      if (kept.some((w) => !w.cues)) kept = withCueBoundaries(kept, buildWindows(windowCues, options.window, countTokens));
       kept.forEach((w) => keptWindows.add(w.corpusId));
       windows.push(...kept);
       indexedVideos.push({ ...video, hash, windows: kept.length });
@@ -162,9 +167,11 @@ async function ingestLocked(options: IngestOptions, videos: Video[], lock: Index
       counts: { videos: indexedVideos.length, windows: windows.length, vocabulary: lexical.vocabularySize },
       nextCorpusId,
       videos: indexedVideos,
+      glossary: glossary ? { source: glossary.source, concepts: glossary.concepts.length } : null,
     },
     windows,
     lexical: serialized,
+    ...(glossary ? { glossary: `${JSON.stringify({ format: 'glossary-v1', source: glossary.source, concepts: glossary.concepts } satisfies StoredGlossary)}\n` } : {}),
     writeDense: dense ? (file: string) => dense.save(file) : undefined,
   };
   try {
@@ -195,11 +202,22 @@ async function ingestLocked(options: IngestOptions, videos: Video[], lock: Index
       reused: reusedVideos.length,
       removed: removedVideos.length,
       failed: failedVideos.length,
+      glossary: glossary ? glossary.concepts.length : 0,
       retrieval: dense ? 'hybrid' : 'lexical-only',
     },
     `index written to ${options.indexDir}`,
   );
   return report;
+}
+
+/** `kept` with the cue boundaries of the draft that has its start and text (unchanged when none has). */
+export function withCueBoundaries(kept: readonly TranscriptWindow[], drafts: readonly WindowDraft[]): TranscriptWindow[] {
+  const byStart = new Map(drafts.map((d) => [`${d.start}\t${d.text}`, d]));
+  return kept.map((w) => {
+    if (w.cues) return w;
+    const draft = byStart.get(`${w.start}\t${w.text}`);
+    return draft ? { ...w, cues: draft.cues } : w;
+  });
 }
 
 async function loadPrevious(options: IngestOptions): Promise<CourseIndex | null> {
@@ -246,10 +264,10 @@ export function splitLongCues(cues: readonly Cue[], maxTokens: number, countToke
     const tokens = Math.max(1, countTokens(cue.text) - base);
     const charsPerToken = cue.text.length / tokens;
     const pieces: string[] = [];
-    // At least 2 characters per piece: splitText never cuts a surrogate pair, so a limit of 1
+    // At least 2 characters per piece: splitPlainText never cuts a surrogate pair, so a limit of 1
     // could not make progress on an emoji.
     const cut = (text: string, chars: number): void => {
-      for (const piece of splitText(text, Math.max(2, chars))) {
+      for (const piece of splitPlainText(text, Math.max(2, chars))) {
         if (piece.length <= 2 || fits(piece)) pieces.push(piece);
         else cut(piece, Math.floor(piece.length / 2));
       }

@@ -43,6 +43,12 @@ export interface LexicalPlan {
   readonly exhaustive: boolean;
 }
 
+/** A term of a weighted query: its id in the index and how much it counts (1 = as a question's own word). */
+export interface WeightedTerm {
+  id: number;
+  weight: number;
+}
+
 /** Above this many postings per query, MaxScore is used (below, adding up everything is as fast). */
 const EXHAUSTIVE_POSTINGS = 20_000;
 
@@ -159,18 +165,86 @@ export class Bm25Index {
    * to search (no known term, empty index, k < 1).
    */
   plan(query: string, k: number): LexicalPlan | null {
-    if (this.docLengths.length === 0 || k <= 0) return null;
-    const ids: number[] = [];
-    let postings = 0;
+    const terms: WeightedTerm[] = [];
     for (const term of new Set(analyze(query))) {
-      const t = this.termIds.get(term);
-      if (t === undefined) continue;
-      ids.push(t);
-      postings += this.docFreq(t);
+      const id = this.termIds.get(term);
+      if (id !== undefined) terms.push({ id, weight: 1 });
     }
-    if (ids.length === 0) return null;
-    const idfs = ids.map((t) => idf(this.docFreq(t), this.docLengths.length));
+    return this.planTerms(terms, k);
+  }
+
+  /**
+   * Like `plan`, for terms already resolved, each counting `weight` times its idf (a synonym
+   * counts less than the student's own word). Repeated ids count once, at their largest weight;
+   * terms of weight ≤ 0 are left out.
+   */
+  planTerms(terms: readonly WeightedTerm[], k: number): LexicalPlan | null {
+    if (this.docLengths.length === 0 || k <= 0) return null;
+    const weights = new Map<number, number>();
+    for (const { id, weight } of terms) {
+      if (weight > 0 && id >= 0 && id < this.terms.length) weights.set(id, Math.max(weight, weights.get(id) ?? 0));
+    }
+    if (weights.size === 0) return null;
+    const ids = [...weights.keys()];
+    let postings = 0;
+    for (const t of ids) postings += this.docFreq(t);
+    const idfs = ids.map((t) => weights.get(t)! * this.idfOf(t));
     return { ids, idfs, k, exhaustive: ids.length === 1 || postings <= EXHAUSTIVE_POSTINGS };
+  }
+
+  /** Top `k` documents for already resolved, weighted terms (see `planTerms`), as `search` returns them. */
+  searchTerms(terms: readonly WeightedTerm[], k: number): LexicalHit[] {
+    const plan = this.planTerms(terms, k);
+    if (!plan) return [];
+    if (plan.exhaustive) return this.searchExhaustive(plan);
+    return this.rescore(plan, this.maxScore.candidates(plan.ids, plan.idfs, k));
+  }
+
+  /** The id of an analysed term, or undefined when no document contains it. */
+  termId(term: string): number | undefined {
+    return this.termIds.get(term);
+  }
+
+  /** The analysed term of an id. */
+  termOf(id: number): string {
+    return this.terms[id]!;
+  }
+
+  /** idf of a term id; `idfOf(-1)` is the idf of a term found in no document (the largest there is). */
+  idfOf(id: number): number {
+    return idf(id < 0 ? 0 : this.docFreq(id), this.docLengths.length);
+  }
+
+  /** Number of documents that contain term `id`. */
+  documentFrequency(id: number): number {
+    return this.docFreq(id);
+  }
+
+  /** Whether document `doc` contains term `id`. */
+  contains(id: number, doc: number): boolean {
+    return this.weightOf(id, doc) > 0;
+  }
+
+  /**
+   * The indexed term a misspelt one most likely stands for: one edit away (a letter added,
+   * dropped, changed, or two neighbours swapped), the same first and last letters, at least
+   * `MIN_FIX_LENGTH` letters long; the most frequent such term, or undefined. "overfiting" →
+   * "overfitting". Short words are left alone: one edit turns them into other real words; so
+   * are endings, where one letter is another word form or another word ("classif", the stem of
+   * "classifica", is not "classic").
+   */
+  closestTerm(term: string): number | undefined {
+    if (term.length < MIN_FIX_LENGTH || /\d/.test(term)) return undefined;
+    const last = term[term.length - 1];
+    let best: number | undefined;
+    for (let id = 0; id < this.terms.length; id++) {
+      const candidate = this.terms[id]!;
+      if (candidate[0] !== term[0] || candidate[candidate.length - 1] !== last) continue;
+      if (Math.abs(candidate.length - term.length) > 1 || candidate.length < MIN_FIX_LENGTH) continue;
+      if (!oneEditApart(term, candidate)) continue;
+      if (best === undefined || this.docFreq(id) > this.docFreq(best)) best = id;
+    }
+    return best;
   }
 
   /**
@@ -282,6 +356,23 @@ export class Bm25Index {
     if (start[termCount] !== header.postingCount) throw new Error('lexical index postings table is inconsistent');
     return new Bm25Index({ k1: header.k1, b: header.b }, header.terms, start, docs, tfs, lengths);
   }
+}
+
+/** Shortest term `closestTerm` corrects (or corrects into). */
+const MIN_FIX_LENGTH = 6;
+
+/** True when `a` becomes `b` by one insertion, deletion, substitution, or swap of two neighbours. */
+export function oneEditApart(a: string, b: string): boolean {
+  if (a === b) return false;
+  if (Math.abs(a.length - b.length) > 1) return false;
+  let i = 0;
+  while (i < a.length && i < b.length && a[i] === b[i]) i++;
+  if (a.length === b.length) {
+    if (a.slice(i + 1) === b.slice(i + 1)) return true; // substitution
+    return a[i] === b[i + 1] && a[i + 1] === b[i] && a.slice(i + 2) === b.slice(i + 2); // swap
+  }
+  const [longer, shorter] = a.length > b.length ? [a, b] : [b, a];
+  return longer.slice(i + 1) === shorter.slice(i); // insertion / deletion
 }
 
 /** Per posting, `bm25Weight` of its term in its document, as float32. */

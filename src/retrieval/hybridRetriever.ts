@@ -2,13 +2,23 @@
  * Hybrid retrieval: the question goes to the dense index (E5 embeddings through HNSW) and to the
  * BM25 index, and the two rankings are fused. Without an embedding model (offline with no
  * cached copy, or an index built without one) it runs lexical-only and says so in one line.
+ *
+ * The question is searched as concepts (`src/lexical/questionTerms.ts`): its words, the course
+ * glossary's synonyms, numbers spelled out, misspellings fixed. Every returned window carries
+ * its evidence (lexical coverage, the question's words it contains, cosine similarity), and the
+ * search its coverage estimate for the question (`coverage.ts`): what the answer service needs
+ * to tell a good match from noise, which the fused scores (ranks) cannot.
  */
 import { performance } from 'node:perf_hooks';
-import { cachedVideoLinkAt } from '../course/links.js';
+import { videoLinkAt } from '../course/links.js';
 import type { Embedder } from '../embeddings/embedder.js';
 import type { CourseIndex } from '../index/courseIndex.js';
-import type { RetrievedSegment } from '../types.js';
+import { analyseQuestion } from '../lexical/questionTerms.js';
+import { resolveQuery, searchQuery, windowCoverage, type ResolvedQuery } from '../lexical/resolvedQuery.js';
+import type { RetrievedSegment, SegmentEvidence } from '../types.js';
+import type { CoverageEstimate } from './coverage.js';
 import { reciprocalRankFusion, type RankedList } from './fusion.js';
+import { denseMoment, lexicalMoment, spanTexts } from './moments.js';
 import type { Retriever, SearchResult } from './retriever.js';
 
 export const NOTICE_NO_MODEL = 'Busca só por palavras-chave: o modelo de embeddings não pôde ser carregado.';
@@ -20,6 +30,9 @@ export interface HybridRetrieverOptions {
   candidates?: number;
   rrfK?: number;
 }
+
+/** Dense-only windows placed by embedding their spans, at most (the first ones, the ones quoted and linked). */
+const MEANING_PLACED = 3;
 
 export class HybridRetriever implements Retriever {
   private readonly notices: string[];
@@ -49,7 +62,8 @@ export class HybridRetriever implements Retriever {
       embedMs = performance.now() - t0;
     }
     const t1 = performance.now();
-    const segments = this.searchVector(question, queryVector, k);
+    const { segments, coverage } = this.searchWithEvidence(question, queryVector, k);
+    if (queryVector && this.embedder) await this.placeByMeaning(segments, queryVector);
     return {
       segments,
       retriever: this.name,
@@ -57,27 +71,76 @@ export class HybridRetriever implements Retriever {
       notices: [...this.notices],
       embedMs,
       searchMs: performance.now() - t1,
+      coverage,
       ...(queryVector ? { queryVector } : {}),
     };
   }
 
   /** The search itself, given the question's vector (null → lexical-only). Synchronous and fast. */
   searchVector(question: string, queryVector: ArrayLike<number> | null, k: number): RetrievedSegment[] {
+    return this.searchWithEvidence(question, queryVector, k).segments;
+  }
+
+  /**
+   * Windows that share no word with the question (found by the dense retriever alone) have no
+   * lexical moment: their spans of cues are embedded and the closest to the question is the
+   * moment. Only the first MEANING_PLACED windows, to bound the extra embedding work.
+   */
+  private async placeByMeaning(segments: RetrievedSegment[], queryVector: ArrayLike<number>): Promise<void> {
+    const embedder = this.embedder;
+    if (!embedder) return;
+    const todo = segments.slice(0, MEANING_PLACED).filter((s) => !s.moment);
+    for (const segment of todo) {
+      const position = this.index.positions.get(segment.corpusId);
+      if (position === undefined) continue;
+      const window = this.index.windows[position]!;
+      const texts = spanTexts(window);
+      if (texts.length === 0) continue;
+      const vectors = await embedder.embedPassages(texts.map((t) => t.text));
+      const moment = denseMoment(window, queryVector, vectors);
+      if (moment) segment.moment = moment;
+    }
+  }
+
+  /** The question as the lexical index searches it (concepts, synonyms, weights). */
+  resolve(question: string): ResolvedQuery {
+    return resolveQuery(this.index.lexical, analyseQuestion(question, this.index.glossary));
+  }
+
+  /** `searchVector`, with the coverage estimate for the question. */
+  searchWithEvidence(question: string, queryVector: ArrayLike<number> | null, k: number): { segments: RetrievedSegment[]; coverage: CoverageEstimate } {
     const { windows, positions, lexical, dense } = this.index;
     const candidates = Math.max(k, this.options.candidates ?? 30);
+    const query = this.resolve(question);
     const lists: RankedList[] = [];
+    let denseBest: number | null = null;
     if (queryVector && dense) {
-      lists.push({ name: 'dense', hits: dense.search(queryVector, candidates).map((h) => ({ id: h.label, score: h.score })) });
+      const hits = dense.search(queryVector, candidates);
+      denseBest = hits[0]?.score ?? null;
+      lists.push({ name: 'dense', hits: hits.map((h) => ({ id: h.label, score: h.score })) });
     }
-    lists.push({ name: 'lexical', hits: lexical.search(question, candidates).map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
+    const lexicalHits = searchQuery(lexical, query, candidates);
+    lists.push({ name: 'lexical', hits: lexicalHits.map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
+
+    // The best lexical coverage among the BM25 candidates (and, below, the fused segments).
+    let best = { coverage: 0, matched: [] as string[] };
+    for (const hit of lexicalHits) {
+      const c = windowCoverage(lexical, query, hit.doc);
+      if (c.coverage > best.coverage) best = c;
+    }
+
     const segments: RetrievedSegment[] = [];
     for (const hit of reciprocalRankFusion(lists, k, this.options.rrfK)) {
       const position = positions.get(hit.id);
       if (position === undefined) continue;
       const window = windows[position]!;
       const video = this.index.videos.get(window.videoId);
+      const evidence: SegmentEvidence = windowCoverage(lexical, query, position);
+      if (evidence.coverage > best.coverage) best = evidence;
+      const moment = evidence.matched.length > 0 ? lexicalMoment(window, query, lexical) : undefined;
+      if (queryVector && dense) evidence.similarity = hit.foundBy.dense?.score ?? cosine(queryVector, dense.vector(window.corpusId));
       // Fields listed rather than `...window`: spreading these JSON-parsed objects and then adding
-      // properties takes V8's slow path (~10 µs per segment, more than the whole search).
+      // properties takes V8's slow path, which costs more than the search itself.
       segments.push({
         corpusId: window.corpusId,
         videoId: window.videoId,
@@ -87,11 +150,24 @@ export class HybridRetriever implements Retriever {
         score: hit.score,
         foundBy: hit.foundBy,
         title: video?.title ?? window.videoId,
-        url: video ? cachedVideoLinkAt(video.url, window.start) : '',
+        url: video ? videoLinkAt(video.url, window.start) : '',
+        evidence,
+        ...(moment ? { moment } : {}),
       });
     }
-    return segments;
+    const unknown = query.concepts.filter((c) => c.forms.every((f) => f.ids.some((id) => id < 0))).map((c) => c.label);
+    return {
+      segments,
+      coverage: { lexical: best.coverage, matched: best.matched, unknown, contentWords: query.concepts.length, dense: denseBest },
+    };
   }
+}
+
+/** Dot product of two unit vectors: their cosine similarity. */
+function cosine(a: ArrayLike<number>, b: ArrayLike<number>): number {
+  let dot = 0;
+  for (let i = 0; i < a.length; i++) dot += a[i]! * (b[i] ?? 0);
+  return dot;
 }
 
 /** `Xenova/multilingual-e5-small` → `e5`; other models keep their last path part. */

@@ -1,4 +1,5 @@
 import type { RetrievedSegment } from '../types.js';
+import type { CoverageEstimate } from './coverage.js';
 
 /** What one search returns, including how it was done. */
 export interface SearchResult {
@@ -14,6 +15,8 @@ export interface SearchResult {
   embedMs?: number;
   /** Time spent searching the indexes and fusing (ms), excluding the question embedding. */
   searchMs: number;
+  /** How much of the question the course covers (absent from retrievers that do not estimate it). */
+  coverage?: CoverageEstimate;
   /** The question's embedding, when it was embedded (reused to match verified answers). */
   queryVector?: Float32Array;
 }

@@ -142,7 +142,7 @@ export function buildAnswerRecord(
     embeddingModel: answer.embeddingModel,
     model: answer.model,
     promptVersion: answer.promptVersion,
-    segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
+    segments: answer.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text, evidence, moment }) => ({
       corpusId,
       score,
       foundBy,
@@ -152,10 +152,22 @@ export function buildAnswerRecord(
       start,
       end,
       text,
+      ...(evidence ? { evidence } : {}),
+      ...(moment ? { moment } : {}),
     })),
-    references: answer.references.map(({ videoId, title, start, end, url }) => ({ videoId, title, start, end, url })),
+    // `at` (the moment the link opens at) and `closest` (closest moments of a "not found") when set.
+    references: answer.references.map(({ videoId, title, start, end, url, at, closest }) => ({
+      videoId,
+      title,
+      start,
+      end,
+      url,
+      ...(at !== undefined ? { at } : {}),
+      ...(closest ? { closest } : {}),
+    })),
     notices: [...answer.notices],
     timings: { ...answer.timings },
+    ...(answer.coverage ? { coverage: answer.coverage } : {}),
     platform: context.platform,
     channel: context.channel,
     user: pseudonymize(context.platform, context.rawUserId),

@@ -4,7 +4,8 @@
  * is used by every adapter and by export/evaluate. User ids are pseudonymous (salted hash):
  * raw Discord/Slack ids are never stored.
  */
-import type { AnswerKind, Reference, RetrieverName, Timings } from '../types.js';
+import type { CoverageEstimate } from '../retrieval/coverage.js';
+import type { AnswerKind, Moment, Reference, RetrieverName, SegmentEvidence, Timings } from '../types.js';
 import { EXIT, UserError } from '../errors.js';
 import type { HitCounter } from './hitCounter.js';
 import type { HumanLoopData } from './humanLoopData.js';
@@ -26,6 +27,10 @@ export interface StoredSegment {
   start: number;
   end: number;
   text: string;
+  /** What the window had of the question (coverage, matched words, similarity); absent in older records. */
+  evidence?: SegmentEvidence;
+  /** The moment inside the window the answer links to; absent in older records and old indexes. */
+  moment?: Moment;
 }
 
 export interface AnswerRecord {
@@ -41,6 +46,8 @@ export interface AnswerRecord {
   references: Reference[];
   notices: string[];
   timings: Timings;
+  /** The evidence on whether the lectures cover the question; absent in older records. */
+  coverage?: CoverageEstimate;
   platform: Platform;
   channel: string | null;
   /** Pseudonymous id of the asker. */

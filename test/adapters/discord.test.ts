@@ -9,7 +9,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '../../adapters/discord/index.js';
 import { commandDefinitions, DiscordRegistrationError, registerCommands } from '../../adapters/discord/register.js';
-import { DISCORD_LIMITS, embedLength, renderAnswer } from '../../adapters/discord/cards.js';
+import { DISCORD_LIMITS, embedLength, referenceLine, renderAnswer } from '../../adapters/discord/cards.js';
 import { commands } from '../../adapters/discord/commands/index.js';
 import * as commentComponent from '../../adapters/discord/components/comment.js';
 import * as voteComponent from '../../adapters/discord/components/vote.js';
@@ -18,7 +18,8 @@ import { DEFAULT_EDIT_INTERVAL_MS } from '../../adapters/discord/streaming.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { formatClock } from '../../src/course/links.js';
 import { BotService } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
+import { NOT_COVERED_CLOSEST_MESSAGE } from '../../src/answer/prompt.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -60,6 +61,9 @@ function makeConfig(env: Record<string, string>): Config {
       OPENAI_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
       LLM_TIMEOUT_MS: '5000',
+      // The long-answer cases stream ~10 000 characters from a fake that ignores max_tokens: a
+      // bound that lets them through whole (the default would cut them, as it should).
+      LLM_MAX_TOKENS: '4000',
       STORE_URL: 'memory://',
       ...env,
     },
@@ -175,6 +179,39 @@ function secondOf(url: string): number {
 
 const videosById = () => core.index.videos;
 
+/** Every reference field value of a rendered answer (reply and continuations), one per line. */
+function referenceText(rendered: ReturnType<typeof renderAnswer>): string {
+  return [rendered.message, ...rendered.continuations]
+    .flatMap((m) => m.embeds.flatMap((e) => e.fields ?? []))
+    .map((f) => f.value)
+    .join('\n');
+}
+
+/** Lines that open or close a fenced code block. */
+function fenceCount(text: string): number {
+  return text.split('\n').filter((line) => /^[ \t>]*(`{3,}|~{3,})/.test(line)).length;
+}
+
+/** An answer as the core returns it, for the pure rendering functions. */
+function answerResult(over: Partial<AnswerResult>): AnswerResult {
+  return {
+    id: '5d7a2a52-3c1e-4c7e-9a43-1f8c0f2f9a10',
+    question: 'Pergunta?',
+    answer: 'Resposta.',
+    kind: 'llm',
+    references: [],
+    segments: [],
+    retriever: 'bm25',
+    embeddingModel: null,
+    model: 'fake-model',
+    promptVersion: 'x',
+    notices: [],
+    timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
+    createdAt: new Date(0).toISOString(),
+    ...over,
+  };
+}
+
 // ------------------------------------------------------------------ tests
 
 describe('Discord adapter: /pergunta', () => {
@@ -236,15 +273,59 @@ describe('Discord adapter: /pergunta', () => {
       const ref = refs[i]!;
       const url = String(b.url);
       expect(url).toBe(ref.url);
-      expect(secondOf(url)).toBe(Math.floor(ref.start));
+      // At the moment inside the reference's range where the question is answered (issue #15).
+      const at = ref.at ?? ref.start;
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      expect(secondOf(url)).toBe(Math.floor(at));
       const base = videosById().get(ref.videoId)!.url;
       expect(url.startsWith(base.split('?')[0]!)).toBe(true);
-      expect(String(b.label)).toContain(formatClock(ref.start));
+      expect(String(b.label)).toContain(formatClock(at));
     });
 
     // 👍/👎 carry the answer id.
     expect(voteIds(final)).toEqual([`vote:up:${answerId}`, `vote:down:${answerId}`]);
     expect(ix.original?.flags).toBe(0); // not "thinking" anymore
+  });
+
+  it('shows a table the LLM still writes as a monospaced block (Discord does not render tables)', async () => {
+    llm.enqueue({ type: 'text', text: 'Comparando os dois [1]:\n\n| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam | 0,05 |\n\nUse `__init__` [2].' });
+    const ix = await settled(ask('Compare SGD e Adam'));
+    const description = String(embeds(ix.original)[0]?.description);
+    expect(description).toBe('Comparando os dois [1]:\n\n```\nmétodo | erro\n-------+-----\nSGD    | 0,12\nAdam   | 0,05\n```\n\nUse `__init__` [2].');
+    // The record keeps the answer as the LLM wrote it.
+    expect((await store.getAnswer(answerIdOf(ix)))!.answer).toContain('| SGD | 0,12 |');
+  });
+
+  it('keeps only links to the course videos clickable: a link the LLM was tricked into writing is shown as text', async () => {
+    const courseLink = 'https://www.youtube.com/watch?v=rB4d_Vn0Ks8&t=95';
+    llm.enqueue({
+      type: 'text',
+      text: `Veja [Aula 3 — slides oficiais](https://evil.example/login) e https://evil.example/x. O trecho certo: [aqui](${courseLink}) [1].`,
+      chunkSize: 5,
+      chunkDelayMs: 20,
+    });
+    const ix = await settled(ask('Onde estão os slides da aula 3?'));
+    // Not in the final answer, nor in any streaming preview.
+    expect(ix.edits.length).toBeGreaterThan(1);
+    for (const edit of ix.edits) expect(JSON.stringify(edit.body)).not.toContain('https://evil.example');
+    const description = String(embeds(ix.original)[0]?.description);
+    expect(description).toBe(`Veja Aula 3 — slides oficiais (\`evil.example/login\`) e \`evil.example/x\`. O trecho certo: [aqui](${courseLink}) [1].`);
+  });
+
+  it('a question the lectures do not cover: "not found" with the closest moments under their own heading, no LLM call', async () => {
+    const before = llm.requests.length;
+    const ix = await settled(ask('O que é uma LSTM e por que ela lembra de sequências longas?'));
+    const final = ix.edits[ix.edits.length - 1]!.body;
+    const [embed] = embeds(final);
+    expect(embed?.description).toBe(NOT_COVERED_CLOSEST_MESSAGE);
+    const fields = (embed?.fields ?? []) as Json[];
+    expect(fields.map((f) => f.name)).toEqual([CLOSEST_MOMENTS_HEADING]);
+    const record = await store.getAnswer(answerIdOf(ix));
+    expect(record).toMatchObject({ kind: 'not-found' });
+    expect(record!.references.length).toBeGreaterThan(0);
+    for (const ref of record!.references) expect(String(fields[0]!.value)).toContain(`](${ref.url})`);
+    expect(llm.requests.length).toBe(before);
   });
 
   it('👍 is stored and confirmed privately; a later 👎 replaces it', async () => {
@@ -354,21 +435,42 @@ describe('Discord adapter: /pergunta', () => {
     expect(cut.original?.embeds).toEqual([]);
   });
 
-  it('Discord refusing the final edit still ends with an error message; a lost continuation keeps the answer', async () => {
-    const isFinal = (call: RestCall) => voteIds(call.body as Json).length > 0;
-    discord.failNext({ method: 'PATCH', path: '/messages/@original', match: isFinal, status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
+  it('Discord refusing the rendered answer (50035) gets the same answer and links as plain text instead of an error', async () => {
+    const refusal = { status: 400, body: { message: 'Invalid Form Body', code: 50035 } };
+    const isFinal = (call: RestCall) => voteIds(call.body as Json).length > 0 && embeds(call.body as Json).length > 0;
+    discord.failNext({ method: 'PATCH', path: '/messages/@original', match: isFinal, ...refusal });
     llm.enqueue({ type: 'text', text: OVERFITTING_ANSWER });
     const refused = await settled(ask('O que é overfitting?'));
-    expect(refused.edits.some((e) => voteIds(e.body).length > 0)).toBe(false); // refused: not recorded by the fake
-    expect(refused.edits.at(-1)?.body.content).toBe(`⚠️ ${MESSAGES.failed}`);
-    expect(refused.original?.content).toBe(`⚠️ ${MESSAGES.failed}`);
+    const plain = [refused.original!, ...refused.followUps];
+    expect(embeds(refused.original)).toEqual([]);
+    expect(String(refused.original?.content)).toContain(OVERFITTING_ANSWER);
+    expect(voteIds(refused.original)).toHaveLength(2); // still votable
+    const record = await store.getAnswer(answerIdOf(refused));
+    const text = plain.map((m) => String(m.content)).join('\n');
+    for (const ref of record!.references) expect(text).toContain(`· ${formatClock(ref.start)}–${formatClock(ref.end)} — <${ref.url}>`);
+    for (const m of plain) expectWithinLimits(m);
+    expect(logLines.some((l) => l.includes('discord: the rendered answer was refused') && l.includes('50035'))).toBe(true);
 
-    discord.failNext({ method: 'POST', path: /^\/webhooks\/\d+\/[^/]+$/, status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
-    llm.enqueue({ type: 'text', text: `${OVERFITTING_ANSWER}\n\n`.repeat(40), chunkSize: 2000 });
+    // Refused again as plain text: then, and only then, the error message.
+    discord.failNext({ method: 'PATCH', path: '/messages/@original', match: (call) => voteIds(call.body as Json).length > 0, times: 2, ...refusal });
+    llm.enqueue({ type: 'text', text: OVERFITTING_ANSWER });
+    const twice = await settled(ask('O que é overfitting?'));
+    expect(twice.original?.content).toBe(`⚠️ ${MESSAGES.failed}`);
+  });
+
+  it('a refused continuation arrives as plain text; the answer around it is kept', async () => {
+    discord.failNext({ method: 'POST', path: /^\/webhooks\/\d+\/[^/]+$/, match: (call) => embeds(call.body as Json).length > 0, status: 400, body: { message: 'Invalid Form Body', code: 50035 } });
+    const long = `${OVERFITTING_ANSWER}\n\n`.repeat(30);
+    llm.enqueue({ type: 'text', text: long, chunkSize: 2000 });
     const partial = await settled(ask('Explique overfitting com muitos detalhes'));
     expect(voteIds(partial.original)).toHaveLength(2);
     expect(String(embeds(partial.original)[0]?.description)).toMatch(/^Overfitting é quando/);
-    expect(partial.followUps).toHaveLength(0);
+    const [plainPart, ...others] = partial.followUps;
+    expect(embeds(plainPart)).toEqual([]);
+    const squash = (t: string) => t.replace(/\s+/g, ' ').trim();
+    expect(squash(long)).toContain(squash(String(plainPart!.content)));
+    expect(others.some((m) => embeds(m).length > 0)).toBe(true); // the next continuation is sent as usual
+    for (const m of partial.followUps) expectWithinLimits(m);
   });
 
   it('stale buttons, unknown buttons and unknown commands get a private explanation', async () => {
@@ -426,7 +528,8 @@ describe('Discord adapter: /pergunta', () => {
     llm.enqueue({ type: 'text', text: '@everyone Overfitting é decorar o treino <@&123456789012345678> [1].' });
     const question = '@everyone <@&123456789012345678> <@222222222222222222> o que é overfitting?';
     const ix = await settled(ask(question));
-    expect(embeds(ix.original)[0]?.title).toBe(question);
+    // The question is shown as answered and stored: mentioned ids replaced by neutral tokens.
+    expect(embeds(ix.original)[0]?.title).toBe('@everyone @cargo @usuário o que é overfitting?');
     expect(ix.original?.content).toBe('');
 
     // Every message the bot sent in this whole run (replies, edits, follow-ups, confirmations).
@@ -585,9 +688,86 @@ describe('Discord rendering limits', () => {
     const rendered = renderAnswer(result, { votes: true });
     for (const m of [rendered.message, ...rendered.continuations]) expectWithinLimits(m as unknown as Json);
     expect(rendered.continuations).toHaveLength(3);
-    expect(String(rendered.continuations.at(-1)!.embeds[0]!.description)).toMatch(/…$/);
+    // The cut is said in words, not only with a trailing "…".
+    expect(String(rendered.continuations.at(-1)!.embeds[0]!.description).endsWith(`\n\n${MESSAGES.answerCut}`)).toBe(true);
     expect(buttons(rendered.message as unknown as Json).filter((b) => b.style === 5)).toHaveLength(5);
-    expect(String(rendered.message.embeds[0]!.fields!.at(-1)!.value)).toMatch(/…e mais \d+ trechos\.$/);
+    // Every reference is visible somewhere (none folded into "…e mais N trechos").
+    const visible = referenceText(rendered);
+    for (const ref of refs) expect(visible).toContain(`](${ref.url}) · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
+  });
+
+  it('shows every reference the answer cites: titles are shortened first, then references continue in more messages', () => {
+    const longTitle = (i: number) => `Aula ${i} — ${'um título de aula realmente muito comprido '.repeat(5)}`;
+    const cited = (n: number, url: (i: number) => string): AnswerResult => {
+      const references: Reference[] = Array.from({ length: n }, (_, i) => ({
+        videoId: `v${i}`,
+        title: longTitle(i + 1),
+        start: 60 * i,
+        end: 60 * i + 90,
+        url: url(i),
+        excerpts: [i + 1],
+      }));
+      return answerResult({ answer: references.map((_, i) => `Ponto ${i + 1} [${i + 1}].`).join(' '), references });
+    };
+
+    // 30 cited references with long titles: all fit in the reply once titles are shortened.
+    const short = renderAnswer(cited(30, (i) => `https://www.youtube.com/watch?v=vid${i}&t=${60 * i}`), { votes: true });
+    expect(short.continuations).toEqual([]);
+    const shortText = referenceText(short);
+    for (let n = 1; n <= 30; n++) expect(shortText).toContain(`• [${n}] [`);
+    expect(shortText).not.toMatch(/e mais \d+ trecho/);
+    expect(shortText).not.toContain(longTitle(1)); // shortened…
+    expect(shortText).toContain('Aula 1 — um título'); // …not dropped
+
+    // 50 references whose (signed) URLs are long: they cannot fit in one message, so they continue.
+    const signed = (i: number) => `https://cdn.cursos.example/videos/aula-${i}.mp4?X-Amz-Signature=${'ab12'.repeat(100)}&n=${i}#t=${60 * i}`;
+    const long = renderAnswer(cited(50, signed), { votes: true });
+    const messages = [long.message, ...long.continuations];
+    for (const m of messages) expectWithinLimits(m as unknown as Json);
+    expect(long.continuations.length).toBeGreaterThan(0);
+    const longText = referenceText(long);
+    for (let n = 1; n <= 50; n++) expect(longText).toContain(`• [${n}] [`);
+    for (let i = 0; i < 50; i++) expect(longText).toContain(`](${signed(i)})`);
+    // The reply says that the list goes on.
+    expect(String(long.message.embeds[0]!.fields!.at(-1)!.value)).toMatch(/e mais \d+ trechos nas mensagens seguintes\.$/);
+  });
+
+  it('splits a long answer with code outside the code block, or closes the block and reopens it with its language', () => {
+    const code = ['```python', ...Array.from({ length: 200 }, (_, i) => `    self.peso_${i} = pesos[${i}] * taxa  # camada ${i}`), '```'].join('\n');
+    const answer = `O construtor guarda um peso por camada [1]:\n\n${code}\n\nDepois o treino ajusta os pesos [2].`;
+    expect(answer.length).toBeGreaterThan(DISCORD_LIMITS.embedDescription * 2);
+    const rendered = renderAnswer(answerResult({ answer }), { votes: true });
+    const messages = [rendered.message, ...rendered.continuations];
+    for (const m of messages) expectWithinLimits(m as unknown as Json);
+    const parts = messages.map((m) => String(m.embeds[0]!.description));
+    expect(parts.length).toBeGreaterThan(2);
+    for (const part of parts) expect(fenceCount(part) % 2, `unbalanced fences in:\n${part}`).toBe(0);
+    for (const part of parts.slice(1)) if (part.includes('self.peso_')) expect(part.split('\n')[0]).toBe('```python');
+    const codeLines = parts.join('\n').split('\n').filter((l) => l.includes('self.peso_'));
+    expect(codeLines).toEqual(code.split('\n').filter((l) => l.includes('self.peso_')));
+  });
+
+  it('escapes Markdown in video titles and the question, and isolates titles from the text around them', () => {
+    const ref: Reference = { videoId: 'v', title: 'Aula 7: __init__ e *args* [extra] ~~x~~ `y` ||z||', start: 60, end: 125, url: 'https://youtu.be/abc?t=60', excerpts: [2] };
+    expect(referenceLine(ref)).toBe(
+      '• [2] [\u2068Aula 7: \\_\\_init\\_\\_ e \\*args\\* \\[extra\\] \\~\\~x\\~\\~ \\`y\\` \\|\\|z\\|\\|\u2069](https://youtu.be/abc?t=60) · 1:00–2:05',
+    );
+    // Right-to-left text (and bidi controls smuggled into a title) cannot reorder the time range.
+    const rtl: Reference = { videoId: 'v', title: 'درس \u202eالتعلم\u2069 الآلي', start: 60, end: 125, url: 'https://youtu.be/abc?t=60' };
+    expect(referenceLine(rtl)).toBe('• [\u2068درس التعلم الآلي\u2069](https://youtu.be/abc?t=60) · 1:00–2:05');
+    const rendered = renderAnswer(answerResult({ question: 'O que faz __init__ com *args*?', references: [ref, rtl] }), { votes: true });
+    expect(rendered.message.embeds[0]!.title).toBe('O que faz \\_\\_init\\_\\_ com \\*args\\*?');
+    const labels = buttons(rendered.message as unknown as Json).filter((b) => b.style === 5).map((b) => b.label);
+    expect(labels).toEqual(['▶ 1:00 · \u2068Aula 7: __init__ e *args* [extra] ~~x~~ `y` ||z||\u2069', '▶ 1:00 · \u2068درس التعلم الآلي\u2069']);
+  });
+
+  it('a reference whose URL is too long for Discord keeps its title and time and says why it has no link', () => {
+    const url = `https://cdn.cursos.example/aula.mp4?sig=${'x'.repeat(600)}#t=60`;
+    const ref: Reference = { videoId: 'v', title: 'Aula longa', start: 60, end: 90, url, excerpts: [1] };
+    expect(referenceLine(ref)).toBe(`• [1] \u2068Aula longa\u2069 · 1:00–1:30 (${MESSAGES.linkTooLong})`);
+    const rendered = renderAnswer(answerResult({ references: [ref] }), { votes: true });
+    expectWithinLimits(rendered.message as unknown as Json);
+    expect(buttons(rendered.message as unknown as Json).filter((b) => b.style === 5)).toEqual([]);
   });
 
   it('streams at most one edit per second by default', () => {

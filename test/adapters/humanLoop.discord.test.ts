@@ -40,6 +40,7 @@ interface Running {
   adapter: DiscordAdapter;
   store: FeedbackStore;
   loop: HumanLoop;
+  knowledge: Knowledge;
   cards: CaseView[];
 }
 const running: Running[] = [];
@@ -78,7 +79,7 @@ async function start(extra: Record<string, string> = {}): Promise<Running> {
   });
   const bot = new BotService(core.answers, store, new RateLimiter(100), logger);
   const adapter = await startDiscord({ config: cfg, logger, bot, store, humanLoop: loop }, { editIntervalMs: 100, clientOptions: FAST_IDENTIFY, checkCommands: false });
-  const r = { adapter, store, loop, cards };
+  const r = { adapter, store, loop, knowledge, cards };
   running.push(r);
   return r;
 }
@@ -159,15 +160,59 @@ describe('Discord: a student calls a TA', () => {
     expect(logLines.join('\n')).not.toContain(student.id);
   });
 
-  it('a "not-found" answer offers "Chamar um monitor" on the answer itself', async () => {
+  it('a "not found" answer (no LLM call) offers "Chamar um monitor" on the answer itself; the TA\'s answer then answers the next student who asks it', async () => {
     const r = await start();
     const student = makeUser();
-    // Nothing in the lectures shares a word with it: answered "not-found".
-    const { ix, answerId } = await askQuestion(r, student, 'xyzzy plugh qwrtp?');
-    expect(customIdsOf(ix.original)).toContain(customIds.escalate(answerId));
+    // Words the course never uses: "not found" from the evidence, without asking the LLM (#15).
+    const QUESTION = 'Quando sai o gabarito da xyzzy plugh?';
+    const llmCalls = llm.requests.length;
+    const { ix, answerId } = await askQuestion(r, student, QUESTION);
+    expect(llm.requests.length).toBe(llmCalls);
+    expect((await r.store.getAnswer(answerId))?.kind).toBe('not-found');
+    expect(customIdsOf(ix.original).filter(Boolean)).toEqual([customIds.vote('up', answerId), customIds.vote('down', answerId), customIds.escalate(answerId)]);
     const open = await settled(discord.clickButton({ customId: customIds.escalate(answerId), message: ix.original!, user: student }), r);
     // The button on a public answer carries that answer's id into the modal.
-    expect(open.modal?.custom_id).toBe(customIds.escalate(answerId, String(ix.original!.id)));
+    const escalateId = customIds.escalate(answerId, String(ix.original!.id));
+    expect(open.modal?.custom_id).toBe(escalateId);
+    const submitted = await settled(discord.submitModal({ customId: escalateId, fields: { detalhes: '' }, user: student }), r);
+    expect(submitted.edits.at(-1)!.body.content).toBe(LOOP_MESSAGES.escalated(false));
+    await r.loop.idle();
+    expect(r.cards[0]!.answer?.kind).toBe('not-found');
+
+    // The TA answers what the lectures do not cover; the next student gets that answer, not "not found".
+    const TA_TEXT = 'O gabarito sai na sexta, no mural da disciplina.';
+    await r.loop.answer(r.cards[0]!.case.id, TA, { text: TA_TEXT });
+    await discord.waitForChannelMessage((m) => m.body.content === `<@${student.id}>`);
+    const other = makeUser();
+    // What npm start does (adapters/main.ts): the answers use this process's verified answers.
+    core.answers.useKnowledge(r.knowledge);
+    let again: Awaited<ReturnType<typeof askQuestion>>;
+    try {
+      again = await askQuestion(r, other, QUESTION);
+    } finally {
+      core.answers.useKnowledge(null);
+    }
+    const embed = ((again.ix.original?.embeds ?? []) as Json[])[0]!;
+    expect(embed.author).toEqual({ name: LOOP_MESSAGES.verifiedLabel });
+    expect(embed.description).toBe(TA_TEXT);
+    expect(llm.requests.length).toBe(llmCalls);
+    // A verified answer is not a "not found": no escalation button on it (👎 still offers one).
+    expect(customIdsOf(again.ix.original).filter(Boolean)).toEqual([customIds.vote('up', again.answerId), customIds.vote('down', again.answerId)]);
+  });
+
+  it('a "not found" answer Discord refuses as rendered keeps "Chamar um monitor" in its plain-text form', async () => {
+    const r = await start();
+    const student = makeUser();
+    discord.failNext({
+      method: 'PATCH',
+      path: '/messages/@original',
+      match: (call) => ((call.body as Json | undefined)?.embeds as Json[] | undefined)?.length === 1 && customIdsOf(call.body as Json).some((id) => id.startsWith('vote:')),
+      status: 400,
+      body: { message: 'Invalid Form Body', code: 50035 },
+    });
+    const { ix, answerId } = await askQuestion(r, student, 'Quando sai o gabarito da xyzzy plugh?');
+    expect((ix.original?.embeds as Json[] | undefined) ?? []).toEqual([]);
+    expect(customIdsOf(ix.original)).toContain(customIds.escalate(answerId));
   });
 
   it('the TA answer comes back as a reply to the answer, mentioning only the student, labelled, with references and 👍/👎; the rating reaches the card', async () => {
@@ -223,6 +268,33 @@ describe('Discord: a student calls a TA', () => {
     const posts = discord.requests.filter((c) => c.method === 'POST' && c.path === `/channels/${discord.channelId}/messages`);
     expect(posts.filter((c) => (c.body as Json | undefined)?.content === `<@${student.id}>`).length).toBeGreaterThanOrEqual(2);
     expect(discord.channelMessages.slice(before).filter((m) => m.body.content === `<@${student.id}>`)).toHaveLength(1);
+  });
+
+  it('a TA answer Discord refuses as rendered (50035) is delivered as plain text, once, still mentioning only the student and rateable', async () => {
+    const r = await start();
+    const student = makeUser();
+    const { ix, answerId } = await askQuestion(r, student);
+    await escalate(r, student, ix, answerId);
+    await r.loop.idle();
+    const caseId = (await onlyCase(r)).id;
+    discord.failNext({
+      method: 'POST',
+      path: `/channels/${discord.channelId}/messages`,
+      match: (call) => (((call.body as Json | undefined)?.embeds as Json[] | undefined) ?? []).length > 0,
+      status: 400,
+      body: { message: 'Invalid Form Body', code: 50035 },
+    });
+    await r.loop.answer(caseId, TA, { text: 'Resposta em texto simples.' });
+    await expect.poll(async () => (await r.store.loop.getCase(caseId))?.requesters[0]!.delivery.status, { timeout: 15_000 }).toBe('delivered');
+    const sent = discord.channelMessages.filter((m) => String(m.body.content ?? '').startsWith(`<@${student.id}>`));
+    expect(sent).toHaveLength(1);
+    expect(sent[0]!.body.embeds ?? []).toEqual([]);
+    expect(String(sent[0]!.body.content)).toContain('✅ Resposta do monitor');
+    expect(String(sent[0]!.body.content)).toContain('Resposta em texto simples.');
+    expect(sent[0]!.body.allowed_mentions).toEqual({ parse: [], users: [student.id] });
+    expect(sent[0]!.message.message_reference).toMatchObject({ message_id: ix.original!.id });
+    expect(customIdsOf(sent[0]!.body)).toEqual([customIds.caseRating('up', caseId), customIds.caseRating('down', caseId)]);
+    expect(logLines.some((l) => l.includes('the TA answer was refused as rendered'))).toBe(true);
   });
 
   it('private answers (DISCORD_EPHEMERAL): delivered by DM; when the channel cannot be written, by DM too', async () => {

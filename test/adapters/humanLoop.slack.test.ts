@@ -14,6 +14,7 @@ import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
 import { CASE_ACTION_IDS, CASE_VIEW_IDS, INPUTS } from '../../adapters/slack/caseCard.js';
 import { FORWARD_ACTION_ID } from '../../adapters/slack/cards.js';
 import { BotService } from '../../src/bot/botService.js';
+import { isolate } from '../../src/bot/text.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -183,7 +184,8 @@ describe('Slack: the TAs\' queue', () => {
     expect(text).toContain('*Pergunta:* O que é overfitting?');
     expect(text).toContain('Não entendi a parte do erro de validação.');
     expect(text).toContain('*decora*'); // the bot's Markdown in mrkdwn
-    expect(text).toContain(`<${answer.segments[0]!.url}|Aula 6 — Regularização · 41:10–43:35>`);
+    // Titles are isolated (bidi) from the time range, like the answers' references.
+    expect(text).toContain(`<${answer.segments[0]!.url}|${isolate('Aula 6 — Regularização')} · 41:10–43:35>`);
     expect(text).toContain('Votos quando pediu ajuda');
     expect(text).toMatch(/estudante [0-9a-f]{6}/);
     expect(text).toContain('<!date^');
@@ -196,6 +198,22 @@ describe('Slack: the TAs\' queue', () => {
       [CASE_ACTION_IDS.close, caseId],
     ]);
     await expect.poll(async () => (await r.store.loop.getCase(caseId))?.card).toEqual({ channel: CHANNEL, ts: card.ts });
+  });
+
+  it('a card Slack refuses (invalid_blocks) is posted and updated in its compact form: the TAs can still act on it', async () => {
+    const r = await start();
+    slack.rejectBlocksNext('chat.postMessage');
+    const { card, caseId } = await discordCase(r, 'O que é dropout?');
+    const text = textOf(card);
+    expect(text).toContain('*Pergunta:* O que é dropout?');
+    expect(text).not.toContain('Resposta do bot'); // the compact card leaves out what may have been refused
+    expect(card.blocks.find((b) => b.type === 'actions')!.elements!.map((e) => e.action_id)).toContain(CASE_ACTION_IDS.answer);
+    await expect.poll(async () => (await r.store.loop.getCase(caseId))?.card).toEqual({ channel: CHANNEL, ts: card.ts });
+    expect(logLines.some((l) => l.includes('the case card was refused'))).toBe(true);
+
+    slack.rejectBlocksNext('chat.update');
+    await click(r, TA, CASE_ACTION_IDS.claim, caseId, card, 'ana');
+    await expect.poll(() => textOf(cardOf(card.ts))).toContain('Assumido por ana');
   });
 
   it('Assumir: the card shows who; another TA is told; someone who is not a TA is refused', async () => {
@@ -244,7 +262,7 @@ describe('Slack: the TAs\' queue', () => {
     await expect.poll(() => textOf(cardOf(card.ts))).toContain('Respondido por ana');
     const updated = textOf(cardOf(card.ts));
     expect(updated).toContain('*decorar*');
-    expect(updated).toContain('Aula 1 — O que é aprendizado de máquina · 4:19');
+    expect(updated).toContain(`${isolate('Aula 1 — O que é aprendizado de máquina')} · 4:19`);
     expect(updated).toContain('estava errada');
     expect(updated).toContain('Nota fixada');
     await expect.poll(() => textOf(cardOf(card.ts))).toContain('entregue no canal');

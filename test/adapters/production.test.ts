@@ -150,7 +150,7 @@ describe('compiled production build', () => {
     const run = (args: string[]) => collectOutput(spawn(process.execPath, [bin, ...args], { cwd: ROOT, env, stdio: ['ignore', 'pipe', 'pipe'] }), 'pergunta', SLOW);
     const [ask, ...helps] = await Promise.all([
       run(['ask', '--json', 'O que é dropout?']),
-      ...['ingest', 'export', 'evaluate', 'eval:retrieval', 'start'].map((c) => run([c, '--help'])),
+      ...['ingest', 'export', 'evaluate', 'eval:retrieval', 'eval:answers', 'start'].map((c) => run([c, '--help'])),
     ]);
     expect(ask.code, ask.stderr).toBe(0);
     const answer = JSON.parse(ask.stdout) as { kind: string; references: unknown[] };

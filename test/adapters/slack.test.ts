@@ -4,7 +4,7 @@
  * OpenAI-compatible LLM, and test/fakes/fakeSlack.ts for everything Slack (Web API,
  * response_url, Socket Mode WebSocket, request signing). All on 127.0.0.1.
  */
-import { mkdtemp, readFile, rm } from 'node:fs/promises';
+import { mkdtemp, readFile, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -23,7 +23,8 @@ import { escapeMrkdwn, markdownToMrkdwn, slackTextToPlain, unescapeMrkdwn } from
 import { formatClock } from '../../src/course/links.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { BotService } from '../../src/bot/botService.js';
-import { MESSAGES } from '../../src/bot/messages.js';
+import { CLOSEST_MOMENTS_HEADING, MESSAGES } from '../../src/bot/messages.js';
+import { NOT_COVERED_CLOSEST_MESSAGE } from '../../src/answer/prompt.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -32,6 +33,7 @@ import { createFeedbackStore } from '../../src/store/createStore.js';
 import { StoreUnavailableError, type FeedbackStore } from '../../src/store/types.js';
 import type { AnswerResult } from '../../src/types.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
+import { writeCourse } from '../helpers/course.js';
 import {
   blockActions,
   postToApp,
@@ -40,6 +42,7 @@ import {
   type BlockActionsPayload,
   type FakeSlack,
   type ResponseBody,
+  type ResponsePost,
   type SlackBlock,
   type SlashCommandPayload,
 } from '../fakes/fakeSlack.js';
@@ -103,12 +106,12 @@ interface RunningApp {
   config: Config;
 }
 
-async function startApp(extra: Record<string, string>, listen?: { port: number; host: string }): Promise<RunningApp> {
+async function startApp(extra: Record<string, string>, listen?: { port: number; host: string }, answersCore: Core = core): Promise<RunningApp> {
   const config = testConfig(extra);
   // No `secrets` on purpose: the adapter itself must not write them, even at trace level.
   const logger = createLogger({ level: 'trace', format: 'json', write: (line) => logLines.push(line) });
   const flaky = flakyStore(await createFeedbackStore({ url: 'memory://', salt: 'sal-de-teste', logger }));
-  const bot = new BotService(core.answers, flaky.store, new RateLimiter(RATE_LIMIT), logger);
+  const bot = new BotService(answersCore.answers, flaky.store, new RateLimiter(RATE_LIMIT), logger);
   const adapter = await startSlack({ config, logger, bot, store: flaky.store }, listen ? { listen } : {});
   return { adapter, store: flaky.store, setStoreDown: flaky.setDown, config };
 }
@@ -137,6 +140,10 @@ function answerIdOf(body: ResponseBody): string {
   const id = button?.value;
   if (typeof id !== 'string') throw new Error('no 👍 button in the answer');
   return id;
+}
+
+function escapeRegExp(text: string): string {
+  return text.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
 
 function linksIn(mrkdwn: string): Array<{ url: string; label: string }> {
@@ -212,7 +219,7 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     return (reply as { body: ResponseBody }).body;
   }
 
-  it('acks at once with "Procurando nas aulas…", then answers with links to the exact second and feedback controls', async () => {
+  it('acks at once with "Procurando nas aulas…", then answers with links to the moment and feedback controls', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 400 });
     const key = 'first-question';
     const res = await post(slashCommand({ text: 'O que é aprendizado de máquina?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
@@ -243,10 +250,14 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     links.forEach((link, i) => {
       const ref = record!.references[i]!;
       expect(link.url).toBe(ref.url);
-      expect(link.label).toBe(`${escapeMrkdwn(ref.title)} · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
-      expect(secondOf(link.url)).toBe(Math.floor(ref.start));
-      // …which is where a retrieved transcript window of that video starts.
-      expect(record!.segments.some((s) => s.videoId === ref.videoId && Math.floor(s.start) === secondOf(link.url))).toBe(true);
+      expect(link.label).toBe(`\u2068${escapeMrkdwn(ref.title)}\u2069 · ${formatClock(ref.start)}–${formatClock(ref.end)}`);
+      // …at the moment inside that range where the question is answered (issue #15).
+      const at = ref.at ?? ref.start;
+      expect(secondOf(link.url)).toBe(Math.floor(at));
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      // …inside a retrieved transcript window of that video.
+      expect(record!.segments.some((s) => s.videoId === ref.videoId && s.start <= at && at < s.end)).toBe(true);
     });
 
     // 👍/👎 with the answer id, and the annotation menu with C/P/I.
@@ -263,6 +274,23 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
       ['Parcial', `P:${id}`],
       ['Incorreta', `I:${id}`],
     ]);
+  });
+
+  it('a question the lectures do not cover: "not found" with the closest moments under their own heading, no LLM call', async () => {
+    const before = llm.requests.length;
+    const key = 'not-covered';
+    const res = await post(slashCommand({ text: 'O que é uma LSTM e por que ela lembra de sequências longas?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
+    expect(res.status).toBe(200);
+    const [answer] = await slack.waitForResponses(key, 1);
+    const body = (answer as { body: ResponseBody }).body;
+    expect(answerSections(body).join('\n')).toContain(escapeMrkdwn(NOT_COVERED_CLOSEST_MESSAGE));
+    const closest = sectionTexts(body).find((t) => t.startsWith(`*${CLOSEST_MOMENTS_HEADING}:*`));
+    expect(closest).toBeDefined();
+    expect(referenceText(body)).toBe('');
+    const record = await app.store.getAnswer(answerIdOf(body));
+    expect(record).toMatchObject({ kind: 'not-found' });
+    expect(linksIn(closest!).length).toBe(record!.references.length);
+    expect(llm.requests.length).toBe(before);
   });
 
   it('records one vote per user per answer, changeable, confirmed to the voter only', async () => {
@@ -366,6 +394,34 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     expect(rebuilt === long.replace(/\s+/g, ' ').trim(), 'the sections rebuild the whole answer').toBe(true);
     expect(unescapeMrkdwn(body.text!).length).toBeLessThanOrEqual(SLACK_LIMITS.fallbackText);
     expect(body.text).not.toMatch(/[<>]/);
+  });
+
+  it('shows code untouched and a table as a monospaced block', async () => {
+    llm.enqueue({
+      type: 'text',
+      text:
+        'O método `__init__` recebe `*args` [1]:\n\n```python\n# inicializa os pesos\ndef __init__(self, *args):\n    self.w = args[0]\n```\n\n' +
+        '| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam | 0,05 |',
+    });
+    const { body } = await ask('Compare SGD e Adam');
+    const text = answerSections(body).join('\n\n');
+    expect(text).toBe(
+      'O método `__init__` recebe `*args` [1]:\n\n```\n# inicializa os pesos\ndef __init__(self, *args):\n    self.w = args[0]\n```\n\n' +
+        '```\nmétodo | erro\n-------+-----\nSGD    | 0,12\nAdam   | 0,05\n```',
+    );
+  });
+
+  it('keeps only links to the course videos clickable: a link the LLM was tricked into writing is shown as text', async () => {
+    const courseLink = 'https://www.youtube.com/watch?v=rB4d_Vn0Ks8&t=95';
+    llm.enqueue({ type: 'text', text: `Veja [Aula 3 — slides oficiais](https://evil.example/login) e https://evil.example/x. O trecho certo: [aqui](${courseLink}) [1].` });
+    const { body } = await ask('Onde estão os slides da aula 3?');
+    expect(JSON.stringify(body)).not.toContain('evil.example/login>');
+    expect(JSON.stringify(body)).not.toContain('https://evil.example');
+    const [text] = answerSections(body);
+    expect(text).toBe(`Veja Aula 3 — slides oficiais (\`evil.example/login\`) e \`evil.example/x\`. O trecho certo: <${escapeMrkdwn(courseLink)}|aqui> [1].`);
+    // Slack does not turn anything else into a link on its own either.
+    const section = (body.blocks ?? []).find((b) => b.type === 'section');
+    expect(section?.text).toMatchObject({ type: 'mrkdwn', verbatim: true });
   });
 
   it('turns an LLM failure into the core’s pt-BR message, privately', async () => {
@@ -503,6 +559,84 @@ describe('Slack adapter in Socket Mode (local WebSocket server)', () => {
   });
 });
 
+describe('Slack adapter: answers Slack would refuse', () => {
+  // A course whose manifest has what real courses have: a very long title with Markdown
+  // characters, and videos behind long signed URLs full of `&` (each one becomes `&amp;`).
+  const signed = (n: number, params: number) =>
+    `https://cdn.cursos.example/aula-${n}.mp4?${Array.from({ length: params }, (_, i) => `X-Amz-P${i}=${'a1b2c3'.repeat(3)}`).join('&')}`;
+  const LONG_TITLE = `Aula 1 — __init__ e *args* ${'com um título longuíssimo copiado da planilha '.repeat(70)}`;
+  let app: RunningApp;
+  let eventsUrl: string;
+  let courseCore: Core;
+  let courseIndex: string;
+
+  beforeAll(async () => {
+    const courseDir = await writeCourse({ aula1: ['x', 'overfitting e regularização', 4], aula2: ['y', 'overfitting e validação cruzada', 4] });
+    const videos = JSON.parse(await readFile(path.join(courseDir, 'videos.json'), 'utf8')) as Array<{ title: string; url: string }>;
+    videos[0]!.title = LONG_TITLE;
+    videos[0]!.url = signed(1, 60); // ~1 900 characters once & is escaped: still a link
+    videos[1]!.title = 'Aula 2 — validação';
+    videos[1]!.url = signed(2, 150); // ~4 800 characters escaped: too long to be a link
+    await writeFile(path.join(courseDir, 'videos.json'), JSON.stringify(videos));
+    courseIndex = await mkdtemp(path.join(tmpdir(), 'pergunta-slack-course-'));
+    const config = loadConfig(
+      { COURSE_DIR: courseDir, RETRIEVAL_K: '10', OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: llm.baseURL, LLM_MAX_RETRIES: '0' },
+      path.join(courseIndex, 'no-such.env'),
+    );
+    courseCore = await createCore(config, createLogger({ level: 'silent' }), { indexDir: courseIndex, buildIfMissing: true, embedder: null });
+    slack.reset();
+    app = await startApp({ SLACK_SIGNING_SECRET: SIGNING_SECRET }, { port: 0, host: '127.0.0.1' }, courseCore);
+    eventsUrl = `http://127.0.0.1:${app.adapter.port}/slack/events`;
+  });
+  afterAll(async () => {
+    await app?.adapter.stop();
+    if (courseIndex) await rm(courseIndex, { recursive: true, force: true });
+  });
+
+  async function askCourse(key: string): Promise<ResponsePost[]> {
+    const res = await postToApp(eventsUrl, slashCommand({ text: 'O que é overfitting?', user_id: `U0${key.toUpperCase()}`, response_url: slack.responseUrl(key) }), {
+      signingSecret: SIGNING_SECRET,
+    });
+    expect(res.status).toBe(200);
+    await slack.waitForResponses(key, 1);
+    await app.adapter.idle();
+    return slack.responsesFor(key);
+  }
+
+  it('caps titles and URLs per line: the answer with its references is accepted', async () => {
+    llm.enqueue({ type: 'text', text: 'Overfitting é decorar o treino.' });
+    const [answer, ...more] = await askCourse('long-lines');
+    expect(more).toEqual([]);
+    expect(answer!.status).toBe(200); // the fake checks Slack's limits and would answer 400 invalid_blocks
+    const refs = referenceText(answer!.body);
+    expect(refs.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+    // The long (escaped) signed URL is still a link; the title is shortened and shown literally.
+    expect(refs).toMatch(new RegExp(`<${escapeRegExp(escapeMrkdwn(signed(1, 60)))}#t=\\d+\\|\u2068Aula 1 — \u02cd\u02cdinit\u02cd\u02cd e \u2217args\u2217 com um título`));
+    expect(refs).not.toContain(LONG_TITLE.slice(0, 300));
+    // The one too long to be a link is named, with its time range, and says why it has no link.
+    expect(refs).toMatch(/\u2068Aula 2 — validação\u2069 · \d+:\d\d–\d+:\d\d \(link longo demais para exibir aqui\)/);
+    expect(refs).not.toContain('aula-2.mp4');
+  });
+
+  it('when Slack refuses the rendered answer anyway, sends the same answer and links as plain text and logs why', async () => {
+    slack.rejectNext();
+    llm.enqueue({ type: 'text', text: 'Overfitting é **decorar** o treino.' });
+    const [refused, plain, ...more] = await askCourse('refused');
+    expect(refused!.status).toBe(400);
+    expect(refused!.body.blocks).toBeDefined();
+    expect(more).toEqual([]);
+    expect(plain!.status).toBe(200);
+    expect(plain!.body.blocks).toBeUndefined();
+    expect(plain!.body.response_type).toBe('in_channel');
+    const text = plain!.body.text!;
+    expect(text).toContain('Overfitting é *decorar* o treino.');
+    expect(text).toMatch(new RegExp(`<${escapeRegExp(escapeMrkdwn(signed(1, 60)))}#t=\\d+>`));
+    expect(text).toContain('Aula 2 — validação');
+    expect(text).not.toContain(MESSAGES.failed);
+    expect(logLines.some((l) => l.includes('slack refused the rendered answer') && l.includes('400'))).toBe(true);
+  });
+});
+
 describe('Slack rendering (cards.ts, markdown.ts)', () => {
   const baseResult = (over: Partial<AnswerResult>): AnswerResult => ({
     id: '3f1d2c4b-0000-4000-8000-000000000001',
@@ -529,16 +663,55 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     expect(markdownToMrkdwn('<b>[1]</b> x**y')).toBe('&lt;b&gt;[1]&lt;/b&gt; x**y');
   });
 
-  it('reads slash-command text as the user typed it', () => {
-    expect(slackTextToPlain('e &lt;T&gt; &amp; <@U123|ana> em <#C9|geral> <https://x.org|x.org> <!here>')).toBe(
-      'e <T> & @ana em #geral x.org @here',
+  it('leaves code and inline code untouched: no formatting inside, no language tag line', () => {
+    expect(markdownToMrkdwn('Use `__init__` e `*args*` no construtor.')).toBe('Use `__init__` e `*args*` no construtor.');
+    expect(markdownToMrkdwn('Veja:\n\n```python\n# comentário\ndef __init__(self, *args):\n    return a < b && b > c\n```\n\nFim.')).toBe(
+      'Veja:\n\n```\n# comentário\ndef __init__(self, *args):\n    return a &lt; b &amp;&amp; b &gt; c\n```\n\nFim.',
     );
+    // Indented code and ~~~ fences too.
+    expect(markdownToMrkdwn('~~~\n**não é negrito**\n~~~')).toBe('```\n**não é negrito**\n```');
+  });
+
+  it('keeps the target of a link whose URL has parentheses, and turns lists and quotes into mrkdwn', () => {
+    expect(markdownToMrkdwn('Veja [x](https://en.wikipedia.org/wiki/Foo_(bar)) e https://pt.wikipedia.org/wiki/Bar_(baz).')).toBe(
+      'Veja <https://en.wikipedia.org/wiki/Foo_(bar)|x> e <https://pt.wikipedia.org/wiki/Bar_(baz)>.',
+    );
+    expect(markdownToMrkdwn('- um **dois**\n- três\n\n1. a\n2. b\n\n> citação')).toBe('• um *dois*\n• três\n\n1. a\n2. b\n\n> citação');
+  });
+
+  it('shows a Markdown table as a monospaced block', () => {
+    const text = markdownToMrkdwn('Comparação:\n\n| método | erro |\n|---|---|\n| SGD | 0,12 |\n| Adam & cia | 0,05 |');
+    expect(text).toBe('Comparação:\n\n```\nmétodo     | erro\n-----------+-----\nSGD        | 0,12\nAdam &amp; cia | 0,05\n```');
+  });
+
+  it('encodes a | in a reference URL so that it cannot split the Slack link', () => {
+    const link = referenceLink({ videoId: 'v', title: 'Aula', start: 0, end: 60, url: 'https://cdn.example/v.mp4?sig=a|b&x=1#t=0' });
+    expect(link).toBe('<https://cdn.example/v.mp4?sig=a%7Cb&amp;x=1#t=0|\u2068Aula\u2069 · 0:00–1:00>');
+  });
+
+  it('reads slash-command text as the user typed it, mentions without their ids', () => {
+    expect(slackTextToPlain('e &lt;T&gt; &amp; <@U123|ana> em <#C9|geral> <https://x.org|x.org> <!here>')).toBe(
+      'e <T> & @usuário em #canal x.org @here',
+    );
+    expect(slackTextToPlain('<@U0RAW> e <!subteam^S0RAW|@monitores>')).toBe('@usuário e @grupo');
   });
 
   it('formats references as <url|Título · M:SS–M:SS>, whatever the title contains', () => {
     expect(
       referenceLink({ videoId: 'v', title: 'Aula 7 | P&R <extra>', start: 988.6, end: 1367.2, url: 'https://www.youtube.com/watch?v=A&t=988' }),
-    ).toBe('<https://www.youtube.com/watch?v=A&amp;t=988|Aula 7 / P&amp;R &lt;extra&gt; · 16:28–22:47>');
+    ).toBe('<https://www.youtube.com/watch?v=A&amp;t=988|\u2068Aula 7 / P&amp;R &lt;extra&gt;\u2069 · 16:28–22:47>');
+  });
+
+  it('shows titles and the question literally (no mrkdwn formatting) and isolates titles from the time range', () => {
+    const link = referenceLink({ videoId: 'v', title: 'Aula 7: __init__ e *args* ~x~ `y` & <z>', start: 60, end: 125, url: 'https://youtu.be/abc?t=60' });
+    expect(link).toBe('<https://youtu.be/abc?t=60|\u2068Aula 7: \u02cd\u02cdinit\u02cd\u02cd e \u2217args\u2217 \u223cx\u223c \u02cby\u02cb &amp; &lt;z&gt;\u2069 · 1:00–2:05>');
+    const rtl = referenceLink({ videoId: 'v', title: 'درس \u202eالتعلم\u2069 الآلي', start: 60, end: 125, url: 'https://youtu.be/abc?t=60' });
+    expect(rtl).toBe('<https://youtu.be/abc?t=60|\u2068درس التعلم الآلي\u2069 · 1:00–2:05>');
+    const message = renderAnswer(baseResult({ question: 'O que faz __init__ com *args*?' }), { feedback: false, askedBy: 'U0ANA' });
+    expect(message.blocks[0]).toEqual({
+      type: 'context',
+      elements: [{ type: 'mrkdwn', text: '*Pergunta <@U0ANA>:* O que faz \u02cd\u02cdinit\u02cd\u02cd com \u2217args\u2217?' }],
+    });
   });
 
   it('splits escaped text below the section limit without cutting an entity', () => {
@@ -547,15 +720,31 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     expect(chunks.reduce((n, c) => n + c.text.length / 5, 0)).toBe(7_000);
   });
 
-  it('never exceeds 50 blocks: a huge answer is cut with "…"', () => {
+  it('never exceeds 50 blocks: a huge answer is cut, and says so', () => {
     const huge = 'palavra '.repeat(40_000);
     const message = renderAnswer(baseResult({ answer: huge, notices: ['Aviso & nota'] }), { feedback: true });
     expect(message.blocks.length).toBe(SLACK_LIMITS.blocks);
     const sections = message.blocks.filter((b): b is Extract<typeof b, { type: 'section' }> => b.type === 'section');
     expect(sections.every((s) => (s.text?.text.length ?? 0) <= SLACK_LIMITS.sectionText)).toBe(true);
-    expect(sections.at(-1)!.text!.text.endsWith('…')).toBe(true);
+    // The cut is said in words, not only with a trailing "…".
+    expect(sections.at(-1)!.text!.text.endsWith(MESSAGES.answerCut)).toBe(true);
     expect(message.blocks.at(-1)!.type).toBe('actions');
     expect(JSON.stringify(message.blocks)).toContain('Aviso &amp; nota');
+  });
+
+  it('splits a long answer with code outside the code block, or closes the block and reopens it', () => {
+    const code = ['```python', ...Array.from({ length: 160 }, (_, i) => `    self.peso_${i} = pesos[${i}] * taxa  # camada ${i}`), '```'].join('\n');
+    const answer = `O construtor guarda um peso por camada [1]:\n\n${code}\n\nDepois o treino ajusta os pesos [2].`;
+    expect(answer.length).toBeGreaterThan(SLACK_LIMITS.sectionText * 2);
+    const message = renderAnswer(baseResult({ answer }), { feedback: true });
+    const sections = message.blocks.filter((b): b is Extract<typeof b, { type: 'section' }> => b.type === 'section').map((s) => s.text!.text);
+    expect(sections.length).toBeGreaterThan(2);
+    for (const text of sections) {
+      expect(text.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
+      expect((text.match(/```/g) ?? []).length % 2, `unbalanced fences in:\n${text}`).toBe(0);
+    }
+    const codeLines = sections.join('\n').split('\n').filter((l) => l.includes('self.peso_'));
+    expect(codeLines).toEqual(code.split('\n').filter((l) => l.includes('self.peso_')));
   });
 
   it('leaves out the feedback controls when asked to', () => {
@@ -570,6 +759,25 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     expect(
       scrubSlack('xoxb-1-2-abc {"token":"legacy"} wss://x/link/?ticket=abc&app_id=A1 https://hooks.slack.com/commands/T1/2/xyz xapp-1-A-2', ['s3cr3t!']),
     ).toBe('xox?-[redacted] {"token":"[redacted]"} wss://x/link/?ticket=[redacted]&app_id=A1 https://hooks.slack.com/[redacted] xapp-[redacted]');
+  });
+
+  it('the fake response_url refuses what Slack refuses (400 invalid_blocks)', async () => {
+    const post = (body: object) =>
+      fetch(slack.responseUrl('fake-check'), { method: 'POST', headers: { 'content-type': 'application/json' }, body: JSON.stringify(body) });
+    const section = (text: string) => ({ type: 'section', text: { type: 'mrkdwn', text } });
+    for (const bad of [
+      { blocks: [section('x'.repeat(3001))] },
+      { blocks: Array.from({ length: 51 }, () => section('x')) },
+      { blocks: [section('')] },
+      { blocks: [{ type: 'context', elements: Array.from({ length: 11 }, () => ({ type: 'mrkdwn', text: 'x' })) }] },
+      { blocks: [{ type: 'actions', elements: [{ type: 'button', action_id: 'a', text: { type: 'plain_text', text: 'x'.repeat(76) }, value: 'v' }] }] },
+    ]) {
+      const res = await post(bad);
+      expect(res.status).toBe(400);
+      expect(await res.json()).toMatchObject({ ok: false, error: 'invalid_blocks' });
+    }
+    expect((await post({ text: 'x'.repeat(40_001) })).status).toBe(400);
+    expect((await post({ blocks: [section('x'.repeat(3000))] })).status).toBe(200);
   });
 
   it('ships a manifest that creates the app in one step', async () => {

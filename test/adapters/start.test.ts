@@ -1,9 +1,12 @@
 /**
  * `npm start` as a real child process: both adapters against the fakes, a question answered on
  * Discord and on Slack (Socket Mode), a vote, then SIGTERM — the process stops cleanly and the
- * vote is in the SQLite store afterwards. Without an index it refuses to start.
+ * vote is in the SQLite store afterwards. Without an index it refuses to start. A token the
+ * platform refuses, or a PORT already taken, ends in one clear line and exit 1, without a stack.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
+import { createServer } from 'node:net';
+import type { AddressInfo } from 'node:net';
 import { readdir } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
@@ -146,6 +149,90 @@ describe('npm start', () => {
       expect(discordRecord.user).toBe(store.pseudonymize('discord', student.id));
     } finally {
       await store.close();
+    }
+  }, 60_000); // spawns the compiled bot and two fake platforms: slow on a busy 2-core machine
+});
+
+/** A port nothing listens on (taken, then released). */
+async function freePort(): Promise<number> {
+  const server = createServer();
+  await new Promise<void>((resolve) => server.listen(0, resolve));
+  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve) => server.close(() => resolve()));
+  return port;
+}
+
+describe('npm start: a mistake in the settings ends in one clear line, no stack, exit 1', () => {
+  let work: string;
+  let base: Record<string, string>;
+  beforeAll(async () => {
+    work = await tempDir('start-mistakes-');
+    const indexDir = path.join(work, 'index');
+    const ingest = await runCli('src/cli/ingest.ts', ['--source', SAMPLE_COURSE, '--index', indexDir], cliEnv({ MODEL_CACHE_DIR: path.join(work, 'models') }));
+    expect(ingest.code, ingest.stderr).toBe(0);
+    base = { INDEX_DIR: indexDir, MODEL_CACHE_DIR: path.join(work, 'models'), STORE_URL: `sqlite://${path.join(work, 'store.sqlite')}` };
+  }, 60_000);
+
+  /** `npm start`'s entry with `env`; checks the common shape of a mistake and returns the line that explains it. */
+  async function startFails(env: Record<string, string>, explains: RegExp): Promise<string> {
+    const res = await runCli('adapters/main.ts', [], cliEnv({ ...base, ...env }), process.cwd(), 45_000);
+    expect(res.code, res.stderr).toBe(1);
+    expect(res.stderr).not.toMatch(/^\s+at /m);
+    expect(res.stdout).toBe('');
+    const lines = res.stderr.split('\n').filter((l) => explains.test(l));
+    expect(lines, res.stderr).toHaveLength(1);
+    const line = lines[0]!;
+    expect(JSON.parse(line)).toMatchObject({ level: 50 });
+    return line;
+  }
+
+  it('a Discord token that Discord refuses (401 on /gateway/bot)', { timeout: 60_000 }, async () => {
+    const line = await startFails(
+      { DISCORD_TOKEN: 'not-the-token', DISCORD_APPLICATION_ID: discord.applicationId, DISCORD_API_URL: discord.apiUrl },
+      /DISCORD_TOKEN/,
+    );
+    expect(line).toContain('Discord refused DISCORD_TOKEN');
+    expect(line).not.toContain('not-the-token');
+  });
+
+  it('a Discord token that the gateway refuses at IDENTIFY (close code 4004)', { timeout: 60_000 }, async () => {
+    const gateway = await startFakeDiscord({ token: 'rest-only-token', identifyToken: 'another-token' });
+    try {
+      const line = await startFails(
+        { DISCORD_TOKEN: 'rest-only-token', DISCORD_APPLICATION_ID: gateway.applicationId, DISCORD_API_URL: gateway.apiUrl },
+        /DISCORD_TOKEN/,
+      );
+      expect(line).toContain('Discord refused DISCORD_TOKEN');
+      expect(gateway.identifies.length).toBeGreaterThan(0);
+    } finally {
+      await gateway.close();
+    }
+  });
+
+  it('a Slack bot token that Slack refuses (auth.test: invalid_auth)', { timeout: 60_000 }, async () => {
+    const refusing = await startFakeSlack();
+    refusing.onApi('auth.test', () => ({ body: { ok: false, error: 'invalid_auth' } }));
+    try {
+      const line = await startFails(
+        { SLACK_BOT_TOKEN: 'xoxb-refused', SLACK_SIGNING_SECRET: 'segredo', SLACK_API_URL: refusing.apiUrl, PORT: String(await freePort()) },
+        /SLACK_BOT_TOKEN/,
+      );
+      expect(line).toContain('Slack refused SLACK_BOT_TOKEN');
+      expect(line).toContain('invalid_auth');
+    } finally {
+      await refusing.close();
+    }
+  });
+
+  it('PORT already in use (Slack HTTP mode: EADDRINUSE)', { timeout: 60_000 }, async () => {
+    const taken = createServer();
+    await new Promise<void>((resolve) => taken.listen(0, resolve));
+    const port = (taken.address() as AddressInfo).port;
+    try {
+      const line = await startFails({ SLACK_BOT_TOKEN: 'xoxb-port', SLACK_SIGNING_SECRET: 'segredo', SLACK_API_URL: slack.apiUrl, PORT: String(port) }, /PORT/);
+      expect(line).toContain(`PORT ${port} is already in use`);
+    } finally {
+      await new Promise<void>((resolve) => taken.close(() => resolve()));
     }
   });
 });

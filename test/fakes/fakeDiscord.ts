@@ -42,7 +42,8 @@
  *
  * Gateway (`ws://127.0.0.1:<port>/gateway`, JSON text frames, no compression): HELLO, then
  * IDENTIFY → READY (user, guilds, application, `session_id`, `resume_gateway_url`) + one
- * GUILD_CREATE per guild; heartbeats are ACKed. A wrong token closes the socket with 4004.
+ * GUILD_CREATE per guild; heartbeats are ACKed. A wrong token (or one other than `identifyToken`)
+ * closes the socket with 4004.
  * `dispatch(event, data)` sends any event to every identified session; `slashCommand`,
  * `clickButton` and `submitModal` send INTERACTION_CREATE payloads with everything discord.js
  * needs (`entitlements`, `authorizing_integration_owners`, a `channel` object, `member.user` in
@@ -112,6 +113,12 @@ export interface FakeDiscordOptions {
   applicationId?: string;
   /** The bot token the fake accepts (REST `Bot <token>` and IDENTIFY). Default 'fake-bot-token'. */
   token?: string;
+  /**
+   * The token the gateway accepts in IDENTIFY, when it differs from `token` (default: `token`).
+   * Another value makes every IDENTIFY close with 4004, as Discord does for a token it refuses
+   * at the gateway although REST took it (e.g. reset in between).
+   */
+  identifyToken?: string;
   /** Username of the bot user. Default 'pergunta'. */
   botName?: string;
   /** Guilds the bot is in. Default one guild with one text channel. */
@@ -410,6 +417,7 @@ interface GuildState {
 export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promise<FakeDiscord> {
   const applicationId = options.applicationId ?? '100000000000000001';
   const token = options.token ?? 'fake-bot-token';
+  const identifyToken = options.identifyToken ?? token;
   const strict = options.strictLimits ?? true;
   const ackDeadlineMs = options.ackDeadlineMs ?? 3000;
   const heartbeatIntervalMs = options.heartbeatIntervalMs ?? 41_250;
@@ -982,7 +990,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         case 2: {
           const d = (frame.d ?? {}) as Json;
           identifies.push(d);
-          if (d.token !== token && d.token !== `Bot ${token}`) {
+          if (d.token !== identifyToken && d.token !== `Bot ${identifyToken}`) {
             ws.close(4004, 'Authentication failed.');
             return;
           }

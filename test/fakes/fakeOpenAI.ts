@@ -30,8 +30,9 @@
  *   first token), `finishReason` (default 'stop'; null omits it), `omitDone` (no `data: [DONE]`),
  *   `headers`. The request's `firstContentAt` records when the first content chunk was written.
  * - `{ type: 'error', status }`: a JSON error body `{ error: { message, type, param, code } }`
- *   (or a raw `body`), with optional `retryAfter` (→ `retry-after` header, seconds or HTTP date),
- *   `retryAfterMs` (→ `retry-after-ms`), extra `headers`, `delayMs`.
+ *   (`param` and `code` null unless given; or a raw `body`), with optional `retryAfter`
+ *   (→ `retry-after` header, seconds or HTTP date), `retryAfterMs` (→ `retry-after-ms`), extra
+ *   `headers`, `delayMs`.
  * - `{ type: 'stall', after }`: hangs forever (until the client gives up or `close()`).
  *   `after: 'request'` (default) sends nothing; `'headers'` sends 200 headers and no body;
  *   a number N sends N content chunks (streaming) or the first N bytes of the JSON body, then hangs.
@@ -39,6 +40,11 @@
  *   of `text` (streaming) or half of the JSON body (non-streaming), then destroys the socket.
  * - `{ type: 'malformed' }`: 200 with an invalid JSON body (non-streaming), or one good chunk
  *   followed by a `data:` line that is not JSON (streaming). `body` overrides the bad payload.
+ * - `{ type: 'loop', text }`: a model stuck in a loop: `text` repeated, one word-sized piece per
+ *   token, until the request's `max_tokens` (or `max_completion_tokens`) is reached, then
+ *   `finish_reason: 'length'`, as a real server ends a generation at its limit. Without a limit
+ *   (or with `ignoreMaxTokens`) a stream never ends (until the client leaves or `close()`), and a
+ *   non-streamed request never gets its body. `chunkDelayMs` between pieces (default 2).
  * - `{ type: 'handler', handle(req, res) }`: full control over the Node `ServerResponse`.
  *
  * The default behaviour answers `{ type: 'text', text: 'ok' }`.
@@ -70,6 +76,10 @@ export interface FakeRequest {
   receivedAt: number;
   /** Date.now() when the first content chunk of a streamed `text` answer was written. */
   firstContentAt?: number;
+  /** `max_completion_tokens` or `max_tokens` of the request, when it set one. */
+  maxTokens: number | undefined;
+  /** Content pieces written for a `loop` answer (one per token). */
+  tokensSent: number;
 }
 
 export type FakeBehavior =
@@ -94,6 +104,8 @@ export type FakeBehavior =
       status: number;
       message?: string;
       errorType?: string;
+      /** The request field the error is about, e.g. 'response_format'. */
+      param?: string | null;
       code?: string | null;
       /** Raw body instead of the standard `{ error: {...} }` (string as is, otherwise JSON). */
       body?: unknown;
@@ -105,6 +117,7 @@ export type FakeBehavior =
   | { type: 'stall'; after?: 'request' | 'headers' | number; text?: string }
   | { type: 'cut'; afterChunks?: number; text?: string; chunkDelayMs?: number }
   | { type: 'malformed'; body?: string; delayMs?: number }
+  | { type: 'loop'; text: string; chunkDelayMs?: number; ignoreMaxTokens?: boolean }
   | { type: 'handler'; handle: (req: FakeRequest, res: ServerResponse) => void | Promise<void> };
 
 export type FakeResponder = FakeBehavior | ((req: FakeRequest) => FakeBehavior);
@@ -138,6 +151,14 @@ export function lastMessage(req: FakeRequest, role = 'user'): string {
     if (m && m.role === role) return m.content;
   }
   return '';
+}
+
+/** The request's completion limit: `max_completion_tokens` wins over `max_tokens`, as at OpenAI. */
+function maxTokensOf(body: unknown): number | undefined {
+  if (typeof body !== 'object' || body === null) return undefined;
+  const { max_completion_tokens: completion, max_tokens: legacy } = body as { max_completion_tokens?: unknown; max_tokens?: unknown };
+  for (const v of [completion, legacy]) if (typeof v === 'number' && Number.isInteger(v) && v > 0) return v;
+  return undefined;
 }
 
 const DEFAULT_BEHAVIOR: FakeBehavior = { type: 'text', text: 'ok' };
@@ -302,7 +323,7 @@ export async function startFakeOpenAI(opts: { defaultBehavior?: FakeResponder } 
                 error: {
                   message: b.message ?? `fake error ${b.status}`,
                   type: b.errorType ?? (b.status === 429 ? 'rate_limit_exceeded' : b.status >= 500 ? 'server_error' : 'invalid_request_error'),
-                  param: null,
+                  param: b.param ?? null,
                   code: b.code ?? null,
                 },
               };
@@ -364,6 +385,35 @@ export async function startFakeOpenAI(opts: { defaultBehavior?: FakeResponder } 
         if (!gone(res)) res.end();
         return;
       }
+      case 'loop': {
+        const pieces = splitChunks(b.text, undefined);
+        if (pieces.length === 0) throw new Error('fakeOpenAI: a loop needs some text');
+        const limit = b.ignoreMaxTokens ? undefined : req.maxTokens;
+        const piece = (n: number) => pieces[n % pieces.length] as string;
+        if (!req.stream) {
+          if (limit === undefined) {
+            res.writeHead(200, { 'content-type': 'application/json', 'x-request-id': `req_fake_${req.seq}` });
+            res.flushHeaders();
+            return; // generating forever: the body never comes
+          }
+          const text = Array.from({ length: limit }, (_, n) => piece(n)).join('');
+          req.tokensSent = limit;
+          sendJson(res, 200, completionBody(req, text, 'length'), { 'x-request-id': `req_fake_${req.seq}` });
+          return;
+        }
+        sseHeaders(res, req);
+        if (!writeSse(res, chunk(req, { role: 'assistant', content: '', refusal: null }))) return;
+        while (limit === undefined || req.tokensSent < limit) {
+          // Never 0: a loop must leave the event loop to everything else between pieces.
+          await sleep(Math.max(1, b.chunkDelayMs ?? 2));
+          if (!writeSse(res, chunk(req, { content: piece(req.tokensSent) }))) return;
+          req.tokensSent++;
+        }
+        if (!writeSse(res, chunk(req, {}, 'length'))) return;
+        writeSse(res, '[DONE]');
+        if (!gone(res)) res.end();
+        return;
+      }
       case 'handler':
         await b.handle(req, res);
         return;
@@ -403,6 +453,8 @@ export async function startFakeOpenAI(opts: { defaultBehavior?: FakeResponder } 
         model,
         messages: parseMessages(body),
         receivedAt: Date.now(),
+        maxTokens: maxTokensOf(body),
+        tokensSent: 0,
       };
       requests.push(req);
       for (const w of [...waiters]) w();

@@ -21,9 +21,13 @@
  *     unknown one) and a valid modal (`invalid_arguments`: title/submit/close ≤ 24 characters,
  *     callback_id, ≤ 100 blocks, private_metadata ≤ 3000); recorded in `openedViews`.
  * - `response_url`s: `responseUrl(key?)` gives a URL under `/respond/<key>`; every JSON post to
- *   it (what Bolt's `respond()` sends) is recorded in `responses`. `waitForResponses(key, n)`
- *   waits for them (`waitForResponseCount(n)` for all keys together, e.g. in load tests);
- *   `setResponseStatus(404)` makes them fail (expired URL).
+ *   it (what Bolt's `respond()` sends) is recorded in `responses`, with the status answered.
+ *   `waitForResponses(key, n)` waits for them (`waitForResponseCount(n)` for all keys together,
+ *   e.g. in load tests); `setResponseStatus(404)` makes them fail (expired URL). Like Slack, a
+ *   message Slack would refuse is answered `400 {ok:false, error:'invalid_blocks', errors}`
+ *   (more than 50 blocks, a section text empty or over 3000 characters, more than 10 context
+ *   elements, button or option texts too long…), or `msg_too_long` / `no_text`;
+ *   `rejectNext(n)` refuses the next `n` messages with blocks that way whatever they hold.
  * - Socket Mode: a `ws` WebSocket server at `/link/`. On connection it sends `{type:'hello'}`;
  *   `sendEnvelope(type, payload)` sends `{envelope_id, type, payload, accepts_response_payload}`
  *   to the newest connection and resolves with the app's acknowledgement
@@ -72,6 +76,8 @@ export interface ApiCall {
 export interface ResponsePost {
   /** The `<key>` of `/respond/<key>`. */
   key: string;
+  /** HTTP status the fake answered (400 when it refused the message, like Slack). */
+  status: number;
   /** The JSON Bolt posted (`text`, `blocks`, `response_type`, `replace_original`...). */
   body: ResponseBody;
   at: number;
@@ -151,6 +157,13 @@ export interface FakeSlack {
   waitForResponseCount(n: number, timeoutMs?: number): Promise<void>;
   /** HTTP status the response_url answers with (default 200). */
   setResponseStatus(status: number): void;
+  /** The next `times` (default 1) posts carrying blocks are refused with 400 `invalid_blocks`. */
+  rejectNext(times?: number): void;
+  /**
+   * The next `times` (default 1) Web API calls of `method` (`chat.postMessage`, `chat.update`)
+   * carrying blocks are refused as Slack does: HTTP 200 `{ok: false, error: 'invalid_blocks'}`.
+   */
+  rejectBlocksNext(method: 'chat.postMessage' | 'chat.update', times?: number): void;
   /** Overrides the answer to one Web API method. */
   onApi(method: string, handler: ApiHandler): void;
   /** Socket Mode connections currently open. */
@@ -179,6 +192,74 @@ export interface FakeSlack {
 }
 
 const DEFAULT_TEAM = { id: 'T0FAKE', domain: 'curso-fake' };
+
+/**
+ * Why Slack would refuse a message posted to a response_url, from Block Kit's documented
+ * limits; null when it would accept it. Slack answers these with HTTP 400.
+ */
+export function slackMessageProblems(body: ResponseBody): { error: string; errors: string[] } | null {
+  const errors: string[] = [];
+  const text = typeof body.text === 'string' ? body.text : '';
+  if (text.length > 40_000) return { error: 'msg_too_long', errors: [`text: ${text.length} > 40000`] };
+  if (body.blocks === undefined) return text.trim() === '' && !body.delete_original ? { error: 'no_text', errors: [] } : null;
+  if (!Array.isArray(body.blocks)) return { error: 'invalid_blocks', errors: ['blocks: not an array'] };
+  if (body.blocks.length > 50) errors.push(`blocks: ${body.blocks.length} > 50 [json-pointer:/blocks]`);
+  const textObject = (where: string, object: unknown, max: number) => {
+    const t = (object as { type?: unknown; text?: unknown } | undefined) ?? {};
+    if (t.type !== 'plain_text' && t.type !== 'mrkdwn') errors.push(`${where}.type: must be plain_text or mrkdwn`);
+    if (typeof t.text !== 'string' || t.text.length === 0) errors.push(`${where}.text: must be at least 1 character`);
+    else if (t.text.length > max) errors.push(`${where}.text: ${t.text.length} > ${max}`);
+  };
+  body.blocks.forEach((block, i) => {
+    const at = `/blocks/${i}`;
+    if (typeof block.block_id === 'string' && block.block_id.length > 255) errors.push(`${at}/block_id: > 255`);
+    switch (block.type) {
+      case 'section': {
+        const fields = (block.fields as unknown[] | undefined) ?? [];
+        if (block.text === undefined && fields.length === 0) errors.push(`${at}: needs text or fields`);
+        if (block.text !== undefined) textObject(`${at}/text`, block.text, 3000);
+        if (fields.length > 10) errors.push(`${at}/fields: ${fields.length} > 10`);
+        fields.forEach((f, j) => textObject(`${at}/fields/${j}`, f, 2000));
+        break;
+      }
+      case 'context': {
+        const elements = block.elements ?? [];
+        if (elements.length === 0 || elements.length > 10) errors.push(`${at}/elements: ${elements.length} (1..10)`);
+        elements.forEach((e, j) => e.type !== 'image' && textObject(`${at}/elements/${j}`, e, 3000));
+        break;
+      }
+      case 'actions': {
+        const elements = block.elements ?? [];
+        if (elements.length === 0 || elements.length > 25) errors.push(`${at}/elements: ${elements.length} (1..25)`);
+        elements.forEach((e, j) => {
+          const where = `${at}/elements/${j}`;
+          if (typeof e.action_id === 'string' && e.action_id.length > 255) errors.push(`${where}/action_id: > 255`);
+          if (e.type === 'button') {
+            textObject(`${where}/text`, e.text, 75);
+            if (typeof e.value === 'string' && e.value.length > 2000) errors.push(`${where}/value: > 2000`);
+            if (typeof e.url === 'string' && e.url.length > 3000) errors.push(`${where}/url: > 3000`);
+          } else if (e.type === 'static_select') {
+            const options = (e.options as Array<{ text?: unknown; value?: unknown }> | undefined) ?? [];
+            if (options.length === 0 || options.length > 100) errors.push(`${where}/options: ${options.length} (1..100)`);
+            options.forEach((o, k) => {
+              textObject(`${where}/options/${k}/text`, o.text, 75);
+              if (typeof o.value !== 'string' || o.value.length > 150) errors.push(`${where}/options/${k}/value: 1..150`);
+            });
+          }
+        });
+        break;
+      }
+      case 'header':
+        textObject(`${at}/text`, block.text, 150);
+        break;
+      case 'divider':
+        break;
+      default:
+        errors.push(`${at}/type: unsupported type ${String(block.type)}`);
+    }
+  });
+  return errors.length > 0 ? { error: 'invalid_blocks', errors } : null;
+}
 
 function readBody(req: IncomingMessage): Promise<string> {
   return new Promise((resolve, reject) => {
@@ -247,6 +328,15 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const acks = new Map<string, (ack: SocketAck) => void>();
   const changes = waiter();
   let responseStatus = 200;
+  let rejections = 0;
+  const apiRejections = new Map<string, number>();
+  /** Whether a `rejectBlocksNext` refusal is due for this call (and counts it). */
+  const rejectsBlocks = (method: string, blocks: unknown): boolean => {
+    const left = apiRejections.get(method) ?? 0;
+    if (left <= 0 || !Array.isArray(blocks)) return false;
+    apiRejections.set(method, left - 1);
+    return true;
+  };
   let tickets = 0;
   let url = '';
   const channels = new Map<string, FakeChannel>();
@@ -319,6 +409,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const text = typeof b.text === 'string' ? b.text : '';
         if (!text && !Array.isArray(blocks)) return slackError('no_text');
         const problems = blockProblems(blocks);
+        if (rejectsBlocks(call.method, blocks)) problems.push('fakeSlack: refused on request (rejectBlocksNext)');
         if (problems.length) return slackError('invalid_blocks', { errors: problems });
         let channelId = target;
         let user: string | null = null;
@@ -352,6 +443,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         if (!message) return slackError('message_not_found');
         const blocks = jsonField(b.blocks);
         const problems = blockProblems(blocks);
+        if (rejectsBlocks(call.method, blocks)) problems.push('fakeSlack: refused on request (rejectBlocksNext)');
         if (problems.length) return slackError('invalid_blocks', { errors: problems });
         if (typeof b.text === 'string') message.text = b.text;
         if (Array.isArray(blocks)) message.blocks = blocks as SlackBlock[];
@@ -427,12 +519,23 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       }
       const respond = /^\/respond\/([^/]+)$/.exec(path);
       if (respond && req.method === 'POST') {
-        const post: ResponsePost = { key: decodeURIComponent(respond[1] as string), body: parseBody(raw, 'application/json') as ResponseBody, at: Date.now() };
+        const body = parseBody(raw, 'application/json') as ResponseBody;
+        let refusal = responseStatus < 300 ? slackMessageProblems(body) : null;
+        if (responseStatus < 300 && rejections > 0 && Array.isArray(body.blocks)) {
+          rejections--;
+          refusal ??= { error: 'invalid_blocks', errors: ['fakeSlack: refused on request (rejectNext)'] };
+        }
+        const status = refusal ? 400 : responseStatus;
+        const post: ResponsePost = { key: decodeURIComponent(respond[1] as string), status, body, at: Date.now() };
         responses.push(post);
         const list = byKey.get(post.key);
         if (list) list.push(post);
         else byKey.set(post.key, [post]);
         changes.signal();
+        if (refusal) {
+          sendJson(res, 400, { ok: false, ...refusal });
+          return;
+        }
         res.writeHead(responseStatus, { 'content-type': 'text/plain' });
         res.end(responseStatus < 300 ? 'ok' : 'expired_url');
         return;
@@ -503,6 +606,12 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     setResponseStatus(status) {
       responseStatus = status;
     },
+    rejectNext(times = 1) {
+      rejections += times;
+    },
+    rejectBlocksNext(method, times = 1) {
+      apiRejections.set(method, (apiRejections.get(method) ?? 0) + times);
+    },
     onApi(method, handler) {
       handlers.set(method, handler);
     },
@@ -546,6 +655,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       responses.length = 0;
       byKey.clear();
       responseStatus = 200;
+      rejections = 0;
+      apiRejections.clear();
       handlers.clear();
       posted.length = 0;
       byTs.clear();

@@ -57,6 +57,28 @@ export function storeSemantics(name: string, setup: () => Backend) {
       expect(store.description).not.toMatch(/password|sal-de-teste/);
     });
 
+    it('keeps the retrieval evidence, the moment and the closest flag when the answer has them', async () => {
+      const store = await open();
+      const base = newAnswer();
+      const input = newAnswer({
+        kind: 'not-found',
+        segments: [{ ...base.segments[0]!, evidence: { coverage: 0.25, matched: ['dropout'], similarity: 0.81 }, moment: { at: 2497, excerpt: 'então o dropout' } }],
+        references: [{ ...base.references[0]!, at: 2497, closest: true }],
+        coverage: { lexical: 0.25, matched: ['dropout'], unknown: ['lstm'], contentWords: 2, dense: 0.81 },
+      });
+      await store.recordAnswer(input, ctx());
+      const stored = await store.getAnswer(input.id);
+      expect(stored?.segments[0]).toMatchObject({ evidence: { coverage: 0.25, matched: ['dropout'], similarity: 0.81 }, moment: { at: 2497 } });
+      expect(stored?.references[0]).toMatchObject({ at: 2497, closest: true });
+      expect(stored?.coverage).toEqual(input.coverage);
+      // Older answers, recorded without them, have none.
+      const plain = newAnswer();
+      await store.recordAnswer(plain, ctx());
+      const old = await store.getAnswer(plain.id);
+      expect(old?.segments[0]).not.toHaveProperty('evidence');
+      expect(old).not.toHaveProperty('coverage');
+    });
+
     it('stores a vote, changes it (latest wins) and keeps one vote per user', async () => {
       const store = await open();
       const a = newAnswer();

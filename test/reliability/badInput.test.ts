@@ -168,6 +168,9 @@ beforeAll(async () => {
       OPENAI_MODEL: 'fake-model',
       LLM_MAX_RETRIES: '0',
       LLM_TIMEOUT_MS: '5000',
+      // Every question reaches the LLM, so that how hostile text arrives in the prompt is checked;
+      // with the default most of these would be "not found" before any prompt is built.
+      MIN_COVERAGE: '0',
       DISCORD_TOKEN,
       DISCORD_APPLICATION_ID: discord.applicationId,
       DISCORD_API_URL: discord.apiUrl,

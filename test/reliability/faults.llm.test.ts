@@ -16,10 +16,11 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '../../adapters/discord/index.js';
 import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
+import { CUT_ANSWER_NOTICE } from '../../src/answer/answerService.js';
 import { LLM_USER_MESSAGES } from '../../src/answer/llm.js';
 import { BotService } from '../../src/bot/botService.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
-import { loadConfig } from '../../src/config.js';
+import { DEFAULT_LLM_MAX_TOKENS, loadConfig } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { FeedbackStore } from '../../src/store/types.js';
@@ -39,6 +40,8 @@ const FAST_IDENTIFY: DiscordAdapterOptions['clientOptions'] = {
 /** How long a faulty question may take before its reply counts as hung (the worst case, a stall, needs ~4.5 s). */
 const HUNG_AFTER_MS = 20_000;
 const GOOD_ANSWER = 'O dropout desliga neurônios ao acaso durante o treino, o que reduz o overfitting [1].';
+/** What a model stuck in a loop repeats (one piece per token) until the request's max_tokens. */
+const LOOPING_TEXT = 'e o dropout de novo ';
 
 let discord: FakeDiscord;
 let slack: FakeSlack;
@@ -76,6 +79,8 @@ function behaviourFor(req: FakeRequest): FakeBehavior {
       return { type: 'stall', after: req.stream ? 3 : 40, text: 'O dropout desliga neurônios ao acaso durante o treino' };
     case 'cut':
       return { type: 'cut', afterChunks: 3, chunkDelayMs: 50, text: 'O dropout desliga neurônios ao acaso e isso regulariza a rede inteira' };
+    case 'loop':
+      return { type: 'loop', text: LOOPING_TEXT, chunkDelayMs: 1 };
     default:
       return { type: 'text', text: GOOD_ANSWER };
   }
@@ -147,6 +152,9 @@ beforeAll(async () => {
       LLM_TIMEOUT_MS: '1000',
       // Enough slots for every concurrent fault case (queueing is the load test's subject).
       LLM_CONCURRENCY: '16',
+      // Every question reaches the LLM: its tags ("[429]", "(discord)") are words no lecture
+      // says, which would otherwise make "not found" answer them without the LLM faults under test.
+      MIN_COVERAGE: '0',
       RATE_LIMIT_PER_MINUTE: '1000',
       DISCORD_TOKEN: 'faults-token',
       DISCORD_APPLICATION_ID: discord.applicationId,
@@ -235,6 +243,29 @@ describe('LLM faults through the Discord and Slack adapters', () => {
     measured[c.tag] = { discordMs: d.ms, slackMs: s.ms, attempts: c.attempts };
   });
 
+  it('a model stuck in a loop: the answer ends at LLM_MAX_TOKENS (default) on both platforms, with the text and a "cortada" notice', async () => {
+    const [d, s] = await Promise.all([askDiscord('[loop] O que é dropout? (discord)'), askSlack('[loop] O que é dropout? (slack)')]);
+    const [discordRequest] = requestsFor('[loop] O que é dropout? (discord)');
+    const [slackRequest] = requestsFor('[loop] O que é dropout? (slack)');
+    // Nothing set LLM_MAX_TOKENS in this suite: the default bound applies.
+    expect(discordRequest?.maxTokens).toBe(DEFAULT_LLM_MAX_TOKENS);
+    expect(slackRequest?.maxTokens).toBe(DEFAULT_LLM_MAX_TOKENS);
+    expect(discordRequest?.tokensSent).toBe(DEFAULT_LLM_MAX_TOKENS);
+    // Discord: the answer (as far as it went) with 👍/👎, and the notice in the footer.
+    expect(d.notice).toBe('');
+    expect(d.answer.startsWith(LOOPING_TEXT.repeat(3))).toBe(true);
+    const embed = ((d.ix.original?.embeds ?? []) as Json[])[0];
+    expect(String((embed?.footer as Json | undefined)?.text ?? '')).toContain(CUT_ANSWER_NOTICE);
+    // Slack: the answer with the notice.
+    expect(s.body.text).toContain(LOOPING_TEXT.repeat(3).trim());
+    expect(JSON.stringify(s.body.blocks)).toContain(CUT_ANSWER_NOTICE);
+    expect(log.lines.filter((l) => l.includes('"msg":"answer cut at the length limit (LLM_MAX_TOKENS)"'))).toHaveLength(2);
+    // Recorded with the notice (the evaluation sees the answer was cut).
+    const records = (await store.listRecords()).filter((r) => r.question.startsWith('[loop]'));
+    expect(records).toHaveLength(2);
+    for (const r of records) expect(r.notices).toContain(CUT_ANSWER_NOTICE);
+  });
+
   it('a 429 retry honours retry-after (the second attempt waits ≥ 1 s)', async () => {
     await running.get('429-once');
     const [first, second] = requestsFor('[429-once] O que é dropout? (slack)');
@@ -270,8 +301,8 @@ describe('LLM faults through the Discord and Slack adapters', () => {
     const failed = log.lines.filter((l) => l.includes('"msg":"answer failed'));
     // 429, 500, stall, stall-mid, cut on two platforms + refused on two platforms.
     expect(failed.length).toBeGreaterThanOrEqual(12);
-    // No failed answer was recorded as an answer.
-    const records = await store.listRecords();
+    // No failed answer was recorded as an answer (the looping one is an answer, cut).
+    const records = (await store.listRecords()).filter((r) => !r.question.startsWith('[loop]'));
     expect(records.every((r) => r.answer === GOOD_ANSWER)).toBe(true);
   });
 });

@@ -11,7 +11,8 @@
  *   adapters also run in process with a logger that scrubs nothing. No output line may contain
  *   any secret, nor the marker they share.
  * - `.env` is git-ignored (and the store and index folders too).
- * - Raw Discord and Slack user ids never reach the SQLite store file nor any export format.
+ * - Raw Discord and Slack user ids never reach the SQLite store file nor any export format, not
+ *   even ids of people, roles, groups and channels mentioned in a question or a comment.
  * - The LLM prompt keeps transcript text and the question inside their delimiters, escaped, even
  *   when both try to close them.
  *
@@ -214,12 +215,15 @@ describe('Slack request signatures in HTTP mode (beyond test/adapters/slack.test
 describe('raw user ids never reach the store or the exports', () => {
   const discordUser = makeUser('estudante-privado');
   const RAW_SLACK = ['U0RAWSLACKASKER', 'U0RAWSLACKVOTER', 'U0RAWMONITOR'];
+  /** Ids that only appear inside mentions typed in questions and comments (and the names Slack adds to them). */
+  const MENTIONED = ['777000111222333444', '777000111222333555', '777000111222333666', 'U0RAWMENCAO', 'beatriz.lima', 'C0RAWCANAL', 'S0RAWGRUPO'];
   let exportStderr = '';
 
-  it('stores pseudonyms only: the SQLite files hold no raw Discord or Slack id', async () => {
-    // Discord: question, 👍 then 👎 (replacing it), a comment.
+  it('stores pseudonyms only: the SQLite files hold no raw Discord or Slack id, not even one mentioned in a question or comment', async () => {
+    // Discord: question, 👍 then 👎 (replacing it), a comment; the question and comment mention people.
     llm.enqueue({ type: 'text', text: LLM_TEXT });
-    const ix = await settled(discord.slashCommand({ name: 'pergunta', options: { texto: 'O que é overfitting? (pergunta privada)' }, user: discordUser }));
+    const discordQuestion = 'O que é overfitting? (pergunta privada) O <@777000111222333444> e o <@&777000111222333555> falaram disso em <#777000111222333666>';
+    const ix = await settled(discord.slashCommand({ name: 'pergunta', options: { texto: discordQuestion }, user: discordUser }));
     const voteId = ((ix.original?.components ?? []) as Json[])
       .flatMap((row) => (row.components ?? []) as Json[])
       .map((b) => String(b.custom_id ?? ''))
@@ -228,11 +232,16 @@ describe('raw user ids never reach the store or the exports', () => {
     const discordAnswer = voteId!.split(':')[2]!;
     await settled(discord.clickButton({ customId: `vote:up:${discordAnswer}`, message: ix.original, user: discordUser }));
     await settled(discord.clickButton({ customId: `vote:down:${discordAnswer}`, message: ix.original, user: discordUser }));
-    const comment = await settled(discord.submitModal({ customId: `comment:${discordAnswer}`, fields: { comentario: 'faltou exemplo' }, user: discordUser }));
+    const comment = await settled(
+      discord.submitModal({ customId: `comment:${discordAnswer}`, fields: { comentario: 'faltou exemplo, como disse o <@!777000111222333444>' }, user: discordUser }),
+    );
     expect(comment.original?.content).toBe(MESSAGES.commentRecorded);
 
-    // Slack: question, vote, TA annotation.
-    const slackAnswer = await slackAsk('O que é gradiente descendente? (pergunta privada)', RAW_SLACK[0]!);
+    // Slack: question (mentioning a person, a channel and a user group, as Slack sends them), vote, TA annotation.
+    const slackAnswer = await slackAsk(
+      'O que é gradiente descendente? (pergunta privada) como a <@U0RAWMENCAO|beatriz.lima> disse em <#C0RAWCANAL|turma> para <!subteam^S0RAWGRUPO|@monitores>',
+      RAW_SLACK[0]!,
+    );
     await signed(voteBody(RAW_SLACK[1]!, slackAnswer, 'raw-vote', 'down'), 'raw-vote', 1);
     const note = formBody(
       blockActions({
@@ -260,10 +269,14 @@ describe('raw user ids never reach the store or the exports', () => {
     const text = bytes.toString('utf8');
     expect(text).toContain('(pergunta privada)'); // the scan does see the records…
     for (const p of pseudonyms) expect(text, p).toContain(p); // …and the pseudonyms
-    for (const raw of [discordUser.id, ...RAW_SLACK]) {
+    for (const raw of [discordUser.id, ...RAW_SLACK, ...MENTIONED]) {
       expect(text.includes(raw), raw).toBe(false);
       expect(bytes.includes(Buffer.from(raw, 'utf16le')), `${raw} (UTF-16)`).toBe(false);
     }
+    // The mentions became neutral tokens.
+    expect(text).toContain('O @usuário e o @cargo falaram disso em #canal');
+    expect(text).toContain('como a @usuário disse em #canal para @grupo');
+    expect(text).toContain('faltou exemplo, como disse o @usuário');
     expect(leaks(text)).toEqual([]); // nor the salt
   });
 
@@ -274,7 +287,8 @@ describe('raw user ids never reach the store or the exports', () => {
     for (const [i, run] of runs.entries()) {
       expect(run.code, run.stderr).toBe(0);
       expect(run.stdout).toContain('(pergunta privada)');
-      for (const raw of [discordUser.id, ...RAW_SLACK]) expect(run.stdout.includes(raw), `${raw} in format #${i}`).toBe(false);
+      for (const raw of [discordUser.id, ...RAW_SLACK, ...MENTIONED]) expect(run.stdout.includes(raw), `${raw} in format #${i}`).toBe(false);
+      expect(run.stdout).toContain('@usuário');
       expect(leaks(run.stdout)).toEqual([]);
     }
     expect(runs[0]!.stdout).toContain(pseudonym); // JSONL and CSV carry the pseudonyms

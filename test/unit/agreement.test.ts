@@ -138,7 +138,8 @@ describe('summarize', () => {
       rec('e', {}),
     ];
     const s = summarize(records, { now: new Date('2026-04-01T00:00:00Z') });
-    expect(s.records).toEqual({ total: 5, judged: 3, failed: 1, unjudged: 1 });
+    // One verdict of the four made failed.
+    expect(s.records).toEqual({ total: 5, judged: 3, failed: 1, unjudged: 1, failedShare: 0.25 });
     expect(s.answered).toEqual({ count: 4, judged: 2, meanAnswerRelevance: (1 + 1 / 3) / 2, meanContextRelevance: (1 + 0.5) / 2, meanGroundedness: 0.75 });
     expect(s.abstentions).toEqual({ count: 1, judged: 1, meanContextRelevance: 1 / 3 });
     expect(s.votes).toEqual({ up: 3, down: 2, upRate: 0.6 });
@@ -146,11 +147,73 @@ describe('summarize', () => {
     expect(s.agreement.n).toBe(3);
     expect(s.agreement.accuracy).toBeCloseTo(2 / 3, 10);
     expect(s.judgeModels).toEqual(['juiz']);
+    expect(s.labelled).toEqual({ total: 4, failedVerdict: 1, noVerdict: 0 });
+    // Per metric: 'a' (TA C) reads C on every metric; 'b' (TA P) has AR 1 → I, context relevance
+    // mean 0.5 → P, groundedness 0.5 → P; the abstention 'c' only counts for the label.
+    const m = s.agreementByMetric;
+    expect(m.label).toEqual(s.agreement);
+    expect([m.answerRelevance.n, m.contextRelevance.n, m.groundedness.n, m.label.n]).toEqual([2, 2, 2, 3]);
+    expect(m.answerRelevance.accuracy).toBe(0.5);
+    // pₒ = 1/2, pₑ = 1/2 · 1/2 (C) = 1/4 → κ = 1/3.
+    expect(m.answerRelevance.kappa).toBeCloseTo(1 / 3, 10);
+    expect(m.answerRelevance.matrix).toEqual([
+      [1, 0, 0],
+      [0, 0, 1],
+      [0, 0, 0],
+    ]);
+    expect(m.contextRelevance).toMatchObject({ accuracy: 1, kappa: 1 });
+    expect(m.groundedness).toMatchObject({ accuracy: 1, kappa: 1 });
     const table = formatSummary(s);
     expect(table).toContain('| Answer Relevance (AR) média | 0.67 |');
     expect(table).toContain('| taxa de 👍 | 60% (👍 3 · 👎 2) |');
     expect(table).toContain('| C | 2 | 0 | 0 |');
     expect(table).toContain('| P | 0 | 0 | 1 |');
+    expect(table).toContain('| avaliações que falharam | 25% (1 de 4) |');
+    expect(table).toContain('| relevância da resposta (AR: 3 → C, 2 → P, 0–1 → I) | 2 | 0.50 | 0.33 |');
+    expect(table).toContain('| relevância do contexto (média dos trechos: ≥ 2/3 → C, < 1/3 → I, senão P) | 2 | 1.00 | 1.00 |');
+    expect(table).toContain('| fundamentação (média das frases: ≥ 2/3 → C, < 1/3 → I, senão P) | 2 | 1.00 | 1.00 |');
+    expect(table).toContain('| anotação automatizada (C/P/I) | 3 | 0.67 | 0.40 |');
+    expect(table).toContain('Das 4 respostas anotadas, ficaram fora da comparação 1 cuja avaliação falhou e 0 ainda sem avaliação.');
+  });
+
+  it('reads each metric as C/P/I at the automated label’s thresholds, and leaves out what has no score', () => {
+    // [TA label, AR raw, context relevance raws, groundedness mean, automated label]
+    const cases: [Label, number, number[], number | null, Label][] = [
+      ['C', 3, [3, 3, 0], 2 / 3, 'C'], // context mean exactly 2/3 → C
+      ['P', 2, [1, 1, 2], 0.5, 'P'], // context mean 4/9 → P
+      ['I', 3, [0, 1, 0], 0.2, 'I'], // context mean 1/9 → I; groundedness < 1/3 → I; AR 3 → C
+      ['I', 0, [], null, 'I'], // no segments, no judgeable sentence: AR and label only
+    ];
+    const records = cases.map(([ta, ar, cr, g, label], i) =>
+      rec(`r${i}`, {
+        annotation: ann(`r${i}`, ta),
+        judge: verdict(`r${i}`, {
+          answerRelevance: score(ar),
+          contextRelevance: cr.map((raw, k) => ({ ...score(raw), corpusId: k })),
+          groundedness: [],
+          groundednessMean: g,
+          label,
+        }),
+      }),
+    );
+    records.push(rec('sem-avaliacao', { annotation: ann('sem-avaliacao', 'C') }));
+    const s = summarize(records);
+    const m = s.agreementByMetric;
+    expect(m.answerRelevance.matrix).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [1, 0, 1],
+    ]);
+    expect(m.contextRelevance.matrix).toEqual([
+      [1, 0, 0],
+      [0, 1, 0],
+      [0, 0, 1],
+    ]);
+    expect(m.groundedness.n).toBe(3);
+    expect(m.groundedness.accuracy).toBe(1);
+    expect(m.label).toMatchObject({ n: 4, accuracy: 1, kappa: 1 });
+    expect(s.labelled).toEqual({ total: 5, failedVerdict: 0, noVerdict: 1 });
+    expect(s.records.failedShare).toBe(0);
   });
 
   it('has no NaN when nothing was judged nor voted', () => {
@@ -158,7 +221,10 @@ describe('summarize', () => {
     expect(s.answered.meanAnswerRelevance).toBeNull();
     expect(s.votes.upRate).toBeNull();
     expect(s.agreement.kappa).toBeNull();
+    expect(s.records.failedShare).toBeNull();
+    for (const metric of Object.values(s.agreementByMetric)) expect(metric).toMatchObject({ n: 0, accuracy: null, kappa: null });
     expect(JSON.stringify(s)).not.toContain('NaN');
+    expect(formatSummary(s)).toContain('| avaliações que falharam | — (0 de 0) |');
     expect(formatSummary(s)).toContain('| taxa de 👍 | — (👍 0 · 👎 0) |');
   });
 });

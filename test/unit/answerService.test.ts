@@ -1,15 +1,16 @@
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import {
   AnswerService,
+  CUT_ANSWER_NOTICE,
   EXTRACTIVE_NOTICE,
   InvalidQuestionError,
   MAX_QUESTION_CHARS,
   normalizeQuestion,
   type AnswerStreamEvent,
 } from '../../src/answer/answerService.js';
-import { EXTRACTIVE_HEADER, bestWindow, extractiveAnswer, questionTerms } from '../../src/answer/extractive.js';
-import { LlmError, createLlm, type LlmLogger, type LlmOptions } from '../../src/answer/llm.js';
-import { NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE, PROMPT_VERSION } from '../../src/answer/prompt.js';
+import { EXTRACTIVE_HEADER, bestWindow, clip, extractiveAnswer, questionTerms } from '../../src/answer/extractive.js';
+import { LlmError, MAX_CHARS_PER_TOKEN, createLlm, type LlmLogger, type LlmOptions } from '../../src/answer/llm.js';
+import { NOT_COVERED_CLOSEST_MESSAGE, NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE, PROMPT_VERSION } from '../../src/answer/prompt.js';
 import type { Retriever, SearchResult } from '../../src/retrieval/retriever.js';
 import type { RetrievedSegment, Video } from '../../src/types.js';
 import { lastMessage, startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
@@ -433,9 +434,79 @@ describe('AnswerService with an LLM', () => {
     });
     const llm = makeLlm({ maxConcurrency: 2 });
     const answers = await Promise.all(Array.from({ length: 5 }, () => llm.complete([{ role: 'user', content: 'oi' }])));
-    expect(answers).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
+    expect(answers.map((a) => a.text)).toEqual(['ok', 'ok', 'ok', 'ok', 'ok']);
     expect(maxInFlight).toBe(2);
     expect(fake.requests).toHaveLength(5);
+  });
+});
+
+describe('the answer length bound (LLM_MAX_TOKENS)', () => {
+  const LOOP = 'e o dropout de novo, ';
+
+  it('streaming: a looping model ends at max_tokens, the text is kept with a pt-BR notice, and it is logged', async () => {
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const { logger, lines } = captureLogger();
+    const deltas: string[] = [];
+    const r = await makeService({ llm: { maxTokens: 40, logger }, logger }).answer('derivada?', { onDelta: (d) => deltas.push(d) });
+
+    expect(fake.requests).toHaveLength(1); // an answer cut at the limit is not an error: no retry
+    expect(fake.lastRequest?.maxTokens).toBe(40);
+    expect(fake.lastRequest?.tokensSent).toBe(40);
+    expect(r.kind).toBe('llm');
+    expect(r.answer.startsWith('e o dropout de novo, e o dropout de novo,')).toBe(true);
+    expect(deltas.join('')).toBe(r.answer);
+    expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+    expect(CUT_ANSWER_NOTICE).toMatch(/cortada/);
+    const cut = lines.filter((l) => l.msg === 'answer cut at the length limit (LLM_MAX_TOKENS)');
+    expect(cut).toHaveLength(1);
+    expect(cut[0]?.level).toBe('warn');
+    expect(cut[0]?.obj).toMatchObject({ id: r.id, maxTokens: 40 });
+  });
+
+  it('not streamed: finish_reason length ends the answer the same way', async () => {
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const r = await makeService({ llm: { maxTokens: 25 } }).answer('derivada?');
+    expect(fake.lastRequest?.stream).toBe(false);
+    expect(fake.lastRequest?.maxTokens).toBe(25);
+    expect(r.answer.split('dropout')).toHaveLength(6); // 25 pieces of 5 words: 5 loops
+    expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+  });
+
+  it('a server that ignores max_tokens is cut by the client, which leaves the stream', async () => {
+    fake.setDefault({ type: 'loop', text: LOOP, ignoreMaxTokens: true, chunkDelayMs: 1 });
+    const r = await makeService({ llm: { maxTokens: 20 } }).answer('derivada?', { onDelta: () => undefined });
+    expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+    expect(r.answer.length).toBeGreaterThan(20);
+    expect(r.answer.length).toBeLessThanOrEqual(20 * MAX_CHARS_PER_TOKEN);
+    // The client closed the connection: the fake stops writing soon after.
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    const sent = fake.lastRequest?.tokensSent ?? 0;
+    await new Promise((resolve) => setTimeout(resolve, 50));
+    expect(fake.lastRequest?.tokensSent).toBe(sent);
+  });
+
+  it('a server that refuses max_tokens (OpenAI reasoning models) gets max_completion_tokens, from then on', async () => {
+    const refusal = "Unsupported parameter: 'max_tokens' is not supported with this model. Use 'max_completion_tokens' instead.";
+    fake.enqueue({ type: 'error', status: 400, message: refusal, code: 'unsupported_parameter' });
+    fake.setDefault({ type: 'loop', text: LOOP });
+    const service = makeService({ llm: { maxTokens: 30, maxRetries: 0 } });
+    const first = await service.answer('derivada?');
+    const second = await service.answer('integral?', { onDelta: () => undefined });
+    const bodies = fake.requests.map((r) => r.body as Record<string, unknown>);
+    expect(bodies).toHaveLength(3);
+    expect(bodies[0]).toMatchObject({ max_tokens: 30 });
+    expect(bodies[0]).not.toHaveProperty('max_completion_tokens');
+    for (const b of bodies.slice(1)) {
+      expect(b).toMatchObject({ max_completion_tokens: 30 });
+      expect(b).not.toHaveProperty('max_tokens');
+    }
+    for (const r of [first, second]) expect(r.notices).toEqual([CUT_ANSWER_NOTICE]);
+  });
+
+  it('an answer that ends normally has no notice', async () => {
+    fake.enqueue({ type: 'text', text: 'A derivada mede a variação [1].' });
+    const r = await makeService({ llm: { maxTokens: 40 } }).answer('derivada?', { onDelta: () => undefined });
+    expect(r.notices).toEqual([]);
   });
 });
 
@@ -448,8 +519,8 @@ describe('AnswerService without an LLM, and edge cases', () => {
     expect(r.kind).toBe('extractive');
     expect(r.model).toBe('extractive');
     expect(r.answer.startsWith(EXTRACTIVE_HEADER)).toBe(true);
-    expect(r.answer).toContain('[1] — Aula 1: Derivadas, 16:28');
-    expect(r.answer).toContain('[2] — Aula 2: Integrais, 2:00');
+    expect(r.answer).toContain('[1] — [Aula 1: Derivadas, 16:28](https://www.youtube.com/watch?v=AAA&t=988)');
+    expect(r.answer).toContain('[2] — [Aula 2: Integrais, 2:00](https://vimeo.com/222#t=2m0s)');
     // [3] overlaps [1] in the same video: not quoted again.
     expect(r.answer).not.toContain('[3]');
     expect(r.notices).toEqual(['Busca léxica apenas.', EXTRACTIVE_NOTICE]);
@@ -476,6 +547,53 @@ describe('AnswerService without an LLM, and edge cases', () => {
     const service = new AnswerService({ retriever: new FakeRetriever(), videos, llm: null, k: 3, minScore: 1 });
     const r = await service.answer('derivada?');
     expect(r.kind).toBe('not-found');
+  });
+
+  it('coverage below MIN_COVERAGE: not found without an LLM call, the moments sharing words as closest moments', async () => {
+    const withEvidence = (s: RetrievedSegment, coverage: number, matched: string[]): RetrievedSegment => ({ ...s, evidence: { coverage, matched } });
+    const segments = [withEvidence(SEGMENTS[0]!, 0.2, ['deriv']), withEvidence(SEGMENTS[1]!, 0, []), withEvidence(SEGMENTS[2]!, 0.25, ['deriv', 'cade'])];
+    const coverage = { lexical: 0.25, matched: ['deriv', 'cade'], unknown: ['lstm'], contentWords: 3, dense: null };
+    const { logger, lines } = captureLogger();
+    const service = new AnswerService({ retriever: new FakeRetriever({ segments, coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null }, logger });
+    const deltas: string[] = [];
+    const r = await service.answer('Como funciona uma LSTM com derivadas em cadeia?', { onDelta: (d) => deltas.push(d) });
+    expect(r.kind).toBe('not-found');
+    expect(r.answer).toBe(NOT_COVERED_CLOSEST_MESSAGE);
+    expect(deltas).toEqual([r.answer]);
+    expect(fake.requests).toHaveLength(0);
+    // Segment 2 shares no content word: dropped. The others are closest moments, most covering first.
+    expect(r.segments.map((s) => s.corpusId)).toEqual([1, 3]);
+    expect(r.references.map((x) => [x.videoId, x.start, x.closest])).toEqual([['v1', 988, true]]);
+    expect(r.coverage).toEqual(coverage);
+    const answered = lines.find((l) => l.msg === 'answered')!;
+    expect(answered.obj).toMatchObject({ kind: 'not-found', coverage: { lexical: 0.25, dense: null, covered: false } });
+
+    // Nothing shared at all: the plain not-found message, no links.
+    const none = new AnswerService({
+      retriever: new FakeRetriever({ segments: [withEvidence(SEGMENTS[1]!, 0, [])], coverage: { ...coverage, lexical: 0 } }),
+      videos,
+      llm: null,
+      k: 3,
+    });
+    const r2 = await none.answer('O que é uma LSTM?');
+    expect(r2).toMatchObject({ kind: 'not-found', answer: NOT_FOUND_MESSAGE, references: [] });
+  });
+
+  it('coverage at MIN_COVERAGE or above, or dense similarity at MIN_DENSE_SIMILARITY: answered as before', async () => {
+    const coverage = { lexical: 0.2, matched: [], unknown: ['lstm'], contentWords: 1, dense: 0.91 };
+    const covered = new AnswerService({ retriever: new FakeRetriever({ coverage: { ...coverage, lexical: 0.35 } }), videos, llm: null, k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null } });
+    expect((await covered.answer('derivada?')).kind).toBe('extractive');
+    const byDense = new AnswerService({ retriever: new FakeRetriever({ coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: 0.9 } });
+    fake.enqueue({ type: 'text', text: 'A derivada mede a variação [1].' });
+    const r = await byDense.answer('derivada?');
+    expect(r.kind).toBe('llm');
+    expect(fake.requests).toHaveLength(1);
+    const refused = new AnswerService({ retriever: new FakeRetriever({ coverage }), videos, llm: makeLlm(), k: 3, coverage: { minCoverage: 0.35, minDenseSimilarity: null } });
+    expect((await refused.answer('derivada?')).kind).toBe('not-found');
+    expect(fake.requests).toHaveLength(1);
+    // Low coverage in the course's own words (a paraphrase) is still answered.
+    const paraphrase = new AnswerService({ retriever: new FakeRetriever({ coverage: { ...coverage, unknown: [], contentWords: 4 } }), videos, llm: null, k: 3 });
+    expect((await paraphrase.answer('derivada?')).kind).toBe('extractive');
   });
 
   it('opts.k overrides k', async () => {
@@ -530,8 +648,41 @@ describe('extractiveAnswer', () => {
     const out = extractiveAnswer('derivada', SEGMENTS, videos);
     const lines = out.split('\n\n');
     expect(lines[0]).toBe(EXTRACTIVE_HEADER);
-    expect(lines[1]).toMatch(/^“.*derivada.*” \[1\] — Aula 1: Derivadas, 16:28$/);
+    expect(lines[1]).toMatch(/^“.*derivada.*” \[1\] — \[Aula 1: Derivadas, 16:28\]\(https:\/\/www\.youtube\.com\/watch\?v=AAA&t=988\)$/);
     expect(lines).toHaveLength(3);
+  });
+
+  const momentSeg = (n: number, start: number, at: number, excerpt: string, coverage: number): RetrievedSegment => ({
+    ...seg(n, 'v1', start, start + 150, `${'blá '.repeat(200)}${excerpt}`),
+    evidence: { coverage, matched: ['deriv'] },
+    moment: { at, excerpt },
+  });
+
+  it('quotes the moment of each window, linked to it, in about 600 characters in all', () => {
+    const long = 'a derivada mede a taxa de variação instantânea '.repeat(20);
+    const segments = [momentSeg(1, 900, 1000, long, 1), momentSeg(2, 1010, 1100, 'e a regra da cadeia deriva funções compostas', 0.8), momentSeg(3, 1200, 1300, long, 0.6)];
+    const out = extractiveAnswer('O que a derivada mede?', segments, videos);
+    const passages = out.split('\n\n').slice(1);
+    expect(passages).toHaveLength(3);
+    expect(passages[0]).toMatch(/^“a derivada mede a taxa de variação instantânea .*…” \[1\] — \[Aula 1: Derivadas, 16:40\]\(https:\/\/www\.youtube\.com\/watch\?v=AAA&t=1000\)$/);
+    // Overlapping windows (900–1050 and 1010–1160) with moments apart: both quoted.
+    expect(passages[1]).toContain('“e a regra da cadeia deriva funções compostas” [2] — [Aula 1: Derivadas, 18:20]');
+    const quotes = passages.map((p) => /^“(.*)” \[\d\]/.exec(p)![1]!);
+    expect(quotes.join('').length).toBeLessThanOrEqual(600);
+    expect(out).not.toContain('blá');
+  });
+
+  it('leaves out windows far below the best, and moments that repeat one already quoted', () => {
+    const segments = [momentSeg(1, 900, 1000, 'a derivada mede a variação', 1), momentSeg(2, 950, 1005, 'a derivada mede', 0.9), momentSeg(3, 2000, 2100, 'derivada de novo', 0.4)];
+    const out = extractiveAnswer('derivada', segments, videos);
+    expect(out).toContain('[1]');
+    expect(out).not.toContain('[2]');
+    expect(out).not.toContain('[3]');
+  });
+
+  it('clip cuts at a word boundary with an ellipsis', () => {
+    expect(clip('uma frase curta', 50)).toBe('uma frase curta');
+    expect(clip('palavras suficientes para passar do limite de caracteres', 30)).toBe('palavras suficientes para…');
   });
 
   it('no segments → not-found message', () => {

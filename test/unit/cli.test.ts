@@ -17,7 +17,7 @@ interface AskJson {
   retriever: string;
   embeddingModel: string | null;
   notices: string[];
-  references: { videoId: string; title: string; start: number; end: number; url: string }[];
+  references: { videoId: string; title: string; start: number; end: number; url: string; at?: number }[];
   segments: { corpusId: number; videoId: string; start: number; end: number; score: number; text: string }[];
 }
 
@@ -51,9 +51,21 @@ describe('npm run ask', () => {
     expect(out.retriever).toBe('bm25');
     expect(out.segments[0]).toEqual(expect.objectContaining({ corpusId: expect.any(Number), videoId: 'aula06', score: expect.any(Number) }));
     for (const ref of out.references) {
-      expect(ref.url).toContain(String(Math.floor(ref.start)));
+      // The link opens at the moment inside the range that best matches the question.
+      const at = ref.at ?? ref.start;
+      expect(at).toBeGreaterThanOrEqual(ref.start);
+      expect(at).toBeLessThan(ref.end);
+      expect(ref.url).toContain(`t=${Math.floor(at)}`);
       expect(ref.end).toBeGreaterThan(ref.start);
     }
+    expect(out.references.some((ref) => ref.at !== undefined)).toBe(true);
+
+    // A question the lectures do not cover: "not found", the closest moments under their own heading.
+    const lstm = await runCli('src/cli/ask.ts', ['O que é uma LSTM e por que ela lembra de sequências longas?'], env, clone);
+    expect(lstm.code).toBe(0);
+    expect(lstm.stdout).toContain('Não encontrei esse assunto nas aulas');
+    expect(lstm.stdout).toContain('Trechos mais próximos (não respondem à pergunta):');
+    expect(lstm.stdout).not.toContain('Trechos das aulas:');
   });
 
   it('builds nothing for an index folder or course other than the defaults: says how to ingest (exit 1)', async () => {

@@ -11,9 +11,11 @@ import { pathToFileURL } from 'node:url';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config.js';
 import { runIngest } from '../../src/core.js';
+import { createFeedbackStore } from '../../src/store/createStore.js';
 import { startFakeDiscord, type FakeDiscord } from '../fakes/fakeDiscord.js';
 import { cliEnv, collectOutput, runCli, runCliWithStdoutClosed, type CliResult } from '../helpers/cli.js';
 import { SAMPLE_COURSE, silentLogger, tempDir } from '../helpers/course.js';
+import { newAnswer } from '../helpers/records.js';
 import { describeWith } from '../helpers/services.js';
 
 const STACK_LINE = /\n\s+at /;
@@ -199,6 +201,32 @@ describe('broken pipes end quietly', () => {
     }
     // The export still ran to its end.
     expect(runs[2]!.stderr).toContain('export finished');
+  });
+
+  it('export | head -n 1: the reader leaves after the first line of a long export; exit 0, no EPIPE, no stack', { timeout: SLOW }, async () => {
+    // Far more than a pipe buffer, so the export is still writing when the reader leaves.
+    const storeUrl = `sqlite://${path.join(work, 'head', 'store.sqlite')}`;
+    const store = await createFeedbackStore({ url: storeUrl, salt: 'sal', logger: silentLogger() });
+    for (let i = 0; i < 300; i++) await store.recordAnswer(newAnswer({ answer: `resposta ${i} `.repeat(200) }), { platform: 'cli', channel: null, rawUserId: 'u' });
+    await store.close();
+    for (const format of ['jsonl', 'csv', 'md']) {
+      const child = spawn(path.resolve('node_modules/.bin/tsx'), [path.resolve('src/cli/export.ts'), '--format', format], {
+        env: env({ STORE_URL: storeUrl, LOG_LEVEL: 'info' }),
+        stdio: ['ignore', 'pipe', 'pipe'],
+      });
+      let firstLine = '';
+      child.stdout.on('data', (chunk: Buffer) => {
+        if (firstLine !== '') return;
+        firstLine = chunk.toString().split('\n')[0] ?? '';
+        child.stdout.destroy(); // `head -n 1` has what it wanted and exits
+      });
+      const res = await collectOutput(child, `export --format ${format}`, CHILD_TIMEOUT);
+      expect(firstLine.length, format).toBeGreaterThan(0);
+      expect(res.code, res.stderr).toBe(0);
+      expect(res.stderr).not.toContain('EPIPE');
+      expect(res.stderr).not.toMatch(STACK_LINE);
+      expect(res.stderr).toContain('export finished');
+    }
   });
 });
 

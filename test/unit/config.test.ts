@@ -26,8 +26,20 @@ describe('settings', () => {
       SLACK_RESPONSE_TYPE: 'in_channel',
       SLACK_ANNOTATOR_IDS: [],
       DISCORD_EPHEMERAL: false,
+      LLM_MAX_TOKENS: 700,
     });
     expect(configuredAdapters(config)).toEqual({ discord: false, slack: false });
+  });
+
+  it('reads ANSWER_LINK_DOMAINS as a list of domains and refuses what is not one', () => {
+    expect(loadConfig({}, NO_FILE).ANSWER_LINK_DOMAINS).toEqual([]);
+    expect(loadConfig({ ANSWER_LINK_DOMAINS: 'scikit-learn.org, Docs.Python.org ,,pytorch.org' }, NO_FILE).ANSWER_LINK_DOMAINS).toEqual([
+      'scikit-learn.org',
+      'docs.python.org',
+      'pytorch.org',
+    ]);
+    expect(() => loadConfig({ ANSWER_LINK_DOMAINS: 'scikit-learn.org, https://evil.example/x' }, NO_FILE)).toThrow(/ANSWER_LINK_DOMAINS.*"https:\/\/evil\.example\/x"/);
+    expect(() => loadConfig({ ANSWER_LINK_DOMAINS: 'localhost' }, NO_FILE)).toThrow(ConfigError);
   });
 
   it('reads .env, lets the environment win, and treats empty values as unset', async () => {

@@ -9,6 +9,7 @@ import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { parse as parseCsv } from 'csv-parse/sync';
+import MarkdownIt from 'markdown-it';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { NOT_COVERED_SENTENCE, NOT_FOUND_MESSAGE } from '../../src/answer/prompt.js';
 import {
@@ -316,6 +317,198 @@ describe('Markdown', () => {
     const json = toJsonl(RECORDS, { hideUrls: true });
     expect(json).not.toMatch(/https?:\/\//);
     expect(toExportRecord(RECORDS[0] as FullRecord, 1, { hideUrls: true }).references[0]?.url).toBe('oculto');
+  });
+
+  it('JSONL segments carry the retrieval evidence and the moment when the answer recorded them (older records: unchanged)', () => {
+    const base = RECORDS[0] as FullRecord;
+    const withEvidence: FullRecord = {
+      ...base,
+      segments: base.segments.map((seg, i) => ({
+        ...seg,
+        evidence: { coverage: 0.5, matched: ['dropout'], similarity: 0.8 },
+        ...(i === 0 ? { moment: { at: seg.start + 20, excerpt: 'veja https://exemplo.org/x' } } : {}),
+      })),
+    };
+    const out = toExportRecord(withEvidence, 1, { hideUrls: true });
+    expect(out.segments[0]).toMatchObject({ evidence: { coverage: 0.5, matched: ['dropout'], similarity: 0.8 }, moment: { excerpt: 'veja oculto' } });
+    expect(toExportRecord(base, 1).segments[0]).not.toHaveProperty('evidence');
+  });
+});
+
+describe('--hide-urls with links planted everywhere', () => {
+  /** Fragments of the planted links: none may survive in any format. */
+  const SECRETS = [
+    'drive.google', '1AbCdEfSegredo', 'dQw4w9WgXcQ', 'exemplo.com.br', 'youtu.be', 'XYZSECRETFOLDER', 'wikipedia', 'estatística)',
+    'cdn.exemplo', 'evil.example', 'status.exemplo', '192.168.0.10', 'docs.google', 'DOCSEGREDO', 'bit.ly', '3xyzSegredo',
+    'slides.exemplo', 'vimeo.com', '987654321', 'ftp.exemplo', 'arquivo.zip', 'senha', 'host.exemplo', '10.0.0.7', 'parte2',
+    'localhost', '://', 'www.',
+  ];
+  const YT = 'dQw4w9WgXcQ';
+  const planted = fullRecord({
+    id: '66666666-6666-4666-8666-666666666666',
+    question: 'O material está em docs.google.com/document/d/DOCSEGREDO/edit? Sobre train.py e df.at',
+    answer:
+      'Veja www.exemplo.com.br/aula e youtu.be/dQw4w9WgXcQ, a pasta drive.google.com/drive/folders/XYZSECRETFOLDER, ' +
+      'https://pt.wikipedia.org/wiki/Sobreajuste_(estatística) e //cdn.exemplo.org/lib/x.js, ' +
+      'os [slides oficiais](https://evil.example/login) e ftp://ftp.exemplo.org/arquivo.zip [1].',
+    kind: 'llm',
+    segments: [
+      segment({
+        corpusId: 7,
+        videoId: YT,
+        title: 'Aula 3 — slides em https://drive.google.com/file/d/1AbCdEfSegredo/view',
+        url: `https://www.youtube.com/watch?v=${YT}&t=10`,
+        text: 'o link curto é bit.ly/3xyzSegredo e o vídeo anterior https://vimeo.com/987654321',
+      }),
+    ],
+    references: [{ videoId: YT, title: 'Aula 3 — slides em slides.exemplo.org/aula3', start: 10, end: 95, url: `https://youtu.be/${YT}?t=10` }],
+    notices: ['Fonte alternativa: https://status.exemplo.org/incidente'],
+    votes: {
+      up: 0,
+      down: 1,
+      items: [
+        {
+          answerId: '66666666-6666-4666-8666-666666666666',
+          user: 'discord:dddddddddddddddd',
+          value: 'down',
+          comment:
+            'o painel http://192.168.0.10:8080/painel caiu; o outro é 10.0.0.7:3000/admin ou localhost:8080/x; ' +
+            'entre com https://aluno:senha@host.exemplo.org/x; a aula https://curso.exemplo.org/aula)parte2 também',
+          platform: 'discord',
+          at: '2026-03-06T12:05:00.000Z',
+        },
+      ],
+    },
+    judge: judgeRecord('66666666-6666-4666-8666-666666666666', { reasoning: 'Criteria: cita www.exemplo.com.br/aula. Supporting Evidence: youtu.be/dQw4w9WgXcQ. Score: 3' }),
+  });
+
+  it.each([
+    ['JSONL', () => toJsonl([planted], { hideUrls: true })],
+    ['CSV', () => toCsv([planted], { hideUrls: true })],
+    ['Markdown', () => toMarkdown([planted], { hideUrls: true })],
+  ])('%s: no planted link, host, path or YouTube id survives', (_format, render) => {
+    const text = render();
+    for (const secret of SECRETS) expect(text.includes(secret), secret).toBe(false);
+    // What is not a link stays readable.
+    expect(text).toContain('Aula 3 — slides em oculto');
+    expect(text).toContain('Sobre train.py e df.at');
+    expect(text).toContain('os [slides oficiais](oculto)');
+  });
+
+  it('without --hide-urls, everything is kept', () => {
+    const text = toJsonl([planted]);
+    for (const secret of ['drive.google', YT, 'estatística)', 'status.exemplo', '192.168.0.10']) expect(text).toContain(secret);
+  });
+
+  it('a video id that is part of its URL is hidden; one that is not is kept (it names the lecture, not the video)', () => {
+    expect(toExportRecord(planted, 1, { hideUrls: true }).segments[0]?.videoId).toBe('oculto');
+    expect(toExportRecord(planted, 1, { hideUrls: true }).references[0]?.videoId).toBe('oculto');
+    // segment(): videoId "aula6", URL https://youtu.be/abc123?t=2470.
+    const lecture = fullRecord({ segments: [segment()], references: [] });
+    expect(toExportRecord(lecture, 1, { hideUrls: true }).segments[0]?.videoId).toBe('aula6');
+  });
+});
+
+describe('the Markdown report escapes student and LLM text', () => {
+  // Rendered as a viewer that allows HTML would (VS Code's preview, many static-site tools).
+  const render = (md: string) => new MarkdownIt({ html: true }).render(md);
+  const hostile = fullRecord({
+    id: '77777777-7777-4777-8777-777777777777',
+    question: 'Pergunta <b onmouseover=alert(1)>negrito</b> com \u202Eoculto\u202C e ![p](https://evil.example/q.png)',
+    answer: [
+      'O dropout desliga neurônios [1].',
+      '---',
+      '**Pergunta 99**: pergunta forjada',
+      '',
+      '**Anotação manual**: C',
+      '',
+      '# Título falso',
+      'Subtítulo falso',
+      '===',
+      '',
+      '[1]: https://evil.example/phish',
+      '',
+      'Texto \u202Eolleh\u202C, &#x202E;entidade e <script>alert(1)</script> e ![pixel](https://evil.example/pixel.png)',
+      '',
+      'Em código `<b>x</b>` fica como está, e também:',
+      '```html',
+      '<img src=x onerror=alert(2)>',
+      '---',
+      'código sem fechamento',
+    ].join('\n'),
+    kind: 'llm',
+    segments: [segment({ title: 'Aula <img src=x onerror=alert(3)>', text: 'transcrição com ![img](https://evil.example/t.png) e <iframe src=x>' })],
+    references: [{ videoId: 'aula6', title: 'Aula <img src=x onerror=alert(4)>', start: 10, end: 20, url: 'https://youtu.be/abc123?t=10' }],
+    votes: {
+      up: 0,
+      down: 1,
+      items: [
+        {
+          answerId: '77777777-7777-4777-8777-777777777777',
+          user: 'discord:dddddddddddddddd',
+          value: 'down',
+          comment: '<img src=x onerror=alert(5)> e ![rastreio](https://evil.example/pixel.png) \u202Eabc',
+          platform: 'discord',
+          at: '2026-03-06T12:05:00.000Z',
+        },
+      ],
+    },
+    judge: judgeRecord('77777777-7777-4777-8777-777777777777', { reasoning: 'Criteria: <iframe src=https://evil.example>. Score: 3' }),
+  });
+  const records = [hostile, RECORDS[0] as FullRecord];
+
+  it.each([false, true])('no HTML, remote image, bidi override or forged block survives (hide-urls: %s)', (hideUrls) => {
+    const md = toMarkdown(records, { hideUrls });
+    const html = render(md);
+    // Exactly one separator per record, and the second record is still a record.
+    expect(md.split('\n---\n')).toHaveLength(records.length + 1);
+    expect(html.match(/<hr>/g)).toHaveLength(records.length);
+    expect(html).toContain('<p><strong>Pergunta 2</strong>:');
+    expect(html).not.toContain('<strong>Pergunta 99</strong>');
+    // Only the second record's own annotation line, not the one forged inside the first answer.
+    expect(html.match(/<p><strong>Anotação manual<\/strong>: C<\/p>/g)).toHaveLength(1);
+    expect(html).not.toMatch(/<h1>|<h2>/);
+    // No tag from the texts, no image, no link from a reference definition.
+    expect(html).not.toMatch(/<(img|script|iframe|b)\b/);
+    expect(html).not.toContain('evil.example/phish"');
+    expect(md).not.toMatch(/[\u202A-\u202E\u2066-\u2069]/);
+    expect(html).not.toContain('&#x202E;');
+    expect(md).toContain('[U+202E]');
+    // Code stays code, its fence is closed inside the answer.
+    expect(html).toContain('<code>&lt;b&gt;x&lt;/b&gt;</code>');
+    expect(html).toMatch(/<pre><code class="language-html">&lt;img src=x onerror=alert\(2\)&gt;\n ---\ncódigo sem fechamento\n<\/code><\/pre>/);
+    // The text is still there to read.
+    expect(html).toContain('pergunta forjada');
+    expect(html).toContain('negrito');
+  });
+
+  it('a case\'s details, TA answer and closing reason are escaped like the answer (the human loop)', () => {
+    const withCase = RECORDS.find((r) => r.case) as FullRecord;
+    const base = withCase.case!;
+    const hostileCase = fullRecord({
+      ...withCase,
+      id: '99999999-9999-4999-8999-999999999999',
+      case: {
+        ...base,
+        requesters: [{ ...base.requesters[0]!, details: '<img src=x onerror=alert(6)>\n---\n# forjado' }],
+        resolution: { ...base.resolution!, text: '<script>alert(7)</script> ![pixel](https://evil.example/p.png)' },
+      },
+    });
+    const html = render(toMarkdown([hostileCase, RECORDS[0] as FullRecord]));
+    expect(html).not.toMatch(/<(img|script|h1)\b/);
+    expect(html.match(/<hr>/g)).toHaveLength(2);
+    expect(html).toContain('alert(6)');
+    expect(html).toContain('alert(7)');
+  });
+
+  it('an answer that opens with an unclosed code fence starts on its own line, and its fence is closed', () => {
+    const code = fullRecord({ id: '88888888-8888-4888-8888-888888888888', answer: '```python\nmodel.fit(x)\n\n---\n**Pergunta 98**: x' });
+    const md = toMarkdown([code, RECORDS[0] as FullRecord]);
+    const html = render(md);
+    expect(md).toContain('**Resposta gerada pelo LLM**:\n\n```python\n');
+    expect(html).toContain('<pre><code class="language-python">model.fit(x)\n\n ---\n**Pergunta 98**: x\n</code></pre>');
+    expect(html.match(/<hr>/g)).toHaveLength(2);
+    expect(html).toContain('<p><strong>Pergunta 2</strong>:');
   });
 });
 

@@ -187,6 +187,24 @@ describe('escalation', () => {
     expect(() => openAddress(raw!.requesters[0]!.address!, key, 'outro-caso', raw!.requesters[0]!.user)).toThrow(AddressUnreadableError);
   });
 
+  it('mentions typed into the loop (details, the TA answer, a closing reason) lose their raw ids before anything is stored', async () => {
+    serveBoth();
+    const answer = await recordedAnswer();
+    const outcome = await loop.escalate({ platform: 'discord', userId: STUDENT, answerId: answer.id, details: `pergunta também de <@${STUDENT_2}> e <@&1100000000000000077>`, address: address() });
+    const caseId = outcome.status === 'created' ? outcome.caseId : '';
+    await loop.answer(caseId, TA, { text: 'Como disse <@U0MONITORB|bruno> em <#C0GERAL|geral>: decorar o treino.' });
+    await settle();
+    const other = await recordedAnswer('O que é dropout?');
+    const second = await loop.escalate({ platform: 'discord', userId: STUDENT, answerId: other.id, address: address() });
+    await loop.close(second.status === 'created' ? second.caseId : '', TA, `pergunte a <@${STUDENT_2}>`);
+    await settle();
+    const text = JSON.stringify([await store.loop.getCase(caseId), await store.listCases(), await store.loop.loadKnowledge()]);
+    for (const raw of [STUDENT_2, '1100000000000000077', 'U0MONITORB', 'C0GERAL', 'bruno']) expect(text).not.toContain(raw);
+    expect(text).toContain('pergunta também de @usuário e @cargo');
+    expect(text).toContain('Como disse @usuário em #canal: decorar o treino.');
+    expect(text).toContain('pergunte a @usuário');
+  });
+
   it('keeps display names only with ESCALATION_SHOW_NAMES', async () => {
     const named = new HumanLoop({ store, logger: log.logger, videos: VIDEOS, knowledge, settings: { showNames: true, reminderHours: 24, pollMs: 60_000 } });
     const answer = await recordedAnswer();

@@ -3,6 +3,7 @@
  * normalisation, retries, failures recorded as failures, temperature 0, pt-BR prompts,
  * abstentions, re-runs, and the `evaluate` command end to end.
  */
+import { createHash } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
@@ -10,15 +11,22 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/answer/llm.js';
 import { NOT_COVERED_SENTENCE } from '../../src/answer/prompt.js';
 import {
+  answerCorrectnessMessages,
+  answerRelevanceMessages,
   automatedLabel,
+  contextRelevanceMessages,
   evaluateStore,
   formatReasoning,
+  groundednessMessages,
   Judge,
+  labelFromMean,
+  labelFromScore,
   JUDGE_PROMPT_VERSION,
   JudgeAbortError,
   parseJudgeReply,
   splitSentences,
 } from '../../src/evaluation/judge.js';
+import { JsonModeMemory } from '../../src/evaluation/jsonMode.js';
 import { createLogger } from '../../src/logger.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { AnswerRecord, FeedbackStore } from '../../src/store/types.js';
@@ -83,7 +91,8 @@ afterAll(async () => {
   await fake.close();
 });
 
-function makeJudge(opts: { maxRetries?: number; maxAttempts?: number } = {}): Judge {
+/** Each judge gets its own JSON-mode memory unless one is shared on purpose. */
+function makeJudge(opts: { maxRetries?: number; maxAttempts?: number; jsonMode?: JsonModeMemory } = {}): Judge {
   const llm = createLlm({
     apiKey: API_KEY,
     baseURL: fake.baseURL,
@@ -94,7 +103,12 @@ function makeJudge(opts: { maxRetries?: number; maxAttempts?: number } = {}): Ju
     temperature: 0,
     maxConcurrency: 4,
   });
-  return new Judge({ llm, logger, ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}) });
+  return new Judge({
+    llm,
+    logger,
+    jsonMode: opts.jsonMode ?? new JsonModeMemory(),
+    ...(opts.maxAttempts !== undefined ? { maxAttempts: opts.maxAttempts } : {}),
+  });
 }
 
 describe('parseJudgeReply', () => {
@@ -142,6 +156,62 @@ describe('parseJudgeReply', () => {
   });
 });
 
+describe('judge prompts', () => {
+  it('are pinned to JUDGE_PROMPT_VERSION: changing their text means bumping the version (and this hash)', () => {
+    const seg = (n: number) => ({
+      corpusId: n,
+      score: 1,
+      foundBy: {},
+      videoId: 'v',
+      title: `Aula ${n} <"&>`,
+      url: 'u',
+      start: 60 * n,
+      end: 60 * n + 150,
+      text: ` texto ${n} com <tag> & "aspas" `,
+    });
+    const prompts = [
+      answerRelevanceMessages(' Pergunta <x>? ', ' Resposta & mais. '),
+      contextRelevanceMessages('Pergunta?', seg(1)),
+      groundednessMessages('Uma afirmação.', [seg(1), seg(2)]),
+    ];
+    const hash = createHash('sha256').update(JSON.stringify(prompts)).digest('hex');
+    // The correctness prompt (against a TA's answer, the human loop) came with juiz-2026-12-06.1;
+    // the three prompts above kept their text (their hash is unchanged).
+    const correctness = answerCorrectnessMessages(' Pergunta <x>? ', ' Resposta & mais. ', ' Referência <b> & c. ');
+    const correctnessHash = createHash('sha256').update(JSON.stringify(correctness)).digest('hex');
+    expect({ version: JUDGE_PROMPT_VERSION, hash, correctnessHash }).toEqual({
+      version: 'juiz-2026-12-06.1',
+      hash: '003dadd3da46c3287d31a25aecea135164cb7fd8b45b87e84b3a390a5b8697ee',
+      correctnessHash: '1ac17b5f9cba525ef75592932a618ab4f0dc8891b0fae0f5489c8af232477978',
+    });
+    expect(prompts[2]?.[1]?.content).toBe(
+      [
+        'Tarefa: FUNDAMENTAÇÃO (groundedness).',
+        'Avalie se a afirmação abaixo, tirada da resposta do assistente, é sustentada pelos trechos das transcrições das aulas, e somente por eles (não use conhecimento externo). As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.',
+        'Escala:',
+        '0 — a afirmação não é sustentada pelos trechos, ou os contradiz.',
+        '1 — só uma pequena parte da afirmação é sustentada pelos trechos.',
+        '2 — a maior parte da afirmação é sustentada pelos trechos.',
+        '3 — a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
+        '',
+        '<trechos>',
+        '<trecho n="1" aula="Aula 1 &lt;&quot;&amp;&gt;" inicio="1:00" fim="3:30">',
+        'texto 1 com &lt;tag&gt; &amp; "aspas"',
+        '</trecho>',
+        '<trecho n="2" aula="Aula 2 &lt;&quot;&amp;&gt;" inicio="2:00" fim="4:30">',
+        'texto 2 com &lt;tag&gt; &amp; "aspas"',
+        '</trecho>',
+        '</trechos>',
+        '<afirmacao>',
+        'Uma afirmação.',
+        '</afirmacao>',
+        '',
+        'Responda apenas com o objeto JSON {"criteria": "...", "supporting_evidence": "...", "score": N}, com N inteiro de 0 a 3.',
+      ].join('\n'),
+    );
+  });
+});
+
 describe('automatedLabel and splitSentences', () => {
   it('maps answer relevance and groundedness to C/P/I', () => {
     const l = (ar: number | null, g: number | null) => automatedLabel({ abstained: false, answerRelevance: ar, groundednessMean: g, contextRelevance: [] });
@@ -159,6 +229,20 @@ describe('automatedLabel and splitSentences', () => {
     expect(abst([0, 1])).toBe('C');
     expect(abst([])).toBe('C');
     expect(abst([1, 2])).toBe('I');
+  });
+
+  it('reads C/P/I from one metric with the thresholds of the automated label, which is the worse of AR and G', () => {
+    expect([0, 1, 2, 3].map(labelFromScore)).toEqual(['I', 'I', 'P', 'C']);
+    expect([0, 0.3, 1 / 3, 0.5, 0.66, 2 / 3, 1].map(labelFromMean)).toEqual(['I', 'I', 'P', 'P', 'P', 'C', 'C']);
+    // Groundedness means as the judge computes them (averages of k/3 over up to 20 sentences).
+    const means = new Set<number>([0, 1]);
+    for (let n = 1; n <= 20; n++) for (let k = 0; k <= 3 * n; k++) means.add(k / 3 / n);
+    for (const ar of [0, 1, 2, 3]) {
+      for (const g of means) {
+        const rule = ar <= 1 || g < 1 / 3 ? 'I' : ar >= 3 && g >= 2 / 3 ? 'C' : 'P';
+        expect(automatedLabel({ abstained: false, answerRelevance: ar, groundednessMean: g, contextRelevance: [] })).toBe(rule);
+      }
+    }
   });
 
   it('splits an answer into judgeable sentences', () => {
@@ -206,8 +290,9 @@ describe('Judge against the fake OpenAI server', () => {
 
     expect(fake.requests).toHaveLength(1 + 2 + 2);
     for (const req of fake.requests) {
-      const body = req.body as { temperature?: number; model?: string };
+      const body = req.body as { temperature?: number; model?: string; response_format?: unknown };
       expect(body.temperature).toBe(0);
+      expect(body.response_format).toEqual({ type: 'json_object' });
       expect(body.model).toBe('juiz-fake');
       expect(req.messages[0]?.role).toBe('system');
       expect(req.messages[0]?.content).toContain('Você é um avaliador rigoroso e imparcial');
@@ -216,6 +301,33 @@ describe('Judge against the fake OpenAI server', () => {
       if (taskOf(req) === 'g') expect(req.messages[1]?.content).toContain('<trecho n="2" aula="Aula 2 — Redes" inicio="1:00" fim="3:20">');
       else expect(req.messages[1]?.content).toContain('<pergunta>\nComo funciona o dropout?\n</pergunta>');
     }
+  });
+
+  it('falls back to prompt-only JSON when the server refuses JSON mode, after one rejected call, and remembers it', async () => {
+    const judgeReplies = byTask({ ar: json(3), cr: json(3), g: json(3) });
+    fake.setDefault((req) =>
+      (req.body as { response_format?: unknown }).response_format === undefined
+        ? judgeReplies(req)
+        : { type: 'error', status: 400, message: "Invalid parameter: 'response_format' is not supported with this model.", param: 'response_format' },
+    );
+    const memory = new JsonModeMemory();
+    const judge = makeJudge({ jsonMode: memory });
+    expect(judge.jsonMode).toBe('unknown');
+    const verdict = await judge.judge(record());
+    expect(verdict).toMatchObject({ status: 'ok', label: 'C', answerRelevance: { raw: 3 } });
+    expect(judge.jsonMode).toBe('prompt-only');
+    const withFormat = fake.requests.filter((r) => (r.body as { response_format?: unknown }).response_format !== undefined);
+    expect(withFormat).toHaveLength(1);
+    expect(fake.requests).toHaveLength(1 + 1 + 2 + 2);
+    // The prompts are the same in both modes: they ask for JSON in words.
+    for (const req of fake.requests) expect(req.messages[0]?.content).toContain('Responda SOMENTE com um objeto JSON');
+
+    // Another run in the same process, on the same server and model: no rejected call at all.
+    fake.requests.length = 0;
+    const again = await makeJudge({ jsonMode: memory }).judge(record());
+    expect(again.status).toBe('ok');
+    expect(fake.requests).toHaveLength(5);
+    expect(fake.requests.every((r) => (r.body as { response_format?: unknown }).response_format === undefined)).toBe(true);
   });
 
   it('reads fenced JSON and JSON surrounded by the "numa escala de 0 a 3, dou 3" trap from the server', async () => {
@@ -416,9 +528,27 @@ describe('npm run evaluate (CLI)', () => {
     expect(result.stdout).toContain('| Answer Relevance (AR) média | 1.00 |');
     expect(result.stdout).toContain('| taxa de 👍 | 100% (👍 1 · 👎 0) |');
     expect(result.stdout).toContain('1 pares: acurácia 1.00, kappa de Cohen 1.00');
+    expect(result.stdout).toContain('| avaliações que falharam | 0% (0 de 1) |');
+    expect(result.stdout).toContain('| relevância da resposta (AR: 3 → C, 2 → P, 0–1 → I) | 1 | 1.00 | 1.00 |');
+    expect(result.stdout).toContain('| anotação automatizada (C/P/I) | 1 | 1.00 | 1.00 |');
+    // The fake accepts JSON mode: every judge call asked for it.
+    expect(fake.requests.every((r) => (r.body as { response_format?: unknown }).response_format !== undefined)).toBe(true);
+    expect(result.stderr).toContain('"jsonMode":"json-object"');
     expect(existsSync(out)).toBe(true);
-    const summary = JSON.parse(readFileSync(out, 'utf8')) as { records: { judged: number }; agreement: { matrix: number[][] } };
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as {
+      records: { judged: number; failedShare: number };
+      agreement: { matrix: number[][] };
+      agreementByMetric: Record<string, { n: number; kappa: number }>;
+    };
     expect(summary.records.judged).toBe(1);
+    expect(summary.records.failedShare).toBe(0);
+    expect(Object.keys(summary.agreementByMetric)).toEqual(['answerRelevance', 'contextRelevance', 'groundedness', 'label']);
+    expect(Object.values(summary.agreementByMetric).map((a) => [a.n, a.kappa])).toEqual([
+      [1, 1],
+      [1, 1],
+      [1, 1],
+      [1, 1],
+    ]);
     expect(summary.agreement.matrix).toEqual([
       [1, 0, 0],
       [0, 0, 0],
@@ -438,4 +568,40 @@ describe('npm run evaluate (CLI)', () => {
     expect(bad.code).toBe(2);
     expect(bad.stderr).toContain('--since: data inválida "ontem"');
   }, 90_000);
+
+  it('falls back to prompt-only JSON on a server that refuses JSON mode, and reports the failed share', async () => {
+    const file = path.join(dir, 'refusing.sqlite');
+    const store = await createFeedbackStore({ url: `sqlite://${file}`, salt: 'sal-de-teste-1234', logger });
+    for (const [i, question] of ['Como funciona o dropout?', 'E a normalização em lote?'].entries()) {
+      const { platform: _p, channel: _c, user: _u, ...answer } = record({ question, createdAt: new Date(Date.UTC(2026, 2, 1 + i)).toISOString() });
+      await store.recordAnswer(answer, { platform: 'slack', channel: 'c', rawUserId: `U${i}` });
+      await store.annotate({ answerId: answer.id, platform: 'slack', rawUserId: 'TA', label: 'C' });
+    }
+    await store.close();
+
+    // The second answer's relevance never comes back as JSON: its verdict fails.
+    const replies = byTask({
+      ar: (req) => ({ type: 'text', text: req.messages[1]?.content.includes('normalização') ? 'Nota 3.' : json(3) }),
+      cr: json(3),
+      g: json(3),
+    });
+    fake.setDefault((req) =>
+      (req.body as { response_format?: unknown }).response_format === undefined
+        ? replies(req)
+        : { type: 'error', status: 400, message: "Invalid parameter: 'response_format' of type 'json_object' is not supported with this model.", param: 'response_format' },
+    );
+    const out = path.join(dir, 'refusing.json');
+    const env = { STORE_URL: `sqlite://${file}`, OPENAI_API_KEY: API_KEY, OPENAI_BASE_URL: fake.baseURL, JUDGE_MODEL: 'juiz-sem-json', USER_ID_SALT: 'sal-de-teste-1234' };
+    const result = await run(['--out', out], env);
+    expect(result.stderr).not.toContain(API_KEY);
+    expect(result.code).toBe(1);
+    expect(fake.requests.filter((r) => (r.body as { response_format?: unknown }).response_format !== undefined)).toHaveLength(1);
+    expect(result.stderr).toContain('does not accept JSON mode');
+    expect(result.stderr).toContain('"jsonMode":"prompt-only"');
+    expect(result.stdout).toContain('| avaliações que falharam | 50% (1 de 2) |');
+    expect(result.stdout).toContain('Das 2 respostas anotadas, ficaram fora da comparação 1 cuja avaliação falhou e 0 ainda sem avaliação.');
+    const summary = JSON.parse(readFileSync(out, 'utf8')) as { records: { failedShare: number }; labelled: { failedVerdict: number } };
+    expect(summary.records.failedShare).toBe(0.5);
+    expect(summary.labelled.failedVerdict).toBe(1);
+  }, 60_000);
 });

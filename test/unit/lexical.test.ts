@@ -27,6 +27,27 @@ describe('Portuguese analysis', () => {
     expect(analyze('cifar 10 e x')).toEqual([...analyze('cifar'), '10']);
   });
 
+  it('reads chat abbreviations as the words they stand for', () => {
+    // Abbreviations of stop words count for nothing, exactly as the words written out.
+    expect(analyze('pq oq q vc vcs tb tbm qnd cmg td msm n eh ta tao pra pro')).toEqual([]);
+    expect(analyze('pq usar relu e n sigmoide?')).toEqual(analyze('por que usar relu e não sigmoide?'));
+    expect(analyze('oq eh overfitting')).toEqual(analyze('o que é overfitting'));
+    expect(analyze('vc sabe pq a loss vira nan qnd a lr eh alta')).toEqual(analyze('você sabe por que a loss vira nan quando a lr é alta'));
+    // Those standing for topic-neutral but indexed words become those words.
+    expect(analyze('qts parametros')).toEqual(analyze('quantos parâmetros'));
+    expect(analyze('hj')).toEqual(analyze('hoje'));
+    // Case and trailing punctuation do not matter.
+    expect(analyze('PQ? Vc!')).toEqual([]);
+  });
+
+  it('reads a single-letter abbreviation only when it stands alone', () => {
+    // "n" and "q" inside larger tokens are letters (dropped as any single letter), not "não"/"que".
+    expect(analyze('n-ésimo termo do q-learning')).toEqual(analyze('ésimo termo do learning'));
+    expect(analyze('o n e o q')).toEqual([]);
+    // A word that merely starts like an abbreviation is left alone.
+    expect(analyze('pqrs taxa vcf')).toEqual(['pqrs', ...analyze('taxa'), 'vcf']);
+  });
+
   it('folds accents without touching other characters', () => {
     expect(foldAccents('Ação é ótima, pôr-do-sol')).toBe('Acao e otima, por-do-sol');
   });

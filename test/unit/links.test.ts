@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { cachedVideoLinkAt, formatClock, formatHms, videoLinkAt } from '../../src/course/links.js';
+import { videoLinkAt } from '../../src/course/links.js';
 
 describe('videoLinkAt: YouTube', () => {
   it('adds t to a watch URL', () => {
@@ -76,46 +76,5 @@ describe('videoLinkAt: other hosts', () => {
     expect(videoLinkAt('not a url', 10)).toBe('not a url');
     expect(videoLinkAt('videos/aula1.mp4', 10)).toBe('videos/aula1.mp4');
     expect(videoLinkAt('', 10)).toBe('');
-  });
-});
-
-describe('cachedVideoLinkAt', () => {
-  it('gives exactly what videoLinkAt gives, for every kind of link and second, first call or cached', () => {
-    const urls = [
-      'https://www.youtube.com/watch?v=abc123',
-      'https://www.youtube.com/watch?v=abc&list=PL1&t=30s&index=2',
-      'https://youtu.be/abc?si=xyz',
-      'https://www.youtube.com/embed/abc?rel=0',
-      'https://www.youtube.com/watch?v=abc#t=90',
-      'https://vimeo.com/123456',
-      'https://player.vimeo.com/video/1?h=abc#t=5',
-      'https://cursos.exemplo.br/aula1.mp4?token=a%20b#x',
-      'https://cursos.exemplo.br/v/7654321/aula.mp4',
-      'aula sem url',
-      '',
-    ];
-    const seconds = [0, -3, 0.4, 1, 9.99, 59, 60, 61, 599, 3599, 3600, 3661.5, 86_399, 123_456, Number.NaN, Infinity];
-    for (let round = 0; round < 2; round++) {
-      for (const url of urls) for (const s of seconds) expect(cachedVideoLinkAt(url, s)).toBe(videoLinkAt(url, s));
-    }
-  });
-});
-
-describe('formatClock / formatHms', () => {
-  it('formats M:SS below one hour and H:MM:SS above', () => {
-    expect(formatClock(0)).toBe('0:00');
-    expect(formatClock(9.9)).toBe('0:09');
-    expect(formatClock(988)).toBe('16:28');
-    expect(formatClock(3599)).toBe('59:59');
-    expect(formatClock(3600)).toBe('1:00:00');
-    expect(formatClock(3725)).toBe('1:02:05');
-    expect(formatClock(-5)).toBe('0:00');
-  });
-
-  it('formats HH:MM:SS always', () => {
-    expect(formatHms(0)).toBe('00:00:00');
-    expect(formatHms(988)).toBe('00:16:28');
-    expect(formatHms(3725.8)).toBe('01:02:05');
-    expect(formatHms(360000)).toBe('100:00:00');
   });
 });

@@ -37,6 +37,14 @@ describe('buildMessages', () => {
     expect(PROMPT_VERSION).toMatch(/^\d{4}-\d{2}-\d{2}\.\d+$/);
   });
 
+  it('asks for chat-friendly formatting: lists instead of tables, code in fenced blocks', () => {
+    const [system] = buildMessages('Compare SGD e Adam', segments);
+    const s = system?.content ?? '';
+    expect(s).toMatch(/Não use tabelas/);
+    expect(s).toMatch(/listas/);
+    expect(s).toContain('```');
+  });
+
   it('numbers excerpts in order with title and clock times', () => {
     const user = userOf(buildMessages('O que é derivada?', segments));
     expect(user).toContain('<trecho n="1" aula="Aula 1" inicio="16:28" fim="18:58">\na derivada mede a taxa de variação instantânea\n</trecho>');

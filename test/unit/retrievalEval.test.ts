@@ -10,7 +10,9 @@ import { loadConfig } from '../../src/config.js';
 import { runIngest } from '../../src/core.js';
 import { loadTransformersEmbedder, type TransformersEmbedder } from '../../src/embeddings/transformersEmbedder.js';
 import {
+  COVERAGE_STEPS,
   QuestionsFileError,
+  abstentionFigures,
   aggregate,
   countRelevant,
   evaluateRetrieval,
@@ -21,6 +23,7 @@ import {
   ndcgAtK,
   overlaps,
   parseQuestions,
+  questionKind,
   readQuestions,
   reciprocalRankAtK,
   relevanceFlags,
@@ -129,6 +132,26 @@ describe('metrics', () => {
     expect(m.ndcg10).toBeCloseTo(outcome.ndcg10 / 2, 12);
     expect(aggregate([])).toMatchObject({ questions: 0, hit10: 0 });
   });
+
+  it('abstention: not-covered answered "not found" (recall) and answerable wrongly refused', () => {
+    const questions = parseQuestions([
+      { q: 'a', video: ['v'], range: [[0, 1]] },
+      { q: 'b', video: [], range: [] },
+      { q: 'c', video: [], range: [] },
+      { q: 'd', video: ['v'], range: [[0, 1]] },
+      { q: 'e', video: [], range: [] },
+    ]);
+    expect(abstentionFigures(questions, [true, true, false, false, true])).toEqual({
+      notCovered: 3,
+      notCoveredRefused: 2,
+      recall: 2 / 3,
+      answerable: 2,
+      wronglyRefused: 1,
+      answeredNotCovered: [2],
+      refusedAnswerable: [0],
+    });
+    expect(abstentionFigures(questions.slice(0, 1), [false]).recall).toBeNull();
+  });
 });
 
 describe('questions file', () => {
@@ -137,6 +160,28 @@ describe('questions file', () => {
     expect(questions.length).toBeGreaterThanOrEqual(40);
     expect(questions.some((q) => q.video.length === 2)).toBe(true);
     for (const q of questions) expect(q.range).toHaveLength(q.video.length);
+  });
+
+  it('holds not-covered and informal questions, reported apart', async () => {
+    const questions = await readQuestions(path.join(SAMPLE_COURSE, 'questions.json'));
+    const notCovered = questions.filter((q) => questionKind(q) === 'not-covered');
+    const informal = questions.filter((q) => q.tags?.includes('informal') && questionKind(q) === 'answerable');
+    expect(notCovered.length).toBeGreaterThanOrEqual(12);
+    expect(informal.length).toBeGreaterThanOrEqual(12);
+    for (const q of notCovered) expect(q.range).toEqual([]);
+  });
+
+  it('accepts a question with no video (not covered) and optional tags', () => {
+    const parsed = parseQuestions([
+      { q: 'O que é uma LSTM?', video: [], range: [] },
+      { q: 'oq eh overfiting?', video: ['aula03'], range: [[51.2, 94]], tags: ['informal'] },
+    ]);
+    expect(parsed.map(questionKind)).toEqual(['not-covered', 'answerable']);
+    expect(parsed[0]).toEqual({ q: 'O que é uma LSTM?', video: [], range: [] });
+    expect(parsed[1]!.tags).toEqual(['informal']);
+    expect(() => parseQuestions([{ q: 'x', video: [], range: [[0, 1]] }])).toThrow(/question 1: "range" must have one \[start, end\] per video \(0\)/);
+    expect(() => parseQuestions([{ q: 'x', video: ['a'], range: [[0, 1]], tags: 'informal' }])).toThrow(/question 1: "tags"/);
+    expect(() => parseQuestions([{ q: 'x', video: [''], range: [[0, 1]] }])).toThrow(/question 1: "video"/);
   });
 
   it('refuses malformed entries with a message naming the question', () => {
@@ -153,7 +198,8 @@ function ok(report: EvaluationReport, kind: string): Extract<RetrieverReport, { 
   return r;
 }
 
-function expectSaneMetrics(r: Extract<RetrieverReport, { status: 'ok' }>, questions: number): void {
+function expectSaneMetrics(r: Extract<RetrieverReport, { status: 'ok' }>, all: readonly LabelledQuestion[]): void {
+  const questions = all.filter((q) => questionKind(q) === 'answerable').length;
   const m = r.metrics;
   expect(m.questions).toBe(questions);
   for (const v of [m.hit1, m.hit5, m.hit10, m.mrr10, m.ndcg10]) {
@@ -185,9 +231,22 @@ describe('evaluateRetrieval on the sample course', () => {
     const index = await loadCourseIndex(indexDir, { ef: 100 });
     const report = await evaluateRetrieval({ index, questions, embedder: null, embedderUnavailableReason: 'no model in this test' });
     expect(report.questions).toBe(questions.length);
+    expect(report.answerable + report.notCovered).toBe(questions.length);
     expect(report.unanswerable).toEqual([]);
     const lexical = ok(report, 'lexical');
-    expectSaneMetrics(lexical, questions.length);
+    expectSaneMetrics(lexical, questions);
+    expect(lexical.byTag.informal?.questions).toBe(questions.filter((q) => q.tags?.includes('informal') && q.video.length > 0).length);
+    expect(lexical.abstention?.notCovered).toBe(report.notCovered);
+    expect(lexical.abstention?.answerable).toBe(report.answerable);
+    // The goal of issue #15 on the sample course, lexical-only at the default MIN_COVERAGE.
+    expect(lexical.abstention!.recall).toBeGreaterThanOrEqual(0.8);
+    expect(lexical.evidence).toHaveLength(questions.length);
+    expect(lexical.calibration.map((c) => c.threshold)).toEqual(COVERAGE_STEPS);
+    // Refusing more as the threshold rises, never fewer.
+    for (let i = 1; i < lexical.calibration.length; i++) {
+      expect(lexical.calibration[i]!.notCoveredRefused).toBeGreaterThanOrEqual(lexical.calibration[i - 1]!.notCoveredRefused);
+      expect(lexical.calibration[i]!.wronglyRefused).toBeGreaterThanOrEqual(lexical.calibration[i - 1]!.wronglyRefused);
+    }
     // The sample questions mostly reuse the lectures' words: BM25 finds most of them.
     expect(lexical.metrics.hit10).toBeGreaterThan(0.7);
     expect(report.retrievers.filter((r) => r.status === 'skipped')).toEqual([
@@ -195,8 +254,14 @@ describe('evaluateRetrieval on the sample course', () => {
       { retriever: 'hybrid', status: 'skipped', reason: 'no model in this test' },
     ]);
     const text = formatReport(report);
-    expect(text).toMatch(/\| lexical \(bm25\) \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \|/);
+    expect(text).toMatch(/\| lexical \(bm25\) \| \d+ \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \| \d\.\d{3} \|/);
+    expect(text).toMatch(/\| lexical, informal \| \d+ \| \d\.\d{3} \|/);
+    expect(text).toMatch(new RegExp(`\\| lexical \\(bm25\\) \\| \\d+ of ${report.notCovered} \\| \\d\\.\\d{3} \\| \\d+ of ${report.answerable} \\|`));
     expect(text).toContain('dense and hybrid skipped: no model in this test');
+    expect(text).toContain('Calibration, lexical: "not found" below each MIN_COVERAGE (lexical coverage) when at least a third');
+    // …and, on the sample course, no answerable question refused at the default.
+    expect(lexical.abstention!.wronglyRefused).toBeLessThanOrEqual(1);
+    expect(text).toMatch(/at MIN_COVERAGE=0\.35 \(MIN_DENSE_SIMILARITY unset\)/);
   });
 
   it('with an embedding model: dense and hybrid are scored too (tiny test model)', async () => {
@@ -222,11 +287,18 @@ describe('evaluateRetrieval on the sample course', () => {
       expect(index.dense).not.toBeNull();
       const report = await evaluateRetrieval({ index, questions, embedder });
       expect(report.embeddingModel).toBe(tiny.modelId);
-      for (const kind of ['lexical', 'dense', 'hybrid']) expectSaneMetrics(ok(report, kind), questions.length);
+      for (const kind of ['lexical', 'dense', 'hybrid']) expectSaneMetrics(ok(report, kind), questions);
       expect(ok(report, 'dense').name).toBe(tiny.modelId);
       expect(ok(report, 'hybrid').name).toMatch(/\+bm25$/);
       // Not a quality bar for a 32-dimension toy model: only that its rankings are used.
       expect(ok(report, 'dense').metrics.hit10).toBeGreaterThan(0);
+      // Dense alone decides nothing until MIN_DENSE_SIMILARITY is set; its similarities are reported.
+      expect(ok(report, 'dense').abstention).toBeNull();
+      expect(ok(report, 'hybrid').evidence.every((e) => e.similarity !== null)).toBe(true);
+      // With a threshold every question reaches, hybrid answers every question that retrieves something.
+      const rescued = await evaluateRetrieval({ index, questions, embedder, thresholds: { minCoverage: 0.35, minDenseSimilarity: -1 } });
+      expect(ok(rescued, 'hybrid').abstention!.wronglyRefused).toBe(0);
+      expect(ok(rescued, 'dense').abstention).not.toBeNull();
 
       // The same index without the model: dense and hybrid skipped, lexical unchanged.
       const without = await evaluateRetrieval({ index, questions, embedder: null });
@@ -242,7 +314,15 @@ interface EvalJson {
   questions: number;
   windows: number;
   retrievers: Array<
-    | { retriever: string; status: 'ok'; name: string; metrics: Record<string, number>; misses: unknown[]; questions: unknown[] }
+    | {
+        retriever: string;
+        status: 'ok';
+        name: string;
+        metrics: Record<string, number>;
+        misses: unknown[];
+        questions: unknown[];
+        abstention: { notCovered: number; answerable: number };
+      }
     | { retriever: string; status: 'skipped'; reason: string }
   >;
 }
@@ -264,6 +344,7 @@ describe('npm run eval:retrieval', () => {
       const lexical = out.retrievers[0]!;
       if (lexical.status !== 'ok') throw new Error('lexical skipped');
       expect(Object.keys(lexical.metrics).sort()).toEqual(['hit1', 'hit10', 'hit5', 'mrr10', 'ndcg10', 'questions']);
+      expect(lexical.abstention).toMatchObject({ notCovered: expect.any(Number), answerable: expect.any(Number) });
       expect(Array.isArray(lexical.misses)).toBe(true);
       const dense = out.retrievers[1]!;
       expect(dense.status === 'skipped' && dense.reason).toMatch(/Xenova\/multilingual-e5-small unavailable/);
@@ -283,7 +364,7 @@ describe('npm run eval:retrieval', () => {
       const res = await runCli('src/cli/evalRetrieval.ts', ['--index', indexDir, '--source', SAMPLE_COURSE], env, process.cwd(), 90_000);
       expect(res.code).toBe(0);
       expect(res.stdout).toContain(`(index ${indexDir})`);
-      expect(res.stdout).toMatch(/\| lexical \(bm25\) \| \d\.\d{3} \|/);
+      expect(res.stdout).toMatch(/\| lexical \(bm25\) \| \d+ \| \d\.\d{3} \|/);
       expect(res.stdout).toMatch(/\| dense \| skipped \|/);
       expect(res.stdout).toMatch(/lexical: (no misses|\d+ question\(s\) with no relevant window in the top 10)/);
       expect(res.stdout).not.toContain('"level"');

@@ -143,6 +143,53 @@ describe('a question that matches a verified answer', () => {
     expect(fake.requests[0]!.messages.some((m) => m.content.includes('resposta_verificada'))).toBe(false);
   });
 
+  it('is matched before the "not covered" decision: a TA answer to what the lectures do not cover is shown, with no LLM call', async () => {
+    // The retriever's evidence says the course never uses the question's words ("not found", #15).
+    const notCovered: Retriever = {
+      async search(): Promise<SearchResult> {
+        return {
+          // Found by meaning alone (kept), sharing no word with the question.
+          segments: [{ ...SEGMENT, foundBy: { dense: { rank: 1, score: 0.4 } }, evidence: { coverage: 0, matched: [] } }],
+          retriever: 'bm25',
+          embeddingModel: null,
+          notices: [],
+          searchMs: 1,
+          coverage: { lexical: 0, matched: [], unknown: ['prova', 'cair'], contentWords: 2, dense: null },
+        };
+      },
+    };
+    const make = (withKnowledge: boolean) => {
+      const s = new AnswerService({ retriever: notCovered, videos, llm: createLlm({ apiKey: 'sk-test-verified', baseURL: fake.baseURL, model: 'fake-model', timeoutMs: 2000, maxRetries: 0 }), k: 3 });
+      if (withKnowledge) s.useKnowledge(knowledge);
+      return s;
+    };
+    const EXAM = 'A prova cobre as aulas 1 a 6; transformers não caem.';
+    await store.loop.addVerified({
+      id: randomUUID(),
+      question: 'Vai cair na prova?',
+      answer: EXAM,
+      references: [],
+      source: 'ta-answer',
+      caseId: 'case-2',
+      answerId: 'answer-2',
+      by: TA,
+      createdAt: TA.at,
+      updatedAt: TA.at,
+      updatedBy: null,
+      retired: null,
+      embedding: null,
+    });
+    await knowledge.refresh();
+
+    const before = await make(false).answer('vai cair na prova?');
+    expect(before.kind).toBe('not-found');
+    const after = await make(true).answer('vai cair na prova?');
+    expect(after.kind).toBe('verified');
+    expect(after.answer).toBe(EXAM);
+    // Excerpts that do not cover the question are not handed to the LLM for a complement.
+    expect(fake.requests).toHaveLength(0);
+  });
+
   it('BotService records the verified answer it used and the notes it showed', async () => {
     const { BotService } = await import('../../src/bot/botService.js');
     const { RateLimiter } = await import('../../src/bot/rateLimiter.js');

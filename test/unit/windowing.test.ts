@@ -57,7 +57,19 @@ describe('buildWindows', () => {
       DEFAULT_WINDOW_SETTINGS,
       wordTokens,
     );
-    expect(windows).toEqual([{ start: 1.5, end: 9.75, text: 'então o gradiente desce né' }]);
+    expect(windows).toEqual([{ start: 1.5, end: 9.75, text: 'então o gradiente desce né', cues: { offsets: [0, 18], starts: [1.5, 6.25] } }]);
+  });
+
+  it('keeps where each cue starts in the window text and in time', () => {
+    const input = cues(200, 3, 4);
+    for (const w of buildWindows(input, DEFAULT_WINDOW_SETTINGS, wordTokens)) {
+      expect(w.cues.offsets).toHaveLength(w.cues.starts.length);
+      expect(w.cues.starts[0]).toBe(w.start);
+      w.cues.offsets.forEach((offset, i) => {
+        const cue = input.find((c) => c.start === w.cues.starts[i])!;
+        expect(w.text.slice(offset, offset + cue.text.length)).toBe(cue.text);
+      });
+    }
   });
 
   it('returns nothing for a transcript without text', () => {

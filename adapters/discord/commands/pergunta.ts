@@ -15,9 +15,9 @@ import {
   type ChatInputCommandInteraction,
 } from 'discord.js';
 import { type AskOutcome, LOOP_MESSAGES, MAX_QUESTION_CHARS, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
-import { renderAnswer, renderDelivery, renderNotice, renderProgress, type DiscordMessage } from '../cards.js';
+import { asPlainMessages, renderAnswer, renderDelivery, renderNotice, renderPlainAnswer, renderProgress, type DiscordMessage } from '../cards.js';
 import { logUser, NO_MENTIONS, toOptions, type HandlerContext } from '../context.js';
-import { describeError, isUnknownInteraction } from '../errors.js';
+import { describeError, isRefusedMessage, isUnknownInteraction } from '../errors.js';
 import { ThrottledEditor } from '../streaming.js';
 
 export const QUESTION_OPTION = 'texto';
@@ -80,7 +80,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
       question,
       onDelta: (delta) => {
         text += delta;
-        editor.update(() => renderProgress(preview, text));
+        editor.update(() => renderProgress(preview, ctx.bot.displayText(text)));
       },
     });
   } catch (err) {
@@ -93,12 +93,34 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
     switch (outcome.status) {
       case 'answered': {
         const { result, recorded } = outcome;
-        const rendered = renderAnswer(result, { votes: recorded, escalate: ctx.humanLoop !== undefined });
-        await editor.finish(rendered.message);
+        const followUp = (message: DiscordMessage) =>
+          interaction.followUp({ ...toOptions(message), ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+        // With the human loop on, a "not found" answer offers "Chamar um monitor" (cards.ts).
+        const escalate = ctx.humanLoop !== undefined;
+        const rendered = renderAnswer(result, { votes: recorded, escalate });
+        let continuations = rendered.continuations;
+        let plainText = false;
+        try {
+          await editor.finish(rendered.message);
+        } catch (err) {
+          if (!isRefusedMessage(err)) throw err;
+          // Discord refused the embed: the same answer and links as plain text beat an error.
+          ctx.logger.warn({ user, answerId: result.id, err: describeError(err) }, 'discord: the rendered answer was refused; sending it as plain text');
+          const [first, ...rest] = renderPlainAnswer(result, { votes: recorded, escalate });
+          await interaction.editReply(toOptions(first!));
+          continuations = rest;
+          plainText = true;
+        }
         let sentParts = 1;
-        for (const part of rendered.continuations) {
+        for (const part of continuations) {
           try {
-            await interaction.followUp({ ...toOptions(part), ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
+            try {
+              await followUp(part);
+            } catch (err) {
+              if (plainText || !isRefusedMessage(err)) throw err;
+              ctx.logger.warn({ user, answerId: result.id, err: describeError(err) }, 'discord: a continuation was refused; sending it as plain text');
+              for (const plain of asPlainMessages(part)) await followUp(plain);
+            }
             sentParts++;
           } catch (err) {
             // The answer itself is already shown: keep it, only the rest of a long text is missing.
@@ -115,6 +137,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
             answerChars: result.answer.length,
             edits: editor.edits,
             parts: sentParts,
+            plainText,
             recorded,
             ms: Date.now() - started,
           },

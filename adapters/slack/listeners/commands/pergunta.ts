@@ -5,10 +5,10 @@
  */
 import type { SlackCommandMiddlewareArgs } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
-import { renderAnswer } from '../../cards.js';
+import { renderAnswer, renderPlainAnswer } from '../../cards.js';
 import { slackTextToPlain } from '../../markdown.js';
 import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
-import { errorText } from '../../errors.js';
+import { errorText, refusedStatus } from '../../errors.js';
 
 export const COMMAND = '/pergunta';
 
@@ -38,16 +38,25 @@ export function perguntaCommand(ctx: ListenerContext) {
       return;
     }
 
-    const message = renderAnswer(outcome.result, { feedback: outcome.recorded, askedBy: command.user_id, forward: ctx.humanLoop !== undefined });
+    const { result, recorded } = outcome;
+    const message = renderAnswer(result, { feedback: recorded, askedBy: command.user_id, forward: ctx.humanLoop !== undefined });
     try {
       await respond({ response_type: ctx.config.SLACK_RESPONSE_TYPE, ...message });
-      ctx.logger.info(
-        { answerId: outcome.result.id, kind: outcome.result.kind, blocks: message.blocks.length, recorded: outcome.recorded },
-        'slack answer sent',
-      );
+      ctx.logger.info({ answerId: result.id, kind: result.kind, blocks: message.blocks.length, recorded }, 'slack answer sent');
+      return;
     } catch (err) {
-      // Slack refused the message (or the response_url expired): say so, in plain text.
-      ctx.logger.error({ answerId: outcome.result.id, err: errorText(err) }, 'slack answer could not be sent');
+      const status = refusedStatus(err);
+      if (status !== null) {
+        // Slack refused the blocks: the same answer and links, as plain text, beat an error.
+        ctx.logger.warn({ answerId: result.id, status, blocks: message.blocks.length, err: errorText(err) }, 'slack refused the rendered answer; sending it as plain text');
+        const plain = renderPlainAnswer(result, { askedBy: command.user_id });
+        if (await tryRespond(respond, { response_type: ctx.config.SLACK_RESPONSE_TYPE, ...plain }, ctx.logger, 'plain-text answer')) {
+          ctx.logger.info({ answerId: result.id, kind: result.kind, plainText: true, recorded }, 'slack answer sent');
+          return;
+        }
+      }
+      // The response_url expired, or even the plain text was refused: say so, privately.
+      ctx.logger.error({ answerId: result.id, err: errorText(err) }, 'slack answer could not be sent');
       await tryRespond(respond, ephemeral(MESSAGES.failed), ctx.logger, 'answer failure notice');
     }
   };
