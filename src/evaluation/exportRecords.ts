@@ -68,6 +68,8 @@ export interface ExportSegment {
 /** The human-loop case of an answer (a student asked a TA): no delivery address, TAs by pseudonym. */
 export interface ExportCase {
   id: string;
+  /** The conversation the escalated answer belongs to (#16), when it has one. */
+  conversationId?: string;
   status: CaseStatus;
   createdAt: string;
   origin: Platform;
@@ -176,6 +178,8 @@ function exportCase(record: FullRecord, opts: ExportOptions): ExportCase | null 
   const res = c.resolution;
   return {
     id: c.id,
+    // The conversation it came from (#16), only when it has one.
+    ...(c.conversationId ? { conversationId: c.conversationId } : {}),
     status: c.status,
     createdAt: c.createdAt,
     origin: c.origin,

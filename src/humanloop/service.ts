@@ -188,6 +188,15 @@ export function deliveryNonce(taskId: string): string {
   return createHash('sha256').update(taskId).digest('hex').slice(0, 25);
 }
 
+/**
+ * The conversation an answer record belongs to (`conversationId`, added by the conversations
+ * feature, #16), read structurally so that records without it stay valid; null when none.
+ */
+export function conversationIdOf(answer: AnswerRecord | null | undefined): string | null {
+  const id = (answer as (AnswerRecord & { conversationId?: unknown }) | null | undefined)?.conversationId;
+  return typeof id === 'string' && id !== '' ? id : null;
+}
+
 export class HumanLoop {
   private readonly store: FeedbackStore;
   private readonly logger: Logger;
@@ -239,6 +248,7 @@ export class HumanLoop {
         const items = await this.store.votes(input.answerId);
         votes = { up: items.filter((v) => v.value === 'up').length, down: items.filter((v) => v.value === 'down').length };
       }
+      const conversationId = conversationIdOf(answer);
       const { record, created } = await this.store.loop.openOrJoin(
         input.answerId,
         () => {
@@ -246,6 +256,7 @@ export class HumanLoop {
           return {
             id,
             answerId: input.answerId,
+            ...(conversationId ? { conversationId } : {}),
             status: 'open',
             createdAt: at,
             origin: input.platform,
@@ -715,7 +726,7 @@ export class HumanLoop {
     return {
       case: summarizeCase(record),
       answer,
-      conversation: await this.conversationOf(answer),
+      conversation: await this.conversationOf(record.conversationId ?? conversationIdOf(answer), answer),
       requesters: record.requesters.map((r) => ({
         label: r.name ?? `${r.platform === 'slack' ? 'monitor' : 'estudante'} ${r.user.split(':')[1]?.slice(0, 6) ?? r.user}`,
         platform: r.platform,
@@ -728,11 +739,10 @@ export class HumanLoop {
   }
 
   /**
-   * The earlier turns of the answer's conversation, when the answer has a `conversationId` and the
-   * store can read conversations (`getConversation`, from the conversations feature); else null.
+   * The earlier turns of the case's conversation, when it has one and the store can read
+   * conversations (`getConversation`, from the conversations feature); else null.
    */
-  private async conversationOf(answer: AnswerRecord | null): Promise<ConversationTurn[] | null> {
-    const conversationId = (answer as (AnswerRecord & { conversationId?: unknown }) | null)?.conversationId;
+  private async conversationOf(conversationId: string | null, answer: AnswerRecord | null): Promise<ConversationTurn[] | null> {
     const reader = (this.store as FeedbackStore & { getConversation?: (id: string) => Promise<unknown> }).getConversation;
     if (typeof conversationId !== 'string' || typeof reader !== 'function') return null;
     try {

@@ -224,6 +224,12 @@ export interface CaseResolution {
 export interface CaseRecord {
   id: string;
   answerId: string;
+  /**
+   * The conversation the escalated answer belongs to (the conversations feature, #16: follow-ups
+   * in a thread), copied from the answer record when it has one; absent otherwise and in cases
+   * written before. The card shows the conversation's earlier turns.
+   */
+  conversationId?: string | null;
   status: CaseStatus;
   createdAt: string;
   /** Platform of the first request. */

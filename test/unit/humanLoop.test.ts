@@ -236,6 +236,9 @@ describe('escalation', () => {
     const outcome = await conversational.escalate({ platform: 'discord', userId: STUDENT, answerId: answer.id, address: address() });
     const view = await conversational.caseView(outcome.status === 'created' ? outcome.caseId : '');
     expect(view?.conversation).toEqual([{ question: 'O que é dropout?', answer: 'É desligar neurônios ao acaso [1].' }]);
+    // The case keeps which conversation it came from, for the staff report and exports.
+    expect(view?.case.conversationId).toBe('conv-1');
+    expect((await store.listCases())[0]?.conversationId).toBe('conv-1');
     // Without conversations (today's store), no conversation.
     expect((await loop.caseView(outcome.status === 'created' ? outcome.caseId : ''))?.conversation).toBeNull();
     await conversational.stop();
