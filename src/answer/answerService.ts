@@ -7,10 +7,10 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_THRESHOLDS, isCovered, type CoverageThresholds } from '../retrieval/coverage.js';
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
-import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
+import type { AnswerKind, AnswerResult, Reference, RetrievedSegment, StaffNoteView, Video } from '../types.js';
 import { extractiveAnswer } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
-import { NOT_COVERED_CLOSEST_MESSAGE, NOT_FOUND_MESSAGE, PROMPT_VERSION, buildMessages, isNotCoveredAnswer } from './prompt.js';
+import { NOT_COVERED_CLOSEST_MESSAGE, NOT_FOUND_MESSAGE, PROMPT_VERSION, VERIFIED_PROMPT_VERSION, buildMessages, isNothingToAdd, isNotCoveredAnswer } from './prompt.js';
 import { buildReferences, citedReferences } from './references.js';
 import { EXIT, UserError } from '../errors.js';
 
@@ -23,6 +23,21 @@ export const CUT_ANSWER_NOTICE =
   'Resposta cortada: ela atingiu o tamanho máximo. Para uma resposta completa, faça uma pergunta mais específica.';
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
+
+/** Heading of what the LLM adds to a verified answer (the verified part itself is labelled by the adapters). */
+export const VERIFIED_COMPLEMENT_HEADER = 'Complemento a partir das aulas:';
+
+/**
+ * What the TAs taught the bot, as the answer service uses it (src/humanloop/knowledge.ts):
+ * verified answers matched against the question, and notes pinned to lecture moments.
+ */
+export interface AnswerKnowledge {
+  match(
+    question: string,
+    queryVector: ArrayLike<number> | null,
+  ): { answer: { id: string; question: string; answer: string; references: Reference[]; createdAt: string }; match: { similarity: number; method: 'dense' | 'lexical' } } | null;
+  notesFor(ranges: ReadonlyArray<{ videoId: string; start: number; end: number }>): StaffNoteView[];
+}
 
 /** The question cannot be answered as written; `userMessage` (pt-BR) says why. Exit 2: the input is wrong. */
 export class InvalidQuestionError extends UserError {
@@ -120,6 +135,7 @@ export class AnswerService {
   private readonly minScore: number | undefined;
   private readonly thresholds: CoverageThresholds;
   private readonly logger: LlmLogger | undefined;
+  private knowledge: AnswerKnowledge | null = null;
 
   constructor(opts: AnswerServiceOptions) {
     this.retriever = opts.retriever;
@@ -129,6 +145,14 @@ export class AnswerService {
     this.minScore = opts.minScore;
     this.thresholds = opts.coverage ?? DEFAULT_THRESHOLDS;
     this.logger = opts.logger;
+  }
+
+  /**
+   * Uses the TAs' verified answers and notes from now on (null: stops). Set by `npm start` when the
+   * human loop's store is open (docs/human-loop.md).
+   */
+  useKnowledge(knowledge: AnswerKnowledge | null): void {
+    this.knowledge = knowledge;
   }
 
   /**
@@ -165,8 +189,19 @@ export class AnswerService {
     let answer: string;
     let kind: AnswerKind;
     let references: AnswerResult['references'];
+    let promptVersion = PROMPT_VERSION;
     const tGenerate = performance.now();
-    if (segments.length === 0) {
+    // Before the "not covered" decision: a TA may have answered what the lectures do not cover.
+    const verified = this.knowledge?.match(q, search.queryVector ?? null) ?? null;
+    if (verified) {
+      // Excerpts that do not cover the question would only invite the LLM to pad the TA's answer.
+      let truncated: boolean;
+      ({ answer, references, truncated } = await this.answerVerified(id, q, verified.answer, covered ? segments : [], opts));
+      // The complement stops short; the TA's answer before it is whole.
+      if (truncated) notices.push(CUT_ANSWER_NOTICE);
+      kind = 'verified';
+      promptVersion = VERIFIED_PROMPT_VERSION;
+    } else if (segments.length === 0) {
       answer = NOT_FOUND_MESSAGE;
       kind = 'not-found';
       references = [];
@@ -220,6 +255,7 @@ export class AnswerService {
       opts.onDelta?.(answer);
     }
     const generateMs = elapsed(tGenerate);
+    const notes = this.knowledge?.notesFor(references) ?? [];
 
     const result: AnswerResult = {
       id,
@@ -231,7 +267,7 @@ export class AnswerService {
       retriever: search.retriever,
       embeddingModel: search.embeddingModel,
       model: this.llm?.model ?? 'extractive',
-      promptVersion: PROMPT_VERSION,
+      promptVersion,
       notices,
       timings: {
         ...(search.embedMs !== undefined ? { embedMs: Math.round(search.embedMs) } : {}),
@@ -241,6 +277,10 @@ export class AnswerService {
       },
       createdAt,
       ...(search.coverage ? { coverage: search.coverage } : {}),
+      ...(verified
+        ? { verified: { id: verified.answer.id, similarity: verified.match.similarity, method: verified.match.method, question: verified.answer.question, at: verified.answer.createdAt } }
+        : {}),
+      ...(notes.length > 0 ? { notes } : {}),
     };
     this.logger?.info(
       {
@@ -259,6 +299,53 @@ export class AnswerService {
       'answered',
     );
     return result;
+  }
+
+  /**
+   * A question that matched a verified answer: the verified text goes out first (its own delta, at
+   * once); with an LLM and excerpts, the LLM is asked for a complement that must not contradict it
+   * (VERIFIED_RULES), added under VERIFIED_COMPLEMENT_HEADER when it has one. The complement is
+   * not streamed: it arrives whole, so what the student sees always concatenates to the answer,
+   * and an LLM failure leaves the verified answer alone instead of failing the question.
+   * References: the TA's own lecture links, then the excerpts the complement cites.
+   */
+  private async answerVerified(
+    id: string,
+    question: string,
+    verified: { answer: string; references: Reference[] },
+    segments: RetrievedSegment[],
+    opts: AnswerOptions,
+  ): Promise<{ answer: string; references: Reference[]; truncated: boolean }> {
+    const base = verified.answer.trim();
+    opts.onDelta?.(base);
+    let complement = '';
+    let truncated = false;
+    let cited: Reference[] = [];
+    if (this.llm && segments.length > 0) {
+      const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
+      try {
+        const reply = await this.llm.complete(buildMessages(question, segments, titles, { verified: { answer: base } }), opts.signal ? { signal: opts.signal } : {});
+        const text = reply.text;
+        if (!isNothingToAdd(text) && !isNotCoveredAnswer(text)) {
+          complement = text.trim();
+          truncated = reply.truncated;
+          cited = citedReferences(complement, segments, this.videos, { fallback: 'none' });
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        this.logger?.warn({ id, err: (err as Error).message }, 'verified answer given without a complement: LLM error');
+      }
+    }
+    const tail = complement ? `\n\n**${VERIFIED_COMPLEMENT_HEADER}** ${complement}` : '';
+    if (tail) opts.onDelta?.(tail);
+    const seen = new Set<string>();
+    const references = [...verified.references, ...cited].filter((r) => {
+      const key = `${r.videoId}@${r.start}-${r.end}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { answer: base + tail, references, truncated };
   }
 
   /**

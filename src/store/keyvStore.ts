@@ -13,6 +13,7 @@
  * | `judge:<id>`                               | JudgeRecord                            |
  * | `meta:salt`                                | generated salt (only without USER_ID_SALT) |
  * | `meta:saltCheck`                           | HMAC of a constant under the salt (detects a changed salt) |
+ * | `case:…`, `verified:…`, `note:…`, `outbox:…`… | the human loop's records (src/store/humanLoopData.ts) |
  *
  * Nothing is lost under concurrency because no write reads-modifies-writes a shared value:
  * each vote is its own key (200 voters on one answer are 200 keys), an annotation is a plain
@@ -29,11 +30,13 @@
  * Raw platform user ids are never stored: `pseudonymize` is HMAC-SHA256(salt,
  * `<platform>:<rawId>`) truncated to 16 hex characters and prefixed by the platform.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import type { HitCounter } from './hitCounter.js';
 import { keyvPrefixScan, SCAN_PAGE_ROWS, type PrefixScan } from './prefixScan.js';
+import { asCase, HumanLoopData, LockBusyError, summarizeCase, type DocumentBackend } from './humanLoopData.js';
+import { processLeases, type LeaseStore } from './leases.js';
 import {
   AnswerNotFoundError,
   OMITTED_ANSWER_CHARS,
@@ -41,6 +44,8 @@ import {
   VoteNotFoundError,
   type AnnotationRecord,
   type AnswerRecord,
+  type CaseStatus,
+  type CaseSummary,
   type FeedbackStore,
   type FullRecord,
   type IterateOptions,
@@ -212,6 +217,8 @@ export function buildAnswerRecord(
     channel: context.channel,
     user: pseudonymize(context.platform, context.rawUserId),
     createdAt: answer.createdAt,
+    ...(answer.verified ? { verified: { id: answer.verified.id, similarity: answer.verified.similarity, method: answer.verified.method } } : {}),
+    ...(answer.staffNotes && answer.staffNotes.length > 0 ? { staffNotes: [...answer.staffNotes] } : {}),
   };
 }
 
@@ -235,6 +242,12 @@ export interface KeyvStoreOptions {
   onClose?: () => Promise<void>;
   /** Shared counters on the same backend (networked backends only). */
   hitCounter?: HitCounter;
+  /** Leases on the same backend (networked backends); default: leases held in this process. */
+  leases?: LeaseStore;
+  /** Longest wait for a lock another process holds, ms (default 10 s). */
+  lockWaitMs?: number;
+  /** How long a lock is held at most if its holder dies, ms (default 15 s). */
+  lockTtlMs?: number;
   /** Clock, for tests. */
   now?: () => Date;
   /**
@@ -252,6 +265,10 @@ type SaltState =
 export class KeyvFeedbackStore implements FeedbackStore {
   readonly description: string;
   readonly counter: HitCounter | undefined;
+  readonly leases: LeaseStore;
+  readonly loop: HumanLoopData;
+  private readonly lockWaitMs: number;
+  private readonly lockTtlMs: number;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly secrets: string[];
@@ -284,6 +301,14 @@ export class KeyvFeedbackStore implements FeedbackStore {
       hit: (key, options) => this.track(() => this.backend('count hits', () => counter.hit(key, options))),
       hits: (key, since) => this.track(() => this.backend('read hits', () => counter.hits(key, since))),
     };
+    const leases = opts.leases ?? processLeases();
+    this.leases = {
+      acquire: (key, owner, ttlMs) => this.track(() => this.backend('take lease', () => leases.acquire(key, owner, ttlMs))),
+      release: (key, owner) => this.track(() => this.backend('release lease', () => leases.release(key, owner))),
+    };
+    this.lockWaitMs = opts.lockWaitMs ?? 10_000;
+    this.lockTtlMs = opts.lockTtlMs ?? 15_000;
+    this.loop = new HumanLoopData(this.documents());
     keyv.on('error', (err: unknown) => {
       this.errorCount++;
       const reason = this.clean(err instanceof Error ? err.message : String(err));
@@ -498,6 +523,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
       const votes = new Map<string, VoteRecord[]>();
       const annotations = new Map<string, AnnotationRecord>();
       const judges = new Map<string, JudgeRecord>();
+      const cases = new Map<string, CaseSummary>();
       for (const [key, value] of await this.entries()) {
         const [kind, encodedId, ...rest] = key.split(':');
         if (encodedId === undefined) continue;
@@ -513,7 +539,15 @@ export class KeyvFeedbackStore implements FeedbackStore {
         } else if (kind === 'judge' && rest.length === 0) {
           const judge = asJudge(value);
           if (judge) judges.set(judge.answerId, judge);
+        } else if (kind === 'case' && rest.length === 0) {
+          const record = asCase(value);
+          if (record) cases.set(record.answerId, summarizeCase(record));
         }
+      }
+      // How many answers each verified answer served, credited to the answer it was made from.
+      const hitsByVerified = new Map<string, number>();
+      for (const answer of answers.values()) {
+        if (answer.verified) hitsByVerified.set(answer.verified.id, (hitsByVerified.get(answer.verified.id) ?? 0) + 1);
       }
       const sinceMs = options.since?.getTime();
       const records: FullRecord[] = [];
@@ -530,7 +564,15 @@ export class KeyvFeedbackStore implements FeedbackStore {
           },
           annotation: annotations.get(answer.id) ?? null,
           judge: judges.get(answer.id) ?? null,
+          case: cases.get(answer.id) ?? null,
+          verifiedHits: 0,
         });
+      }
+      const byId = new Map(records.map((r) => [r.id, r]));
+      for (const record of cases.values()) {
+        const id = record.resolution?.verifiedId;
+        const target = byId.get(record.answerId);
+        if (id && target) target.verifiedHits = hitsByVerified.get(id) ?? 0;
       }
       return records.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
@@ -635,6 +677,16 @@ export class KeyvFeedbackStore implements FeedbackStore {
     }
   }
 
+  async listCases(options: { since?: Date; status?: CaseStatus[] } = {}): Promise<CaseSummary[]> {
+    return this.track(() => this.loop.listCases(options));
+  }
+
+  async deriveKey(purpose: string): Promise<Buffer> {
+    // Generated salts are persisted first, so every process derives the same key from the same salt.
+    await this.persistSaltIfNeeded();
+    return Buffer.from(hkdfSync('sha256', this.salt.salt, 'pergunta', purpose, 32));
+  }
+
   /** Waits for the operations in flight (their writes land), then disconnects. */
   async close(): Promise<void> {
     if (this.closed) return;
@@ -710,6 +762,48 @@ export class KeyvFeedbackStore implements FeedbackStore {
         'USER_ID_SALT is not set: generated a random salt for pseudonymous user ids and stored it in the feedback store. ' +
           'Set USER_ID_SALT (a long random string) so pseudonyms do not depend on data kept next to the records.',
       );
+    });
+  }
+
+  /** What src/store/humanLoopData.ts stores through: this store's deadlines, errors and locks. */
+  private documents(): DocumentBackend {
+    return {
+      get: (what, key) => this.track(() => this.get(what, key)),
+      set: (what, key, value) =>
+        this.track(async () => {
+          await this.persistSaltIfNeeded();
+          await this.set(what, key, value);
+        }),
+      delete: (what, key) => this.track(() => this.backend(what, () => this.keyv.delete(key)).then(() => undefined)),
+      entries: () => this.track(() => this.entries()),
+      withLock: (name, work) => this.withLock(name, work),
+      timestamp: () => this.timestamp(),
+    };
+  }
+
+  /**
+   * Runs `work` holding `name`: the in-process mutex first (so this process's own callers queue
+   * without polling), then a lease in the store (so other processes wait). The lease outlives a
+   * crashed holder by at most lockTtlMs.
+   */
+  private withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.mutex.run(`lock:${name}`, async () => {
+      const owner = `${process.pid}-${randomBytes(6).toString('hex')}`;
+      const started = Date.now();
+      let delay = 5;
+      while (!(await this.leases.acquire(`lock:${name}`, owner, this.lockTtlMs))) {
+        const waited = Date.now() - started;
+        if (waited >= this.lockWaitMs) throw new LockBusyError(name, waited);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 200);
+      }
+      try {
+        return await work();
+      } finally {
+        await this.leases.release(`lock:${name}`, owner).catch((err: unknown) => {
+          this.logger.debug({ lock: name, reason: (err as Error).message }, 'lock not released (it expires by itself)');
+        });
+      }
     });
   }
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord } from '../../adapters/discord/index.js';
 import { renderDigest } from '../../adapters/slack/digest/blocks.js';
+import { digestTarget } from '../../adapters/slack/digest/post.js';
 import { scheduleDigest } from '../../adapters/slack/digest/schedule.js';
 import { startSlack } from '../../adapters/slack/index.js';
 import { ACTION_IDS, annotationValue } from '../../adapters/slack/cards.js';
@@ -255,7 +256,7 @@ describe('the weekly digest', () => {
     expect(refused.stderr).toContain(`the bot is not a member of ${CHANNEL}: invite it there (/invite @Pergunta)`);
     const noChannel = await runCli('adapters/slack/digest/command.ts', [], env({ SLACK_DIGEST_CHANNEL: '' }));
     expect(noChannel.code).toBe(2);
-    expect(noChannel.stderr).toContain('SLACK_DIGEST_CHANNEL (or --channel) must be set');
+    expect(noChannel.stderr).toContain('SLACK_DIGEST_CHANNEL (or SLACK_ESCALATION_CHANNEL, or --channel) must be set');
   });
 
   it('--dry-run prints the message and posts nothing', async () => {
@@ -301,5 +302,13 @@ describe('the weekly digest', () => {
     expect(() => loadConfig({ DIGEST_CRON: '0 8 * * 1' }, path.join(work, 'no.env'))).toThrow(/SLACK_DIGEST_CHANNEL is required when DIGEST_CRON is set/);
     expect(() => loadConfig({ COURSE_TIMEZONE: 'America/Recife_X' }, path.join(work, 'no.env'))).toThrow(/COURSE_TIMEZONE: not a time zone/);
     expect(existsSync(path.join(work, 'no.env'))).toBe(false);
+  });
+
+  it('posts to the human loop\'s TA channel when no digest channel is set', () => {
+    const escalation = 'C0ESCALA1';
+    const config = loadConfig({ DIGEST_CRON: '0 8 * * 1', SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_ESCALATION_CHANNEL: escalation }, path.join(work, 'no.env'));
+    expect(digestTarget(config).channel).toBe(escalation);
+    expect(digestTarget({ ...config, SLACK_DIGEST_CHANNEL: CHANNEL }).channel).toBe(CHANNEL);
+    expect(digestTarget(config, 'C0OUTRO12').channel).toBe('C0OUTRO12');
   });
 });

@@ -63,6 +63,21 @@
  *   client must identify again). `requestReconnect()` sends op 7 RECONNECT (the client closes
  *   and resumes).
  *
+ * Channel messages and DMs (what a bot posts outside interactions; bot-token auth):
+ * - `POST /channels/:id/messages` into a guild channel (or a thread added with `addChannel`) or a DM
+ *   channel: validated like other message bodies; `allowed_mentions` decides whom the message
+ *   pings (`mentions` in the answer and in `channelMessages`); `message_reference` to an unknown
+ *   message is `400 50035` unless `fail_if_not_exists: false` (then a plain message, as Discord
+ *   does); with `nonce` and `enforce_nonce: true`, a second create with the same nonce by the bot
+ *   within `nonceWindowMs` (default 5 minutes; Discord says "the past few minutes") answers the
+ *   message created the first time and creates nothing. Unknown channel → `404 10003`; a channel
+ *   made unwritable with `denyChannel` → `403 50013 Missing Permissions`; a DM to a user whose
+ *   DMs are closed (`setDmsClosed`) → `403 50007 Cannot send messages to this user`.
+ * - `POST /users/@me/channels` `{recipient_id}` → the DM channel with that user (the same one on
+ *   every call, as Discord returns the existing DM).
+ * Every created message is in `channelMessages` (with its channel and the body sent) and in
+ * `messages`, so a test can click its buttons.
+ *
  * Every interaction is tracked as a `FakeInteraction`: its callback, edits, follow-ups and
  * deletions (`events`, each with an arrival time `at`), the current `original` message and the
  * `followUps`. Messages the bot created are also in `messages` by id, so a test can click the
@@ -116,6 +131,24 @@ export interface FakeDiscordOptions {
   strictLimits?: boolean;
   /** HELLO heartbeat interval. Default 41250 (Discord's). */
   heartbeatIntervalMs?: number;
+  /** How long `enforce_nonce` dedupes a create (ms). Default 5 minutes. */
+  nonceWindowMs?: number;
+}
+
+/** A message the bot created with `POST /channels/:id/messages`. */
+export interface ChannelMessage {
+  channelId: string;
+  /** The request body as sent. */
+  body: Json;
+  /** The message object answered (its current state is in `messages`). */
+  message: Json;
+  /** User ids the message pinged (what `allowed_mentions` let through). */
+  mentions: string[];
+  /** True for a DM channel. */
+  dm: boolean;
+  /** The DM's recipient, for DMs. */
+  recipientId: string | null;
+  at: number;
 }
 
 /** One REST request as received. */
@@ -156,6 +189,11 @@ export interface FailRule {
   match?: (call: RestCall) => boolean;
   /** How many matching requests fail. Default 1. */
   times?: number;
+  /**
+   * The request is carried out (e.g. the message is created) and then answered with the failure,
+   * as when a response is lost on the way back: the client cannot tell it worked.
+   */
+  applied?: boolean;
 }
 
 export interface SlashCommandInput {
@@ -339,6 +377,16 @@ export interface FakeDiscord {
   /** Sends op 7 RECONNECT to every identified session (the client closes and resumes). */
   requestReconnect(): void;
   failNext(rule: FailRule): void;
+  /** Messages the bot created in channels and DMs, in order (deduplicated creates are not repeated). */
+  readonly channelMessages: ChannelMessage[];
+  /** Lets the bot post in one more channel (e.g. a thread), optionally under a given guild. */
+  addChannel(id: string, options?: { guildId?: string; name?: string }): void;
+  /** Makes posting in `channelId` fail with 403 50013 Missing Permissions (or lifts it). */
+  denyChannel(channelId: string, denied?: boolean): void;
+  /** Closes (or opens) a user's DMs: messages to their DM channel fail with 403 50007. */
+  setDmsClosed(userId: string, closed?: boolean): void;
+  /** Resolves with the first channel message matching `check` (arrived or arriving); rejects after `timeoutMs`. */
+  waitForChannelMessage(check: (m: ChannelMessage) => boolean, timeoutMs?: number): Promise<ChannelMessage>;
   /** Forgets recorded requests, identifies, resumes, interactions and messages (keeps sessions and commands): between load-test rounds. */
   reset(): void;
   /** Resolves once a session is identified (READY and GUILD_CREATEs sent). */
@@ -398,6 +446,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   /** Sessions whose socket closed uncleanly, by session id: RESUME can pick them up. */
   const resumable = new Map<string, GatewaySession>();
   const resumes: FakeDiscord['resumes'] = [];
+  const channelMessages: ChannelMessage[] = [];
+  /** Channels added with addChannel (threads), by id → guild. */
+  const extraChannels = new Map<string, { guildId: string; name: string }>();
+  const deniedChannels = new Set<string>();
+  const closedDms = new Set<string>();
+  /** DM channel id by recipient, and recipient by DM channel id. */
+  const dmByUser = new Map<string, string>();
+  const dmRecipient = new Map<string, string>();
+  /** `enforce_nonce` memory: `channel\nnonce` → the message created, and when. */
+  const nonces = new Map<string, { message: Json; at: number }>();
+  const nonceWindowMs = options.nonceWindowMs ?? 5 * 60_000;
   let restSeq = 0;
   let closed = false;
 
@@ -593,6 +652,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (rule) {
       rule.times = (rule.times ?? 1) - 1;
       if (rule.times <= 0) failRules.splice(failRules.indexOf(rule), 1);
+      if (rule.applied) {
+        // Carried out against a response that goes nowhere; the client gets the failure.
+        const lost = { destroyed: false, writableEnded: false, writeHead: () => lost, end: () => lost } as unknown as ServerResponse;
+        route(call, lost);
+      }
       send(res, call, rule.status, rule.body ?? discordError(`fakeDiscord: injected ${rule.status}`, 0), rule.headers);
       return;
     }
@@ -601,6 +665,70 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return;
     }
     route(call, res);
+  }
+
+  function createChannelMessage(channelId: string, call: RestCall, res: ServerResponse): void {
+    const body = (call.body ?? {}) as Json;
+    const recipient = dmRecipient.get(channelId) ?? null;
+    const guildChannel = channelById(channelId);
+    const extra = extraChannels.get(channelId);
+    if (!recipient && !guildChannel && !extra) return send(res, call, 404, discordError('Unknown Channel', 10003));
+    if (deniedChannels.has(channelId)) return send(res, call, 403, discordError('Missing Permissions', 50013));
+    if (recipient && closedDms.has(recipient)) return send(res, call, 403, discordError('Cannot send messages to this user', 50007));
+    if (strict) {
+      const problems = validateMessage(body);
+      if (typeof body.content !== 'string' && !(Array.isArray(body.embeds) && body.embeds.length > 0) && !(Array.isArray(body.components) && body.components.length > 0)) {
+        problems.push('Cannot send an empty message');
+      }
+      if (body.nonce !== undefined && !(typeof body.nonce === 'number' || (typeof body.nonce === 'string' && body.nonce.length <= 25))) problems.push('nonce: at most 25 characters');
+      if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+    }
+    const nonce = body.nonce === undefined ? undefined : String(body.nonce);
+    const nonceKey = nonce === undefined ? undefined : `${channelId}\n${nonce}`;
+    if (nonceKey && body.enforce_nonce === true) {
+      const earlier = nonces.get(nonceKey);
+      if (earlier && call.at - earlier.at <= nonceWindowMs) return send(res, call, 200, earlier.message);
+    }
+    const reference = (body.message_reference ?? undefined) as Json | undefined;
+    let referenced: Json | undefined;
+    if (reference?.message_id !== undefined) {
+      referenced = messages.get(String(reference.message_id));
+      if (!referenced && reference.fail_if_not_exists !== false) {
+        return send(res, call, 400, discordError('Invalid Form Body', 50035, { message_reference: 'Unknown message' }));
+      }
+    }
+    // Whom it pings: parse [] with an explicit users list pings exactly those users in the content.
+    const allowed = (body.allowed_mentions ?? undefined) as Json | undefined;
+    const inContent = [...String(body.content ?? '').matchAll(/<@!?(\d+)>/g)].map((x) => x[1]!);
+    const parse = Array.isArray(allowed?.parse) ? (allowed.parse as string[]) : ['users', 'roles', 'everyone'];
+    const users = Array.isArray(allowed?.users) ? (allowed.users as string[]) : [];
+    const mentions = allowed === undefined || parse.includes('users') ? inContent : inContent.filter((id) => users.includes(id));
+    const message: Json = {
+      id: snowflake(),
+      type: referenced ? 19 : 0,
+      channel_id: channelId,
+      ...(guildChannel ? { guild_id: guildChannel.guild.id } : extra ? { guild_id: extra.guildId } : {}),
+      author: botUser,
+      content: '',
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: mentions.map((id) => ({ id, username: `user${id.slice(-4)}`, global_name: null, discriminator: '0', avatar: null })),
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      flags: 0,
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(referenced ? { message_reference: { type: 0, message_id: referenced.id, channel_id: referenced.channel_id, ...(referenced.guild_id ? { guild_id: referenced.guild_id } : {}) } } : {}),
+    };
+    applyBody(message, body);
+    messages.set(String(message.id), message);
+    if (nonceKey) nonces.set(nonceKey, { message, at: call.at });
+    channelMessages.push({ channelId, body, message, mentions, dm: recipient !== null, recipientId: recipient, at: call.at });
+    return send(res, call, 200, message);
   }
 
   function route(call: RestCall, res: ServerResponse): void {
@@ -718,6 +846,18 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       });
     }
     if (path === '/users/@me' && method === 'GET') return send(res, call, 200, botUser);
+    if (path === '/users/@me/channels' && method === 'POST') {
+      const recipient = typeof body.recipient_id === 'string' ? body.recipient_id : '';
+      if (!/^\d{5,25}$/.test(recipient)) return send(res, call, 400, discordError('Invalid Form Body', 50035, { recipient_id: 'not a snowflake' }));
+      let id = dmByUser.get(recipient);
+      if (!id) {
+        id = snowflake();
+        dmByUser.set(recipient, id);
+        dmRecipient.set(id, recipient);
+      }
+      return send(res, call, 200, { id, type: 1, last_message_id: null, flags: 0, recipients: [{ id: recipient, username: `user${recipient.slice(-4)}`, global_name: null, discriminator: '0', avatar: null }] });
+    }
+    if ((m = path.match(/^\/channels\/(\d+)\/messages$/)) && method === 'POST') return createChannelMessage(m[1]!, call, res);
     if (path === '/applications/@me' && method === 'GET') {
       return send(res, call, 200, { id: applicationId, name: botUser.username, description: '', bot_public: true, bot_require_code_grant: false, flags: 0, bot: botUser });
     }
@@ -1096,6 +1236,21 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     failNext(rule) {
       failRules.push({ ...rule });
     },
+    channelMessages,
+    addChannel(id, opts = {}) {
+      extraChannels.set(id, { guildId: opts.guildId ?? firstGuild.id, name: opts.name ?? 'thread' });
+    },
+    denyChannel(channelId, denied = true) {
+      if (denied) deniedChannels.add(channelId);
+      else deniedChannels.delete(channelId);
+    },
+    setDmsClosed(userId, closedDm = true) {
+      if (closedDm) closedDms.add(userId);
+      else closedDms.delete(userId);
+    },
+    waitForChannelMessage(check, timeoutMs = 5000) {
+      return waitUntil(changes, () => channelMessages.find(check), timeoutMs, () => `${channelMessages.length} channel messages`);
+    },
     reset() {
       requests.length = 0;
       identifies.length = 0;
@@ -1104,6 +1259,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       byToken.clear();
       messages.clear();
       failRules.length = 0;
+      channelMessages.length = 0;
+      nonces.clear();
     },
     waitForSession(timeoutMs = 5000) {
       return waitUntil(changes, () => [...sessions.values()].some((s) => s.identified), timeoutMs, () => 'no identified session').then(() => undefined);

@@ -6,6 +6,20 @@
  *   i.e. SLACK_API_URL = `fake.apiUrl`). Every call is recorded in `apiCalls` (form or JSON
  *   body parsed). `auth.test` answers a bot identity, `apps.connections.open` the fake's own
  *   Socket Mode URL, anything else `{ ok: true }`; `onApi(method, handler)` overrides one.
+ *   A small workspace stands behind the methods the human loop uses, answering as Slack does:
+ *   - channels (`addChannel({ id, name, isPrivate, isMember, archived })`; the bot is a member
+ *     unless told otherwise): `conversations.info` gives the channel (`channel_not_found` for an
+ *     unknown one, or a private one the bot is not in; `missing_scope` when `scopes` lacks
+ *     `channels:read`/`groups:read`);
+ *   - `chat.postMessage`: into a channel the bot is in (`not_in_channel`, `channel_not_found`,
+ *     `is_archived` otherwise), in a thread (`thread_ts`, `reply_broadcast`), or to a user id (the
+ *     app's DM with that user, channel `D…`); `chat.update` of a message it posted
+ *     (`message_not_found`); `chat.postEphemeral`. Bodies are checked against Block Kit's limits
+ *     (`invalid_blocks`). Messages are kept in `channelMessages` (current state, by `channel:ts`).
+ *   - `views.open`: needs a `trigger_id` the fake issued less than 3 seconds ago (`blockActions`
+ *     and `slashCommand` issue them; `expired_trigger_id` after, `invalid_trigger_id` for an
+ *     unknown one) and a valid modal (`invalid_arguments`: title/submit/close ≤ 24 characters,
+ *     callback_id, ≤ 100 blocks, private_metadata ≤ 3000); recorded in `openedViews`.
  * - `response_url`s: `responseUrl(key?)` gives a URL under `/respond/<key>`; every JSON post to
  *   it (what Bolt's `respond()` sends) is recorded in `responses`, with the status answered.
  *   `waitForResponses(key, n)` waits for them (`waitForResponseCount(n)` for all keys together,
@@ -95,6 +109,36 @@ export interface SocketAck {
 
 export type ApiHandler = (call: ApiCall) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
 
+export interface FakeChannel {
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  /** Whether the bot was invited. */
+  isMember: boolean;
+  archived: boolean;
+}
+
+/** A message the app posted (current state after updates). */
+export interface PostedMessage {
+  channel: string;
+  ts: string;
+  text: string;
+  blocks: SlackBlock[];
+  threadTs: string | null;
+  replyBroadcast: boolean;
+  /** For DMs: the user the app wrote to. */
+  user: string | null;
+  updates: number;
+}
+
+/** A modal the app opened. */
+export interface OpenedView {
+  id: string;
+  triggerId: string;
+  view: Record<string, unknown>;
+  at: number;
+}
+
 export interface FakeSlack {
   /** `http://127.0.0.1:<port>` */
   readonly url: string;
@@ -115,6 +159,11 @@ export interface FakeSlack {
   setResponseStatus(status: number): void;
   /** The next `times` (default 1) posts carrying blocks are refused with 400 `invalid_blocks`. */
   rejectNext(times?: number): void;
+  /**
+   * The next `times` (default 1) Web API calls of `method` (`chat.postMessage`, `chat.update`)
+   * carrying blocks are refused as Slack does: HTTP 200 `{ok: false, error: 'invalid_blocks'}`.
+   */
+  rejectBlocksNext(method: 'chat.postMessage' | 'chat.update', times?: number): void;
   /** Overrides the answer to one Web API method. */
   onApi(method: string, handler: ApiHandler): void;
   /** Socket Mode connections currently open. */
@@ -125,6 +174,18 @@ export interface FakeSlack {
   waitForSocketClose(timeoutMs?: number): Promise<void>;
   /** Sends an envelope to the newest connection; resolves with the app's ack. */
   sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: object, timeoutMs?: number): Promise<SocketAck>;
+  /** Adds a channel to the workspace (default: public, the bot a member). */
+  addChannel(channel: Partial<FakeChannel> & { id: string }): void;
+  /** Scopes the bot token has; `conversations.info` needs channels:read (public) / groups:read (private). Default both. */
+  setScopes(scopes: string[]): void;
+  /** Messages the app posted, in order (current state). */
+  readonly channelMessages: PostedMessage[];
+  /** Resolves with the first posted message matching `check`. */
+  waitForMessage(check: (m: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
+  /** Modals the app opened, in order. */
+  readonly openedViews: OpenedView[];
+  /** A trigger id as Slack sends with an interaction (valid for 3 seconds from now). */
+  newTriggerId(): string;
   /** Forgets recorded calls and responses (the server keeps running). */
   reset(): void;
   close(): Promise<void>;
@@ -268,8 +329,157 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const changes = waiter();
   let responseStatus = 200;
   let rejections = 0;
+  const apiRejections = new Map<string, number>();
+  /** Whether a `rejectBlocksNext` refusal is due for this call (and counts it). */
+  const rejectsBlocks = (method: string, blocks: unknown): boolean => {
+    const left = apiRejections.get(method) ?? 0;
+    if (left <= 0 || !Array.isArray(blocks)) return false;
+    apiRejections.set(method, left - 1);
+    return true;
+  };
   let tickets = 0;
   let url = '';
+  const channels = new Map<string, FakeChannel>();
+  const posted: PostedMessage[] = [];
+  const byTs = new Map<string, PostedMessage>();
+  const openedViews: OpenedView[] = [];
+  let scopes = ['commands', 'chat:write', 'channels:read', 'groups:read'];
+  let tsCounter = 0;
+  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
+  const dmOf = (user: string) => `D${user.replace(/^[UW]/, '')}`;
+  const slackError = (error: string, extra: Record<string, unknown> = {}) => ({ body: { ok: false, error, ...extra } });
+  /** Form bodies carry JSON fields as strings (the Web API client sends blocks that way). */
+  const jsonField = (value: unknown): unknown => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  };
+
+  function blockProblems(blocks: unknown): string[] {
+    if (blocks === undefined) return [];
+    if (!Array.isArray(blocks)) return ['blocks must be an array'];
+    const problems: string[] = [];
+    if (blocks.length > 50) problems.push(`${blocks.length} blocks > 50`);
+    blocks.forEach((b: Record<string, unknown>, i) => {
+      const text = (b.text as { text?: unknown } | undefined)?.text;
+      if (b.type === 'section' && typeof text === 'string' && text.length > 3000) problems.push(`blocks[${i}].text > 3000`);
+      if (b.type === 'header' && typeof text === 'string' && text.length > 150) problems.push(`blocks[${i}] header > 150`);
+      if (b.type === 'context' && Array.isArray(b.elements) && b.elements.length > 10) problems.push(`blocks[${i}] context > 10 elements`);
+      if (b.type === 'actions' && Array.isArray(b.elements)) {
+        if (b.elements.length > 25) problems.push(`blocks[${i}] actions > 25`);
+        for (const e of b.elements as Array<Record<string, unknown>>) {
+          const label = (e.text as { text?: unknown } | undefined)?.text;
+          if (typeof label === 'string' && label.length > 75) problems.push(`blocks[${i}] button text > 75`);
+          if (typeof e.value === 'string' && e.value.length > 2000) problems.push(`blocks[${i}] value > 2000`);
+        }
+      }
+      if (typeof b.block_id === 'string' && b.block_id.length > 255) problems.push(`blocks[${i}].block_id > 255`);
+    });
+    return problems;
+  }
+
+  const triggers = new Map<string, number>();
+  const newTriggerId = () => {
+    const id = `${Date.now()}.${++tickets}.${randomUUID().slice(0, 8)}`;
+    triggers.set(id, Date.now());
+    return id;
+  };
+
+  function workspaceApi(call: ApiCall): { status?: number; body: unknown } | undefined {
+    const b = call.body;
+    switch (call.method) {
+      case 'conversations.info': {
+        const channel = channels.get(String(b.channel ?? ''));
+        if (!channel || (channel.isPrivate && !channel.isMember)) return slackError('channel_not_found');
+        const needed = channel.isPrivate ? 'groups:read' : 'channels:read';
+        if (!scopes.includes(needed)) return slackError('missing_scope', { needed, provided: scopes.join(',') });
+        return {
+          body: {
+            ok: true,
+            channel: { id: channel.id, name: channel.name, is_channel: !channel.isPrivate, is_group: false, is_private: channel.isPrivate, is_archived: channel.archived, is_member: channel.isMember, created: 1700000000 },
+          },
+        };
+      }
+      case 'chat.postMessage': {
+        const target = String(b.channel ?? '');
+        const blocks = jsonField(b.blocks);
+        const text = typeof b.text === 'string' ? b.text : '';
+        if (!text && !Array.isArray(blocks)) return slackError('no_text');
+        const problems = blockProblems(blocks);
+        if (rejectsBlocks(call.method, blocks)) problems.push('fakeSlack: refused on request (rejectBlocksNext)');
+        if (problems.length) return slackError('invalid_blocks', { errors: problems });
+        let channelId = target;
+        let user: string | null = null;
+        if (/^[UW][A-Z0-9]+$/.test(target)) {
+          user = target;
+          channelId = dmOf(target);
+        } else {
+          const channel = channels.get(target);
+          if (!channel || (channel.isPrivate && !channel.isMember)) return slackError('channel_not_found');
+          if (channel.archived) return slackError('is_archived');
+          if (!channel.isMember) return slackError('not_in_channel');
+        }
+        const threadTs = typeof b.thread_ts === 'string' ? b.thread_ts : null;
+        if (threadTs && !byTs.has(`${channelId}:${threadTs}`)) return slackError('thread_not_found');
+        const message: PostedMessage = {
+          channel: channelId,
+          ts: nextTs(),
+          text,
+          blocks: (Array.isArray(blocks) ? blocks : []) as SlackBlock[],
+          threadTs,
+          replyBroadcast: b.reply_broadcast === true || b.reply_broadcast === 'true',
+          user,
+          updates: 0,
+        };
+        posted.push(message);
+        byTs.set(`${channelId}:${message.ts}`, message);
+        return { body: { ok: true, channel: channelId, ts: message.ts, message: { type: 'message', text, blocks: message.blocks, ts: message.ts, bot_id: 'B0BOT', ...(threadTs ? { thread_ts: threadTs } : {}) } } };
+      }
+      case 'chat.update': {
+        const message = byTs.get(`${String(b.channel ?? '')}:${String(b.ts ?? '')}`);
+        if (!message) return slackError('message_not_found');
+        const blocks = jsonField(b.blocks);
+        const problems = blockProblems(blocks);
+        if (rejectsBlocks(call.method, blocks)) problems.push('fakeSlack: refused on request (rejectBlocksNext)');
+        if (problems.length) return slackError('invalid_blocks', { errors: problems });
+        if (typeof b.text === 'string') message.text = b.text;
+        if (Array.isArray(blocks)) message.blocks = blocks as SlackBlock[];
+        message.updates++;
+        return { body: { ok: true, channel: message.channel, ts: message.ts, text: message.text, message: { type: 'message', text: message.text, blocks: message.blocks } } };
+      }
+      case 'chat.postEphemeral': {
+        const channel = channels.get(String(b.channel ?? ''));
+        if (!channel) return slackError('channel_not_found');
+        return { body: { ok: true, message_ts: nextTs() } };
+      }
+      case 'views.open': {
+        const triggerId = String(b.trigger_id ?? '');
+        const issued = triggers.get(triggerId);
+        if (issued === undefined) return slackError('invalid_trigger_id');
+        if (Date.now() - issued > 3000) return slackError('expired_trigger_id');
+        const view = jsonField(b.view) as Record<string, unknown> | undefined;
+        const plain = (x: unknown) => (x as { text?: unknown } | undefined)?.text;
+        const problems: string[] = [];
+        if (!view || view.type !== 'modal') problems.push('view.type must be modal');
+        for (const field of ['title', 'submit', 'close']) {
+          const t = plain(view?.[field]);
+          if (field === 'title' ? typeof t !== 'string' || t.length === 0 || t.length > 24 : t !== undefined && (typeof t !== 'string' || t.length > 24)) problems.push(`view.${field}: 1..24 characters`);
+        }
+        if (typeof view?.callback_id === 'string' && view.callback_id.length > 255) problems.push('callback_id > 255');
+        if (typeof view?.private_metadata === 'string' && view.private_metadata.length > 3000) problems.push('private_metadata > 3000');
+        if (!Array.isArray(view?.blocks) || view.blocks.length > 100) problems.push('blocks: 1..100');
+        if (problems.length) return slackError('invalid_arguments', { response_metadata: { messages: problems } });
+        const opened: OpenedView = { id: `V${++tickets}`, triggerId, view: view!, at: Date.now() };
+        openedViews.push(opened);
+        return { body: { ok: true, view: { ...view, id: opened.id, team_id: DEFAULT_TEAM.id, state: { values: {} }, hash: `${Date.now()}.hash` } } };
+      }
+      default:
+        return undefined;
+    }
+  }
 
   const defaultApi = (call: ApiCall): { status?: number; body: unknown } => {
     switch (call.method) {
@@ -289,7 +499,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       case 'apps.connections.open':
         return { body: { ok: true, url: `${url.replace(/^http/, 'ws')}/link/?ticket=fake-ticket-${++tickets}&app_id=A0FAKE` } };
       default:
-        return { body: { ok: true } };
+        return workspaceApi(call) ?? { body: { ok: true } };
     }
   };
 
@@ -304,6 +514,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         changes.signal();
         const answer = await (handlers.get(call.method) ?? defaultApi)(call);
         sendJson(res, answer.status ?? 200, answer.body);
+        changes.signal();
         return;
       }
       const respond = /^\/respond\/([^/]+)$/.exec(path);
@@ -398,6 +609,9 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     rejectNext(times = 1) {
       rejections += times;
     },
+    rejectBlocksNext(method, times = 1) {
+      apiRejections.set(method, (apiRejections.get(method) ?? 0) + times);
+    },
     onApi(method, handler) {
       handlers.set(method, handler);
     },
@@ -424,13 +638,29 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
       });
     },
+    addChannel(channel) {
+      channels.set(channel.id, { name: channel.id.toLowerCase(), isPrivate: false, isMember: true, archived: false, ...channel });
+    },
+    setScopes(list) {
+      scopes = [...list];
+    },
+    channelMessages: posted,
+    waitForMessage(check, timeoutMs = 5000) {
+      return changes.until(() => posted.some(check), timeoutMs, () => `a posted message (${posted.length} so far)`).then(() => posted.find(check)!);
+    },
+    openedViews,
+    newTriggerId,
     reset() {
       apiCalls.length = 0;
       responses.length = 0;
       byKey.clear();
       responseStatus = 200;
       rejections = 0;
+      apiRejections.clear();
       handlers.clear();
+      posted.length = 0;
+      byTs.clear();
+      openedViews.length = 0;
     },
     async close() {
       for (const ws of wsClients) ws.terminate();
@@ -495,6 +725,10 @@ export function blockActions(opts: {
   response_url: string;
   channelId?: string;
   messageTs?: string;
+  /** Display name Slack sends as `user.name` (default: the id in lower case). */
+  userName?: string;
+  /** A trigger id the fake issued (`fake.newTriggerId()`), so the app can open a modal with it. */
+  triggerId?: string;
 }): BlockActionsPayload {
   const ts = `${Math.floor(Date.now() / 1000)}.000100`;
   const { action } = opts;
@@ -517,11 +751,11 @@ export function blockActions(opts: {
         };
   return {
     type: 'block_actions',
-    user: { id: opts.userId, username: opts.userId.toLowerCase(), name: opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
+    user: { id: opts.userId, username: opts.userName ?? opts.userId.toLowerCase(), name: opts.userName ?? opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
     api_app_id: 'A0FAKE',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: opts.messageTs ?? ts, channel_id: opts.channelId ?? 'C0DUVIDAS', is_ephemeral: false },
-    trigger_id: `${Date.now()}.trigger`,
+    trigger_id: opts.triggerId ?? `${Date.now()}.trigger`,
     team: DEFAULT_TEAM,
     enterprise: null,
     is_enterprise_install: false,
@@ -533,9 +767,63 @@ export function blockActions(opts: {
   };
 }
 
+export interface ViewSubmissionPayload {
+  type: 'view_submission';
+  [field: string]: unknown;
+}
+
+/** One input's value in a submitted modal, as Slack puts it in `view.state.values[block][action]`. */
+export type ViewInputValue =
+  | { type: 'plain_text_input'; value: string | null }
+  | { type: 'radio_buttons'; selected_option: { value: string; text?: { type: 'plain_text'; text: string } } | null }
+  | { type: 'checkboxes'; selected_options: Array<{ value: string; text?: { type: 'plain_text'; text: string } }> };
+
+/** A `view_submission` payload for a modal the app opened (its callback_id and private_metadata). */
+export function viewSubmission(opts: {
+  userId: string;
+  userName?: string;
+  callbackId: string;
+  privateMetadata?: string;
+  values: Record<string, Record<string, ViewInputValue>>;
+  viewId?: string;
+}): ViewSubmissionPayload {
+  return {
+    type: 'view_submission',
+    team: DEFAULT_TEAM,
+    user: { id: opts.userId, username: opts.userName ?? opts.userId.toLowerCase(), name: opts.userName ?? opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
+    api_app_id: 'A0FAKE',
+    token: 'legacy-verification-token',
+    trigger_id: `${Date.now()}.trigger`,
+    view: {
+      id: opts.viewId ?? 'V0FAKE',
+      team_id: DEFAULT_TEAM.id,
+      type: 'modal',
+      blocks: [],
+      private_metadata: opts.privateMetadata ?? '',
+      callback_id: opts.callbackId,
+      state: { values: opts.values },
+      hash: `${Date.now()}.hash`,
+      title: { type: 'plain_text', text: 'Modal' },
+      clear_on_close: false,
+      notify_on_close: false,
+      close: null,
+      submit: { type: 'plain_text', text: 'Enviar' },
+      previous_view_id: null,
+      root_view_id: opts.viewId ?? 'V0FAKE',
+      app_id: 'A0FAKE',
+      external_id: '',
+      app_installed_team_id: DEFAULT_TEAM.id,
+      bot_id: 'B0BOT',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
 /** The urlencoded body Slack posts: commands as fields, interactive payloads as `payload=<json>`. */
-export function formBody(payload: SlashCommandPayload | BlockActionsPayload): string {
-  if ('type' in payload && payload.type === 'block_actions') {
+export function formBody(payload: SlashCommandPayload | BlockActionsPayload | ViewSubmissionPayload): string {
+  if ('type' in payload && (payload.type === 'block_actions' || payload.type === 'view_submission')) {
     return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   }
   return new URLSearchParams(payload as unknown as Record<string, string>).toString();
@@ -551,7 +839,7 @@ export type PostResult = RawPostResult;
  */
 export async function postToApp(
   url: string,
-  payload: SlashCommandPayload | BlockActionsPayload,
+  payload: SlashCommandPayload | BlockActionsPayload | ViewSubmissionPayload,
   opts: { signingSecret: string; timestamp?: number; tamper?: 'signature' | 'no-headers' | 'stale' },
 ): Promise<PostResult> {
   const body = formBody(payload);

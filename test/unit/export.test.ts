@@ -76,6 +76,8 @@ const RECORDS: FullRecord[] = [
     },
     annotation: { answerId: '11111111-1111-4111-8111-111111111111', label: 'C', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-03T09:00:00.000Z' },
     judge: judgeRecord('11111111-1111-4111-8111-111111111111'),
+    case: null,
+    verifiedHits: 0,
   },
   fullRecord({
     id: '22222222-2222-4222-8222-222222222222',
@@ -158,6 +160,8 @@ const RECORDS: FullRecord[] = [
       label: null,
       reasoning: '',
     },
+    case: null,
+    verifiedHits: 0,
   },
   fullRecord({
     id: '55555555-5555-4555-8555-555555555555',
@@ -176,6 +180,54 @@ const RECORDS: FullRecord[] = [
     channel: 'C0123ABCD',
     user: 'slack:abcdefabcdefabcd',
     createdAt: '2026-03-08T10:00:00.000Z',
+  }),
+  // A student asked a TA about this answer; the TA's answer became a verified answer used twice.
+  fullRecord({
+    id: '66666666-6666-4666-8666-666666666666',
+    question: 'Qual a diferença entre overfitting e underfitting?',
+    answer: 'Overfitting é decorar o treino [1].',
+    kind: 'llm',
+    createdAt: '2026-03-09T10:00:00.000Z',
+    promptVersion: '2026-11-26.1',
+    case: {
+      id: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc',
+      answerId: '66666666-6666-4666-8666-666666666666',
+      status: 'answered',
+      createdAt: '2026-03-09T10:05:00.000Z',
+      origin: 'discord',
+      requesters: [
+        { user: 'discord:1111111111111111', platform: 'discord', at: '2026-03-09T10:05:00.000Z', details: 'Faltou falar do underfitting, veja https://example.org/x', name: null, delivery: { status: 'delivered', at: '2026-03-09T10:45:01.000Z', via: 'channel', error: null } },
+      ],
+      votesAtEscalation: { up: 0, down: 1 },
+      card: { channel: 'C0MONITORES', ts: '1741514700.000100' },
+      claimedBy: { user: 'slack:2222222222222222', name: 'ana', at: '2026-03-09T10:20:00.000Z' },
+      firstActionAt: '2026-03-09T10:20:00.000Z',
+      resolution: {
+        kind: 'answered',
+        by: { user: 'slack:2222222222222222', name: 'ana', at: '2026-03-09T10:45:00.000Z' },
+        text: 'Underfitting é o contrário: o modelo não aprende nem o treino. Veja https://youtu.be/abc123?t=61',
+        references: [{ videoId: 'abc123', title: 'Aula 6 — Regularização', start: 61, end: 61, url: 'https://youtu.be/abc123?t=61' }],
+        botLabel: 'P',
+        verifiedId: 'vvvvvvvv-vvvv-4vvv-8vvv-vvvvvvvvvvvv',
+        noteIds: [],
+      },
+      remindedAt: null,
+      ratings: { 'discord:1111111111111111': 'up' },
+      version: 7,
+      updatedAt: '2026-03-09T10:46:00.000Z',
+      timings: { firstActionMs: 15 * 60_000, resolvedMs: 40 * 60_000 },
+    },
+    verifiedHits: 2,
+  }),
+  // A later question answered with that verified answer.
+  fullRecord({
+    id: '77777777-7777-4777-8777-777777777777',
+    question: 'diferença entre overfitting e underfitting',
+    answer: 'Underfitting é o contrário: o modelo não aprende nem o treino. Veja https://youtu.be/abc123?t=61',
+    kind: 'verified',
+    promptVersion: '2026-11-26.1+verificada.1',
+    createdAt: '2026-03-10T08:00:00.000Z',
+    verified: { id: 'vvvvvvvv-vvvv-4vvv-8vvv-vvvvvvvvvvvv', similarity: 0.91, method: 'lexical' },
   }),
 ];
 
@@ -430,6 +482,25 @@ describe('the Markdown report escapes student and LLM text', () => {
     expect(html).toContain('negrito');
   });
 
+  it('a case\'s details, TA answer and closing reason are escaped like the answer (the human loop)', () => {
+    const withCase = RECORDS.find((r) => r.case) as FullRecord;
+    const base = withCase.case!;
+    const hostileCase = fullRecord({
+      ...withCase,
+      id: '99999999-9999-4999-8999-999999999999',
+      case: {
+        ...base,
+        requesters: [{ ...base.requesters[0]!, details: '<img src=x onerror=alert(6)>\n---\n# forjado' }],
+        resolution: { ...base.resolution!, text: '<script>alert(7)</script> ![pixel](https://evil.example/p.png)' },
+      },
+    });
+    const html = render(toMarkdown([hostileCase, RECORDS[0] as FullRecord]));
+    expect(html).not.toMatch(/<(img|script|h1)\b/);
+    expect(html.match(/<hr>/g)).toHaveLength(2);
+    expect(html).toContain('alert(6)');
+    expect(html).toContain('alert(7)');
+  });
+
   it('an answer that opens with an unclosed code fence starts on its own line, and its fence is closed', () => {
     const code = fullRecord({ id: '88888888-8888-4888-8888-888888888888', answer: '```python\nmodel.fit(x)\n\n---\n**Pergunta 98**: x' });
     const md = toMarkdown([code, RECORDS[0] as FullRecord]);
@@ -484,7 +555,7 @@ describe('npm run export (CLI)', () => {
     await store.close();
     expect(result.stdout).toBe(toJsonl(records));
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { number: number; annotation: string | null; votes: { down: number } });
-    expect(lines.map((l) => l.number)).toEqual([1, 2, 3, 4, 5]);
+    expect(lines.map((l) => l.number)).toEqual(RECORDS.map((_, i) => i + 1));
     expect(lines[0]).toMatchObject({ annotation: 'P', votes: { down: 1 } });
     for (const raw of [...RAW_IDS, 'sal-do-teste-de-export']) {
       expect(result.stdout).not.toContain(raw);

@@ -14,8 +14,8 @@ import {
   SlashCommandBuilder,
   type ChatInputCommandInteraction,
 } from 'discord.js';
-import { type AskOutcome, MAX_QUESTION_CHARS, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
-import { asPlainMessages, renderAnswer, renderNotice, renderPlainAnswer, renderProgress, type DiscordMessage } from '../cards.js';
+import { type AskOutcome, LOOP_MESSAGES, MAX_QUESTION_CHARS, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
+import { asPlainMessages, renderAnswer, renderDelivery, renderNotice, renderPlainAnswer, renderProgress, type DiscordMessage } from '../cards.js';
 import { logUser, NO_MENTIONS, toOptions, type HandlerContext } from '../context.js';
 import { describeError, isRefusedMessage, isUnknownInteraction } from '../errors.js';
 import { ThrottledEditor } from '../streaming.js';
@@ -95,7 +95,9 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
         const { result, recorded } = outcome;
         const followUp = (message: DiscordMessage) =>
           interaction.followUp({ ...toOptions(message), ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
-        const rendered = renderAnswer(result, { votes: recorded });
+        // With the human loop on, a "not found" answer offers "Chamar um monitor" (cards.ts).
+        const escalate = ctx.humanLoop !== undefined;
+        const rendered = renderAnswer(result, { votes: recorded, escalate });
         let continuations = rendered.continuations;
         let plainText = false;
         try {
@@ -104,7 +106,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
           if (!isRefusedMessage(err)) throw err;
           // Discord refused the embed: the same answer and links as plain text beat an error.
           ctx.logger.warn({ user, answerId: result.id, err: describeError(err) }, 'discord: the rendered answer was refused; sending it as plain text');
-          const [first, ...rest] = renderPlainAnswer(result, { votes: recorded });
+          const [first, ...rest] = renderPlainAnswer(result, { votes: recorded, escalate });
           await interaction.editReply(toOptions(first!));
           continuations = rest;
           plainText = true;
@@ -141,6 +143,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
           },
           'discord: question answered',
         );
+        await showPendingAnswers(interaction, ctx);
         return;
       }
       case 'rate-limited':
@@ -163,6 +166,17 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
       .editReply(toOptions(renderNotice(MESSAGES.failed)))
       .catch((again: unknown) => ctx.logger.error({ user, err: describeError(again) }, 'discord: could not send the error message either'));
   }
+}
+
+/**
+ * TAs' answers that could not reach this student (DMs closed) are shown now, privately, after
+ * their answer (the human loop). A failure leaves them for the next question.
+ */
+async function showPendingAnswers(interaction: ChatInputCommandInteraction, ctx: HandlerContext): Promise<void> {
+  if (!ctx.humanLoop) return;
+  await ctx.humanLoop.deliverNotices('discord', interaction.user.id, async (view) => {
+    await interaction.followUp({ ...toOptions(renderDelivery(view, { intro: LOOP_MESSAGES.deliveredNoticeIntro })), flags: MessageFlags.Ephemeral });
+  });
 }
 
 /**

@@ -6,7 +6,9 @@
  */
 import type { ButtonInteraction, ModalSubmitInteraction } from 'discord.js';
 import type { HandlerContext } from '../context.js';
+import * as caseRating from './caseRating.js';
 import * as comment from './comment.js';
+import * as escalate from './escalate.js';
 import * as vote from './vote.js';
 
 export interface Component<I, A> {
@@ -25,7 +27,7 @@ function route<I extends { customId: string }, A>(component: Component<I, A>): C
 }
 
 /** Components that are buttons. */
-export const buttons: readonly ComponentRoute<ButtonInteraction>[] = [route(vote), route(comment)];
+export const buttons: readonly ComponentRoute<ButtonInteraction>[] = [route(vote), route(comment), route(escalate), route(caseRating)];
 
 /** Components that are modals (submitted). */
-export const modals: readonly ComponentRoute<ModalSubmitInteraction>[] = [route(comment)];
+export const modals: readonly ComponentRoute<ModalSubmitInteraction>[] = [route(comment), route(escalate)];

@@ -2,9 +2,11 @@
 import type { App } from '@slack/bolt';
 import { registerActions } from './actions/index.js';
 import { registerCommands } from './commands/index.js';
+import { registerViews } from './views/index.js';
 import type { ListenerContext } from '../context.js';
 
 export function registerListeners(app: App, ctx: ListenerContext): void {
   registerCommands(app, ctx);
   registerActions(app, ctx);
+  registerViews(app, ctx);
 }

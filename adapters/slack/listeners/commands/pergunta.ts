@@ -39,7 +39,7 @@ export function perguntaCommand(ctx: ListenerContext) {
     }
 
     const { result, recorded } = outcome;
-    const message = renderAnswer(result, { feedback: recorded, askedBy: command.user_id });
+    const message = renderAnswer(result, { feedback: recorded, askedBy: command.user_id, forward: ctx.humanLoop !== undefined });
     try {
       await respond({ response_type: ctx.config.SLACK_RESPONSE_TYPE, ...message });
       ctx.logger.info({ answerId: result.id, kind: result.kind, blocks: message.blocks.length, recorded }, 'slack answer sent');
