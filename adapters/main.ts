@@ -14,11 +14,12 @@ import { watchLauncher } from '../src/cli/launcher.js';
 import { configuredAdapters } from '../src/config.js';
 import { createCore } from '../src/core.js';
 import { EXIT } from '../src/errors.js';
-import { collectInsights } from '../src/insights/collect.js';
+import { collectInsights, insightsSource } from '../src/insights/collect.js';
 import { startDashboard, type Dashboard } from '../src/insights/dashboard.js';
 import { buildDigest } from '../src/insights/digest.js';
 import { renderReportHtml } from '../src/insights/html.js';
 import { catalogFromIndex } from '../src/insights/lectures.js';
+import { setupHumanLoop } from '../src/humanloop/setup.js';
 import { createFeedbackStore } from '../src/store/createStore.js';
 
 const program = createProgram('start', 'Run every chat adapter whose credentials are set (Discord, Slack), in one process.');
@@ -46,8 +47,10 @@ void runProgram(program, async ({ config, logger }) => {
   const core = await createCore(config, logger);
   const store = await createFeedbackStore({ url: config.STORE_URL, salt: config.USER_ID_SALT, journalDir: config.STORE_JOURNAL_DIR, logger });
   logger.info({ store: store.description }, 'feedback store ready');
+  const loop = await setupHumanLoop({ config, logger, store, embedder: core.embedder, videos: core.index.videos, adapters: wanted });
+  core.answers.useKnowledge(loop.knowledge);
   const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, botServiceOptions(config));
-  const deps: AdapterDeps = { config, logger, bot, store };
+  const deps: AdapterDeps = { config, logger, bot, store, ...(loop.loop ? { humanLoop: loop.loop } : {}) };
 
   const running: RunningAdapter[] = [];
   let dashboard: Dashboard | null = null;
@@ -65,6 +68,7 @@ void runProgram(program, async ({ config, logger }) => {
       running.push(await startSlack(deps));
     }
     const lectures = catalogFromIndex(core.index);
+    const insights = insightsSource(store);
     if (config.DASHBOARD_TOKEN) {
       dashboard = await startDashboard({
         token: config.DASHBOARD_TOKEN,
@@ -73,7 +77,7 @@ void runProgram(program, async ({ config, logger }) => {
         logger,
         // Gaps grouped by their words: rebuilding the page must not compete with answering students.
         build: async () =>
-          renderReportHtml(await collectInsights(store, { now: new Date(), timeZone: config.COURSE_TIMEZONE, lectures, embedder: null, logger })),
+          renderReportHtml(await collectInsights(insights, { now: new Date(), timeZone: config.COURSE_TIMEZONE, lectures, embedder: null, logger })),
       });
       logger.info({ url: dashboard.url }, 'live page on: the report for TAs, behind DASHBOARD_TOKEN');
     } else {
@@ -84,12 +88,13 @@ void runProgram(program, async ({ config, logger }) => {
       digest = scheduleDigest({
         config,
         logger,
-        build: (now) => buildDigest(store, { now, timeZone: config.COURSE_TIMEZONE, lectures, embedder: core.embedder, logger }),
+        build: (now) => buildDigest(insights, { now, timeZone: config.COURSE_TIMEZONE, lectures, embedder: core.embedder, logger }),
       });
     }
   } catch (err) {
     await stopInsights();
     await Promise.allSettled(running.map((a) => a.stop()));
+    await loop.stop();
     await store.close();
     await core.close();
     throw err;
@@ -119,6 +124,7 @@ void runProgram(program, async ({ config, logger }) => {
         .then(() => Promise.allSettled(running.map((a) => a.stop())))
         .then(async (results) => {
           for (const r of results) if (r.status === 'rejected') logger.error({ err: String(r.reason) }, 'adapter did not stop cleanly');
+          await loop.stop();
           await store.close();
           await core.close();
           logger.info('stopped');

@@ -20,6 +20,7 @@ const COMMANDS = {
   evaluate: ['src/cli/evaluate.js', 'judge the recorded answers with the LLM judge'],
   'eval:retrieval': ['src/cli/evalRetrieval.js', 'retrieval quality on labelled questions'],
   'eval:answers': ['src/cli/evalAnswers.js', 'answer quality on labelled questions (not found, links, judge)'],
+  'eval:verified': ['src/cli/evalVerified.js', 'calibrate the verified-answer thresholds on labelled question pairs'],
   start: ['adapters/main.js', 'run the chat adapters whose credentials are set (the bot)'],
   'discord:register': ['adapters/discord/register.js', 'register /pergunta with Discord'],
 };

@@ -90,6 +90,17 @@ const schema = z.object({
   DASHBOARD_HOST: z.string().default('127.0.0.1'),
   DIGEST_CRON: z.string().optional(),
   SLACK_DIGEST_CHANNEL: z.string().optional(),
+  // The human loop (docs/human-loop.md).
+  SLACK_ESCALATION_CHANNEL: z
+    .string()
+    .regex(/^[CG][A-Z0-9]{6,}$/, 'must be a Slack channel id such as C0123ABCD (channel details → About → Channel ID), not its name')
+    .optional(),
+  ESCALATION_SHOW_NAMES: bool.default(false),
+  ESCALATION_REMINDER_HOURS: num(0.1, 24 * 30).default(24),
+  OUTBOX_POLL_SECONDS: num(0.2, 3600).default(5),
+  VERIFIED_ANSWERS: bool.default(true),
+  VERIFIED_MIN_SIMILARITY: num(0, 1).default(0.93),
+  VERIFIED_MIN_LEXICAL_SIMILARITY: num(0, 1).default(0.85),
 
   LOG_LEVEL: z.enum(['trace', 'debug', 'info', 'warn', 'error', 'fatal', 'silent']).default('info'),
   LOG_FORMAT: z.enum(['pretty', 'json']).optional(),
@@ -167,7 +178,9 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env, envFile = path.
     const cronProblem = cronPatternProblem(raw.DIGEST_CRON, isValidTimeZone(raw.COURSE_TIMEZONE) ? raw.COURSE_TIMEZONE : undefined);
     if (cronProblem) problems.push(`DIGEST_CRON: ${cronProblem} (got ${JSON.stringify(raw.DIGEST_CRON)}; e.g. "0 8 * * 1", Mondays at 08:00)`);
     if (!raw.SLACK_BOT_TOKEN) problems.push('SLACK_BOT_TOKEN is required when DIGEST_CRON is set (the digest is posted to Slack)');
-    if (!raw.SLACK_DIGEST_CHANNEL) problems.push('SLACK_DIGEST_CHANNEL is required when DIGEST_CRON is set (the TAs\' channel the digest is posted to)');
+    if (!raw.SLACK_DIGEST_CHANNEL && !raw.SLACK_ESCALATION_CHANNEL) {
+      problems.push('SLACK_DIGEST_CHANNEL is required when DIGEST_CRON is set (the TAs\' channel the digest is posted to; SLACK_ESCALATION_CHANNEL serves when set)');
+    }
   }
   const linkDomains = list(raw.ANSWER_LINK_DOMAINS).map((entry) => ({ entry, domain: linkDomain(entry) }));
   for (const { entry, domain } of linkDomains) {

@@ -94,7 +94,8 @@ export interface Reference {
   closest?: boolean;
 }
 
-export type AnswerKind = 'llm' | 'extractive' | 'not-found';
+/** `verified`: the question matched an answer a TA wrote or approved (src/humanloop/). */
+export type AnswerKind = 'llm' | 'extractive' | 'not-found' | 'verified';
 
 /** Milliseconds spent per stage of answering. */
 export interface Timings {
@@ -142,4 +143,28 @@ export interface AnswerResult {
   turn: number | null;
   /** The evidence on whether the lectures cover the question (absent when the retriever keeps none). */
   coverage?: CoverageEstimate;
+  /** Kind `verified`: the TA-verified answer that answered the question (src/humanloop/). */
+  verified?: {
+    id: string;
+    /** 0–1, see VerifiedHit. */
+    similarity: number;
+    method: 'dense' | 'lexical';
+    /** The question the TA answered. */
+    question: string;
+    /** When the TA wrote or approved it. */
+    at: string;
+  };
+  /** TA notes pinned to lecture moments this answer cites ("Nota do monitor: …"). */
+  notes?: StaffNoteView[];
+}
+
+/** A TA's note on a lecture moment, as shown with an answer that cites it. */
+export interface StaffNoteView {
+  id: string;
+  text: string;
+  videoId: string;
+  title: string;
+  start: number;
+  end: number;
+  url: string;
 }

@@ -58,7 +58,8 @@ export async function deliverAnswer(ctx: HandlerContext, target: AnswerTarget, i
     switch (outcome.status) {
       case 'answered': {
         const { result, recorded } = outcome;
-        const renderOptions = { votes: recorded, ...(opts.askedBy ? { askedBy: opts.askedBy } : {}) };
+        // With the human loop on, a "not found" answer offers "Chamar um monitor" (cards.ts).
+        const renderOptions = { votes: recorded, escalate: ctx.humanLoop !== undefined, ...(opts.askedBy ? { askedBy: opts.askedBy } : {}) };
         const rendered = renderAnswer(result, renderOptions);
         let continuations = rendered.continuations;
         let plainText = false;

@@ -22,14 +22,18 @@ import {
 import {
   type AnswerResult,
   CLOSEST_MOMENTS_HEADING,
+  clockRange,
+  type DeliveryView,
   excerptTag,
   formatClock,
   isolate,
+  LOOP_MESSAGES,
   MESSAGES,
   plainReferences,
   type Reference,
   showsClosestMoments,
   splitText,
+  type StaffNoteView,
   titleLine,
   truncate,
 } from '../../src/bot/index.js';
@@ -83,9 +87,15 @@ export const LABELS = {
   askedBy: (userId: string) => `Pergunta de <@${userId}>`,
   answeredInThread: (threadId: string) => `Respondendo no tópico <#${threadId}>: a conversa continua lá (mencione o bot ou use “Perguntar mais”).`,
   threadName: (question: string) => question,
+  escalate: 'Chamar um monitor',
+  escalateModalTitle: 'Chamar um monitor',
+  staffNote: `📌 ${LOOP_MESSAGES.staffNoteLabel}`,
+  taAnswerFooter: 'Avalie a resposta do monitor: 👍 ou 👎',
 } as const;
 
-const COLORS = { answer: 0x3b82f6, notFound: 0x9ca3af, progress: 0x93c5fd } as const;
+const COLORS = { answer: 0x3b82f6, notFound: 0x9ca3af, progress: 0x93c5fd, verified: 0x16a34a, closed: 0x9ca3af } as const;
+/** Staff notes shown with one answer at most. */
+const MAX_NOTES = 2;
 
 export type MessageRow = APIActionRowComponent<APIComponentInMessageActionRow>;
 
@@ -119,11 +129,11 @@ function isLinkable(url: string): boolean {
 }
 
 /**
- * `• [1, 3] [Título](url) · 16:28–22:47`, the title shortened to `titleMax` characters. A URL
- * too long for Discord is left out, and the line says so.
+ * `• [1, 3] [Título](url) · 16:28–22:47` (`· 3:03` for a TA's link to a moment), the title
+ * shortened to `titleMax` characters. A URL too long for Discord is left out, and the line says so.
  */
 export function referenceLine(ref: Reference, titleMax: number = LINK_TEXT_MAX): string {
-  const range = `${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  const range = clockRange(ref.start, ref.end);
   if (isLinkable(ref.url)) return `• ${excerptTag(ref)}${maskedLink(ref.title, ref.url, titleMax)} · ${range}`;
   const note = /^https?:\/\//i.test(ref.url) ? ` (${MESSAGES.linkTooLong})` : '';
   return `• ${excerptTag(ref)}${linkText(ref.title, titleMax)} · ${range}${note}`;
@@ -179,18 +189,19 @@ function layoutReferences(
   budget: number,
   moreBudget: number,
   heading: string = LABELS.references,
+  maxFields: number = DISCORD_LIMITS.embedFields,
 ): ReferenceLayout {
   if (references.length === 0) return { first: [], more: [] };
   const linesWith = (titleMax: number) => references.map((ref) => truncate(referenceLine(ref, titleMax), DISCORD_LIMITS.fieldValue));
   for (const titleMax of TITLE_LENGTHS) {
     const lines = linesWith(titleMax);
-    const packed = packFields(lines, budget, heading);
+    const packed = packFields(lines, budget, heading, maxFields);
     if (packed.used === lines.length) return { first: packed.fields, more: [] };
   }
   const lines = linesWith(SHORTEST_TITLE);
   const noteRoom = LABELS.moreReferences(lines.length).length + 1 + LABELS.referencesMore.length;
   // One field is kept free for the note, in case it does not fit in the last one.
-  const { fields: first, used } = packFields(lines, budget - noteRoom, heading, DISCORD_LIMITS.embedFields - 1);
+  const { fields: first, used } = packFields(lines, budget - noteRoom, heading, maxFields - 1);
   const note = LABELS.moreReferences(lines.length - used);
   const last = first.at(-1);
   if (last && last.value.length + 1 + note.length <= DISCORD_LIMITS.fieldValue) last.value += `\n${note}`;
@@ -204,6 +215,21 @@ function layoutReferences(
     rest = rest.slice(Math.max(1, packed.used));
   }
   return { first, more };
+}
+
+/**
+ * Reference fields within `budget` in one message (a TA's answer is one message): the longest
+ * titles that let all fit, else the shortest titles and as many as fit (the TA's own text still
+ * holds every link it had).
+ */
+function referencesWithin(references: readonly Reference[], budget: number): APIEmbedField[] {
+  if (references.length === 0) return [];
+  for (const titleMax of TITLE_LENGTHS) {
+    const lines = references.map((ref) => truncate(referenceLine(ref, titleMax), DISCORD_LIMITS.fieldValue));
+    const packed = packFields(lines, budget, LABELS.references);
+    if (packed.used === lines.length || titleMax === SHORTEST_TITLE) return packed.fields;
+  }
+  return [];
 }
 
 function linkButtonRow(references: readonly Reference[]): MessageRow | null {
@@ -241,11 +267,29 @@ export function everywhereRow(answerId: string): MessageRow {
   };
 }
 
-export function commentRow(answerId: string): MessageRow {
+/** "Chamar um monitor" (the human loop); `messageId`: the public answer a TA's reply should reply to. */
+export function escalateButton(answerId: string, messageId?: string | null): APIButtonComponent {
+  return { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.escalate(answerId, messageId), emoji: { name: '🙋' }, label: LABELS.escalate };
+}
+
+/** After 👎: "Deixar comentário", and "Chamar um monitor" when the human loop is on. */
+export function commentRow(answerId: string, escalate?: { messageId: string | null }): MessageRow {
   return {
     type: ComponentType.ActionRow,
     components: [
       { type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customIds.comment(answerId), emoji: { name: '✍️' }, label: LABELS.leaveComment },
+      ...(escalate ? [escalateButton(answerId, escalate.messageId)] : []),
+    ],
+  };
+}
+
+/** 👍/👎 on a TA's answer delivered to a student. */
+export function caseRatingRow(caseId: string): MessageRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.caseRating('up', caseId), emoji: { name: '👍' }, label: LABELS.voteUp },
+      { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.caseRating('down', caseId), emoji: { name: '👎' }, label: LABELS.voteDown },
     ],
   };
 }
@@ -257,22 +301,53 @@ export interface AnswerRenderOptions {
   followUp?: boolean;
   /** A line above the embed naming who asked (answers posted in a thread as the bot's own messages). */
   askedBy?: string;
+  /** The human loop is on: a "not found" answer offers "Chamar um monitor". */
+  escalate?: boolean;
+}
+
+/**
+ * 👍/👎 and "Perguntar mais" under an answer; with the human loop on (`escalate`), a "not found"
+ * answer adds "Chamar um monitor": the student the lectures could not help is the one who most
+ * needs a TA, and needs no 👎 first. A lecture-filtered "not found" also gets "Buscar em todas as
+ * aulas".
+ */
+function feedbackRows(result: AnswerResult, opts: AnswerRenderOptions): MessageRow[] {
+  if (!opts.votes) return [];
+  const row = voteRow(result.id, { followUp: opts.followUp ?? true });
+  if (opts.escalate && result.kind === 'not-found') row.components.push(escalateButton(result.id));
+  const rows = [row];
+  if (result.kind === 'not-found' && result.lectureFilter) rows.push(everywhereRow(result.id));
+  return rows;
+}
+
+/** "📌 Nota do monitor" fields: the note and the lecture moment it is pinned to. */
+function noteFields(notes: readonly StaffNoteView[]): APIEmbedField[] {
+  return notes.slice(0, MAX_NOTES).map((note) => {
+    const moment = isLinkable(note.url) ? maskedLink(`${note.title} · ${clockRange(note.start, note.end)}`, note.url) : linkText(note.title);
+    const suffix = `\n— ${moment}`;
+    return { name: LABELS.staffNote, value: `${truncate(note.text, DISCORD_LIMITS.fieldValue - suffix.length)}${suffix}`.slice(0, DISCORD_LIMITS.fieldValue) };
+  });
 }
 
 /**
  * The final reply for an answer. `votes: false` leaves out the 👍/👎 row and "Perguntar mais"
  * (when the answer could not be recorded, a vote would only fail and a follow-up would have no
- * conversation). A lecture-filtered search that found nothing gets "Buscar em todas as aulas".
+ * conversation). `escalate: true` (the human loop is on) adds "Chamar um monitor" to a
+ * "not-found" answer's row. A lecture-filtered search that found nothing gets "Buscar em todas
+ * as aulas".
  */
 export function renderAnswer(result: AnswerResult, opts: AnswerRenderOptions): RenderedAnswer {
-  const color = result.kind === 'not-found' ? COLORS.notFound : COLORS.answer;
+  const color = result.kind === 'not-found' ? COLORS.notFound : result.kind === 'verified' ? COLORS.verified : COLORS.answer;
   const title = questionTitle(result.question);
   const notices = result.notices.join(' · ');
   const text = result.answer.trim();
+  const author = result.kind === 'verified' ? { name: LOOP_MESSAGES.verifiedLabel } : undefined;
+  // Staff notes go after the references, in the reply; they are few and short (MAX_NOTES).
+  const notes = noteFields(result.notes ?? []);
 
   // Reserve room for the longest footer the reply may get, so the budget holds whichever is used.
   const longestFooter = truncate(notices ? `${notices} · ${LABELS.continues}` : LABELS.continues, DISCORD_LIMITS.footer);
-  const fixed = title.length + longestFooter.length;
+  const fixed = title.length + longestFooter.length + (author?.name.length ?? 0) + fieldsLength(notes);
   const partFooter = LABELS.part(99, 99).length;
   const references = layoutReferences(
     result.references,
@@ -280,16 +355,19 @@ export function renderAnswer(result: AnswerResult, opts: AnswerRenderOptions): R
     DISCORD_LIMITS.embedTotal - partFooter,
     // A "not found" may offer the closest moments: headed as such, never as the answer's references.
     showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : LABELS.references,
+    DISCORD_LIMITS.embedFields - notes.length,
   );
   const budget = Math.max(200, Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - fixed - fieldsLength(references.first)));
+  const fields = [...references.first, ...notes];
 
   const [first = '', ...rest] = splitAnswer(text, budget);
   const footer = rest.length > 0 ? (notices ? `${notices} · ${LABELS.continues}` : LABELS.continues) : notices;
   const embed: APIEmbed = {
     color,
+    ...(author ? { author } : {}),
     ...(title ? { title } : {}),
     description: first || '…',
-    ...(references.first.length > 0 ? { fields: references.first } : {}),
+    ...(fields.length > 0 ? { fields } : {}),
     ...(footer ? { footer: { text: truncate(footer, DISCORD_LIMITS.footer) } } : {}),
   };
 
@@ -313,14 +391,6 @@ export function renderAnswer(result: AnswerResult, opts: AnswerRenderOptions): R
   ];
   const content = opts.askedBy ? LABELS.askedBy(opts.askedBy) : null;
   return { message: { content, embeds: [embed], components }, continuations };
-}
-
-/** 👍/👎 with "Perguntar mais", and "Buscar em todas as aulas" after a lecture-filtered "not found". */
-function feedbackRows(result: AnswerResult, opts: AnswerRenderOptions): MessageRow[] {
-  if (!opts.votes) return [];
-  const rows = [voteRow(result.id, { followUp: opts.followUp ?? true })];
-  if (result.kind === 'not-found' && result.lectureFilter) rows.push(everywhereRow(result.id));
-  return rows;
 }
 
 /**
@@ -352,7 +422,8 @@ const MAX_PLAIN_ANSWER_PARTS = 4;
  * Links are written `<url>` (clickable, without a preview).
  */
 export function renderPlainAnswer(result: AnswerResult, opts: AnswerRenderOptions): DiscordMessage[] {
-  const question = `**${literalWithin(result.question.replace(/\s+/g, ' ').trim(), 300)}**`;
+  const label = result.kind === 'verified' ? `${LOOP_MESSAGES.verifiedLabel}\n` : '';
+  const question = `${label}**${literalWithin(result.question.replace(/\s+/g, ' ').trim(), 300)}**`;
   const notices = result.notices.map((notice) => `-# ${literal(notice)}`).join('\n');
   const head = `${opts.askedBy ? `${LABELS.askedBy(opts.askedBy)}\n` : ''}${question}\n\n`;
   let parts = splitText(result.answer, DISCORD_LIMITS.content, DISCORD_LIMITS.content - head.length);
@@ -366,7 +437,11 @@ export function renderPlainAnswer(result: AnswerResult, opts: AnswerRenderOption
     title: literal,
     link: (url) => (isLinkable(url) ? `<${url}>` : null),
   });
-  const tail = [notices, references].filter((t) => t !== '').join('\n\n');
+  const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note) => {
+    const link = isLinkable(note.url) ? ` — <${note.url}>` : '';
+    return `**${LABELS.staffNote}**: ${literal(truncate(note.text.replace(/\s+/g, ' '), 600))}\n${literal(titleLine(note.title, 150))} · ${clockRange(note.start, note.end)}${link}`;
+  });
+  const tail = [notices, references, ...notes].filter((t) => t !== '').join('\n\n');
   const contents = [...parts, ...(tail ? splitText(tail, DISCORD_LIMITS.content) : [])];
   return contents.map((content, i) => ({ content, embeds: [], components: i === 0 ? feedbackRows(result, opts) : [] }));
 }
@@ -375,7 +450,7 @@ export function renderPlainAnswer(result: AnswerResult, opts: AnswerRenderOption
 export function asPlainMessages(message: DiscordMessage): DiscordMessage[] {
   const text = [
     message.content ?? '',
-    ...message.embeds.flatMap((e) => [e.title ?? '', e.description ?? '', ...(e.fields ?? []).map((f) => `**${f.name}**\n${f.value}`), e.footer?.text ?? '']),
+    ...message.embeds.flatMap((e) => [e.author?.name ?? '', e.title ?? '', e.description ?? '', ...(e.fields ?? []).map((f) => `**${f.name}**\n${f.value}`), e.footer?.text ?? '']),
   ]
     .filter((t) => t.trim() !== '')
     .join('\n\n');
@@ -398,6 +473,50 @@ export function renderProgress(question: string, textSoFar: string, askedBy?: st
     ],
     components: [],
   };
+}
+
+/**
+ * A TA's answer (or an endorsement, or the closing of a request) as the student receives it:
+ * labelled "✅ Resposta do monitor", the question as title, the TA's lecture links as references
+ * and link buttons, and 👍/👎 on the TA's answer. `mention`: the student's user id, pinged in the
+ * content (the sender limits allowed mentions to that user).
+ */
+export function renderDelivery(view: DeliveryView, opts: { mention?: string; intro?: string } = {}): DiscordMessage {
+  const title = questionTitle(view.question);
+  const footer = view.kind === 'closed' ? undefined : LABELS.taAnswerFooter;
+  const text = view.text.trim();
+  const fixed = view.label.length + title.length + (footer?.length ?? 0);
+  const fields = referencesWithin(view.references, DISCORD_LIMITS.embedTotal - fixed - Math.min(text.length, DISCORD_LIMITS.embedDescription));
+  const description = truncate(text, Math.max(200, Math.min(DISCORD_LIMITS.embedDescription, DISCORD_LIMITS.embedTotal - fixed - fieldsLength(fields)))) || '…';
+  const embed: APIEmbed = {
+    color: view.kind === 'closed' ? COLORS.closed : COLORS.verified,
+    author: { name: view.label },
+    ...(title ? { title } : {}),
+    description,
+    ...(fields.length > 0 ? { fields } : {}),
+    ...(footer ? { footer: { text: footer } } : {}),
+    timestamp: view.at,
+  };
+  const components: MessageRow[] = [];
+  const links = linkButtonRow(view.references);
+  if (links) components.push(links);
+  if (view.kind !== 'closed') components.push(caseRatingRow(view.caseId));
+  const content = [opts.mention ? `<@${opts.mention}>` : '', opts.intro ?? ''].filter(Boolean).join(' ');
+  return { content: content ? truncate(content, DISCORD_LIMITS.content) : null, embeds: [embed], components };
+}
+
+/**
+ * A delivery as plain messages, for when Discord refuses the embed: the mention and the text
+ * first, the 👍/👎 on the TA's answer under the last part (link buttons left out: their URL may be
+ * what was refused; the references stay as text).
+ */
+export function renderPlainDelivery(view: DeliveryView, opts: { mention?: string; intro?: string } = {}): DiscordMessage[] {
+  const rendered = renderDelivery(view, opts);
+  const parts = asPlainMessages({ ...rendered, components: [] });
+  const rating = rendered.components.filter((row) => row.components.some((c) => 'custom_id' in c));
+  const last = parts.at(-1);
+  if (last) last.components = rating;
+  return parts;
 }
 
 /** A short pt-BR message in place of an answer (errors, rate limit). Clears embeds and buttons. */

@@ -1,6 +1,6 @@
 /** What every interaction handler receives. */
 import type { MessageMentionOptions } from 'discord.js';
-import type { BotService, Config, FeedbackStore, Logger } from '../../src/bot/index.js';
+import type { BotService, Config, FeedbackStore, HumanLoop, Logger } from '../../src/bot/index.js';
 import type { DiscordMessage } from './cards.js';
 
 export interface HandlerContext {
@@ -10,6 +10,8 @@ export interface HandlerContext {
   store: FeedbackStore;
   /** Minimum gap between two streaming edits of one reply (ms). */
   editIntervalMs: number;
+  /** The human loop, when it is on ("Chamar um monitor", TAs' answers delivered here). */
+  humanLoop?: HumanLoop;
 }
 
 /** The bot never pings anyone: no @everyone/@here, roles, users or replied user. */

@@ -12,6 +12,11 @@
  *                                                             (components/followUp.ts)
  *   everywhere:<answerId> "Buscar em todas as aulas" after a lecture-filtered "not found"
  *                                                             (components/everywhere.ts)
+ *   escalate:<answerId>[:<messageId>]
+ *                         "Chamar um monitor", and the modal it opens; the message id is the
+ *                         public answer to reply to when the TA answers (components/escalate.ts)
+ *   caserate:up:<caseId>  👍 on a TA's answer delivered to the student (components/caseRating.ts)
+ *   caserate:down:<caseId>
  */
 import type { VoteValue } from '../../src/bot/index.js';
 
@@ -33,6 +38,23 @@ export const COMMENT_FIELD_ID = 'comentario';
 /** The text input of the follow-up modal. */
 export const FOLLOW_UP_FIELD_ID = 'pergunta';
 
+/** The text input of the "Chamar um monitor" modal. */
+export const ESCALATION_FIELD_ID = 'detalhes';
+
+export interface EscalateAction {
+  answerId: string;
+  /** The public answer message to reply to, when known. */
+  messageId: string | null;
+}
+
+export interface CaseRatingAction {
+  value: VoteValue;
+  caseId: string;
+}
+
+const SNOWFLAKE = /^\d{5,25}$/;
+const CASE_ID = /^[A-Za-z0-9-]{1,60}$/;
+
 const ANSWER_ID = /^[A-Za-z0-9_-]{1,80}$/;
 
 export const customIds = {
@@ -40,6 +62,8 @@ export const customIds = {
   comment: (answerId: string): string => `comment:${answerId}`,
   followUp: (answerId: string): string => `followup:${answerId}`,
   everywhere: (answerId: string): string => `everywhere:${answerId}`,
+  escalate: (answerId: string, messageId?: string | null): string => (messageId ? `escalate:${answerId}:${messageId}` : `escalate:${answerId}`),
+  caseRating: (value: VoteValue, caseId: string): string => `caserate:${value}:${caseId}`,
 };
 
 /** `<prefix>:<answerId>` → the answer id; null for anything else. */
@@ -57,6 +81,24 @@ export function parseFollowUpId(customId: string): AnswerAction | null {
 /** A custom_id written by `customIds.everywhere`; null for anything else. */
 export function parseEverywhereId(customId: string): AnswerAction | null {
   return parseAnswerId('everywhere', customId);
+}
+
+/** A custom_id written by `customIds.escalate`; null for anything else. */
+export function parseEscalateId(customId: string): EscalateAction | null {
+  const parts = customId.split(':');
+  if (parts[0] !== 'escalate' || !ANSWER_ID.test(parts[1] ?? '')) return null;
+  if (parts.length === 2) return { answerId: parts[1] as string, messageId: null };
+  if (parts.length === 3 && SNOWFLAKE.test(parts[2] ?? '')) return { answerId: parts[1] as string, messageId: parts[2] as string };
+  return null;
+}
+
+/** A custom_id written by `customIds.caseRating`; null for anything else. */
+export function parseCaseRatingId(customId: string): CaseRatingAction | null {
+  const parts = customId.split(':');
+  if (parts[0] === 'caserate' && parts.length === 3 && (parts[1] === 'up' || parts[1] === 'down') && CASE_ID.test(parts[2] ?? '')) {
+    return { value: parts[1], caseId: parts[2] as string };
+  }
+  return null;
 }
 
 /** A custom_id written by `customIds.vote`; null for anything else (an old or foreign id). */

@@ -10,6 +10,7 @@ import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction
 import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../src/bot/index.js';
 import { commands } from './commands/index.js';
 import { NO_MENTIONS, type HandlerContext } from './context.js';
+import { discordDeliveryHandlers } from './delivery.js';
 import { describeError, isTokenRefused } from './errors.js';
 import { onInteraction } from './events/interactionCreate.js';
 import { onMessage } from './events/messageCreate.js';
@@ -43,6 +44,7 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
     bot: deps.bot,
     store: deps.store,
     editIntervalMs: options.editIntervalMs ?? DEFAULT_EDIT_INTERVAL_MS,
+    ...(deps.humanLoop ? { humanLoop: deps.humanLoop } : {}),
   };
   const client = new Client({
     ...options.clientOptions,
@@ -105,6 +107,9 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
   }
   if (options.checkCommands ?? true) await checkRegistration(readyClient, config.DISCORD_GUILD_ID, deps);
   checkThreadPermissions(readyClient, deps);
+  // TAs' answers (written by this process or another one sharing the store) are delivered from here.
+  const stopDelivering = deps.humanLoop?.serve('discord', discordDeliveryHandlers(readyClient, ctx));
+  if (deps.humanLoop) logger.info({ pollSeconds: config.OUTBOX_POLL_SECONDS }, 'discord: delivering TAs\' answers to students (human loop)');
 
   const whenIdle = async (): Promise<void> => {
     while (inFlight.size > 0) await Promise.allSettled([...inFlight]);
@@ -121,6 +126,7 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
         const pending = inFlight.size;
         if (pending > 0) logger.info({ pending }, 'discord: waiting for interactions in flight');
         await whenIdle();
+        await stopDelivering?.();
         await client.destroy();
         logger.info('discord: stopped');
       })();

@@ -25,8 +25,11 @@ export const THREAD_PERMISSIONS = [
   ['ReadMessageHistory', PermissionFlagsBits.ReadMessageHistory],
 ] as const;
 
-/** The `permissions` of the invite link: everything above. */
-export const INVITE_PERMISSIONS = String(THREAD_PERMISSIONS.reduce((bits, [, bit]) => bits | bit, 0n));
+/** What the human loop adds: TAs' answers posted as replies in the students' channels (docs/human-loop.md). */
+const HUMAN_LOOP_PERMISSIONS = PermissionFlagsBits.SendMessages | PermissionFlagsBits.EmbedLinks;
+
+/** The `permissions` of the invite link: everything above, so one link serves both. */
+export const INVITE_PERMISSIONS = String(THREAD_PERMISSIONS.reduce((bits, [, bit]) => bits | bit, 0n) | HUMAN_LOOP_PERMISSIONS);
 
 /** Discord: "A thread has already been created for this message". */
 const THREAD_EXISTS = 160004;

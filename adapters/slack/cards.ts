@@ -13,12 +13,13 @@
 import type { types as slack } from '@slack/bolt';
 import {
   type AnswerResult,
+  clockRange,
   CLOSEST_MOMENTS_HEADING,
   excerptTag,
-  formatClock,
   isolate,
   type Label,
   LABEL_NAMES,
+  LOOP_MESSAGES,
   MESSAGES,
   plainReferences,
   type Reference,
@@ -70,9 +71,17 @@ export const SLACK_LABELS = {
   voteUpA11y: 'A resposta ajudou',
   voteDownA11y: 'A resposta não ajudou',
   annotate: 'Avaliar',
+  forward: '🙋 Encaminhar aos monitores',
+  forwardA11y: 'Encaminhar esta pergunta à fila dos monitores',
+  staffNote: `📌 ${LOOP_MESSAGES.staffNoteLabel}`,
 } as const;
 
+/** The "Encaminhar aos monitores" button's action id (the human loop; listeners/actions/forward.ts). */
+export const FORWARD_ACTION_ID = 'pergunta_escalate';
+
 const LABELS: readonly Label[] = ['C', 'P', 'I'];
+/** Staff notes shown with one answer at most. */
+const MAX_NOTES = 2;
 
 export interface SlackMessage {
   /** Fallback for notifications and clients that cannot show blocks. */
@@ -85,14 +94,16 @@ export interface RenderOptions {
   feedback: boolean;
   /** Slack user id of who asked, shown with the question. */
   askedBy?: string;
+  /** Offer "Encaminhar aos monitores" (the human loop is on). */
+  forward?: boolean;
 }
 
 /** Longest video title in a reference line, before escaping. */
 export const TITLE_MAX = 150;
 
-/** `Título · 16:28–22:47` as mrkdwn: the title literal (no formatting) and isolated. */
+/** `Título · 16:28–22:47` (`· 3:03` for a TA's moment) as mrkdwn: the title literal (no formatting) and isolated. */
 export function referenceLabel(ref: Reference): string {
-  return `${isolate(literalMrkdwn(titleLine(ref.title, TITLE_MAX)))} · ${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  return `${isolate(literalMrkdwn(titleLine(ref.title, TITLE_MAX)))} · ${clockRange(ref.start, ref.end)}`;
 }
 
 const REFERENCES_HEADING = `*${SLACK_LABELS.references}:*`;
@@ -178,7 +189,7 @@ function mrkdwnSection(text: string): SectionBlock {
   return { type: 'section', text: { type: 'mrkdwn', text, verbatim: true } };
 }
 
-function feedbackBlock(answerId: string): ActionsBlock {
+function feedbackBlock(answerId: string, forward: boolean): ActionsBlock {
   return {
     type: 'actions',
     block_id: FEEDBACK_BLOCK_ID,
@@ -206,6 +217,17 @@ function feedbackBlock(answerId: string): ActionsBlock {
           value: annotationValue(label, answerId),
         })),
       },
+      ...(forward
+        ? [
+            {
+              type: 'button' as const,
+              action_id: FORWARD_ACTION_ID,
+              text: { type: 'plain_text' as const, text: SLACK_LABELS.forward, emoji: true },
+              value: answerId,
+              accessibility_label: SLACK_LABELS.forwardA11y,
+            },
+          ]
+        : []),
     ],
   };
 }
@@ -221,6 +243,7 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}` }],
   };
   head.push(question);
+  if (result.kind === 'verified') head.push({ type: 'context', elements: [{ type: 'mrkdwn', text: `*${LOOP_MESSAGES.verifiedLabel}*` }] });
 
   if (result.notices.length > 0) {
     tail.push({
@@ -235,14 +258,18 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
     // found nothing, answered to a TA who can ask again without the prefix).
     tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(truncate(MESSAGES.searchEverywhereHint(result.question), 2000)) }] });
   }
-  const feedback = options.feedback ? [feedbackBlock(result.id)] : [];
+  const feedback = options.feedback ? [feedbackBlock(result.id, options.forward === true)] : [];
+  const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note): ContextBlock => ({
+    type: 'context',
+    elements: [{ type: 'mrkdwn', text: `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${mrkdwnLink(note.url, referenceLabel(note))}`, verbatim: true }],
+  }));
   // A "not found" may offer the closest moments: headed as such, never as the answer's references.
   const heading = showsClosestMoments(result) ? CLOSEST_MOMENTS_HEADING : SLACK_LABELS.references;
   // At least one block is left for the answer.
   if (result.references.length > 0) {
-    tail.push(...referenceSections(result.references, SLACK_LIMITS.blocks - head.length - tail.length - feedback.length - 1, heading));
+    tail.push(...referenceSections(result.references, SLACK_LIMITS.blocks - head.length - tail.length - notes.length - feedback.length - 1, heading));
   }
-  tail.push(...feedback);
+  tail.push(...notes, ...feedback);
 
   const room = Math.max(1, SLACK_LIMITS.blocks - head.length - tail.length);
   let chunks = mrkdwnChunks(result.answer);
@@ -268,9 +295,11 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
  */
 export function renderPlainAnswer(result: AnswerResult, options: Pick<RenderOptions, 'askedBy'>): { text: string } {
   const asker = options.askedBy ? ` <@${options.askedBy}>` : '';
-  const question = `*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}`;
-  const hint = result.kind === 'not-found' && result.lectureFilter ? [MESSAGES.searchEverywhereHint(result.question)] : [];
-  const notices = [...result.notices, ...hint].map((notice) => escapeMrkdwn(truncate(notice, 500))).join('\n');
+  const label = result.kind === 'verified' ? `*${LOOP_MESSAGES.verifiedLabel}*\n` : '';
+  const question = `${label}*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}`;
+  const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note) => `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${referenceLabel(note)}`);
+  const hint = result.kind === 'not-found' && result.lectureFilter ? [escapeMrkdwn(truncate(MESSAGES.searchEverywhereHint(result.question), 500))] : [];
+  const notices = [...result.notices.map((notice) => escapeMrkdwn(truncate(notice, 500))), ...hint, ...notes].join('\n');
   const link = (url: string) => {
     const escaped = mrkdwnUrl(url);
     return escaped.length <= SLACK_LIMITS.linkUrl ? `<${escaped}>` : null;

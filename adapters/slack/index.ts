@@ -23,6 +23,7 @@ import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../
 import type { ListenerContext } from './context.js';
 import { errorText, listenProblem, refusedTokenReason } from './errors.js';
 import { guardRequestBodies, MAX_BODY_BYTES, type HttpGuardOptions } from './httpGuard.js';
+import { checkEscalationChannel, slackLoopHandlers } from './humanLoop.js';
 import { registerListeners } from './listeners/index.js';
 import { createBoltLogger } from './logging.js';
 import { checkScopes } from './scopes.js';
@@ -126,6 +127,7 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
     bot,
     config,
     logger,
+    ...(deps.humanLoop ? { humanLoop: deps.humanLoop } : {}),
     track(name, listener) {
       return async (args) => {
         const done = inFlight.begin();
@@ -173,6 +175,13 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
     });
   }
   const port = server ? (server.address() as AddressInfo).port : null;
+  // The human loop: cases (from this process or another one sharing the store) are posted here.
+  const escalationChannel = config.SLACK_ESCALATION_CHANNEL;
+  let stopCases: (() => Promise<void>) | undefined;
+  if (deps.humanLoop && escalationChannel) {
+    await checkEscalationChannel(app.client, escalationChannel, logger);
+    stopCases = deps.humanLoop.serve('slack', slackLoopHandlers(app.client, escalationChannel, logger));
+  }
   logger.info(
     { mode, ...(port !== null ? { port, path: '/slack/events' } : {}), annotators: config.SLACK_ANNOTATOR_IDS.length || 'anyone' },
     'slack adapter started',
@@ -192,6 +201,7 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
       );
       const pending = inFlight.size;
       await inFlight.idle();
+      await stopCases?.();
       // Keep-alive connections would otherwise hold server.close() open.
       server?.closeAllConnections();
       await closing;

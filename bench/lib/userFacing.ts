@@ -44,6 +44,7 @@ import { isCondenseRequest } from '../../test/helpers/conversationLlm.js';
 import { writeTinyModel } from '../../test/helpers/tinyModel.js';
 import { syntheticVideo, type Vocabulary } from './corpus.js';
 import { lectureSrt } from './ingestBench.js';
+import { benchHumanLoop, LOOP_GOALS, type HumanLoopBenchResult } from './humanLoopBench.js';
 import { collectGarbage, summarize, type LatencyStats } from './stats.js';
 import type { Maybe } from './types.js';
 
@@ -63,9 +64,25 @@ export interface UserFacingSettings {
   reingestRounds: number;
   /** Follow-ups timed ("Perguntar mais" on answers of the first-text run), after one untimed. */
   followUps: number;
+  /** The human loop: cases answered in one process, across two, and verified answers matched against. */
+  loopCases: number;
+  loopCrossProcessCases: number;
+  loopPollSeconds: number;
+  loopVerified: number;
 }
 
-export const DEFAULT_USER_FACING: UserFacingSettings = { questions: 50, warmup: 3, largeWindows: 2000, llmFirstTokenMs: 40, reingestRounds: 3, followUps: 10 };
+export const DEFAULT_USER_FACING: UserFacingSettings = {
+  questions: 50,
+  warmup: 3,
+  largeWindows: 2000,
+  llmFirstTokenMs: 40,
+  reingestRounds: 3,
+  followUps: 10,
+  loopCases: 20,
+  loopCrossProcessCases: 10,
+  loopPollSeconds: 2,
+  loopVerified: 10_000,
+};
 
 /** The condense step may add one LLM call per follow-up: two in all. */
 export const GOALS = { overheadP95Ms: 30, reingestMs: 2000, llmCallsPerFollowUp: 2 } as const;
@@ -143,6 +160,8 @@ export interface UserFacingResult {
   memorySample: Maybe<StartMemory>;
   memoryLarge: Maybe<StartMemory>;
   reingest: Maybe<ReingestResult>;
+  /** The human loop (bench/lib/humanLoopBench.ts); absent in results written before it existed. */
+  humanLoop?: Maybe<HumanLoopBenchResult>;
 }
 
 export interface UserFacingRow {
@@ -263,6 +282,19 @@ export async function benchUserFacing(options: UserFacingOptions): Promise<UserF
     log('what users feel: re-ingest of one new lecture');
     const reingest = await measureReingest(large, built, largeIndex, config, embedder, options, settings.reingestRounds).catch(failed('re-ingest'));
     const baselineRss = await baselines(dir).catch(failed('baseline RSS'));
+    const humanLoop = await benchHumanLoop({
+      discord,
+      dir,
+      indexDir: sampleIndex,
+      baseEnv,
+      vocabulary: options.vocabulary,
+      seed: options.seed,
+      log,
+      cases: settings.loopCases,
+      crossProcessCases: settings.loopCrossProcessCases,
+      pollSeconds: settings.loopPollSeconds,
+      verified: settings.loopVerified,
+    }).catch(failed('human loop'));
     return {
       model: `${MODEL_NAME} (tiny generated test model, 32 dimensions)`,
       baselineRss,
@@ -272,6 +304,7 @@ export async function benchUserFacing(options: UserFacingOptions): Promise<UserF
       memorySample,
       memoryLarge,
       reingest,
+      humanLoop,
     };
   } finally {
     await Promise.allSettled([discord.close(), llm.close(), embedder.dispose()]);
@@ -457,7 +490,7 @@ async function measureFollowUps(discord: FakeDiscord, llm: FakeOpenAI, settings:
     const before = llm.requests.length;
     const submit = discord.submitModal({ customId: answerId, fields: { pergunta: 'E como eu evito isso?' }, message: ix.original, user });
     const threadId = String(ix.original!.id);
-    const inThread = () => discord.channelMessages(threadId).filter((m) => (m.author as Json).id === discord.botUser.id);
+    const inThread = () => discord.messagesIn(threadId).filter((m) => (m.author as Json).id === discord.botUser.id);
     try {
       await discord.waitFor(() => inThread().some(hasVotes), 30_000);
     } catch {
@@ -630,6 +663,33 @@ export function userFacingRows(r: UserFacingResult): UserFacingRow[] {
     goal: `≤ ${seconds(GOALS.reingestMs)}`,
     met: 'skipped' in g ? null : g.ms <= GOALS.reingestMs,
   });
+  const loop = r.humanLoop;
+  if (loop && 'skipped' in loop) {
+    rows.push({ what: "Human loop: the TA's answer to the student, verified-answer matching", value: loop.skipped, goal: '–', met: null });
+  } else if (loop) {
+    const one = loop.oneProcess;
+    rows.push({
+      what: `Human loop, one process (SQLite): the TA's "Enviar" → the answer's reply in Discord${'skipped' in one ? '' : ` (${one.cases} cases, one after the other)`}`,
+      value: 'skipped' in one ? one.skipped : `p50 ${ms(one.latency.p50)} ms, p95 ${ms(one.latency.p95)} ms (max ${ms(one.latency.max)} ms)`,
+      goal: `≤ ${seconds(LOOP_GOALS.oneProcessP95Ms)} p95`,
+      met: 'skipped' in one ? null : one.latency.p95 <= LOOP_GOALS.oneProcessP95Ms,
+    });
+    const two = loop.twoProcesses;
+    const twoGoal = 'skipped' in two ? null : two.pollSeconds * 1000 + LOOP_GOALS.acrossProcessesExtraMs;
+    rows.push({
+      what: `Human loop, a Slack process and a Discord process sharing Redis: the TA's "Enviar" → the reply in Discord${'skipped' in two ? '' : ` (${two.cases} cases, OUTBOX_POLL_SECONDS=${two.pollSeconds})`}`,
+      value: 'skipped' in two ? two.skipped : `p50 ${ms(two.latency.p50)} ms, p95 ${ms(two.latency.p95)} ms (max ${ms(two.latency.max)} ms)`,
+      goal: twoGoal === null ? 'polling interval + 2 s p95' : `≤ polling interval + 2 s p95 (${seconds(twoGoal)})`,
+      met: twoGoal === null || 'skipped' in two ? null : two.latency.p95 <= twoGoal,
+    });
+    const m = loop.matching;
+    rows.push({
+      what: `Matching a question against ${'skipped' in m ? 'the' : m.verified.toLocaleString('en')} verified answers (lexical + dense${'skipped' in m ? '' : `, ${m.dimensions}-dimensional vectors, ${m.queries} questions`})`,
+      value: 'skipped' in m ? m.skipped : `p50 ${m.match.p50.toFixed(2)} ms, p95 ${m.match.p95.toFixed(2)} ms (loading them: ${seconds(m.buildMs)}, at start-up, in the background)`,
+      goal: `≤ ${LOOP_GOALS.matchP95Ms} ms p95`,
+      met: 'skipped' in m ? null : m.match.p95 <= LOOP_GOALS.matchP95Ms,
+    });
+  }
   return rows;
 }
 

@@ -7,7 +7,7 @@ import { performance } from 'node:perf_hooks';
 import { DEFAULT_THRESHOLDS, isCovered, type CoverageThresholds } from '../retrieval/coverage.js';
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
-import type { AnswerKind, AnswerResult, RetrievedSegment, Video } from '../types.js';
+import type { AnswerKind, AnswerResult, Reference, RetrievedSegment, StaffNoteView, Video } from '../types.js';
 import { LectureCatalog } from '../course/lectures.js';
 import { extractiveAnswer, questionTerms } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
@@ -17,10 +17,13 @@ import {
   NOT_COVERED_CLOSEST_MESSAGE,
   NOT_FOUND_MESSAGE,
   PROMPT_VERSION,
+  VERIFIED_PROMPT_VERSION,
   buildCondenseMessages,
   buildMessages,
   cleanCondensed,
+  isNothingToAdd,
   isNotCoveredAnswer,
+  type PromptOptions,
   type PromptTurn,
 } from './prompt.js';
 import { buildReferences, citedReferences } from './references.js';
@@ -55,6 +58,21 @@ export const CUT_ANSWER_NOTICE =
   'Resposta cortada: ela atingiu o tamanho máximo. Para uma resposta completa, faça uma pergunta mais específica.';
 
 export type InvalidQuestionReason = 'empty' | 'too-long';
+
+/** Heading of what the LLM adds to a verified answer (the verified part itself is labelled by the adapters). */
+export const VERIFIED_COMPLEMENT_HEADER = 'Complemento a partir das aulas:';
+
+/**
+ * What the TAs taught the bot, as the answer service uses it (src/humanloop/knowledge.ts):
+ * verified answers matched against the question, and notes pinned to lecture moments.
+ */
+export interface AnswerKnowledge {
+  match(
+    question: string,
+    queryVector: ArrayLike<number> | null,
+  ): { answer: { id: string; question: string; answer: string; references: Reference[]; createdAt: string }; match: { similarity: number; method: 'dense' | 'lexical' } } | null;
+  notesFor(ranges: ReadonlyArray<{ videoId: string; start: number; end: number }>): StaffNoteView[];
+}
 
 /** The question cannot be answered as written; `userMessage` (pt-BR) says why. Exit 2: the input is wrong. */
 export class InvalidQuestionError extends UserError {
@@ -186,6 +204,7 @@ export class AnswerService {
   readonly policy: AnswerPolicy | null;
   /** The course's lectures, for the lecture filter. */
   readonly lectures: LectureCatalog;
+  private knowledge: AnswerKnowledge | null = null;
 
   constructor(opts: AnswerServiceOptions) {
     this.retriever = opts.retriever;
@@ -202,6 +221,14 @@ export class AnswerService {
   /** Whether follow-ups are rewritten by an LLM (one extra call each). */
   get condensesWithLlm(): boolean {
     return this.llm !== null;
+  }
+
+  /**
+   * Uses the TAs' verified answers and notes from now on (null: stops). Set by `npm start` when the
+   * human loop's store is open (docs/human-loop.md).
+   */
+  useKnowledge(knowledge: AnswerKnowledge | null): void {
+    this.knowledge = knowledge;
   }
 
   /**
@@ -257,9 +284,27 @@ export class AnswerService {
     let answer: string;
     let kind: AnswerKind;
     let references: AnswerResult['references'];
+    let promptVersion = PROMPT_VERSION;
     const tGenerate = performance.now();
     let promptCarriedPolicy = false;
-    if (segments.length === 0) {
+    // Before the "not covered" decision: a TA may have answered what the lectures do not cover.
+    // A follow-up is matched as it was searched (its standalone rewrite), not as "e isso?".
+    const verified = this.knowledge?.match(retrievalQuery, search.queryVector ?? null) ?? null;
+    if (verified) {
+      // Excerpts that do not cover the question would only invite the LLM to pad the TA's answer.
+      let truncated: boolean;
+      let askedLlm: boolean;
+      ({ answer, references, truncated, askedLlm } = await this.answerVerified(id, q, verified.answer, covered ? segments : [], opts, {
+        history,
+        standaloneQuestion: condensed ? retrievalQuery : null,
+        policy: this.policy,
+      }));
+      promptCarriedPolicy = askedLlm && this.policy !== null;
+      // The complement stops short; the TA's answer before it is whole.
+      if (truncated) notices.push(CUT_ANSWER_NOTICE);
+      kind = 'verified';
+      promptVersion = VERIFIED_PROMPT_VERSION;
+    } else if (segments.length === 0) {
       answer = lectureFilter ? notFoundInLectures(filterTitles) : NOT_FOUND_MESSAGE;
       kind = 'not-found';
       references = [];
@@ -320,6 +365,7 @@ export class AnswerService {
       opts.onDelta?.(answer);
     }
     const generateMs = elapsed(tGenerate);
+    const notes = this.knowledge?.notesFor(references) ?? [];
 
     const result: AnswerResult = {
       id,
@@ -331,7 +377,7 @@ export class AnswerService {
       retriever: search.retriever,
       embeddingModel: search.embeddingModel,
       model: this.llm?.model ?? 'extractive',
-      promptVersion: condensed ? `${PROMPT_VERSION}+${CONDENSE_PROMPT_VERSION}` : PROMPT_VERSION,
+      promptVersion: condensed ? `${promptVersion}+${CONDENSE_PROMPT_VERSION}` : promptVersion,
       notices,
       timings: {
         ...(condenseMs !== undefined ? { condenseMs } : {}),
@@ -347,6 +393,10 @@ export class AnswerService {
       conversationId: null,
       turn: null,
       ...(search.coverage ? { coverage: search.coverage } : {}),
+      ...(verified
+        ? { verified: { id: verified.answer.id, similarity: verified.match.similarity, method: verified.match.method, question: verified.answer.question, at: verified.answer.createdAt } }
+        : {}),
+      ...(notes.length > 0 ? { notes } : {}),
     };
     this.logger?.info(
       {
@@ -391,6 +441,56 @@ export class AnswerService {
       }
     }
     return { query: withPreviousTerms(question, history), byLlm: false };
+  }
+
+  /**
+   * A question that matched a verified answer: the verified text goes out first (its own delta, at
+   * once); with an LLM and excerpts, the LLM is asked for a complement that must not contradict it
+   * (VERIFIED_RULES), added under VERIFIED_COMPLEMENT_HEADER when it has one. The complement is
+   * not streamed: it arrives whole, so what the student sees always concatenates to the answer,
+   * and an LLM failure leaves the verified answer alone instead of failing the question.
+   * References: the TA's own lecture links, then the excerpts the complement cites.
+   */
+  private async answerVerified(
+    id: string,
+    question: string,
+    verified: { answer: string; references: Reference[] },
+    segments: RetrievedSegment[],
+    opts: AnswerOptions,
+    prompt: Omit<PromptOptions, 'verified'> = {},
+  ): Promise<{ answer: string; references: Reference[]; truncated: boolean; askedLlm: boolean }> {
+    const base = verified.answer.trim();
+    opts.onDelta?.(base);
+    let complement = '';
+    let truncated = false;
+    let cited: Reference[] = [];
+    let askedLlm = false;
+    if (this.llm && segments.length > 0) {
+      const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
+      try {
+        askedLlm = true;
+        const reply = await this.llm.complete(buildMessages(question, segments, titles, { ...prompt, verified: { answer: base } }), opts.signal ? { signal: opts.signal } : {});
+        const text = reply.text;
+        if (!isNothingToAdd(text) && !isNotCoveredAnswer(text)) {
+          complement = text.trim();
+          truncated = reply.truncated;
+          cited = citedReferences(complement, segments, this.videos, { fallback: 'none' });
+        }
+      } catch (err) {
+        if (opts.signal?.aborted) throw err;
+        this.logger?.warn({ id, err: (err as Error).message }, 'verified answer given without a complement: LLM error');
+      }
+    }
+    const tail = complement ? `\n\n**${VERIFIED_COMPLEMENT_HEADER}** ${complement}` : '';
+    if (tail) opts.onDelta?.(tail);
+    const seen = new Set<string>();
+    const references = [...verified.references, ...cited].filter((r) => {
+      const key = `${r.videoId}@${r.start}-${r.end}`;
+      if (seen.has(key)) return false;
+      seen.add(key);
+      return true;
+    });
+    return { answer: base + tail, references, truncated, askedLlm };
   }
 
   /**

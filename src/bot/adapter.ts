@@ -2,6 +2,7 @@
 import type { Config } from '../config.js';
 import { EXIT, UserError } from '../errors.js';
 import type { Logger } from '../logger.js';
+import type { HumanLoop } from '../humanloop/service.js';
 import type { FeedbackStore } from '../store/types.js';
 import type { BotService } from './botService.js';
 
@@ -10,6 +11,11 @@ export interface AdapterDeps {
   logger: Logger;
   bot: BotService;
   store: FeedbackStore;
+  /**
+   * The human loop (docs/human-loop.md), when it is on: the Discord adapter offers "Chamar um
+   * monitor" and delivers TAs' answers; the Slack adapter posts the cases to the TAs' channel.
+   */
+  humanLoop?: HumanLoop;
 }
 
 export interface RunningAdapter {

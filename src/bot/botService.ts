@@ -401,6 +401,7 @@ export class BotService {
             ...(evidence ? { evidence } : {}),
             ...(moment ? { moment } : {}),
           })),
+          ...(result.notes ? { staffNotes: result.notes.map((n) => n.id) } : {}),
         },
         { platform: input.platform, channel: input.channel, rawUserId: input.userId },
       );

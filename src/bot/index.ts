@@ -28,11 +28,30 @@ export { neutralizeMentions } from './mentions.js';
 // Questions, answers and their references.
 export { MAX_QUESTION_CHARS, normalizeQuestion } from '../answer/answerService.js';
 export { excerptTag } from '../answer/references.js';
-export { formatClock } from '../course/links.js';
+export { clockRange, formatClock } from '../course/links.js';
 export type { AnswerResult, Reference } from '../types.js';
 
 // Feedback.
 export type { FeedbackStore, Label, VoteValue } from '../store/types.js';
+
+// The human loop: students' unresolved questions to the TAs and back (docs/human-loop.md).
+export { HumanLoop, PermanentDeliveryError, MAX_TA_ANSWER_CHARS, MAX_DETAILS_CHARS } from '../humanloop/service.js';
+export type {
+  AnswerCaseInput,
+  CaseActionOutcome,
+  CaseView,
+  ConversationTurn,
+  DeliveryResult,
+  DeliveryView,
+  EscalateOutcome,
+  OutboxHandlers,
+  StaffInput,
+} from '../humanloop/service.js';
+export type { DeliveryAddress } from '../humanloop/address.js';
+export { BOT_LABEL_CHOICES, LOOP_MESSAGES, STATUS_WORDS } from '../humanloop/messages.js';
+export { VERIFIED_COMPLEMENT_HEADER } from '../answer/answerService.js';
+export type { CaseStatus, CaseSummary, StaffNote, VerifiedAnswer } from '../store/types.js';
+export type { StaffNoteView } from '../types.js';
 
 // Settings and logs.
 export type { Config } from '../config.js';

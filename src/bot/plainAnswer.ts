@@ -4,7 +4,7 @@
  * so the user still gets the same answer and links instead of an error.
  */
 import { excerptTag } from '../answer/references.js';
-import { formatClock } from '../course/links.js';
+import { clockRange } from '../course/links.js';
 import type { AnswerResult, Reference } from '../types.js';
 import { MESSAGES } from './messages.js';
 import { isolate, titleLine } from './text.js';
@@ -19,9 +19,9 @@ export interface PlainTextFormat {
   link(url: string): string | null;
 }
 
-/** `• [1] Título · 16:28–22:47 — <link>`, or the line saying the link was too long. */
+/** `• [1] Título · 16:28–22:47 — <link>` (`· 3:03` for a TA's moment), or the line saying the link was too long. */
 export function plainReferenceLine(ref: Reference, format: PlainTextFormat): string {
-  const head = `• ${excerptTag(ref)}${isolate(format.title(titleLine(ref.title, TITLE_MAX)))} · ${formatClock(ref.start)}–${formatClock(ref.end)}`;
+  const head = `• ${excerptTag(ref)}${isolate(format.title(titleLine(ref.title, TITLE_MAX)))} · ${clockRange(ref.start, ref.end)}`;
   const link = /^https?:\/\//i.test(ref.url) ? format.link(ref.url) : null;
   return link ? `${head} — ${link}` : `${head} (${MESSAGES.linkTooLong})`;
 }

@@ -69,6 +69,11 @@ export function formatClock(seconds: number): string {
   return h > 0 ? `${h}:${pad2(m)}:${pad2(sec)}` : `${m}:${pad2(sec)}`;
 }
 
+/** `3:03–5:33` for a range, `3:03` for a moment (a TA's link opens one second: start = end). */
+export function clockRange(start: number, end: number): string {
+  return end > start ? `${formatClock(start)}–${formatClock(end)}` : formatClock(start);
+}
+
 /** Always `HH:MM:SS` (hours grow past two digits if needed): 3725 → `01:02:05`. */
 export function formatHms(seconds: number): string {
   const s = wholeSeconds(seconds);

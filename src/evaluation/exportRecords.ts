@@ -14,7 +14,7 @@ import { formatClock, formatHms } from '../course/links.js';
 import { HIDDEN_URL, hideUrlsInText } from './hideUrls.js';
 import { escapeBlock, escapeHtml, escapeInline, opensFence } from './markdownText.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
-import type { AppliedPolicy, FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
+import type { AppliedPolicy, CaseStatus, FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
 import type { AnswerKind, Moment, SegmentEvidence, Timings } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -65,6 +65,32 @@ export interface ExportSegment {
   moment?: Moment;
 }
 
+/** The human-loop case of an answer (a student asked a TA): no delivery address, TAs by pseudonym. */
+export interface ExportCase {
+  id: string;
+  /** The conversation the escalated answer belongs to (#16), when it has one. */
+  conversationId?: string;
+  status: CaseStatus;
+  createdAt: string;
+  origin: Platform;
+  /** How many people asked for help on this answer, and what they added. */
+  requesters: number;
+  details: string[];
+  /** Request → first TA action (claim, answer, endorsement, close), ms; null while none. */
+  firstActionMs: number | null;
+  /** Request → answer, endorsement or close, ms; null while open. */
+  resolvedMs: number | null;
+  /** answered | endorsed | closed, by whom (pseudonym), when; the TA's answer or the closing reason. */
+  resolution: { kind: 'answered' | 'endorsed' | 'closed'; by: string; at: string; text: string | null; references: ExportRecord['references']; botLabel: Label | null } | null;
+  endorsed: boolean;
+  /** The students' 👍/👎 on the TA's answer. */
+  ratings: { up: number; down: number };
+  /** The verified answer the case made, and how many later answers it served. */
+  verifiedAnswerId: string | null;
+  verifiedHits: number;
+  deliveries: Array<{ status: string; via: string | null }>;
+}
+
 export interface ExportJudge extends Omit<JudgeRecord, 'answerId'> {
   /** Mean normalised context relevance over the retrieved segments, or null. */
   contextRelevanceMean: number | null;
@@ -96,6 +122,12 @@ export interface ExportRecord {
   annotation: Label | null;
   annotationInfo: { annotator: string; platform: Platform; at: string } | null;
   judge: ExportJudge | null;
+  /** Kind `verified`: the TA-verified answer that answered it, and how closely it matched. */
+  verified: { id: string; similarity: number; method: 'dense' | 'lexical' } | null;
+  /** Staff notes shown with the answer. */
+  staffNotes: string[];
+  /** The case, when a student asked a TA about this answer. */
+  case: ExportCase | null;
   /** The conversation the answer is a turn of, and its 1-based turn; null in records from before conversations. */
   conversationId: string | null;
   turn: number | null;
@@ -152,9 +184,44 @@ function exportJudge(judge: JudgeRecord | null, opts: ExportOptions): ExportJudg
     error: judge.error === null ? null : hideText(judge.error, opts),
     answerRelevance: judge.answerRelevance ? score(judge.answerRelevance) : null,
     contextRelevance: judge.contextRelevance.map(score),
+    ...(judge.answerCorrectness !== undefined ? { answerCorrectness: judge.answerCorrectness ? score(judge.answerCorrectness) : null } : {}),
     groundedness: judge.groundedness.map((g) => ({ ...score(g), sentence: hideText(g.sentence, opts) })),
     reasoning: hideText(judge.reasoning, opts),
     contextRelevanceMean: mean(judge.contextRelevance.map((c) => c.normalized)),
+  };
+}
+
+function exportCase(record: FullRecord, opts: ExportOptions): ExportCase | null {
+  const c = record.case;
+  if (!c) return null;
+  const ratings = Object.values(c.ratings);
+  const res = c.resolution;
+  return {
+    id: c.id,
+    // The conversation it came from (#16), only when it has one.
+    ...(c.conversationId ? { conversationId: c.conversationId } : {}),
+    status: c.status,
+    createdAt: c.createdAt,
+    origin: c.origin,
+    requesters: c.requesters.length,
+    details: c.requesters.map((r) => r.details).filter((d): d is string => d !== null).map((d) => hideText(d, opts)),
+    firstActionMs: c.timings.firstActionMs,
+    resolvedMs: c.timings.resolvedMs,
+    resolution: res
+      ? {
+          kind: res.kind,
+          by: res.by.user,
+          at: res.by.at,
+          text: res.text === null ? null : hideText(res.text, opts),
+          references: res.references.map((r) => ({ videoId: r.videoId, title: r.title, start: r.start, end: r.end, url: hideUrl(r.url, opts) })),
+          botLabel: res.botLabel,
+        }
+      : null,
+    endorsed: res?.kind === 'endorsed',
+    ratings: { up: ratings.filter((v) => v === 'up').length, down: ratings.filter((v) => v === 'down').length },
+    verifiedAnswerId: res?.verifiedId ?? null,
+    verifiedHits: record.verifiedHits,
+    deliveries: c.requesters.map((r) => ({ status: r.delivery.status, via: r.delivery.via })),
   };
 }
 
@@ -215,6 +282,9 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
       ? { annotator: record.annotation.annotator, platform: record.annotation.platform, at: record.annotation.at }
       : null,
     judge: exportJudge(record.judge, opts),
+    verified: record.verified ? { id: record.verified.id, similarity: record.verified.similarity, method: record.verified.method } : null,
+    staffNotes: [...(record.staffNotes ?? [])],
+    case: exportCase(record, opts),
     conversationId: record.conversationId ?? null,
     turn: record.turn ?? null,
     lectureFilter: record.lectureFilter ? record.lectureFilter.map((id) => hideFilterVideoId(id, record, opts)) : null,
@@ -276,7 +346,20 @@ export const CSV_COLUMNS = [
   'retrieveMs',
   'generateMs',
   'totalMs',
-  // Added with conversations (issue #16), after the older columns so their positions hold.
+  'answerCorrectness',
+  'verifiedAnswerId',
+  'caseStatus',
+  'caseRequesters',
+  'caseTaAnswer',
+  'caseAnsweredBy',
+  'caseFirstActionMs',
+  'caseResolvedMs',
+  'caseEndorsed',
+  'caseBotLabel',
+  'caseRatingsUp',
+  'caseRatingsDown',
+  'verifiedHits',
+  // Added with conversations (issue #16), after the older columns (and the human loop's) so their positions hold.
   'conversationId',
   'turn',
   'lectureFilter',
@@ -353,6 +436,19 @@ function csvCells(record: FullRecord, number: number, opts: ExportOptions): Reco
     retrieveMs: r.timings.retrieveMs,
     generateMs: r.timings.generateMs,
     totalMs: r.timings.totalMs,
+    answerCorrectness: fixed(j?.answerCorrectness?.normalized, 2),
+    verifiedAnswerId: r.verified?.id ?? null,
+    caseStatus: r.case?.status ?? null,
+    caseRequesters: r.case?.requesters ?? null,
+    caseTaAnswer: r.case?.resolution?.text ? spreadsheetText(r.case.resolution.text) : null,
+    caseAnsweredBy: r.case?.resolution?.by ?? null,
+    caseFirstActionMs: r.case?.firstActionMs ?? null,
+    caseResolvedMs: r.case?.resolvedMs ?? null,
+    caseEndorsed: r.case ? r.case.endorsed : null,
+    caseBotLabel: r.case?.resolution?.botLabel ?? null,
+    caseRatingsUp: r.case?.ratings.up ?? null,
+    caseRatingsDown: r.case?.ratings.down ?? null,
+    verifiedHits: r.case ? r.case.verifiedHits : null,
     conversationId: r.conversationId,
     turn: r.turn,
     lectureFilter: r.lectureFilter?.join(';') ?? null,
@@ -412,6 +508,7 @@ const dash = '—';
 
 function answerHeading(record: FullRecord): string {
   if (record.kind === 'extractive') return 'Resposta extrativa (sem LLM)';
+  if (record.kind === 'verified') return 'Resposta verificada por monitor (reutilizada)';
   if (record.kind === 'not-found' && record.segments.length === 0) return 'Resposta padrão (nenhum trecho encontrado)';
   return 'Resposta gerada pelo LLM';
 }
@@ -485,6 +582,8 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
     if (v.comment !== null) out.push(`- ${v.value === 'up' ? '👍' : '👎'} “${mdText(v.comment)}”`);
   }
   out.push('');
+  if (r.verified) out.push(`**Resposta verificada usada**: ${r.verified.id} (similaridade ${r.verified.similarity.toFixed(2)}, ${r.verified.method === 'dense' ? 'embeddings' : 'palavras'})`, '');
+  if (r.case) out.push(...caseLines(r.case), '');
   if (j?.status === 'ok') {
     out.push(
       `**Relevância do contexto**: ${j.contextRelevanceMean === null ? dash : j.contextRelevanceMean.toFixed(2)} · ` +
@@ -557,6 +656,28 @@ export function markdownEntry(entry: MarkdownEntry, index: number, opts: ExportO
     head.push(`_Turno ${record.turn ?? '?'} da conversa ${conversation.number}_`, '');
   }
   return `${index > 0 ? '\n' : ''}${head.join('\n')}${head.length > 0 ? '\n' : ''}${markdownBlock(record, entry.number, opts)}\n\n---\n`;
+}
+
+const CASE_WORDS: Record<CaseStatus, string> = { open: 'aberto', claimed: 'assumido', answered: 'respondido', endorsed: 'resposta do bot confirmada', closed: 'encerrado' };
+
+function duration(ms: number | null): string {
+  if (ms === null) return dash;
+  const minutes = Math.round(ms / 60_000);
+  return minutes < 60 ? `${minutes} min` : `${Math.floor(minutes / 60)} h ${minutes % 60} min`;
+}
+
+function caseLines(c: ExportCase): string[] {
+  const lines = [
+    `**Pedido de ajuda aos monitores**: ${CASE_WORDS[c.status]} · ${c.requesters} ${c.requesters === 1 ? 'pessoa pediu' : 'pessoas pediram'} · primeira ação em ${duration(c.firstActionMs)} · resolvido em ${duration(c.resolvedMs)}`,
+  ];
+  for (const d of c.details) lines.push(`- detalhe: “${mdText(d)}”`);
+  const res = c.resolution;
+  if (res?.kind === 'answered') lines.push(`- resposta do monitor (${res.by}): ${mdText(res.text ?? '')}${res.botLabel ? ` · veredito sobre o bot: ${res.botLabel}` : ''}`);
+  if (res?.kind === 'closed') lines.push(`- encerrado (${res.by}): ${mdText(res.text ?? '')}`);
+  if (res?.kind === 'endorsed') lines.push(`- resposta do bot confirmada por ${res.by}`);
+  if (c.ratings.up + c.ratings.down > 0) lines.push(`- avaliação dos estudantes: 👍 ${c.ratings.up} · 👎 ${c.ratings.down}`);
+  if (c.verifiedAnswerId) lines.push(`- resposta verificada ${c.verifiedAnswerId}: usada em ${c.verifiedHits} ${c.verifiedHits === 1 ? 'resposta' : 'respostas'} depois`);
+  return lines;
 }
 
 export function toMarkdown(records: readonly FullRecord[], opts: ExportOptions = {}): string {

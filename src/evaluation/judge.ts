@@ -42,9 +42,9 @@ import { processJsonModeMemory, type JsonModeMemory, type JsonModeState } from '
 import { EXIT, UserError } from '../errors.js';
 
 /** Bump whenever the judge prompts or the scoring rules change (stored with every verdict). */
-export const JUDGE_PROMPT_VERSION = 'juiz-2026-11-26.1';
+export const JUDGE_PROMPT_VERSION = 'juiz-2026-12-06.1';
 
-export type JudgeCriterion = 'answer-relevance' | 'context-relevance' | 'groundedness';
+export type JudgeCriterion = 'answer-relevance' | 'context-relevance' | 'groundedness' | 'answer-correctness';
 
 export const JUDGE_SYSTEM_PROMPT = [
   'Você é um avaliador rigoroso e imparcial das respostas de um assistente que tira dúvidas de estudantes de uma disciplina universitária com base nas transcrições das aulas gravadas.',
@@ -73,6 +73,8 @@ interface JudgeTask {
   instruction: string;
   /** What scores 0, 1, 2 and 3. */
   scale: readonly [string, string, string, string];
+  /** Replaces JUDGE_SYSTEM_PROMPT (a task whose data has another tag). */
+  system?: string;
 }
 
 const ASR_NOTE = 'As transcrições são legendas automáticas: podem não ter pontuação e ter erros de reconhecimento.';
@@ -109,6 +111,18 @@ const JUDGE_TASKS: Readonly<Record<JudgeCriterion, JudgeTask>> = {
       'a afirmação é totalmente sustentada pelos trechos (ou não afirma nada sobre o conteúdo, como uma saudação ou uma frase de transição).',
     ],
   },
+  'answer-correctness': {
+    title: 'CORREÇÃO DA RESPOSTA em relação à resposta de referência (answer correctness)',
+    instruction:
+      'A resposta de referência foi escrita por um monitor da disciplina para a mesma pergunta e é considerada correta. Avalie se a resposta do assistente diz o mesmo que ela: se está correta e se cobre o que a referência considera essencial. Diferenças de redação, de ordem ou de detalhes secundários não contam; contradições e omissões do essencial contam.',
+    scale: [
+      'a resposta contradiz a referência, está errada, ou não responde (inclusive dizendo que as aulas não abordam o assunto).',
+      'a resposta acerta só uma pequena parte do que a referência diz, ou mistura acertos com erros importantes.',
+      'a resposta está correta no que diz, mas deixa de fora algo essencial da referência.',
+      'a resposta está correta e cobre o essencial da referência.',
+    ],
+    system: JUDGE_SYSTEM_PROMPT.replace('<pergunta>, <resposta>, <trecho> e <afirmacao>', '<pergunta>, <resposta>, <referencia>, <trecho> e <afirmacao>'),
+  },
 };
 
 function judgeMessages(criterion: JudgeCriterion, data: readonly string[]): ChatMessage[] {
@@ -124,7 +138,7 @@ function judgeMessages(criterion: JudgeCriterion, data: readonly string[]): Chat
     JSON_REMINDER,
   ].join('\n');
   return [
-    { role: 'system', content: JUDGE_SYSTEM_PROMPT },
+    { role: 'system', content: task.system ?? JUDGE_SYSTEM_PROMPT },
     { role: 'user', content: user },
   ];
 }
@@ -136,6 +150,23 @@ function tagged(tag: string, content: string): string[] {
 
 export function answerRelevanceMessages(question: string, answer: string): ChatMessage[] {
   return judgeMessages('answer-relevance', [...tagged('pergunta', question), ...tagged('resposta', answer)]);
+}
+
+/**
+ * Correctness against a reference: a TA's answer to the same question (src/humanloop/). Same
+ * 0–3 scale and JSON contract as the other criteria.
+ */
+export function answerCorrectnessMessages(question: string, answer: string, reference: string): ChatMessage[] {
+  return judgeMessages('answer-correctness', [...tagged('pergunta', question), ...tagged('referencia', reference), ...tagged('resposta', answer)]);
+}
+
+/** The label a correctness score means: 3 → C, 2 → P, 0–1 → I (the same reading as any 0–3 score). */
+export const correctnessLabel = labelFromScore;
+
+/** The TA's answer that serves as the reference for a record, when its case was answered. */
+export function taReference(record: { case?: FullRecord['case'] }): string | null {
+  const resolution = record.case?.resolution;
+  return resolution?.kind === 'answered' && resolution.text ? resolution.text : null;
 }
 
 export function contextRelevanceMessages(question: string, segment: StoredSegment): ChatMessage[] {
@@ -347,8 +378,11 @@ export class Judge {
     return this.jsonModeMemory.state(this.llm);
   }
 
-  /** Judges one answer. Never throws for a judge failure (it is the verdict); throws JudgeAbortError. */
-  async judge(record: AnswerRecord): Promise<JudgeRecord> {
+  /**
+   * Judges one answer; with `reference` (a TA's answer to the same question), its correctness too.
+   * Never throws for a judge failure (it is the verdict); throws JudgeAbortError.
+   */
+  async judge(record: AnswerRecord, reference: string | null = null): Promise<JudgeRecord> {
     const abstained = isAbstention(record);
     const base = {
       answerId: record.id,
@@ -366,6 +400,11 @@ export class Judge {
       }
     };
     try {
+      const correctnessPromise = reference
+        ? call('correção em relação à resposta do monitor', answerCorrectnessMessages(record.question, record.answer, reference))
+        : Promise.resolve(null);
+      // Settled here so that a failure while another call is pending is not an unhandled rejection.
+      correctnessPromise.catch(() => undefined);
       const contextPromise = Promise.all(
         record.segments.map(async (seg, i) => ({
           corpusId: seg.corpusId,
@@ -374,9 +413,11 @@ export class Judge {
       );
       if (abstained) {
         const contextRelevance = await contextPromise;
+        const answerCorrectness = await correctnessPromise;
         const best = Math.max(-1, ...contextRelevance.map((c) => c.raw));
         return {
           ...base,
+          answerCorrectness,
           status: 'ok',
           error: null,
           at: this.now().toISOString(),
@@ -404,8 +445,10 @@ export class Judge {
       ]);
       const groundednessMean =
         groundedness.length === 0 ? null : groundedness.reduce((sum, g) => sum + g.normalized, 0) / groundedness.length;
+      const answerCorrectness = await correctnessPromise;
       return {
         ...base,
+        answerCorrectness,
         status: 'ok',
         error: null,
         at: this.now().toISOString(),
@@ -436,6 +479,7 @@ export class Judge {
         groundednessMean: null,
         label: null,
         reasoning: '',
+        answerCorrectness: null,
       };
     }
   }
@@ -500,9 +544,13 @@ export interface EvaluateResult {
   stoppedEarly: string | null;
 }
 
-/** Whether a record still needs a verdict (none yet, or the last attempt failed). */
+/**
+ * Whether a record still needs a verdict: none yet, the last attempt failed, or a TA has answered
+ * its case since it was judged (its correctness against that answer is missing).
+ */
 export function needsJudging(record: FullRecord, force = false): boolean {
-  return force || record.judge === null || record.judge.status !== 'ok';
+  if (force || record.judge === null || record.judge.status !== 'ok') return true;
+  return taReference(record) !== null && !record.judge.answerCorrectness;
 }
 
 /** Judges the records that need it and stores each verdict as soon as it is made. */
@@ -528,7 +576,7 @@ export async function evaluateStore(store: FeedbackStore, judge: Judge, opts: Ev
         if (stoppedEarly !== null || abort !== undefined) return;
         let verdict: JudgeRecord;
         try {
-          verdict = await judge.judge(record);
+          verdict = await judge.judge(record, taReference(record));
         } catch (err) {
           abort ??= err;
           stoppedEarly ??= (err as Error).message;

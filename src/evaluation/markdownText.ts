@@ -46,7 +46,7 @@ export function escapeInline(text: string): string {
 
 /** Labels of the report's own lines: an answer must not start a line with one in bold. */
 const REPORT_LABELS =
-  'Pergunta|Segmentos recuperados|Resposta|Referências|Anotação|Answer Relevance|Raciocínio|Votos|Relevância do contexto|Fundamentação|Modelo';
+  'Pergunta|Segmentos recuperados|Resposta|Referências|Anotação|Answer Relevance|Raciocínio|Votos|Relevância do contexto|Fundamentação|Modelo|Pedido de ajuda';
 
 const BLOCK_STARTS: ReadonlyArray<[RegExp, string]> = [
   // A thematic break (`---`, `* * *`, `___`): the report's separator.

@@ -22,7 +22,7 @@
 import type { FullRecord, Label } from '../store/types.js';
 import { agreement, LABELS, type Agreement, type LabelPair } from './agreement.js';
 import { isAbstention } from './exportRecords.js';
-import { JUDGE_PROMPT_VERSION, labelFromMean, labelFromScore } from './judge.js';
+import { JUDGE_PROMPT_VERSION, labelFromMean, labelFromScore, taReference } from './judge.js';
 
 type LabelCounts = Record<Label, number>;
 
@@ -75,6 +75,18 @@ export interface EvaluationSummary {
   agreement: Agreement;
   /** TA label vs. each metric read as C/P/I (see the module comment); abstentions only in `label`. */
   agreementByMetric: Record<AgreementMetric, Agreement>;
+  /**
+   * The human loop's golden set: answers whose case a TA answered, judged for correctness against
+   * the TA's answer (0–1), and the agreement between the TA's verdict on the bot's answer (given
+   * with the answer, or the TA annotation) and the label the correctness score means (read like
+   * answer relevance: 3 → C, 2 → P, 0–1 → I).
+   */
+  taReferences: {
+    count: number;
+    judged: number;
+    meanCorrectness: number | null;
+    agreement: Agreement;
+  };
 }
 
 function mean(values: readonly number[]): number | null {
@@ -103,8 +115,20 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
   let abstainedJudged = 0;
   let up = 0;
   let down = 0;
+  let referenced = 0;
+  const correctness: number[] = [];
+  const taPairs: { manual: Label; automated: Label }[] = [];
 
   for (const record of records) {
+    if (taReference(record) !== null) {
+      referenced++;
+      const score = record.judge?.status === 'ok' ? record.judge.answerCorrectness : null;
+      if (score) {
+        correctness.push(score.normalized);
+        const taLabel = record.case?.resolution?.botLabel ?? record.annotation?.label ?? null;
+        if (taLabel) taPairs.push({ manual: taLabel, automated: labelFromScore(score.raw) });
+      }
+    }
     up += record.votes.up;
     down += record.votes.down;
     const abstained = isAbstention(record);
@@ -185,6 +209,7 @@ export function summarize(records: readonly FullRecord[], opts: { since?: Date; 
     labelled,
     agreement: agreementByMetric.label,
     agreementByMetric,
+    taReferences: { count: referenced, judged: correctness.length, meanCorrectness: mean(correctness), agreement: agreement(taPairs) },
   };
 }
 
@@ -244,6 +269,14 @@ export function formatSummary(s: EvaluationSummary): string {
     `| manual \\ automatizada | ${s.agreement.labels.join(' | ')} |`,
     `|---|${s.agreement.labels.map(() => '---').join('|')}|`,
     ...s.agreement.labels.map((label, i) => `| ${label} | ${(s.agreement.matrix[i] ?? []).join(' | ')} |`),
+    '',
+    'Respostas dos monitores como referência (pedidos de ajuda respondidos)',
+    '',
+    '| métrica | valor |',
+    '|---|---|',
+    `| respostas com resposta do monitor | ${s.taReferences.count} (avaliadas: ${s.taReferences.judged}) |`,
+    `| correção em relação à resposta do monitor, média | ${num(s.taReferences.meanCorrectness)} |`,
+    `| concordância juiz × monitor (veredito do monitor × nota de correção: 3 → C, 2 → P, 0–1 → I) | ${s.taReferences.agreement.n} pares: acurácia ${num(s.taReferences.agreement.accuracy)}, kappa de Cohen ${num(s.taReferences.agreement.kappa)} |`,
   ];
   return `${lines.join('\n')}\n`;
 }

@@ -5,7 +5,7 @@
  */
 import type { Embedder } from '../embeddings/embedder.js';
 import type { Logger } from '../logger.js';
-import type { FeedbackStore } from '../store/types.js';
+import type { CaseSummary, EscalationCase, FeedbackStore } from '../store/types.js';
 import { InsightsAggregator, type AggregateOptions, type Insights } from './aggregate.js';
 import { groupGaps, type GapOptions, type GapReport } from './gaps.js';
 import { toInsightRecord } from './records.js';
@@ -29,8 +29,31 @@ export interface CollectOptions extends AggregateOptions {
 
 const DAY_MS = 86_400_000;
 
-/** What the insights read from a store. */
-export type InsightsSource = Pick<FeedbackStore, 'iterateRecords' | 'listCases'>;
+/** What the insights read from a store: its records, streamed, and its escalation cases. */
+export interface InsightsSource {
+  iterateRecords: FeedbackStore['iterateRecords'];
+  escalations?(): AsyncIterable<EscalationCase>;
+}
+
+/**
+ * The insights' view of a feedback store: every case, whatever its age (one still open matters
+ * however old it is), with the question read from the answer it escalated.
+ */
+export function insightsSource(store: Pick<FeedbackStore, 'iterateRecords' | 'listCases' | 'getAnswer'>): InsightsSource {
+  return {
+    iterateRecords: (options) => store.iterateRecords(options),
+    async *escalations() {
+      for (const summary of await store.listCases()) {
+        const answer = await store.getAnswer(summary.answerId);
+        yield escalationOf(summary, answer?.question ?? '');
+      }
+    },
+  };
+}
+
+function escalationOf(summary: CaseSummary, question: string): EscalationCase {
+  return { id: summary.id, answerId: summary.answerId, question, status: summary.status, createdAt: summary.createdAt, platform: summary.origin };
+}
 
 /** A store with nothing recorded yet (no store file at all, say). */
 export const EMPTY_SOURCE: InsightsSource = {
@@ -42,9 +65,8 @@ export const EMPTY_SOURCE: InsightsSource = {
 export async function collectInsights(store: InsightsSource, options: CollectOptions): Promise<InsightsReport> {
   const aggregator = new InsightsAggregator(options);
   let cases = 0;
-  if (store.listCases) {
-    // Every case, whatever its age: one still open matters however old it is.
-    for await (const c of store.listCases()) {
+  if (store.escalations) {
+    for await (const c of store.escalations()) {
       aggregator.addCase(c);
       cases++;
     }

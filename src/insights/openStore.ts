@@ -8,7 +8,7 @@ import type { Config } from '../config.js';
 import type { Logger } from '../logger.js';
 import { createFeedbackStore, sqlitePathOf } from '../store/createStore.js';
 import type { FeedbackStore } from '../store/types.js';
-import { EMPTY_SOURCE, type InsightsSource } from './collect.js';
+import { EMPTY_SOURCE, insightsSource, type InsightsSource } from './collect.js';
 
 export interface ReadableStore {
   source: InsightsSource;
@@ -22,5 +22,5 @@ export async function openStoreForInsights(config: Config, logger: Logger): Prom
     return { source: EMPTY_SOURCE, close: async () => undefined };
   }
   const store: FeedbackStore = await createFeedbackStore({ url, salt: config.USER_ID_SALT, logger, journalDir: config.STORE_JOURNAL_DIR ?? null });
-  return { source: store, close: () => store.close() };
+  return { source: insightsSource(store), close: () => store.close() };
 }

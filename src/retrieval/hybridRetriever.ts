@@ -74,6 +74,7 @@ export class HybridRetriever implements Retriever {
       embedMs,
       searchMs: performance.now() - t1,
       coverage,
+      ...(queryVector ? { queryVector } : {}),
     };
   }
 

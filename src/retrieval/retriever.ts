@@ -17,6 +17,8 @@ export interface SearchResult {
   searchMs: number;
   /** How much of the question the course covers (absent from retrievers that do not estimate it). */
   coverage?: CoverageEstimate;
+  /** The question's embedding, when it was embedded (reused to match verified answers). */
+  queryVector?: Float32Array;
 }
 
 export interface SearchOptions {

@@ -12,7 +12,8 @@
  * replayed when it answers again, also by the next process if this one stops first.
  *
  * Redis and Postgres stores also carry shared counters (`store.counter`, src/store/hitCounter.ts)
- * on the same connection, for limits that must hold across bot processes.
+ * and leases (`store.leases`, src/store/leases.ts) on the same connection, for limits and locks
+ * that must hold across bot processes.
  *
  * Anything else (a malformed URL such as `sqlite:` or `redis:`, another scheme) is a ConfigError
  * naming STORE_URL and the accepted forms, before anything is created.
@@ -30,6 +31,7 @@ import { Keyv } from 'keyv';
 import { ConfigError } from '../config.js';
 import type { Logger } from '../logger.js';
 import { postgresHitCounter, redisHitCounter, type RedisScriptClient } from './hitCounter.js';
+import { postgresLeases, redisLeases } from './leases.js';
 import { KeyvFeedbackStore, STORE_NAMESPACE } from './keyvStore.js';
 import { JournaledFeedbackStore } from './journaledStore.js';
 import {
@@ -162,17 +164,17 @@ async function openBackend(location: StoreLocation, opts: CreateStoreOptions): P
     );
     // The adapter prefixes keys itself (`pergunta::answer:…`), so keyv must not prefix them again.
     const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, useKeyPrefix: false, throwOnErrors: true });
-    const hitCounter = redisHitCounter(async () => (await adapter.getClient()) as unknown as RedisScriptClient);
+    const client = async () => (await adapter.getClient()) as unknown as RedisScriptClient;
     const scan = redisPrefixScan(async () => (await adapter.getClient()) as unknown as RedisScanClient, STORE_NAMESPACE);
-    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter, scan });
+    return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter: redisHitCounter(client), leases: redisLeases(client), scan });
   }
 
   const description = `postgres (${hostPart(url)})`;
   const adapter = postgresAdapter(location.url, opts.logger, connectTimeoutMs, opts.operationTimeoutMs ?? 10_000, description);
   const keyv = new Keyv({ store: adapter, namespace: STORE_NAMESPACE, throwOnErrors: true });
-  const hitCounter = postgresHitCounter((sql, values) => adapter.query(sql, values) as Promise<Record<string, unknown>[]>);
+  const query = (sql: string, values?: unknown[]) => adapter.query(sql, values) as Promise<Record<string, unknown>[]>;
   const scan = postgresPrefixScan(adapter as unknown as IterableAdapter, STORE_NAMESPACE);
-  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter, scan });
+  return KeyvFeedbackStore.open(keyv, { ...common, description, secrets, hitCounter: postgresHitCounter(query), leases: postgresLeases(query), scan });
 }
 
 interface PgPool {

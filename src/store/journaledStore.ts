@@ -30,6 +30,8 @@ import {
   VoteNotFoundError,
   type AnnotationRecord,
   type AnswerRecord,
+  type CaseStatus,
+  type CaseSummary,
   type Conversation,
   type ConversationTurn,
   type FeedbackStore,
@@ -124,6 +126,10 @@ export interface JournaledStoreOptions {
 export class JournaledFeedbackStore implements FeedbackStore {
   readonly description: string;
   readonly counter: FeedbackStore['counter'];
+  // The human loop's writes are not journaled: a case that cannot be stored is refused at once
+  // (the student is told to try again), and its outbox lives in the store it could not reach.
+  readonly leases: FeedbackStore['leases'];
+  readonly loop: FeedbackStore['loop'];
   private readonly journal: Journal;
   private readonly logger: Logger;
   private readonly replayIntervalMs: number;
@@ -145,6 +151,8 @@ export class JournaledFeedbackStore implements FeedbackStore {
   ) {
     this.description = inner.description;
     this.counter = inner.counter;
+    this.leases = inner.leases;
+    this.loop = inner.loop;
     this.logger = opts.logger;
     this.replayIntervalMs = opts.replayIntervalMs ?? 5_000;
     this.journal = new Journal({ dir: opts.dir, logger: opts.logger, heartbeatMs: opts.heartbeatMs, staleAfterMs: opts.staleAfterMs });
@@ -280,10 +288,11 @@ export class JournaledFeedbackStore implements FeedbackStore {
     }
   }
 
-  /** The wrapped store's cases, when it records them. */
-  get listCases(): FeedbackStore['listCases'] {
-    const inner = this.inner;
-    return inner.listCases ? (options) => inner.listCases!(options) : undefined;
+  listCases(options?: { since?: Date; status?: CaseStatus[] }): Promise<CaseSummary[]> {
+    return this.direct(() => this.inner.listCases(options));
+  }
+  deriveKey(purpose: string): Promise<Buffer> {
+    return this.inner.deriveKey(purpose);
   }
   /** Reads the store only: what is still in the journal appears once it is replayed. */
   iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord> {

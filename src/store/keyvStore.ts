@@ -15,6 +15,7 @@
  * | `thread:<platform>:<thread>`               | ThreadLink: the conversation a platform thread holds |
  * | `meta:salt`                                | generated salt (only without USER_ID_SALT) |
  * | `meta:saltCheck`                           | HMAC of a constant under the salt (detects a changed salt) |
+ * | `case:…`, `verified:…`, `note:…`, `outbox:…`… | the human loop's records (src/store/humanLoopData.ts) |
  *
  * Nothing is lost under concurrency because no write reads-modifies-writes a shared value:
  * each vote is its own key (200 voters on one answer are 200 keys), an annotation is a plain
@@ -36,11 +37,13 @@
  * Raw platform user ids are never stored: `pseudonymize` is HMAC-SHA256(salt,
  * `<platform>:<rawId>`) truncated to 16 hex characters and prefixed by the platform.
  */
-import { createHmac, randomBytes } from 'node:crypto';
+import { createHmac, hkdfSync, randomBytes } from 'node:crypto';
 import type { Keyv } from 'keyv';
 import type { Logger } from '../logger.js';
 import type { HitCounter } from './hitCounter.js';
 import { keyvPrefixScan, SCAN_PAGE_ROWS, type PrefixScan } from './prefixScan.js';
+import { asCase, HumanLoopData, LockBusyError, summarizeCase, type DocumentBackend } from './humanLoopData.js';
+import { processLeases, type LeaseStore } from './leases.js';
 import {
   AnswerNotFoundError,
   CONVERSATION_FIELDS,
@@ -49,6 +52,8 @@ import {
   VoteNotFoundError,
   type AnnotationRecord,
   type AnswerRecord,
+  type CaseStatus,
+  type CaseSummary,
   type Conversation,
   type ConversationTurn,
   type FeedbackStore,
@@ -245,6 +250,8 @@ export function buildAnswerRecord(
     lectureFilter: answer.lectureFilter ? [...answer.lectureFilter] : null,
     policy: answer.policy ? { version: answer.policy.version, mode: answer.policy.mode, text: answer.policy.text ?? null } : null,
     retrievalQuery: answer.retrievalQuery ?? null,
+    ...(answer.verified ? { verified: { id: answer.verified.id, similarity: answer.verified.similarity, method: answer.verified.method } } : {}),
+    ...(answer.staffNotes && answer.staffNotes.length > 0 ? { staffNotes: [...answer.staffNotes] } : {}),
   };
 }
 
@@ -275,6 +282,12 @@ export interface KeyvStoreOptions {
   onClose?: () => Promise<void>;
   /** Shared counters on the same backend (networked backends only). */
   hitCounter?: HitCounter;
+  /** Leases on the same backend (networked backends); default: leases held in this process. */
+  leases?: LeaseStore;
+  /** Longest wait for a lock another process holds, ms (default 10 s). */
+  lockWaitMs?: number;
+  /** How long a lock is held at most if its holder dies, ms (default 15 s). */
+  lockTtlMs?: number;
   /** Clock, for tests. */
   now?: () => Date;
   /**
@@ -292,6 +305,10 @@ type SaltState =
 export class KeyvFeedbackStore implements FeedbackStore {
   readonly description: string;
   readonly counter: HitCounter | undefined;
+  readonly leases: LeaseStore;
+  readonly loop: HumanLoopData;
+  private readonly lockWaitMs: number;
+  private readonly lockTtlMs: number;
   private readonly logger: Logger;
   private readonly timeoutMs: number;
   private readonly secrets: string[];
@@ -326,6 +343,14 @@ export class KeyvFeedbackStore implements FeedbackStore {
       hit: (key, options) => this.track(() => this.backend('count hits', () => counter.hit(key, options))),
       hits: (key, since) => this.track(() => this.backend('read hits', () => counter.hits(key, since))),
     };
+    const leases = opts.leases ?? processLeases();
+    this.leases = {
+      acquire: (key, owner, ttlMs) => this.track(() => this.backend('take lease', () => leases.acquire(key, owner, ttlMs))),
+      release: (key, owner) => this.track(() => this.backend('release lease', () => leases.release(key, owner))),
+    };
+    this.lockWaitMs = opts.lockWaitMs ?? 10_000;
+    this.lockTtlMs = opts.lockTtlMs ?? 15_000;
+    this.loop = new HumanLoopData(this.documents());
     keyv.on('error', (err: unknown) => {
       this.errorCount++;
       const reason = this.clean(err instanceof Error ? err.message : String(err));
@@ -540,6 +565,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
       const votes = new Map<string, VoteRecord[]>();
       const annotations = new Map<string, AnnotationRecord>();
       const judges = new Map<string, JudgeRecord>();
+      const cases = new Map<string, CaseSummary>();
       for (const [key, value] of await this.entries()) {
         const [kind, encodedId, ...rest] = key.split(':');
         if (encodedId === undefined) continue;
@@ -555,7 +581,15 @@ export class KeyvFeedbackStore implements FeedbackStore {
         } else if (kind === 'judge' && rest.length === 0) {
           const judge = asJudge(value);
           if (judge) judges.set(judge.answerId, judge);
+        } else if (kind === 'case' && rest.length === 0) {
+          const record = asCase(value);
+          if (record) cases.set(record.answerId, summarizeCase(record));
         }
+      }
+      // How many answers each verified answer served, credited to the answer it was made from.
+      const hitsByVerified = new Map<string, number>();
+      for (const answer of answers.values()) {
+        if (answer.verified) hitsByVerified.set(answer.verified.id, (hitsByVerified.get(answer.verified.id) ?? 0) + 1);
       }
       const sinceMs = options.since?.getTime();
       const records: FullRecord[] = [];
@@ -572,7 +606,15 @@ export class KeyvFeedbackStore implements FeedbackStore {
           },
           annotation: annotations.get(answer.id) ?? null,
           judge: judges.get(answer.id) ?? null,
+          case: cases.get(answer.id) ?? null,
+          verifiedHits: 0,
         });
+      }
+      const byId = new Map(records.map((r) => [r.id, r]));
+      for (const record of cases.values()) {
+        const id = record.resolution?.verifiedId;
+        const target = byId.get(record.answerId);
+        if (id && target) target.verifiedHits = hitsByVerified.get(id) ?? 0;
       }
       return records.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
@@ -668,6 +710,27 @@ export class KeyvFeedbackStore implements FeedbackStore {
         }
       }
     }
+    // Cases (the human loop) are few, like votes: read first, as listRecords gives them.
+    const cases = new Map<string, CaseSummary>();
+    for await (const batch of this.scanKind('case:')) {
+      for (const [key, value] of batch) {
+        if (key.split(':').length !== 2) continue;
+        const record = asCase(value);
+        if (record) cases.set(record.answerId, summarizeCase(record));
+      }
+    }
+    // verifiedHits counts the answers a case's verified answer served: one more pass over the
+    // answers (without their texts), only when some case made a verified answer.
+    const hitsByVerified = new Map<string, number>();
+    if ([...cases.values()].some((c) => c.resolution?.verifiedId)) {
+      for await (const batch of this.scanKind('answer:', { omitTexts: true })) {
+        for (const [key, value] of batch) {
+          if (key.split(':').length !== 2) continue;
+          const id = asAnswer(value)?.verified?.id;
+          if (id) hitsByVerified.set(id, (hitsByVerified.get(id) ?? 0) + 1);
+        }
+      }
+    }
     // The answer object was just parsed for this call: completed in place rather than copied.
     const full = (answer: AnswerRecord, judge: JudgeRecord | null): FullRecord => {
       const items = (votes.get(answer.id) ?? []).sort(byTime);
@@ -678,6 +741,10 @@ export class KeyvFeedbackStore implements FeedbackStore {
       record.votes = { up, down: items.length - up, items };
       record.annotation = annotations.get(answer.id) ?? null;
       record.judge = judge;
+      const caseOf = cases.get(answer.id) ?? null;
+      record.case = caseOf;
+      const verifiedId = caseOf?.resolution?.verifiedId;
+      record.verifiedHits = verifiedId ? (hitsByVerified.get(verifiedId) ?? 0) : 0;
       return record;
     };
     const sinceMs = options.since?.getTime();
@@ -731,6 +798,16 @@ export class KeyvFeedbackStore implements FeedbackStore {
     if (this.errorCount !== errorsBefore) {
       throw this.unavailable(what, new Error(this.lastBackendError ?? 'the backend reported an error while listing'), errorsBefore);
     }
+  }
+
+  async listCases(options: { since?: Date; status?: CaseStatus[] } = {}): Promise<CaseSummary[]> {
+    return this.track(() => this.loop.listCases(options));
+  }
+
+  async deriveKey(purpose: string): Promise<Buffer> {
+    // Generated salts are persisted first, so every process derives the same key from the same salt.
+    await this.persistSaltIfNeeded();
+    return Buffer.from(hkdfSync('sha256', this.salt.salt, 'pergunta', purpose, 32));
   }
 
   /** Waits for the operations in flight (their writes land), then disconnects. */
@@ -808,6 +885,48 @@ export class KeyvFeedbackStore implements FeedbackStore {
         'USER_ID_SALT is not set: generated a random salt for pseudonymous user ids and stored it in the feedback store. ' +
           'Set USER_ID_SALT (a long random string) so pseudonyms do not depend on data kept next to the records.',
       );
+    });
+  }
+
+  /** What src/store/humanLoopData.ts stores through: this store's deadlines, errors and locks. */
+  private documents(): DocumentBackend {
+    return {
+      get: (what, key) => this.track(() => this.get(what, key)),
+      set: (what, key, value) =>
+        this.track(async () => {
+          await this.persistSaltIfNeeded();
+          await this.set(what, key, value);
+        }),
+      delete: (what, key) => this.track(() => this.backend(what, () => this.keyv.delete(key)).then(() => undefined)),
+      entries: () => this.track(() => this.entries()),
+      withLock: (name, work) => this.withLock(name, work),
+      timestamp: () => this.timestamp(),
+    };
+  }
+
+  /**
+   * Runs `work` holding `name`: the in-process mutex first (so this process's own callers queue
+   * without polling), then a lease in the store (so other processes wait). The lease outlives a
+   * crashed holder by at most lockTtlMs.
+   */
+  private withLock<T>(name: string, work: () => Promise<T>): Promise<T> {
+    return this.mutex.run(`lock:${name}`, async () => {
+      const owner = `${process.pid}-${randomBytes(6).toString('hex')}`;
+      const started = Date.now();
+      let delay = 5;
+      while (!(await this.leases.acquire(`lock:${name}`, owner, this.lockTtlMs))) {
+        const waited = Date.now() - started;
+        if (waited >= this.lockWaitMs) throw new LockBusyError(name, waited);
+        await new Promise((resolve) => setTimeout(resolve, delay));
+        delay = Math.min(delay * 2, 200);
+      }
+      try {
+        return await work();
+      } finally {
+        await this.leases.release(`lock:${name}`, owner).catch((err: unknown) => {
+          this.logger.debug({ lock: name, reason: (err as Error).message }, 'lock not released (it expires by itself)');
+        });
+      }
     });
   }
 

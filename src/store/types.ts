@@ -8,6 +8,8 @@ import type { CoverageEstimate } from '../retrieval/coverage.js';
 import type { AnswerKind, Moment, Reference, RetrieverName, SegmentEvidence, Timings } from '../types.js';
 import { EXIT, UserError } from '../errors.js';
 import type { HitCounter } from './hitCounter.js';
+import type { HumanLoopData } from './humanLoopData.js';
+import type { LeaseStore } from './leases.js';
 
 export type Platform = 'discord' | 'slack' | 'cli';
 export type VoteValue = 'up' | 'down';
@@ -79,6 +81,10 @@ export interface AnswerRecord {
    * standalone question (or extended with the previous question's key terms). Null otherwise.
    */
   retrievalQuery: string | null;
+  /** Set when the answer is a TA-verified answer that matched the question (kind `verified`). */
+  verified?: VerifiedHit;
+  /** Ids of the staff notes shown with the answer (notes pinned to segments it cites). */
+  staffNotes?: string[];
 }
 
 /** The fields of AnswerRecord that records written before them lack (read back as null). */
@@ -138,6 +144,14 @@ export interface ThreadLink {
   at: string;
 }
 
+/** Which verified answer answered a question, and how closely it matched. */
+export interface VerifiedHit {
+  id: string;
+  /** 0–1: cosine of the question embeddings (`dense`) or of their weighted terms (`lexical`). */
+  similarity: number;
+  method: 'dense' | 'lexical';
+}
+
 export interface VoteRecord {
   answerId: string;
   /** Pseudonymous id of the voter. */
@@ -187,6 +201,11 @@ export interface JudgeRecord {
   abstained: boolean;
   /** "Criteria: … Supporting Evidence: … Score: N" */
   reasoning: string;
+  /**
+   * Correctness against a TA's answer to the same question (the human loop's golden set), when a
+   * TA answered this answer's case; absent or null otherwise (and in verdicts made before).
+   */
+  answerCorrectness?: JudgeScore | null;
 }
 
 /** One answer with everything about it: what export writes. */
@@ -195,12 +214,181 @@ export interface FullRecord extends AnswerRecord {
   /** Latest TA annotation, or null. */
   annotation: AnnotationRecord | null;
   judge: JudgeRecord | null;
+  /** The human-loop case of this answer (a student asked a TA), without delivery addresses; or null. */
+  case: CaseSummary | null;
+  /** When this answer became a verified answer: how many later answers it served. */
+  verifiedHits: number;
+}
+
+// ---------------------------------------------------------------------------------------------
+// The human loop (docs/human-loop.md): a student's unresolved question goes to the TAs as a case,
+// the TA's answer comes back to the student and becomes a verified answer.
+
+/**
+ * open → claimed (a TA took it) → answered (a TA wrote the answer) | endorsed (the bot's answer
+ * is right) | closed (no answer, with a reason). A TA may answer, endorse or close without
+ * claiming first.
+ */
+export type CaseStatus = 'open' | 'claimed' | 'answered' | 'endorsed' | 'closed';
+export const CASE_STATUSES: readonly CaseStatus[] = ['open', 'claimed', 'answered', 'endorsed', 'closed'];
+export const OPEN_CASE_STATUSES: readonly CaseStatus[] = ['open', 'claimed'];
+
+/** A TA (or anyone acting on a case from Slack): pseudonym for records, display name for cards. */
+export interface StaffRef {
+  /** Pseudonymous id (`slack:…`). */
+  user: string;
+  /** Display name as Slack gave it (the TA's handle), shown on the TAs' own cards; never exported. */
+  name: string;
+  at: string;
+}
+
+/** AES-256-GCM ciphertext of a delivery address (src/humanloop/address.ts); base64 fields. */
+export interface SealedAddress {
+  v: 1;
+  iv: string;
+  tag: string;
+  data: string;
+}
+
+export type DeliveryStatus = 'waiting' | 'pending' | 'delivered' | 'notice' | 'failed';
+
+/** Someone who asked for help on a case, and where the TA's answer goes. */
+export interface CaseRequester {
+  /** Pseudonym of the student (or of the TA who forwarded a Slack answer). */
+  user: string;
+  platform: Platform;
+  at: string;
+  /** What the student added in the "Chamar um monitor" form. */
+  details: string | null;
+  /** Display name, only kept when ESCALATION_SHOW_NAMES=true. */
+  name: string | null;
+  /** Where to deliver the TA's answer, encrypted; wiped (null) once delivered or no longer needed. */
+  address: SealedAddress | null;
+  /**
+   * waiting: no answer yet; pending: the answer is in the outbox; delivered; notice: shown at the
+   * student's next question (DMs closed); failed: could not be delivered (see `error`).
+   */
+  delivery: { status: DeliveryStatus; at: string | null; via: 'channel' | 'dm' | 'notice' | 'slack-dm' | null; error: string | null };
+}
+
+export type OutboxTarget = 'slack' | 'discord';
+export type OutboxKind = 'post-card' | 'update-card' | 'reminder' | 'deliver';
+
+/**
+ * One side effect a case still owes a platform, written into the case record in the same write as
+ * the change that causes it (the transactional outbox), and removed when done.
+ */
+export interface OutboxTask {
+  id: string;
+  target: OutboxTarget;
+  kind: OutboxKind;
+  /** For `deliver`: the requester's pseudonym. */
+  requester?: string;
+  createdAt: string;
+  attempts: number;
+  /** Not tried again before this time (ms since the epoch), after a failure. */
+  notBefore: number;
+  lastError: string | null;
+}
+
+export interface CaseResolution {
+  kind: 'answered' | 'endorsed' | 'closed';
+  by: StaffRef;
+  /** The TA's answer (answered), or the reason (closed); null when endorsed. */
+  text: string | null;
+  /** Lecture links found in the TA's answer (answered), or the bot's references (endorsed). */
+  references: Reference[];
+  /** The TA's verdict on the bot's answer, when given (endorsed: C). */
+  botLabel: Label | null;
+  /** The verified answer this resolution created (answered, endorsed). */
+  verifiedId: string | null;
+  /** Staff notes pinned to the bot's cited segments with this answer. */
+  noteIds: string[];
+}
+
+export interface CaseRecord {
+  id: string;
+  answerId: string;
+  /**
+   * The conversation the escalated answer belongs to (the conversations feature, #16: follow-ups
+   * in a thread), copied from the answer record when it has one; absent otherwise and in cases
+   * written before. The card shows the conversation's earlier turns.
+   */
+  conversationId?: string | null;
+  status: CaseStatus;
+  createdAt: string;
+  /** Platform of the first request. */
+  origin: Platform;
+  requesters: CaseRequester[];
+  /** Votes on the bot's answer when help was first asked. */
+  votesAtEscalation: { up: number; down: number };
+  /** The card in the TAs' Slack channel, once posted. */
+  card: { channel: string; ts: string } | null;
+  claimedBy: StaffRef | null;
+  /** First claim, answer, endorsement or close. */
+  firstActionAt: string | null;
+  resolution: CaseResolution | null;
+  remindedAt: string | null;
+  /** Students' 👍/👎 on the TA's answer, by pseudonym (latest counts). */
+  ratings: Record<string, VoteValue>;
+  /** Side effects still owed (see OutboxTask). */
+  outbox: OutboxTask[];
+  /** Incremented by every change. */
+  version: number;
+  updatedAt: string;
+}
+
+/** A case as `listCases` and exports give it: no delivery address, plus timings. */
+export interface CaseSummary extends Omit<CaseRecord, 'requesters' | 'outbox'> {
+  requesters: Omit<CaseRequester, 'address'>[];
+  timings: {
+    /** From the request to the first TA action, ms; null until then. */
+    firstActionMs: number | null;
+    /** From the request to the answer, endorsement or close, ms; null while open. */
+    resolvedMs: number | null;
+  };
+}
+
+/** A question–answer pair a TA wrote or approved, which the bot reuses for the same question. */
+export interface VerifiedAnswer {
+  id: string;
+  question: string;
+  answer: string;
+  references: Reference[];
+  source: 'ta-answer' | 'endorsement';
+  caseId: string | null;
+  /** The bot answer the case was about. */
+  answerId: string | null;
+  by: StaffRef;
+  createdAt: string;
+  updatedAt: string;
+  updatedBy: StaffRef | null;
+  /** Retired answers are kept (exports, history) but never matched. */
+  retired: StaffRef | null;
+  /** The question's embedding when one was computed: model id and base64 little-endian float32. */
+  embedding: { model: string; vector: string } | null;
+}
+
+/** A TA's correction pinned to a lecture moment: shown with every later answer that cites it. */
+export interface StaffNote {
+  id: string;
+  text: string;
+  videoId: string;
+  title: string;
+  start: number;
+  end: number;
+  url: string;
+  caseId: string | null;
+  answerId: string | null;
+  by: StaffRef;
+  createdAt: string;
+  retired: StaffRef | null;
 }
 
 /**
- * A student's question handed to the TAs (the human loop, issue #17). No store records cases
- * yet; the staff insights (report, digest) read them through `FeedbackStore.listCases` when a
- * store offers it, so escalations appear there without changing the insights.
+ * A human-loop case (#17) as the staff insights (report, digest) read it: the store's
+ * `CaseSummary` with the escalated question (kept on the answer record, not on the case).
+ * `insightsSource` in src/insights/collect.ts builds it.
  */
 export interface EscalationCase {
   id: string;
@@ -319,9 +507,18 @@ export interface FeedbackStore {
    */
   iterateRecords(options?: IterateOptions): AsyncIterable<FullRecord>;
   /**
-   * Escalation cases (#17), when this store records them; absent until then. `since` filters by
-   * createdAt; cases still open are wanted whatever their age, so callers ask without it.
+   * Leases shared by every process that uses this store (Redis, Postgres; in-process for SQLite and
+   * memory, which one process uses): see src/store/leases.ts. Failures are StoreUnavailableError.
    */
-  listCases?(options?: { since?: Date }): AsyncIterable<EscalationCase>;
+  readonly leases: LeaseStore;
+  /** A 32-byte key for `purpose`, derived (HKDF-SHA256) from the salt of the pseudonyms. */
+  deriveKey(purpose: string): Promise<Buffer>;
+  /** The human loop's records: cases and their outbox, verified answers, staff notes, notices. */
+  readonly loop: HumanLoopData;
+  /**
+   * Every human-loop case (oldest first), without delivery addresses, with its timings; `since`
+   * filters by creation time, `status` keeps only those statuses. For exports and the staff report.
+   */
+  listCases(options?: { since?: Date; status?: CaseStatus[] }): Promise<CaseSummary[]>;
   close(): Promise<void>;
 }

@@ -119,7 +119,7 @@ async function followUp(running: Running, message: Json, question: string, user:
 
 /** The bot's messages in a thread (not the users'). */
 const botMessages = (running: Running, threadId: string) =>
-  running.discord.channelMessages(threadId).filter((m) => (m.author as Json).id === running.discord.botUser.id);
+  running.discord.messagesIn(threadId).filter((m) => (m.author as Json).id === running.discord.botUser.id);
 
 // ------------------------------------------------------------------ tests
 

@@ -11,6 +11,7 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startDiscord } from '../../adapters/discord/index.js';
 import { renderDigest } from '../../adapters/slack/digest/blocks.js';
+import { digestTarget } from '../../adapters/slack/digest/post.js';
 import { scheduleDigest } from '../../adapters/slack/digest/schedule.js';
 import { startSlack } from '../../adapters/slack/index.js';
 import { ACTION_IDS, annotationValue } from '../../adapters/slack/cards.js';
@@ -124,12 +125,12 @@ beforeAll(async () => {
         await discordAdapter.whenIdle();
       }
     }
-    const posted = slack.messages.length;
+    const posted = slack.channelMessages.length;
     await slack.sendEnvelope('slash_commands', slashCommand({ text: 'O que é transfer learning?', user_id: 'U0MONITOR', response_url: slack.responseUrl('ta-q') }));
     // A public answer is posted as a message (it has a thread); others come through the response_url.
-    await slack.waitFor(() => slack.messages.length > posted || slack.responsesFor('ta-q').length > 0, 'the TA’s answer', 20_000);
+    await slack.waitFor(() => slack.channelMessages.length > posted || slack.responsesFor('ta-q').length > 0, 'the TA’s answer', 20_000);
     await slackAdapter.idle();
-    const message = slack.messages[posted];
+    const message = slack.channelMessages[posted];
     const answer = message ? { body: { text: message.text, blocks: message.blocks } } : slack.responsesFor('ta-q')[0];
     asked.push('O que é transfer learning?');
     await slack.sendEnvelope(
@@ -260,7 +261,7 @@ describe('the weekly digest', () => {
     expect(refused.stderr).toContain(`the bot is not a member of ${CHANNEL}: invite it there (/invite @Pergunta)`);
     const noChannel = await runCli('adapters/slack/digest/command.ts', [], env({ SLACK_DIGEST_CHANNEL: '' }));
     expect(noChannel.code).toBe(2);
-    expect(noChannel.stderr).toContain('SLACK_DIGEST_CHANNEL (or --channel) must be set');
+    expect(noChannel.stderr).toContain('SLACK_DIGEST_CHANNEL (or SLACK_ESCALATION_CHANNEL, or --channel) must be set');
   });
 
   it('--dry-run prints the message and posts nothing', async () => {
@@ -306,5 +307,13 @@ describe('the weekly digest', () => {
     expect(() => loadConfig({ DIGEST_CRON: '0 8 * * 1' }, path.join(work, 'no.env'))).toThrow(/SLACK_DIGEST_CHANNEL is required when DIGEST_CRON is set/);
     expect(() => loadConfig({ COURSE_TIMEZONE: 'America/Recife_X' }, path.join(work, 'no.env'))).toThrow(/COURSE_TIMEZONE: not a time zone/);
     expect(existsSync(path.join(work, 'no.env'))).toBe(false);
+  });
+
+  it('posts to the human loop\'s TA channel when no digest channel is set', () => {
+    const escalation = 'C0ESCALA1';
+    const config = loadConfig({ DIGEST_CRON: '0 8 * * 1', SLACK_BOT_TOKEN, SLACK_APP_TOKEN, SLACK_ESCALATION_CHANNEL: escalation }, path.join(work, 'no.env'));
+    expect(digestTarget(config).channel).toBe(escalation);
+    expect(digestTarget({ ...config, SLACK_DIGEST_CHANNEL: CHANNEL }).channel).toBe(CHANNEL);
+    expect(digestTarget(config, 'C0OUTRO12').channel).toBe('C0OUTRO12');
   });
 });

@@ -167,6 +167,8 @@ function secondOf(link: string): number {
 beforeAll(async () => {
   indexDir = await mkdtemp(path.join(tmpdir(), 'pergunta-slack-'));
   [slack, llm] = await Promise.all([startFakeSlack(), startFakeOpenAI({ defaultBehavior: { type: 'text', text: LLM_ANSWER } })]);
+  // The channel the slash commands come from: the bot is in it, so public answers are posted there.
+  slack.addChannel({ id: 'C0DUVIDAS', name: 'duvidas' });
   const bootConfig = loadConfig(
     { COURSE_DIR: path.resolve('examples/curso-exemplo'), OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: llm.baseURL, LLM_MAX_RETRIES: '0' },
     path.join(indexDir, 'no-such.env'),
@@ -207,11 +209,11 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
    */
   async function ask(text: string, userId = `U0ALUNO${++asked}`): Promise<{ body: ResponseBody; key: string }> {
     const key = `ask-${++asked}`;
-    const posted = slack.messages.length;
+    const posted = slack.channelMessages.length;
     const res = await post(slashCommand({ text, user_id: userId, response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
-    await slack.waitFor(() => slack.messages.length > posted || slack.responsesFor(key).length > 0, `the answer to "${text}"`);
-    const message = slack.messages[posted];
+    await slack.waitFor(() => slack.channelMessages.length > posted || slack.responsesFor(key).length > 0, `the answer to "${text}"`);
+    const message = slack.channelMessages[posted];
     if (message) return { body: { response_type: 'in_channel', text: message.text, blocks: message.blocks }, key };
     return { body: slack.responsesFor(key)[0]!.body, key };
   }
@@ -228,17 +230,17 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
   it('acks at once with "Procurando nas aulas…", then answers with links to the moment and feedback controls', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 400 });
     const key = 'first-question';
-    const posted = slack.messages.length;
+    const posted = slack.channelMessages.length;
     const res = await post(slashCommand({ text: 'O que é aprendizado de máquina?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(400); // the ack does not wait for the LLM
     expect(res.json).toEqual({ response_type: 'ephemeral', text: MESSAGES.searching });
 
     // Public: posted as a message in the channel (it has a ts, so it has a thread), not through the response_url.
-    await slack.waitFor(() => slack.messages.length > posted, 'the answer message');
-    const message = slack.messages[posted]!;
+    await slack.waitFor(() => slack.channelMessages.length > posted, 'the answer message');
+    const message = slack.channelMessages[posted]!;
     expect(message).toMatchObject({ channel: 'C0DUVIDAS', ts: expect.stringMatching(/^\d+\.\d{6}$/) });
-    expect(message.thread_ts).toBeUndefined();
+    expect(message.threadTs).toBeNull();
     const postCall = slack.apiCalls.find((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0DUVIDAS')!;
     expect(postCall.headers.authorization).toBe(`Bearer ${BOT_TOKEN}`);
     expect(postCall.body).toMatchObject({ unfurl_links: 'false', unfurl_media: 'false' });
@@ -495,13 +497,13 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
   it('stop() waits for the question in flight (answered and stored), then closes the port', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 300 });
     const key = 'in-flight';
-    const posted = slack.messages.length;
+    const posted = slack.channelMessages.length;
     const res = await post(slashCommand({ text: 'O que é a curva ROC?', user_id: 'U0TARDE', response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
     expect(app.adapter.inFlight).toBe(1);
     await app.adapter.stop();
     expect(app.adapter.inFlight).toBe(0);
-    const answer = slack.messages[posted]!;
+    const answer = slack.channelMessages[posted]!;
     expect(await app.store.getAnswer(answerIdOf({ blocks: answer.blocks }))).toBeDefined();
     await expect(fetch(eventsUrl, { method: 'POST' })).rejects.toThrow();
   });

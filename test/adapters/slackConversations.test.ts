@@ -64,6 +64,8 @@ interface Running {
 
 async function startApp(opts: { env?: Record<string, string>; bot?: BotServiceOptions; scopes?: string[]; socket?: boolean } = {}): Promise<Running> {
   const slack = await startFakeSlack(opts.scopes ? { scopes: opts.scopes } : {});
+  // The channels the questions come from (the assistant's D… channel is the app's DM).
+  for (const id of ['C0DUVIDAS', 'C0OUTRO', 'C0SOCK']) slack.addChannel({ id });
   const config = loadConfig(
     {
       SLACK_BOT_TOKEN: BOT_TOKEN,
@@ -107,31 +109,31 @@ afterAll(async () => {
 // ------------------------------------------------------------------ helpers
 
 function answerIdOf(message: PostedMessage | undefined): string | undefined {
-  const blocks = (message?.updates.at(-1)?.blocks ?? message?.blocks ?? []) as SlackBlock[];
+  const blocks = (message?.edits.at(-1)?.blocks ?? message?.blocks ?? []) as SlackBlock[];
   const actions = blocks.find((b) => b.type === 'actions');
   return actions?.elements?.find((e) => e.action_id === ACTION_IDS.voteUp)?.value as string | undefined;
 }
-const finalText = (message: PostedMessage | undefined) => JSON.stringify(message?.updates.at(-1)?.blocks ?? message?.blocks ?? []);
+const finalText = (message: PostedMessage | undefined) => JSON.stringify(message?.edits.at(-1)?.blocks ?? message?.blocks ?? []);
 
 /** /pergunta over HTTP; resolves with the message the answer was posted as. */
 async function command(running: Running, text: string, userId: string): Promise<PostedMessage> {
-  const posted = running.slack.messages.length;
+  const posted = running.slack.channelMessages.length;
   const res = await postToApp(running.url, slashCommand({ text, user_id: userId, response_url: running.slack.responseUrl() }), { signingSecret: SIGNING_SECRET });
   expect(res.status).toBe(200);
-  await running.slack.waitFor(() => running.slack.messages.length > posted, `the answer to ${text}`);
+  await running.slack.waitFor(() => running.slack.channelMessages.length > posted, `the answer to ${text}`);
   await running.adapter.idle();
-  return running.slack.messages[posted]!;
+  return running.slack.channelMessages[posted]!;
 }
 
 /** A mention of the bot in a thread, as the Events API posts it; resolves with the bot's reply there. */
 async function mention(running: Running, text: string, userId: string, threadTs: string | undefined, channel = 'C0DUVIDAS'): Promise<{ reply: PostedMessage; ackMs: number; ts: string }> {
   const ts = slackTs();
-  const posted = running.slack.messages.length;
+  const posted = running.slack.channelMessages.length;
   const res = await postEventToApp(running.url, eventCallback(appMention({ text: `<@U0BOT> ${text}`, user: userId, channel, ts, ...(threadTs ? { thread_ts: threadTs } : {}) })), { signingSecret: SIGNING_SECRET });
   expect(res.status).toBe(200);
-  await running.slack.waitFor(() => running.slack.messages.length > posted, `the reply to ${text}`);
+  await running.slack.waitFor(() => running.slack.channelMessages.length > posted, `the reply to ${text}`);
   await running.adapter.idle();
-  return { reply: running.slack.messages[posted]!, ackMs: res.ms, ts };
+  return { reply: running.slack.channelMessages[posted]!, ackMs: res.ms, ts };
 }
 
 // ------------------------------------------------------------------ tests
@@ -148,16 +150,16 @@ describe('Slack over HTTP: follow-ups in the thread of an answer', () => {
     const { slack, store } = running;
     const first = await command(running, 'O que é dropout?', 'UMONITORA');
     const firstId = answerIdOf(first)!;
-    expect(first.thread_ts).toBeUndefined();
+    expect(first.threadTs).toBeNull();
 
     const llmBefore = llm.requests.length;
     const second = await mention(running, 'e por que isso funciona?', 'UMONITORA', first.ts);
     // Acknowledged within Slack's 3 seconds, the reply in the thread at once, then the answer.
     expect(second.ackMs).toBeLessThan(3000);
-    expect(second.reply).toMatchObject({ channel: 'C0DUVIDAS', thread_ts: first.ts });
+    expect(second.reply).toMatchObject({ channel: 'C0DUVIDAS', threadTs: first.ts });
     const placeholder = slack.apiCalls.find((c) => c.method === 'chat.postMessage' && c.body.thread_ts === first.ts)!;
     expect(placeholder.body.text).toBe(MESSAGES.searching);
-    expect(second.reply.updates).toHaveLength(1);
+    expect(second.reply.edits).toHaveLength(1);
     const secondId = answerIdOf(second.reply)!;
     const record = await store.getAnswer(secondId);
     expect(record).toMatchObject({ platform: 'slack', turn: 2, kind: 'llm', retrievalQuery: 'O que é dropout? (e por que isso funciona?)' });
@@ -168,7 +170,7 @@ describe('Slack over HTTP: follow-ups in the thread of an answer', () => {
     expect(finalText(second.reply)).toContain('<@UMONITORA>');
 
     const third = await mention(running, 'e quantos neurônios costuma desligar?', 'UMONITORA', first.ts);
-    expect(third.reply.thread_ts).toBe(first.ts);
+    expect(third.reply.threadTs).toBe(first.ts);
     const thirdId = answerIdOf(third.reply)!;
 
     const conversationId = (await store.getAnswer(firstId))!.conversationId!;
@@ -186,7 +188,7 @@ describe('Slack over HTTP: follow-ups in the thread of an answer', () => {
   it('a mention outside a thread starts a conversation answered in a thread under it, which the next mention there continues', async () => {
     const { store } = running;
     const started = await mention(running, 'O que é overfitting?', 'UMONITORA', undefined, 'C0OUTRO');
-    expect(started.reply.thread_ts).toBe(started.ts);
+    expect(started.reply.threadTs).toBe(started.ts);
     const turn1 = await store.getAnswer(answerIdOf(started.reply)!);
     expect(turn1).toMatchObject({ turn: 1, channel: 'C0OUTRO' });
     const next = await mention(running, 'e como evito isso?', 'UMONITORA', started.ts, 'C0OUTRO');
@@ -228,14 +230,14 @@ describe('Slack: daily quota and scopes', () => {
       expect(res.json?.response_type).toBe('ephemeral');
       expect(String(res.json?.text)).toMatch(/^Você já fez 1 pergunta hoje, o limite diário\. Sua cota renova à meia-noite de \d\d\/\d\d \(Horário Padrão de Brasília\), daqui a /);
       // A mention is a question too: refused privately, nothing posted in the thread.
-      const before = running.slack.messages.length;
+      const before = running.slack.channelMessages.length;
       await postEventToApp(running.url, eventCallback(appMention({ text: '<@U0BOT> e no keras?', user: 'U0ALUNA', thread_ts: answer.ts })), { signingSecret: SIGNING_SECRET });
       await running.slack.waitFor(() => running.slack.apiCalls.some((c) => c.method === 'chat.postEphemeral'), 'the private refusal');
       await running.adapter.idle();
       const refusal = running.slack.apiCalls.find((c) => c.method === 'chat.postEphemeral')!;
       expect(refusal.body).toMatchObject({ user: 'U0ALUNA', channel: 'C0DUVIDAS', thread_ts: answer.ts });
       expect(String(refusal.body.text)).toMatch(/^Você já fez 1 pergunta hoje/);
-      expect(running.slack.messages.length).toBe(before);
+      expect(running.slack.channelMessages.length).toBe(before);
       // The annotator has no quota.
       for (let i = 0; i < 3; i++) expect(answerIdOf(await command(running, `O que é regularização ${i}?`, 'UMONITORA'))).toBeDefined();
     } finally {
@@ -269,12 +271,12 @@ describe('Slack in Socket Mode: mentions and the Assistant', () => {
 
   it('acknowledges an app_mention envelope and answers in the thread', async () => {
     const { slack } = running;
-    const posted = slack.messages.length;
+    const posted = slack.channelMessages.length;
     const ack = await slack.sendEnvelope('events_api', eventCallback(appMention({ text: '<@U0BOT> O que é fine-tuning?', user: 'UMONITORA', channel: 'C0SOCK' })));
     expect(ack.envelope_id).toBeTruthy();
-    await slack.waitFor(() => slack.messages.length > posted && slack.messages[posted]!.updates.length > 0, 'the answer');
+    await slack.waitFor(() => slack.channelMessages.length > posted && slack.channelMessages[posted]!.edits.length > 0, 'the answer');
     await running.adapter.idle();
-    expect(answerIdOf(slack.messages[posted])).toBeDefined();
+    expect(answerIdOf(slack.channelMessages[posted])).toBeDefined();
   });
 
   it('Assistant: a greeting with prompts from the lectures; "thinking" status, a title and the answer; the next message continues the thread', async () => {
@@ -284,7 +286,7 @@ describe('Slack in Socket Mode: mentions and the Assistant', () => {
     await slack.sendEnvelope('events_api', eventCallback(assistantThreadStarted({ user: 'UMONITORA', channel, thread_ts: threadTs })));
     await slack.waitFor(() => slack.apiCalls.some((c) => c.method === 'assistant.threads.setSuggestedPrompts'), 'the suggested prompts');
     await running.adapter.idle();
-    expect(slack.threadMessages(channel, threadTs)[0]).toMatchObject({ thread_ts: threadTs, text: ASSISTANT_TEXT.greeting });
+    expect(slack.threadMessages(channel, threadTs)[0]).toMatchObject({ threadTs, text: ASSISTANT_TEXT.greeting });
     const prompts = slack.apiCalls.find((c) => c.method === 'assistant.threads.setSuggestedPrompts')!.body;
     expect(prompts).toMatchObject({ channel_id: channel, thread_ts: threadTs });
     expect(JSON.parse(String(prompts.prompts))).toEqual([

@@ -66,7 +66,7 @@
  * Discord does: only to sessions that identified with the GuildMessages intent (1 << 9), and
  * with the content only when the session has the privileged MessageContent intent (1 << 15) or
  * the message mentions the bot (`<@bot id>` in the content; otherwise `content` is ''). Messages
- * in a channel or thread are listed by `channelMessages(id)`.
+ * in a channel or thread (the bot's and users') are listed by `messagesIn(id)`.
  *
  * Disconnects and RESUME, as Discord does them:
  * - A session whose socket closes with any code but 1000/1001 (the client's own clean close)
@@ -81,6 +81,24 @@
  *   TCP-level drop without a close frame; `resumable: false` also invalidates the sessions (the
  *   client must identify again). `requestReconnect()` sends op 7 RECONNECT (the client closes
  *   and resumes).
+ *
+ * Channel messages and DMs (what a bot posts outside interactions; bot-token auth):
+ * - `POST /channels/:id/messages` into a guild channel, a thread the bot started (or one added
+ *   with `addChannel`) or a DM channel: in a server the bot's permissions decide (View Channel,
+ *   and Send Messages or, in a thread, Send Messages in Threads: `403 50013`); validated like
+ *   other message bodies; the message comes back as MESSAGE_CREATE to GuildMessages sessions;
+ *   `PATCH /channels/:id/messages/:mid` edits one of the bot's own messages (MESSAGE_UPDATE); `allowed_mentions` decides whom the message
+ *   pings (`mentions` in the answer and in `channelMessages`); `message_reference` to an unknown
+ *   message is `400 50035` unless `fail_if_not_exists: false` (then a plain message, as Discord
+ *   does); with `nonce` and `enforce_nonce: true`, a second create with the same nonce by the bot
+ *   within `nonceWindowMs` (default 5 minutes; Discord says "the past few minutes") answers the
+ *   message created the first time and creates nothing. Unknown channel → `404 10003`; a channel
+ *   made unwritable with `denyChannel` → `403 50013 Missing Permissions`; a DM to a user whose
+ *   DMs are closed (`setDmsClosed`) → `403 50007 Cannot send messages to this user`.
+ * - `POST /users/@me/channels` `{recipient_id}` → the DM channel with that user (the same one on
+ *   every call, as Discord returns the existing DM).
+ * Every created message is in `channelMessages` (with its channel and the body sent) and in
+ * `messages`, so a test can click its buttons.
  *
  * Every interaction is tracked as a `FakeInteraction`: its callback, edits, follow-ups and
  * deletions (`events`, each with an arrival time `at`), the current `original` message and the
@@ -137,6 +155,24 @@ export interface FakeDiscordOptions {
   heartbeatIntervalMs?: number;
   /** The bot's permissions in every guild (a decimal bitfield, as Discord sends them). Default: all it may need. */
   botPermissions?: string;
+  /** How long `enforce_nonce` dedupes a create (ms). Default 5 minutes. */
+  nonceWindowMs?: number;
+}
+
+/** A message the bot created with `POST /channels/:id/messages`. */
+export interface ChannelMessage {
+  channelId: string;
+  /** The request body as sent. */
+  body: Json;
+  /** The message object answered (its current state is in `messages`). */
+  message: Json;
+  /** User ids the message pinged (what `allowed_mentions` let through). */
+  mentions: string[];
+  /** True for a DM channel. */
+  dm: boolean;
+  /** The DM's recipient, for DMs. */
+  recipientId: string | null;
+  at: number;
 }
 
 /** One REST request as received. */
@@ -177,6 +213,11 @@ export interface FailRule {
   match?: (call: RestCall) => boolean;
   /** How many matching requests fail. Default 1. */
   times?: number;
+  /**
+   * The request is carried out (e.g. the message is created) and then answered with the failure,
+   * as when a response is lost on the way back: the client cannot tell it worked.
+   */
+  applied?: boolean;
 }
 
 export interface SlashCommandInput {
@@ -387,7 +428,7 @@ export interface FakeDiscord {
   /** Threads started on messages, by thread id (= the starter message's id). */
   readonly threads: Map<string, Json>;
   /** Every message in a channel or thread that is not an interaction response (the bot's and users'), oldest first. */
-  channelMessages(channelId: string): Json[];
+  messagesIn(channelId: string): Json[];
   /** Intents of the latest IDENTIFY. */
   readonly intents: number;
   /** Sends a gateway dispatch (op 0) to every identified session (kept for resumable sessions that are away). */
@@ -397,6 +438,16 @@ export interface FakeDiscord {
   /** Sends op 7 RECONNECT to every identified session (the client closes and resumes). */
   requestReconnect(): void;
   failNext(rule: FailRule): void;
+  /** Messages the bot created in channels and DMs, in order (deduplicated creates are not repeated). */
+  readonly channelMessages: ChannelMessage[];
+  /** Lets the bot post in one more channel (e.g. a thread), optionally under a given guild. */
+  addChannel(id: string, options?: { guildId?: string; name?: string }): void;
+  /** Makes posting in `channelId` fail with 403 50013 Missing Permissions (or lifts it). */
+  denyChannel(channelId: string, denied?: boolean): void;
+  /** Closes (or opens) a user's DMs: messages to their DM channel fail with 403 50007. */
+  setDmsClosed(userId: string, closed?: boolean): void;
+  /** Resolves with the first channel message matching `check` (arrived or arriving); rejects after `timeoutMs`. */
+  waitForChannelMessage(check: (m: ChannelMessage) => boolean, timeoutMs?: number): Promise<ChannelMessage>;
   /** Forgets recorded requests, identifies, resumes, interactions and messages (keeps sessions and commands): between load-test rounds. */
   reset(): void;
   /** Resolves once a session is identified (READY and GUILD_CREATEs sent). */
@@ -467,6 +518,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   /** Sessions whose socket closed uncleanly, by session id: RESUME can pick them up. */
   const resumable = new Map<string, GatewaySession>();
   const resumes: FakeDiscord['resumes'] = [];
+  const channelMessages: ChannelMessage[] = [];
+  /** Channels added with addChannel (threads), by id → guild. */
+  const extraChannels = new Map<string, { guildId: string; name: string }>();
+  const deniedChannels = new Set<string>();
+  const closedDms = new Set<string>();
+  /** DM channel id by recipient, and recipient by DM channel id. */
+  const dmByUser = new Map<string, string>();
+  const dmRecipient = new Map<string, string>();
+  /** `enforce_nonce` memory: `channel\nnonce` → the message created, and when. */
+  const nonces = new Map<string, { message: Json; at: number }>();
+  const nonceWindowMs = options.nonceWindowMs ?? 5 * 60_000;
   let restSeq = 0;
   let closed = false;
   const botPermissions = BigInt(options.botPermissions ?? '2248473465835073');
@@ -681,6 +743,11 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if (rule) {
       rule.times = (rule.times ?? 1) - 1;
       if (rule.times <= 0) failRules.splice(failRules.indexOf(rule), 1);
+      if (rule.applied) {
+        // Carried out against a response that goes nowhere; the client gets the failure.
+        const lost = { destroyed: false, writableEnded: false, writeHead: () => lost, end: () => lost } as unknown as ServerResponse;
+        route(call, lost);
+      }
       send(res, call, rule.status, rule.body ?? discordError(`fakeDiscord: injected ${rule.status}`, 0), rule.headers);
       return;
     }
@@ -689,6 +756,80 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       return;
     }
     route(call, res);
+  }
+
+  function createChannelMessage(channelId: string, call: RestCall, res: ServerResponse): void {
+    const body = (call.body ?? {}) as Json;
+    const recipient = dmRecipient.get(channelId) ?? null;
+    const guildChannel = channelById(channelId);
+    const extra = extraChannels.get(channelId);
+    const thread = threads.get(channelId);
+    if (!recipient && !guildChannel && !extra && !thread) return send(res, call, 404, discordError('Unknown Channel', 10003));
+    if (deniedChannels.has(channelId)) return send(res, call, 403, discordError('Missing Permissions', 50013));
+    // In a server, the bot's role decides (a thread needs Send Messages in Threads); a DM needs none.
+    const inThread = thread !== undefined || extra !== undefined;
+    if (!recipient && (!has(PERMISSIONS.viewChannel) || !has(inThread ? PERMISSIONS.sendMessagesInThreads : PERMISSIONS.sendMessages))) {
+      return send(res, call, 403, discordError('Missing Permissions', 50013));
+    }
+    if (recipient && closedDms.has(recipient)) return send(res, call, 403, discordError('Cannot send messages to this user', 50007));
+    if (strict) {
+      const problems = validateMessage(body);
+      if (typeof body.content !== 'string' && !(Array.isArray(body.embeds) && body.embeds.length > 0) && !(Array.isArray(body.components) && body.components.length > 0)) {
+        problems.push('Cannot send an empty message');
+      }
+      if (body.nonce !== undefined && !(typeof body.nonce === 'number' || (typeof body.nonce === 'string' && body.nonce.length <= 25))) problems.push('nonce: at most 25 characters');
+      if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+    }
+    const nonce = body.nonce === undefined ? undefined : String(body.nonce);
+    const nonceKey = nonce === undefined ? undefined : `${channelId}\n${nonce}`;
+    if (nonceKey && body.enforce_nonce === true) {
+      const earlier = nonces.get(nonceKey);
+      if (earlier && call.at - earlier.at <= nonceWindowMs) return send(res, call, 200, earlier.message);
+    }
+    const reference = (body.message_reference ?? undefined) as Json | undefined;
+    let referenced: Json | undefined;
+    if (reference?.message_id !== undefined) {
+      referenced = messages.get(String(reference.message_id));
+      if (!referenced && reference.fail_if_not_exists !== false) {
+        return send(res, call, 400, discordError('Invalid Form Body', 50035, { message_reference: 'Unknown message' }));
+      }
+    }
+    // Whom it pings: parse [] with an explicit users list pings exactly those users in the content.
+    const allowed = (body.allowed_mentions ?? undefined) as Json | undefined;
+    const inContent = [...String(body.content ?? '').matchAll(/<@!?(\d+)>/g)].map((x) => x[1]!);
+    const parse = Array.isArray(allowed?.parse) ? (allowed.parse as string[]) : ['users', 'roles', 'everyone'];
+    const users = Array.isArray(allowed?.users) ? (allowed.users as string[]) : [];
+    const mentions = allowed === undefined || parse.includes('users') ? inContent : inContent.filter((id) => users.includes(id));
+    const message: Json = {
+      id: snowflake(),
+      type: referenced ? 19 : 0,
+      channel_id: channelId,
+      ...(guildChannel ? { guild_id: guildChannel.guild.id } : extra ? { guild_id: extra.guildId } : thread ? { guild_id: thread.guild_id } : {}),
+      author: botUser,
+      content: '',
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: mentions.map((id) => ({ id, username: `user${id.slice(-4)}`, global_name: null, discriminator: '0', avatar: null })),
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      flags: 0,
+      ...(nonce !== undefined ? { nonce } : {}),
+      ...(referenced ? { message_reference: { type: 0, message_id: referenced.id, channel_id: referenced.channel_id, ...(referenced.guild_id ? { guild_id: referenced.guild_id } : {}) } } : {}),
+    };
+    applyBody(message, body);
+    messages.set(String(message.id), message);
+    if (nonceKey) nonces.set(nonceKey, { message, at: call.at });
+    channelMessages.push({ channelId, body, message, mentions, dm: recipient !== null, recipientId: recipient, at: call.at });
+    logMessage(message);
+    if (thread) thread.message_count = Number(thread.message_count) + 1;
+    // The bot's own message comes back over the gateway like anyone's (GuildMessages intent).
+    if (!recipient && (intents & INTENTS.guildMessages) !== 0) dispatch('MESSAGE_CREATE', message);
+    return send(res, call, 200, message);
   }
 
   function route(call: RestCall, res: ServerResponse): void {
@@ -848,42 +989,20 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     if ((m = path.match(/^\/channels\/(\d+)\/typing$/)) && method === 'POST') {
       return channelObject(m[1]!) ? send(res, call, 204) : send(res, call, 404, discordError('Unknown Channel', 10003));
     }
-    if ((m = path.match(/^\/channels\/(\d+)\/messages(?:\/(\d+))?$/)) && (method === 'POST' || method === 'PATCH')) {
+    if ((m = path.match(/^\/channels\/(\d+)\/messages$/)) && method === 'POST') return createChannelMessage(m[1]!, call, res);
+    if ((m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && method === 'PATCH') {
       const channelId = m[1]!;
-      const channel = channelObject(channelId);
-      if (!channel) return send(res, call, 404, discordError('Unknown Channel', 10003));
-      const inThread = threads.has(channelId);
-      if (!has(PERMISSIONS.viewChannel) || !has(inThread ? PERMISSIONS.sendMessagesInThreads : PERMISSIONS.sendMessages)) {
-        return send(res, call, 403, discordError('Missing Permissions', 50013));
-      }
+      if (!channelObject(channelId) && !dmRecipient.has(channelId) && !extraChannels.has(channelId)) return send(res, call, 404, discordError('Unknown Channel', 10003));
       if (strict) {
         const problems = validateMessage(body);
         if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
-      }
-      if (method === 'POST') {
-        if (m[2] !== undefined) return send(res, call, 405, discordError('405: Method Not Allowed', 0));
-        if (!body.content && !(Array.isArray(body.embeds) && body.embeds.length) && !(Array.isArray(body.components) && body.components.length)) {
-          return send(res, call, 400, discordError('Cannot send an empty message', 50006));
-        }
-        const message = makeMessage(undefined, body);
-        message.channel_id = channelId;
-        message.guild_id = channel.guild_id;
-        message.type = body.message_reference ? 19 : 0;
-        delete message.webhook_id;
-        delete message.application_id;
-        if (body.message_reference) message.message_reference = { type: 0, ...(body.message_reference as Json), channel_id: channelId };
-        messages.set(String(message.id), message);
-        logMessage(message);
-        if (inThread) threads.get(channelId)!.message_count = Number(threads.get(channelId)!.message_count) + 1;
-        if ((intents & INTENTS.guildMessages) !== 0) dispatch('MESSAGE_CREATE', message);
-        return send(res, call, 200, message);
       }
       const message = messages.get(m[2]!);
       if (!message || String(message.channel_id) !== channelId) return send(res, call, 404, discordError('Unknown Message', 10008));
       if ((message.author as Json | undefined)?.id !== botUser.id) return send(res, call, 403, discordError('Cannot edit a message authored by another user', 50005));
       applyBody(message, body);
       message.edited_timestamp = new Date().toISOString();
-      if ((intents & INTENTS.guildMessages) !== 0) dispatch('MESSAGE_UPDATE', message);
+      if ((intents & INTENTS.guildMessages) !== 0 && !dmRecipient.has(channelId)) dispatch('MESSAGE_UPDATE', message);
       return send(res, call, 200, message);
     }
 
@@ -897,6 +1016,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       });
     }
     if (path === '/users/@me' && method === 'GET') return send(res, call, 200, botUser);
+    if (path === '/users/@me/channels' && method === 'POST') {
+      const recipient = typeof body.recipient_id === 'string' ? body.recipient_id : '';
+      if (!/^\d{5,25}$/.test(recipient)) return send(res, call, 400, discordError('Invalid Form Body', 50035, { recipient_id: 'not a snowflake' }));
+      let id = dmByUser.get(recipient);
+      if (!id) {
+        id = snowflake();
+        dmByUser.set(recipient, id);
+        dmRecipient.set(id, recipient);
+      }
+      return send(res, call, 200, { id, type: 1, last_message_id: null, flags: 0, recipients: [{ id: recipient, username: `user${recipient.slice(-4)}`, global_name: null, discriminator: '0', avatar: null }] });
+    }
     if (path === '/applications/@me' && method === 'GET') {
       return send(res, call, 200, { id: applicationId, name: botUser.username, description: '', bot_public: true, bot_require_code_grant: false, flags: 0, bot: botUser });
     }
@@ -1321,7 +1451,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     userMessage,
     mention,
     threads,
-    channelMessages: (channelId: string) => [...(channelLog.get(channelId) ?? [])],
+    messagesIn: (channelId: string) => [...(channelLog.get(channelId) ?? [])],
     get intents() {
       return intents;
     },
@@ -1330,6 +1460,21 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     requestReconnect,
     failNext(rule) {
       failRules.push({ ...rule });
+    },
+    channelMessages,
+    addChannel(id, opts = {}) {
+      extraChannels.set(id, { guildId: opts.guildId ?? firstGuild.id, name: opts.name ?? 'thread' });
+    },
+    denyChannel(channelId, denied = true) {
+      if (denied) deniedChannels.add(channelId);
+      else deniedChannels.delete(channelId);
+    },
+    setDmsClosed(userId, closedDm = true) {
+      if (closedDm) closedDms.add(userId);
+      else closedDms.delete(userId);
+    },
+    waitForChannelMessage(check, timeoutMs = 5000) {
+      return waitUntil(changes, () => channelMessages.find(check), timeoutMs, () => `${channelMessages.length} channel messages`);
     },
     reset() {
       requests.length = 0;
@@ -1340,6 +1485,8 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       messages.clear();
       failRules.length = 0;
       channelLog.clear();
+      channelMessages.length = 0;
+      nonces.clear();
     },
     waitForSession(timeoutMs = 5000) {
       return waitUntil(changes, () => [...sessions.values()].some((s) => s.identified), timeoutMs, () => 'no identified session').then(() => undefined);

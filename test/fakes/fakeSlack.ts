@@ -5,17 +5,28 @@
  * - the Web API: `POST /api/<method>` (point the app at it with `clientOptions.slackApiUrl`,
  *   i.e. SLACK_API_URL = `fake.apiUrl`). Every call is recorded in `apiCalls` (form or JSON
  *   body parsed, and the answer given). `auth.test` answers a bot identity with the
- *   `x-oauth-scopes` header listing the bot token's scopes (option `scopes`; Slack sends it on
- *   every call), and
- *   `apps.connections.open` the fake's own Socket Mode URL. Messages: `chat.postMessage`
- *   (answers `{ok, channel, ts, message}` with a fresh `ts`; `thread_ts` puts it in a thread),
- *   `chat.update` (`message_not_found` for an unknown ts), `chat.postEphemeral` (`message_ts`);
- *   they are kept in `messages` (`threadMessages(channel, ts)` lists a thread); a message Slack
- *   would refuse (the response_url limits below, and `rejectNext`) is answered `{ok: false,
- *   error: 'invalid_blocks'}` (or `msg_too_long`) and not kept. A method whose scope the
- *   token lacks answers Slack's `{ok: false, error: 'missing_scope', needed, provided}`
- *   (`chat:write`; `assistant:write` for `assistant.threads.*`). Anything else answers
- *   `{ ok: true }`; `onApi(method, handler)` overrides one (`null` restores it).
+ *   `x-oauth-scopes` header listing the bot token's scopes (option `scopes`, default every scope
+ *   of the manifest; Slack sends it on every call), `apps.connections.open` the fake's own
+ *   Socket Mode URL, anything else `{ ok: true }`; `onApi(method, handler)` overrides one
+ *   (`null` restores it). A method whose scope the token lacks answers Slack's `{ok: false,
+ *   error: 'missing_scope', needed, provided}` (`chat:write` for `chat.*`, `assistant:write` for
+ *   `assistant.threads.*`). A small workspace stands behind the messaging methods, answering as
+ *   Slack does:
+ *   - channels (`addChannel({ id, name, isPrivate, isMember, archived })`; the bot is a member
+ *     unless told otherwise): `conversations.info` gives the channel (`channel_not_found` for an
+ *     unknown one, or a private one the bot is not in; `missing_scope` when `scopes` lacks
+ *     `channels:read`/`groups:read`); `D…` ids are the app's direct-message channels;
+ *   - `chat.postMessage`: into a channel the bot is in, or a public one with `chat:write.public`
+ *     (`not_in_channel`, `channel_not_found`, `is_archived` otherwise), in a thread (`thread_ts`,
+ *     `reply_broadcast`), or to a user id (the app's DM with that user, channel `D…`);
+ *     `chat.update` of a message it posted (`message_not_found`); `chat.postEphemeral`. Bodies
+ *     are checked against Block Kit's limits, as for a response_url below (`invalid_blocks`,
+ *     `msg_too_long`). Messages are kept in `channelMessages` (current state, and every
+ *     `chat.update` in `edits`); `threadMessages(channel, ts)` lists a thread.
+ *   - `views.open`: needs a `trigger_id` the fake issued less than 3 seconds ago (`blockActions`
+ *     and `slashCommand` issue them; `expired_trigger_id` after, `invalid_trigger_id` for an
+ *     unknown one) and a valid modal (`invalid_arguments`: title/submit/close ≤ 24 characters,
+ *     callback_id, ≤ 100 blocks, private_metadata ≤ 3000); recorded in `openedViews`.
  * - `response_url`s: `responseUrl(key?)` gives a URL under `/respond/<key>`; every JSON post to
  *   it (what Bolt's `respond()` sends) is recorded in `responses`, with the status answered.
  *   `waitForResponses(key, n)` waits for them (`waitForResponseCount(n)` for all keys together,
@@ -111,20 +122,40 @@ export interface SocketAck {
 
 export type ApiHandler = (call: ApiCall) => { status?: number; body: unknown } | Promise<{ status?: number; body: unknown }>;
 
-/** A message the app posted through the Web API (chat.postMessage / chat.update). */
+export interface FakeChannel {
+  id: string;
+  name: string;
+  isPrivate: boolean;
+  /** Whether the bot was invited. */
+  isMember: boolean;
+  archived: boolean;
+}
+
+/** A message the app posted (current state after updates). */
 export interface PostedMessage {
   channel: string;
   ts: string;
-  /** The thread it is in (its parent's ts), if any. */
-  thread_ts?: string;
-  text?: string;
-  blocks?: SlackBlock[];
-  /** Edits made with chat.update, in order. */
-  updates: Array<{ text?: string; blocks?: SlackBlock[] }>;
+  text: string;
+  blocks: SlackBlock[];
+  threadTs: string | null;
+  replyBroadcast: boolean;
+  /** For DMs: the user the app wrote to. */
+  user: string | null;
+  updates: number;
+  /** What each chat.update sent, in order. */
+  edits: Array<{ text?: string; blocks?: SlackBlock[] }>;
+}
+
+/** A modal the app opened. */
+export interface OpenedView {
+  id: string;
+  triggerId: string;
+  view: Record<string, unknown>;
+  at: number;
 }
 
 /** Every scope the app's manifest asks for (adapters/slack/manifest.yml). */
-export const ALL_SCOPES = ['commands', 'chat:write', 'chat:write.public', 'app_mentions:read', 'assistant:write', 'im:history'];
+export const ALL_SCOPES = ['commands', 'chat:write', 'channels:read', 'groups:read', 'chat:write.public', 'app_mentions:read', 'assistant:write', 'im:history'];
 
 export interface FakeSlackOptions {
   /** Scopes of the bot token, sent in `x-oauth-scopes`. Default ALL_SCOPES. */
@@ -154,10 +185,13 @@ export interface FakeSlack {
    * on a response_url, `{ok: false}` from chat.postMessage / chat.update).
    */
   rejectNext(times?: number): void;
+  /**
+   * The next `times` (default 1) Web API calls of `method` (`chat.postMessage`, `chat.update`)
+   * carrying blocks are refused as Slack does: HTTP 200 `{ok: false, error: 'invalid_blocks'}`.
+   */
+  rejectBlocksNext(method: 'chat.postMessage' | 'chat.update', times?: number): void;
   /** Overrides the answer to one Web API method; `null` restores the fake's own. */
   onApi(method: string, handler: ApiHandler | null): void;
-  /** Messages the app posted (chat.postMessage), with their later updates. */
-  readonly messages: PostedMessage[];
   /** The messages of a thread: its parent (when the app posted it) and every reply, oldest first. */
   threadMessages(channel: string, threadTs: string): PostedMessage[];
   /**
@@ -169,7 +203,7 @@ export interface FakeSlack {
   waitForReply(key: string, channel: string, timeoutMs?: number): Promise<ResponseBody>;
   /** Resolves when `check()` holds, re-checked after every Web API call; rejects after `timeoutMs` (default 5000). */
   waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
-  /** The scopes `auth.test` reports (see FakeSlackOptions). */
+  /** The scopes `auth.test` reports (see FakeSlackOptions; `setScopes` sets them too). */
   scopes: string[];
   /** Socket Mode connections currently open. */
   readonly openSockets: number;
@@ -179,6 +213,18 @@ export interface FakeSlack {
   waitForSocketClose(timeoutMs?: number): Promise<void>;
   /** Sends an envelope to the newest connection; resolves with the app's ack. */
   sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: object, timeoutMs?: number): Promise<SocketAck>;
+  /** Adds a channel to the workspace (default: public, the bot a member). */
+  addChannel(channel: Partial<FakeChannel> & { id: string }): void;
+  /** Scopes the bot token has (`x-oauth-scopes`); `conversations.info` needs channels:read (public) / groups:read (private). Default ALL_SCOPES. */
+  setScopes(scopes: string[]): void;
+  /** Messages the app posted, in order (current state). */
+  readonly channelMessages: PostedMessage[];
+  /** Resolves with the first posted message matching `check`. */
+  waitForMessage(check: (m: PostedMessage) => boolean, timeoutMs?: number): Promise<PostedMessage>;
+  /** Modals the app opened, in order. */
+  readonly openedViews: OpenedView[];
+  /** A trigger id as Slack sends with an interaction (valid for 3 seconds from now). */
+  newTriggerId(): string;
   /** Forgets recorded calls and responses (the server keeps running). */
   reset(): void;
   close(): Promise<void>;
@@ -323,24 +369,6 @@ const NEEDED_SCOPES: Record<string, string> = {
 
 export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const apiCalls: ApiCall[] = [];
-  const messages: PostedMessage[] = [];
-  let scopes = [...(options.scopes ?? ALL_SCOPES)];
-  let tsCounter = 0;
-  /** Slack message timestamps: seconds, a dot, six digits, increasing. */
-  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
-  const str = (v: unknown) => (typeof v === 'string' ? v : undefined);
-  /** Slack's form-encoded calls send blocks as a JSON string. */
-  const blocksOf = (v: unknown): SlackBlock[] | undefined => {
-    if (Array.isArray(v)) return v as SlackBlock[];
-    if (typeof v === 'string') {
-      try {
-        return JSON.parse(v) as SlackBlock[];
-      } catch {
-        return undefined;
-      }
-    }
-    return undefined;
-  };
   const responses: ResponsePost[] = [];
   const byKey = new Map<string, ResponsePost[]>();
   const handlers = new Map<string, ApiHandler>();
@@ -349,55 +377,169 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
   const acks = new Map<string, (ack: SocketAck) => void>();
   const changes = waiter();
   let responseStatus = 200;
+  /** `rejectNext`: refusals still due, for a response_url or a Web API message alike. */
   let rejections = 0;
+  const apiRejections = new Map<string, number>();
+  /** Whether a `rejectNext` / `rejectBlocksNext` refusal is due for this call (and counts it). */
+  const rejectsBlocks = (method: string, blocks: unknown): boolean => {
+    if (!Array.isArray(blocks) || blocks.length === 0) return false;
+    const left = apiRejections.get(method) ?? 0;
+    if (left > 0) {
+      apiRejections.set(method, left - 1);
+      return true;
+    }
+    if (rejections > 0) {
+      rejections--;
+      return true;
+    }
+    return false;
+  };
   let tickets = 0;
   let url = '';
+  const channels = new Map<string, FakeChannel>();
+  const posted: PostedMessage[] = [];
+  const byTs = new Map<string, PostedMessage>();
+  const openedViews: OpenedView[] = [];
+  let scopes = [...(options.scopes ?? ALL_SCOPES)];
+  let tsCounter = 0;
+  /** Slack message timestamps: seconds, a dot, six digits, increasing. */
+  const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
+  const dmOf = (user: string) => `D${user.replace(/^[UW]/, '')}`;
+  /** A direct-message channel of the app (Slack's `D…` ids): it may always write there. */
+  const isDm = (channel: string) => /^D[A-Z0-9]+$/.test(channel);
+  const slackError = (error: string, extra: Record<string, unknown> = {}) => ({ body: { ok: false, error, ...extra } });
+  /** Form bodies carry JSON fields as strings (the Web API client sends blocks that way). */
+  const jsonField = (value: unknown): unknown => {
+    if (typeof value !== 'string') return value;
+    try {
+      return JSON.parse(value) as unknown;
+    } catch {
+      return value;
+    }
+  };
 
   /**
-   * Why Slack would refuse a message posted or updated through the Web API (the same Block Kit
-   * limits as a response_url, answered `200 {ok: false, error}` there), counting `rejectNext`.
+   * Why Slack would refuse a message posted or updated through the Web API: the same Block Kit
+   * limits as a response_url (`slackMessageProblems`), or a refusal asked for (`rejectNext`,
+   * `rejectBlocksNext`). Slack answers these with HTTP 200 `{ok: false, error}`.
    */
-  const messageRefusal = (b: Record<string, unknown>): { error: string; errors: string[] } | null => {
-    const blocks = b.blocks === undefined ? undefined : blocksOf(b.blocks);
-    if (b.blocks !== undefined && blocks === undefined) return { error: 'invalid_blocks_format', errors: ['blocks: not a JSON array'] };
-    const refusal = slackMessageProblems({ ...(typeof b.text === 'string' ? { text: b.text } : {}), ...(blocks ? { blocks } : {}) });
+  function messageRefusal(method: string, text: unknown, rawBlocks: unknown): { error: string; errors: string[] } | null {
+    const blocks = jsonField(rawBlocks);
+    if (rawBlocks !== undefined && !Array.isArray(blocks)) return { error: 'invalid_blocks_format', errors: ['blocks: not a JSON array'] };
+    const refusal = slackMessageProblems({ ...(typeof text === 'string' ? { text } : {}), ...(Array.isArray(blocks) ? { blocks: blocks as SlackBlock[] } : {}) });
     if (refusal) return refusal;
-    if (rejections > 0 && blocks && blocks.length > 0) {
-      rejections--;
-      return { error: 'invalid_blocks', errors: ['fakeSlack: refused on request (rejectNext)'] };
-    }
+    if (rejectsBlocks(method, blocks)) return { error: 'invalid_blocks', errors: ['fakeSlack: refused on request (rejectNext / rejectBlocksNext)'] };
     return null;
+  }
+
+  const triggers = new Map<string, number>();
+  const newTriggerId = () => {
+    const id = `${Date.now()}.${++tickets}.${randomUUID().slice(0, 8)}`;
+    triggers.set(id, Date.now());
+    return id;
   };
+
+  function workspaceApi(call: ApiCall): { status?: number; body: unknown } | undefined {
+    const b = call.body;
+    switch (call.method) {
+      case 'conversations.info': {
+        const channel = channels.get(String(b.channel ?? ''));
+        if (!channel || (channel.isPrivate && !channel.isMember)) return slackError('channel_not_found');
+        const needed = channel.isPrivate ? 'groups:read' : 'channels:read';
+        if (!scopes.includes(needed)) return slackError('missing_scope', { needed, provided: scopes.join(',') });
+        return {
+          body: {
+            ok: true,
+            channel: { id: channel.id, name: channel.name, is_channel: !channel.isPrivate, is_group: false, is_private: channel.isPrivate, is_archived: channel.archived, is_member: channel.isMember, created: 1700000000 },
+          },
+        };
+      }
+      case 'chat.postMessage': {
+        const target = String(b.channel ?? '');
+        const blocks = jsonField(b.blocks);
+        const text = typeof b.text === 'string' ? b.text : '';
+        if (!text && !Array.isArray(blocks)) return slackError('no_text');
+        const refused = messageRefusal(call.method, b.text, b.blocks);
+        if (refused) return slackError(refused.error, { errors: refused.errors });
+        let channelId = target;
+        let user: string | null = null;
+        if (/^[UW][A-Z0-9]+$/.test(target)) {
+          user = target;
+          channelId = dmOf(target);
+        } else if (!isDm(target)) {
+          const channel = channels.get(target);
+          if (!channel || (channel.isPrivate && !channel.isMember)) return slackError('channel_not_found');
+          if (channel.archived) return slackError('is_archived');
+          // chat:write.public lets a bot post in a public channel it was not invited to.
+          if (!channel.isMember && (channel.isPrivate || !scopes.includes('chat:write.public'))) return slackError('not_in_channel');
+        }
+        const threadTs = typeof b.thread_ts === 'string' ? b.thread_ts : null;
+        // A thread under one of the app's messages, or under a person's (which the fake never saw,
+        // e.g. the message of an app_mention): any well-formed timestamp.
+        if (threadTs && !byTs.has(`${channelId}:${threadTs}`) && !/^\d+\.\d+$/.test(threadTs)) return slackError('thread_not_found');
+        const message: PostedMessage = {
+          channel: channelId,
+          ts: nextTs(),
+          text,
+          blocks: (Array.isArray(blocks) ? blocks : []) as SlackBlock[],
+          threadTs,
+          replyBroadcast: b.reply_broadcast === true || b.reply_broadcast === 'true',
+          user,
+          updates: 0,
+          edits: [],
+        };
+        posted.push(message);
+        byTs.set(`${channelId}:${message.ts}`, message);
+        return { body: { ok: true, channel: channelId, ts: message.ts, message: { type: 'message', text, blocks: message.blocks, ts: message.ts, bot_id: 'B0BOT', ...(threadTs ? { thread_ts: threadTs } : {}) } } };
+      }
+      case 'chat.update': {
+        const message = byTs.get(`${String(b.channel ?? '')}:${String(b.ts ?? '')}`);
+        if (!message) return slackError('message_not_found');
+        const blocks = jsonField(b.blocks);
+        const refused = messageRefusal(call.method, b.text, b.blocks);
+        if (refused) return slackError(refused.error, { errors: refused.errors });
+        if (typeof b.text === 'string') message.text = b.text;
+        if (Array.isArray(blocks)) message.blocks = blocks as SlackBlock[];
+        message.updates++;
+        message.edits.push({ ...(typeof b.text === 'string' ? { text: b.text } : {}), ...(Array.isArray(blocks) ? { blocks: blocks as SlackBlock[] } : {}) });
+        return { body: { ok: true, channel: message.channel, ts: message.ts, text: message.text, message: { type: 'message', text: message.text, blocks: message.blocks } } };
+      }
+      case 'chat.postEphemeral': {
+        const channel = String(b.channel ?? '');
+        if (!isDm(channel) && !channels.has(channel)) return slackError('channel_not_found');
+        if (typeof b.user !== 'string' || b.user === '') return slackError('user_not_in_channel');
+        return { body: { ok: true, message_ts: nextTs() } };
+      }
+      case 'views.open': {
+        const triggerId = String(b.trigger_id ?? '');
+        const issued = triggers.get(triggerId);
+        if (issued === undefined) return slackError('invalid_trigger_id');
+        if (Date.now() - issued > 3000) return slackError('expired_trigger_id');
+        const view = jsonField(b.view) as Record<string, unknown> | undefined;
+        const plain = (x: unknown) => (x as { text?: unknown } | undefined)?.text;
+        const problems: string[] = [];
+        if (!view || view.type !== 'modal') problems.push('view.type must be modal');
+        for (const field of ['title', 'submit', 'close']) {
+          const t = plain(view?.[field]);
+          if (field === 'title' ? typeof t !== 'string' || t.length === 0 || t.length > 24 : t !== undefined && (typeof t !== 'string' || t.length > 24)) problems.push(`view.${field}: 1..24 characters`);
+        }
+        if (typeof view?.callback_id === 'string' && view.callback_id.length > 255) problems.push('callback_id > 255');
+        if (typeof view?.private_metadata === 'string' && view.private_metadata.length > 3000) problems.push('private_metadata > 3000');
+        if (!Array.isArray(view?.blocks) || view.blocks.length > 100) problems.push('blocks: 1..100');
+        if (problems.length) return slackError('invalid_arguments', { response_metadata: { messages: problems } });
+        const opened: OpenedView = { id: `V${++tickets}`, triggerId, view: view!, at: Date.now() };
+        openedViews.push(opened);
+        return { body: { ok: true, view: { ...view, id: opened.id, team_id: DEFAULT_TEAM.id, state: { values: {} }, hash: `${Date.now()}.hash` } } };
+      }
+      default:
+        return undefined;
+    }
+  }
 
   const defaultApi = (call: ApiCall): { status?: number; body: unknown } => {
     const needed = NEEDED_SCOPES[call.method];
     if (needed && !scopes.includes(needed)) return { body: { ok: false, error: 'missing_scope', needed, provided: scopes.join(',') } };
-    const b = call.body;
     switch (call.method) {
-      case 'chat.postMessage': {
-        const channel = str(b.channel);
-        if (!channel) return { body: { ok: false, error: 'channel_not_found' } };
-        if (!str(b.text) && !blocksOf(b.blocks)) return { body: { ok: false, error: 'no_text' } };
-        const refused = messageRefusal(b);
-        if (refused) return { body: { ok: false, ...refused } };
-        const message: PostedMessage = { channel, ts: nextTs(), ...(str(b.thread_ts) ? { thread_ts: str(b.thread_ts) } : {}), text: str(b.text), blocks: blocksOf(b.blocks), updates: [] };
-        messages.push(message);
-        return { body: { ok: true, channel, ts: message.ts, message: { type: 'message', text: message.text ?? '', ts: message.ts, bot_id: 'B0BOT', user: 'U0BOT', ...(message.thread_ts ? { thread_ts: message.thread_ts } : {}) } } };
-      }
-      case 'chat.update': {
-        const message = messages.find((m) => m.channel === str(b.channel) && m.ts === str(b.ts));
-        if (!message) return { body: { ok: false, error: 'message_not_found' } };
-        const refused = messageRefusal(b);
-        if (refused) return { body: { ok: false, ...refused } };
-        const blocks = blocksOf(b.blocks);
-        message.updates.push({ text: str(b.text), blocks });
-        if (b.text !== undefined) message.text = str(b.text);
-        if (blocks) message.blocks = blocks;
-        return { body: { ok: true, channel: message.channel, ts: message.ts, text: message.text ?? '' } };
-      }
-      case 'chat.postEphemeral':
-        if (!str(b.channel) || !str(b.user)) return { body: { ok: false, error: 'channel_not_found' } };
-        return { body: { ok: true, message_ts: nextTs() } };
       case 'auth.test':
         return {
           body: {
@@ -414,7 +556,7 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
       case 'apps.connections.open':
         return { body: { ok: true, url: `${url.replace(/^http/, 'ws')}/link/?ticket=fake-ticket-${++tickets}&app_id=A0FAKE` } };
       default:
-        return { body: { ok: true } };
+        return workspaceApi(call) ?? { body: { ok: true } };
     }
   };
 
@@ -528,17 +670,19 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
     rejectNext(times = 1) {
       rejections += times;
     },
+    rejectBlocksNext(method, times = 1) {
+      apiRejections.set(method, (apiRejections.get(method) ?? 0) + times);
+    },
     onApi(method, handler) {
       if (handler) handlers.set(method, handler);
       else handlers.delete(method);
     },
-    messages,
-    threadMessages: (channel, threadTs) => messages.filter((m) => m.channel === channel && (m.ts === threadTs || m.thread_ts === threadTs)),
+    threadMessages: (channel, threadTs) => posted.filter((m) => m.channel === channel && (m.ts === threadTs || m.threadTs === threadTs)),
     waitFor: (check, what, timeoutMs = 5000) => changes.until(check, timeoutMs, () => what),
     async waitForReply(key, channel, timeoutMs = 5000) {
-      const posted = () => messages.find((m) => m.channel === channel && m.thread_ts === undefined);
-      await changes.until(() => posted() !== undefined || (byKey.get(key)?.length ?? 0) > 0, timeoutMs, () => `a reply in ${channel} or to response_url ${key}`);
-      const message = posted();
+      const inChannel = () => posted.find((m) => m.channel === channel && m.threadTs === null);
+      await changes.until(() => inChannel() !== undefined || (byKey.get(key)?.length ?? 0) > 0, timeoutMs, () => `a reply in ${channel} or to response_url ${key}`);
+      const message = inChannel();
       return message ? { response_type: 'in_channel', text: message.text, blocks: message.blocks } : byKey.get(key)![0]!.body;
     },
     get scopes() {
@@ -570,14 +714,29 @@ export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<Fa
         ws.send(JSON.stringify({ envelope_id: envelopeId, type, payload, accepts_response_payload: type !== 'events_api' }));
       });
     },
+    addChannel(channel) {
+      channels.set(channel.id, { name: channel.id.toLowerCase(), isPrivate: false, isMember: true, archived: false, ...channel });
+    },
+    setScopes(list) {
+      scopes = [...list];
+    },
+    channelMessages: posted,
+    waitForMessage(check, timeoutMs = 5000) {
+      return changes.until(() => posted.some(check), timeoutMs, () => `a posted message (${posted.length} so far)`).then(() => posted.find(check)!);
+    },
+    openedViews,
+    newTriggerId,
     reset() {
       apiCalls.length = 0;
-      messages.length = 0;
       responses.length = 0;
       byKey.clear();
       responseStatus = 200;
       rejections = 0;
+      apiRejections.clear();
       handlers.clear();
+      posted.length = 0;
+      byTs.clear();
+      openedViews.length = 0;
     },
     async close() {
       for (const ws of wsClients) ws.terminate();
@@ -642,6 +801,10 @@ export function blockActions(opts: {
   response_url: string;
   channelId?: string;
   messageTs?: string;
+  /** Display name Slack sends as `user.name` (default: the id in lower case). */
+  userName?: string;
+  /** A trigger id the fake issued (`fake.newTriggerId()`), so the app can open a modal with it. */
+  triggerId?: string;
 }): BlockActionsPayload {
   const ts = `${Math.floor(Date.now() / 1000)}.000100`;
   const { action } = opts;
@@ -664,11 +827,11 @@ export function blockActions(opts: {
         };
   return {
     type: 'block_actions',
-    user: { id: opts.userId, username: opts.userId.toLowerCase(), name: opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
+    user: { id: opts.userId, username: opts.userName ?? opts.userId.toLowerCase(), name: opts.userName ?? opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
     api_app_id: 'A0FAKE',
     token: 'legacy-verification-token',
     container: { type: 'message', message_ts: opts.messageTs ?? ts, channel_id: opts.channelId ?? 'C0DUVIDAS', is_ephemeral: false },
-    trigger_id: `${Date.now()}.trigger`,
+    trigger_id: opts.triggerId ?? `${Date.now()}.trigger`,
     team: DEFAULT_TEAM,
     enterprise: null,
     is_enterprise_install: false,
@@ -680,9 +843,63 @@ export function blockActions(opts: {
   };
 }
 
+export interface ViewSubmissionPayload {
+  type: 'view_submission';
+  [field: string]: unknown;
+}
+
+/** One input's value in a submitted modal, as Slack puts it in `view.state.values[block][action]`. */
+export type ViewInputValue =
+  | { type: 'plain_text_input'; value: string | null }
+  | { type: 'radio_buttons'; selected_option: { value: string; text?: { type: 'plain_text'; text: string } } | null }
+  | { type: 'checkboxes'; selected_options: Array<{ value: string; text?: { type: 'plain_text'; text: string } }> };
+
+/** A `view_submission` payload for a modal the app opened (its callback_id and private_metadata). */
+export function viewSubmission(opts: {
+  userId: string;
+  userName?: string;
+  callbackId: string;
+  privateMetadata?: string;
+  values: Record<string, Record<string, ViewInputValue>>;
+  viewId?: string;
+}): ViewSubmissionPayload {
+  return {
+    type: 'view_submission',
+    team: DEFAULT_TEAM,
+    user: { id: opts.userId, username: opts.userName ?? opts.userId.toLowerCase(), name: opts.userName ?? opts.userId.toLowerCase(), team_id: DEFAULT_TEAM.id },
+    api_app_id: 'A0FAKE',
+    token: 'legacy-verification-token',
+    trigger_id: `${Date.now()}.trigger`,
+    view: {
+      id: opts.viewId ?? 'V0FAKE',
+      team_id: DEFAULT_TEAM.id,
+      type: 'modal',
+      blocks: [],
+      private_metadata: opts.privateMetadata ?? '',
+      callback_id: opts.callbackId,
+      state: { values: opts.values },
+      hash: `${Date.now()}.hash`,
+      title: { type: 'plain_text', text: 'Modal' },
+      clear_on_close: false,
+      notify_on_close: false,
+      close: null,
+      submit: { type: 'plain_text', text: 'Enviar' },
+      previous_view_id: null,
+      root_view_id: opts.viewId ?? 'V0FAKE',
+      app_id: 'A0FAKE',
+      external_id: '',
+      app_installed_team_id: DEFAULT_TEAM.id,
+      bot_id: 'B0BOT',
+    },
+    response_urls: [],
+    is_enterprise_install: false,
+    enterprise: null,
+  };
+}
+
 /** The urlencoded body Slack posts: commands as fields, interactive payloads as `payload=<json>`. */
-export function formBody(payload: SlashCommandPayload | BlockActionsPayload): string {
-  if ('type' in payload && payload.type === 'block_actions') {
+export function formBody(payload: SlashCommandPayload | BlockActionsPayload | ViewSubmissionPayload): string {
+  if ('type' in payload && (payload.type === 'block_actions' || payload.type === 'view_submission')) {
     return new URLSearchParams({ payload: JSON.stringify(payload) }).toString();
   }
   return new URLSearchParams(payload as unknown as Record<string, string>).toString();
@@ -698,7 +915,7 @@ export type PostResult = RawPostResult;
  */
 export async function postToApp(
   url: string,
-  payload: SlashCommandPayload | BlockActionsPayload,
+  payload: SlashCommandPayload | BlockActionsPayload | ViewSubmissionPayload,
   opts: { signingSecret: string; timestamp?: number; tamper?: 'signature' | 'no-headers' | 'stale' },
 ): Promise<PostResult> {
   const body = formBody(payload);

@@ -231,10 +231,10 @@ export async function writeActivity(store: KeyvFeedbackStore, item: Activity): P
   if (item.judge) await store.saveJudge(item.judge);
 }
 
-/** A store object with escalation cases, as a store of the human loop (#17) will offer them. */
-export function withCases<T extends object>(store: T, cases: readonly EscalationCase[]): T & { listCases(): AsyncIterable<EscalationCase> } {
+/** A source of insights with these escalation cases (generated, where a test needs many). */
+export function withCases<T extends object>(store: T, cases: readonly EscalationCase[]): T & { escalations(): AsyncIterable<EscalationCase> } {
   return Object.assign(store, {
-    async *listCases() {
+    async *escalations() {
       yield* cases;
     },
   });

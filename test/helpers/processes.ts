@@ -4,6 +4,7 @@
  * 127.0.0.1 only, and are stopped by their own pid (never by name).
  *
  *   const bot = startScript('adapters/main.ts', env);
+ *   const killable = startScript('adapters/main.ts', env, { direct: true });  // one process: SIGKILL reaches the bot
  *   await bot.waitForOutput(/pergunta is running/);
  *   …
  *   const { code } = await bot.stop();        // SIGTERM, then SIGKILL after the timeout
@@ -33,8 +34,18 @@ function exited(child: ChildProcess): boolean {
   return child.exitCode !== null || child.signalCode !== null;
 }
 
-export function startScript(script: string, env: Record<string, string>, cwd = process.cwd()): RunningScript {
-  const child = spawn(TSX, [path.resolve(script)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
+/**
+ * Runs `script` with tsx. By default through the `tsx` command, which runs the script in a child
+ * node process and forwards signals to it, so SIGKILL (which cannot be forwarded) would leave that
+ * child running: `direct: true` runs `node --import tsx script` instead, a single process, for
+ * tests that kill the bot.
+ */
+export function startScript(script: string, env: Record<string, string>, cwdOrOptions: string | { cwd?: string; direct?: boolean } = process.cwd()): RunningScript {
+  const options = typeof cwdOrOptions === 'string' ? { cwd: cwdOrOptions } : cwdOrOptions;
+  const cwd = options.cwd ?? process.cwd();
+  const child = options.direct
+    ? spawn(process.execPath, ['--import', 'tsx', path.resolve(script)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] })
+    : spawn(TSX, [path.resolve(script)], { cwd, env, stdio: ['ignore', 'pipe', 'pipe'] });
   let out = '';
   const listeners = new Set<() => void>();
   const onData = (d: Buffer) => {

@@ -97,8 +97,8 @@ export function judgeRecord(answerId: string, overrides: Partial<JudgeRecord> = 
 
 /** An answer with no votes, annotation or verdict unless given. */
 export function fullRecord(overrides: Partial<FullRecord> = {}): FullRecord {
-  const { votes = { up: 0, down: 0, items: [] }, annotation = null, judge = null, ...answer } = overrides;
-  return { ...answerRecord(answer), votes, annotation, judge };
+  const { votes = { up: 0, down: 0, items: [] }, annotation = null, judge = null, case: caseSummary = null, verifiedHits = 0, ...answer } = overrides;
+  return { ...answerRecord(answer), votes, annotation, judge, case: caseSummary, verifiedHits };
 }
 
 /** Turn `turn` of a conversation, as BotService saves it (question "Pergunta <turn>"). */

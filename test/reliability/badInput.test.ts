@@ -331,12 +331,12 @@ async function slackCommand(text: string, replies: number, fields: Partial<Slash
  */
 async function slackAnswer(text: string): Promise<ResponseBody> {
   const key = `cmd-${++slackKeys}`;
-  const posted = slack.messages.length;
+  const posted = slack.channelMessages.length;
   const ack = await slackPost(slashCommand({ text, user_id: 'U0MENCAO', response_url: slack.responseUrl(key) }));
   expect(ack.status).toBe(200);
-  await slack.waitFor(() => slack.messages.length > posted || slack.responsesFor(key).length > 0, 'the answer');
+  await slack.waitFor(() => slack.channelMessages.length > posted || slack.responsesFor(key).length > 0, 'the answer');
   await slackAdapter.idle();
-  const message = slack.messages[posted];
+  const message = slack.channelMessages[posted];
   return message ? { text: message.text, blocks: message.blocks } : slack.responsesFor(key)[0]!.body;
 }
 

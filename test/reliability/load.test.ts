@@ -276,7 +276,7 @@ describe('Load: Discord', () => {
         discord.submitModal({ customId: `followup:${answerIds[i]}`, fields: { pergunta: 'E como isso aparece nos exemplos da aula?' }, message: ix.original, user: users[i] }),
       );
       const threadIds = answered.map((ix) => String(ix.original!.id));
-      const inThread = (id: string) => discord.channelMessages(id).filter((m) => (m.author as Json).id === discord.botUser.id);
+      const inThread = (id: string) => discord.messagesIn(id).filter((m) => (m.author as Json).id === discord.botUser.id);
       const done = (id: string) => voteIds(inThread(id).at(-1)).length === 2;
       await pollUntil(() => threadIds.every(done), 90_000, () => `${threadIds.filter(done).length}/${QUESTIONS} threaded answers`);
       await adapter.whenIdle();
@@ -368,6 +368,8 @@ describeWith('redis')('Load: Slack', () => {
 
   beforeAll(async () => {
     [slack, llm, redis] = await Promise.all([startFakeSlack(), startFakeOpenAI(), startRedisServer()]);
+    // The channel the slash commands come from: the bot is in it, so public answers are posted there.
+    slack.addChannel({ id: 'C0DUVIDAS', name: 'duvidas' });
     work = await tempDir('load-slack-');
     const config = loadConfig(
       {
@@ -397,8 +399,8 @@ describeWith('redis')('Load: Slack', () => {
     llm.setDefault(slowAnswer(warmProbe, { minMs: 10, maxMs: 50, text: answerFor }));
     const warm = await burst(Array.from({ length: WARMUP }, (_, i) => slashCommand({ text: `Aquecimento ${i}: o que é dropout?`, user_id: `U0WARM${i}`, response_url: slack.responseUrl(`warm${i}`) })));
     expect(warm.every((r) => r.status === 200)).toBe(true);
-    await slack.waitFor(() => slack.messages.length >= WARMUP, `${WARMUP} warm-up answers`, 30_000);
-    const warmId = answerIdOf({ blocks: slack.messages[0]!.blocks });
+    await slack.waitFor(() => slack.channelMessages.length >= WARMUP, `${WARMUP} warm-up answers`, 30_000);
+    const warmId = answerIdOf({ blocks: slack.channelMessages[0]!.blocks });
     await burst(
       Array.from({ length: WARMUP_VOTES }, (_, i) =>
         blockActions({ userId: `U0WARMV${i}`, action: { type: 'button', action_id: ACTION_IDS.voteUp, value: warmId }, response_url: slack.responseUrl(`warm-vote${i}`) }),
@@ -438,7 +440,7 @@ describeWith('redis')('Load: Slack', () => {
       }
       expect(maxOf(ackMs)).toBeLessThan(SLACK_ACK_DEADLINE_MS);
 
-      await slack.waitFor(() => slack.messages.length >= QUESTIONS, `${QUESTIONS} answers`, 60_000);
+      await slack.waitFor(() => slack.channelMessages.length >= QUESTIONS, `${QUESTIONS} answers`, 60_000);
       await adapter.idle();
       const wallMs = Date.now() - started;
       const loop = lag.stop();
@@ -448,7 +450,7 @@ describeWith('redis')('Load: Slack', () => {
       answerTs = [];
       expect(slack.responses).toEqual([]);
       for (let i = 0; i < QUESTIONS; i++) {
-        const posts = slack.messages.filter((m) => m.text?.includes(`Resposta sobre "${questionText(i)}"`));
+        const posts = slack.channelMessages.filter((m) => m.text.includes(`Resposta sobre "${questionText(i)}"`));
         expect(posts).toHaveLength(1);
         answerIds.push(answerIdOf({ blocks: posts[0]!.blocks }));
         answerTs.push(posts[0]!.ts);
@@ -538,12 +540,12 @@ describeWith('redis')('Load: Slack', () => {
       for (const ack of acks) expect(ack.status).toBe(200);
       const ackMs = acks.map((a) => a.ms);
       expect(maxOf(ackMs)).toBeLessThan(SLACK_ACK_DEADLINE_MS);
-      const answeredIn = (ts: string) => slack.messages.some((m) => m.thread_ts === ts && m.updates.some((u) => (u.blocks ?? []).some((b) => b.type === 'actions')));
+      const answeredIn = (ts: string) => slack.channelMessages.some((m) => m.threadTs === ts && m.edits.some((u) => (u.blocks ?? []).some((b) => b.type === 'actions')));
       await slack.waitFor(() => answerTs.every(answeredIn), `${QUESTIONS} threaded answers`, 90_000);
       await adapter.idle();
       const loop = lag.stop();
       // One reply per thread, and one extra LLM call (the condense step) per follow-up.
-      for (const ts of answerTs) expect(slack.messages.filter((m) => m.thread_ts === ts)).toHaveLength(1);
+      for (const ts of answerTs) expect(slack.channelMessages.filter((m) => m.threadTs === ts)).toHaveLength(1);
       expect(llm.requests.length - llmBefore).toBe(2 * QUESTIONS);
       expect((await store.listRecords()).filter((r) => r.turn === 2)).toHaveLength(QUESTIONS);
       expect(loop.maxMs).toBeLessThan(500);

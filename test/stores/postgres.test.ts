@@ -12,6 +12,7 @@ import { createFeedbackStore } from '../../src/store/createStore.js';
 import { POSTGRES_HITS_TABLE } from '../../src/store/hitCounter.js';
 import { StoreUnavailableError, type FeedbackStore } from '../../src/store/types.js';
 import { pgClient, startPostgres, type PostgresServer } from '../helpers/postgresServer.js';
+import { humanLoopStoreSemantics } from '../helpers/humanLoopStoreSuite.js';
 import { journalSuite } from '../helpers/journalSuite.js';
 import { rateLimitAcrossProcesses } from '../helpers/rateLimitSuite.js';
 import { judgeRecord, newAnswer } from '../helpers/records.js';
@@ -57,6 +58,8 @@ describe('postgres backend', () => {
       return { keys, text: `${keys.join('\n')}\n${rows.map((r) => String(r.value)).join('\n')}` };
     },
   }));
+
+  humanLoopStoreSemantics('postgres', () => ({ open: () => createFeedbackStore({ url: server.url, salt: 'sal-do-postgres', logger, journalDir: null }) }), { shared: true });
 
   it('describes itself without the password and keeps its keys in the pergunta namespace', async () => {
     const store = await createFeedbackStore({ url: server.url, salt: 's'.repeat(16), logger });

@@ -114,6 +114,8 @@ describe('summarize', () => {
     votes: { up: 0, down: 0, items: [] },
     annotation: null,
     judge: null,
+    case: null,
+    verifiedHits: 0,
     ...o,
   });
   const ann = (answerId: string, label: Label) => ({ answerId, label, annotator: 'slack:1', platform: 'slack' as const, at: '2026-03-02T00:00:00.000Z' });

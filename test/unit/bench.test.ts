@@ -211,7 +211,7 @@ describe('npm run bench code paths (tiny sizes)', () => {
 });
 
 describe('npm run bench: what users feel (small sizes)', () => {
-  it('starts npm start against the fake Discord and LLM, reads its memory, re-ingests one lecture, and prints one table', { timeout: 300_000 }, async () => {
+  it('starts npm start against the fake Discord and LLM, reads its memory, re-ingests one lecture, times the human loop, and prints one table', { timeout: 480_000 }, async () => {
     const logs: string[] = [];
     const result = await runBench({
       sizes: [],
@@ -226,7 +226,7 @@ describe('npm run bench: what users feel (small sizes)', () => {
       realCourse: false,
       e5: false,
       userFacing: true,
-      userFacingSettings: { questions: 5, warmup: 1, largeWindows: 300, followUps: 2 },
+      userFacingSettings: { questions: 5, warmup: 1, largeWindows: 300, followUps: 2, loopCases: 2, loopCrossProcessCases: 2, loopVerified: 500 },
       courseDir: SAMPLE_COURSE,
       keep: false,
       log: (m) => logs.push(m),
@@ -282,9 +282,33 @@ describe('npm run bench: what users feel (small sizes)', () => {
     });
     expect(g.ms).toBe(g.rounds.map((r) => r.ms).sort((a, b) => a - b)[1]);
 
+    // The human loop: the TA's answer reaches Discord in one process and across two (Redis), and
+    // matching against the verified answers is timed.
+    if (!uf.humanLoop || isSkipped(uf.humanLoop)) throw new Error(`human loop skipped: ${JSON.stringify(uf.humanLoop)}`);
+    if (isSkipped(uf.humanLoop.oneProcess)) throw new Error(uf.humanLoop.oneProcess.skipped);
+    expect(uf.humanLoop.oneProcess).toMatchObject({ cases: 2, latency: { n: 2 } });
+    expect(uf.humanLoop.oneProcess.latency.p50).toBeGreaterThan(0);
+    if (hasService('redis')) {
+      if (isSkipped(uf.humanLoop.twoProcesses)) throw new Error(uf.humanLoop.twoProcesses.skipped);
+      expect(uf.humanLoop.twoProcesses).toMatchObject({ cases: 2, pollSeconds: 2, latency: { n: 2 } });
+    } else {
+      expect(uf.humanLoop.twoProcesses).toMatchObject({ skipped: expect.stringContaining('redis') });
+    }
+    if (isSkipped(uf.humanLoop.matching)) throw new Error(uf.humanLoop.matching.skipped);
+    expect(uf.humanLoop.matching).toMatchObject({ verified: 500, dimensions: 384, match: { n: 300 } });
+
     // One table: what, value, goal, met.
     const rows = userFacingRows(uf);
-    expect(rows.map((r) => r.goal)).toEqual(['≤ 30 ms p95', '≤ 2 LLM calls (the condense step adds at most one)', 'none set', 'none set', '≤ 2.00 s']);
+    expect(rows.map((r) => r.goal)).toEqual([
+      '≤ 30 ms p95',
+      '≤ 2 LLM calls (the condense step adds at most one)',
+      'none set',
+      'none set',
+      '≤ 2.00 s',
+      '≤ 2.00 s p95',
+      hasService('redis') ? '≤ polling interval + 2 s p95 (4.00 s)' : 'polling interval + 2 s p95',
+      '≤ 5 ms p95',
+    ]);
     expect(typeof rows[0]!.met).toBe('boolean');
     expect(rows[1]!.met).toBe(true);
     expect(typeof rows[4]!.met).toBe('boolean');
@@ -295,6 +319,8 @@ describe('npm run bench: what users feel (small sizes)', () => {
     expect(table).toMatch(/\| Follow-up in a thread \(Discord\).*\| p50 [\d.]+ ms, p95 [\d.]+ ms .*LLM calls per follow-up: 2 at most/);
     expect(table).toMatch(/\| Memory of npm start, sample course \(\d+ windows, 7 videos\).*\| \d+ MiB/);
     expect(table).toMatch(/\| Re-ingest of one new lecture \(\d+ windows\) into a [\d,]+-window course.*\| [\d.]+ s \(ingestCourse.*median of 3 re-ingests/);
+    expect(table).toMatch(/\| Human loop, one process \(SQLite\): the TA's "Enviar" → the answer's reply in Discord \(2 cases.*\| p50 [\d.]+ ms, p95 [\d.]+ ms/);
+    expect(table).toMatch(/\| Matching a question against 500 verified answers .*\| p50 [\d.]+ ms, p95 [\d.]+ ms/);
     expect(logs.some((l) => l.includes('what users feel'))).toBe(true);
   });
 });

@@ -81,6 +81,8 @@ const RECORDS: FullRecord[] = [
     },
     annotation: { answerId: '11111111-1111-4111-8111-111111111111', label: 'C', annotator: 'slack:cccccccccccccccc', platform: 'slack', at: '2026-03-03T09:00:00.000Z' },
     judge: judgeRecord('11111111-1111-4111-8111-111111111111'),
+    case: null,
+    verifiedHits: 0,
   },
   fullRecord({
     id: '22222222-2222-4222-8222-222222222222',
@@ -168,6 +170,8 @@ const RECORDS: FullRecord[] = [
       label: null,
       reasoning: '',
     },
+    case: null,
+    verifiedHits: 0,
   },
   fullRecord({
     id: '55555555-5555-4555-8555-555555555555',
@@ -189,10 +193,58 @@ const RECORDS: FullRecord[] = [
     conversationId: 'e5f6a7b8-0000-4000-8000-0000000005ad',
     turn: 1,
   }),
+  // A student asked a TA about this answer; the TA's answer became a verified answer used twice.
+  fullRecord({
+    id: '66666666-6666-4666-8666-666666666666',
+    question: 'Qual a diferença entre overfitting e underfitting?',
+    answer: 'Overfitting é decorar o treino [1].',
+    kind: 'llm',
+    createdAt: '2026-03-09T10:00:00.000Z',
+    promptVersion: '2026-11-26.1',
+    case: {
+      id: 'cccccccc-cccc-4ccc-8ccc-cccccccccccc',
+      answerId: '66666666-6666-4666-8666-666666666666',
+      status: 'answered',
+      createdAt: '2026-03-09T10:05:00.000Z',
+      origin: 'discord',
+      requesters: [
+        { user: 'discord:1111111111111111', platform: 'discord', at: '2026-03-09T10:05:00.000Z', details: 'Faltou falar do underfitting, veja https://example.org/x', name: null, delivery: { status: 'delivered', at: '2026-03-09T10:45:01.000Z', via: 'channel', error: null } },
+      ],
+      votesAtEscalation: { up: 0, down: 1 },
+      card: { channel: 'C0MONITORES', ts: '1741514700.000100' },
+      claimedBy: { user: 'slack:2222222222222222', name: 'ana', at: '2026-03-09T10:20:00.000Z' },
+      firstActionAt: '2026-03-09T10:20:00.000Z',
+      resolution: {
+        kind: 'answered',
+        by: { user: 'slack:2222222222222222', name: 'ana', at: '2026-03-09T10:45:00.000Z' },
+        text: 'Underfitting é o contrário: o modelo não aprende nem o treino. Veja https://youtu.be/abc123?t=61',
+        references: [{ videoId: 'abc123', title: 'Aula 6 — Regularização', start: 61, end: 61, url: 'https://youtu.be/abc123?t=61' }],
+        botLabel: 'P',
+        verifiedId: 'vvvvvvvv-vvvv-4vvv-8vvv-vvvvvvvvvvvv',
+        noteIds: [],
+      },
+      remindedAt: null,
+      ratings: { 'discord:1111111111111111': 'up' },
+      version: 7,
+      updatedAt: '2026-03-09T10:46:00.000Z',
+      timings: { firstActionMs: 15 * 60_000, resolvedMs: 40 * 60_000 },
+    },
+    verifiedHits: 2,
+  }),
+  // A later question answered with that verified answer.
+  fullRecord({
+    id: '77777777-7777-4777-8777-777777777777',
+    question: 'diferença entre overfitting e underfitting',
+    answer: 'Underfitting é o contrário: o modelo não aprende nem o treino. Veja https://youtu.be/abc123?t=61',
+    kind: 'verified',
+    promptVersion: '2026-11-26.1+verificada.1',
+    createdAt: '2026-03-10T08:00:00.000Z',
+    verified: { id: 'vvvvvvvv-vvvv-4vvv-8vvv-vvvvvvvvvvvv', similarity: 0.91, method: 'lexical' },
+  }),
   // A follow-up to question 1, days later, in its thread: rewritten for retrieval, restricted to
   // one lecture, under the course's answer policy.
   fullRecord({
-    id: '66666666-6666-4666-8666-666666666666',
+    id: '88888888-8888-4888-8888-888888888888',
     question: 'E no keras, como faço isso?',
     answer: 'Nas aulas, o dropout aparece como uma camada que desliga neurônios no treino [1]; a aula não mostra o código do keras.',
     kind: 'llm',
@@ -207,7 +259,7 @@ const RECORDS: FullRecord[] = [
     platform: 'discord',
     channel: '1300000000000000009',
     user: 'discord:0f1e2d3c4b5a6978',
-    createdAt: '2026-03-09T18:30:00.000Z',
+    createdAt: '2026-03-10T18:30:00.000Z',
     conversationId: 'a1b2c3d4-0000-4000-8000-00000000c0de',
     turn: 2,
     lectureFilter: ['abc123'],
@@ -242,9 +294,9 @@ describe('JSONL', () => {
     expect(first.votes).toMatchObject({ up: 1, down: 1 });
     const second = JSON.parse(lines[1] ?? '') as Record<string, unknown>;
     expect(second).toMatchObject({ number: 2, annotation: null, annotationInfo: null, judge: null, conversationId: null, turn: null, policy: null });
-    const followUp = JSON.parse(lines[5] ?? '') as Record<string, unknown>;
+    const followUp = JSON.parse(lines[7] ?? '') as Record<string, unknown>;
     expect(followUp).toMatchObject({
-      number: 6,
+      number: 8,
       conversationId: first.conversationId,
       turn: 2,
       lectureFilter: ['abc123'],
@@ -277,7 +329,7 @@ describe('CSV', () => {
     expect(rows[0]?.answerRelevance).toBe('1.00');
     expect(rows[0]?.segmentScores).toBe('0.8421;0.5000');
     expect(rows[3]?.judgeStatus).toBe('failed');
-    expect(rows[5]).toMatchObject({
+    expect(rows[7]).toMatchObject({
       conversationId: RECORDS[0]?.conversationId,
       turn: '2',
       lectureFilter: 'abc123',
@@ -316,9 +368,9 @@ describe('Markdown', () => {
   it("shows a conversation's turns together, in turn order, under a Conversa heading; lone turns as before", () => {
     const md = toMarkdown(RECORDS);
     const blocks = md.split('\n---\n');
-    // Pergunta 6 (turn 2 of question 1's conversation) comes right after Pergunta 1.
+    // Pergunta 8 (turn 2 of question 1's conversation) comes right after Pergunta 1.
     expect(blocks[0]).toMatch(/^## Conversa 1 \(2 turnos\)\n\n_Turno 1 da conversa 1_\n\n\*\*Pergunta 1\*\*: Como funciona o dropout\?/);
-    expect(blocks[1]).toMatch(/^\n_Turno 2 da conversa 1_\n\n\*\*Pergunta 6\*\*: E no keras, como faço isso\?/);
+    expect(blocks[1]).toMatch(/^\n_Turno 2 da conversa 1_\n\n\*\*Pergunta 8\*\*: E no keras, como faço isso\?/);
     expect(blocks[1]).toContain('**Pergunta usada na busca**: Como usar dropout no keras?');
     expect(blocks[1]).toContain('**Aulas consultadas**: abc123');
     expect(blocks[1]).toContain('**Política de respostas**: orientar sem resolver trabalhos avaliados (versão 2026-1)');
@@ -506,6 +558,25 @@ describe('the Markdown report escapes student and LLM text', () => {
     expect(html).toContain('negrito');
   });
 
+  it('a case\'s details, TA answer and closing reason are escaped like the answer (the human loop)', () => {
+    const withCase = RECORDS.find((r) => r.case) as FullRecord;
+    const base = withCase.case!;
+    const hostileCase = fullRecord({
+      ...withCase,
+      id: '99999999-9999-4999-8999-999999999999',
+      case: {
+        ...base,
+        requesters: [{ ...base.requesters[0]!, details: '<img src=x onerror=alert(6)>\n---\n# forjado' }],
+        resolution: { ...base.resolution!, text: '<script>alert(7)</script> ![pixel](https://evil.example/p.png)' },
+      },
+    });
+    const html = render(toMarkdown([hostileCase, RECORDS[0] as FullRecord]));
+    expect(html).not.toMatch(/<(img|script|h1)\b/);
+    expect(html.match(/<hr>/g)).toHaveLength(2);
+    expect(html).toContain('alert(6)');
+    expect(html).toContain('alert(7)');
+  });
+
   it('an answer that opens with an unclosed code fence starts on its own line, and its fence is closed', () => {
     const code = fullRecord({ id: '88888888-8888-4888-8888-888888888888', answer: '```python\nmodel.fit(x)\n\n---\n**Pergunta 98**: x' });
     const md = toMarkdown([code, RECORDS[0] as FullRecord]);
@@ -560,7 +631,7 @@ describe('npm run export (CLI)', () => {
     await store.close();
     expect(result.stdout).toBe(toJsonl(records));
     const lines = result.stdout.trim().split('\n').map((l) => JSON.parse(l) as { number: number; annotation: string | null; votes: { down: number } });
-    expect(lines.map((l) => l.number)).toEqual([1, 2, 3, 4, 5, 6]);
+    expect(lines.map((l) => l.number)).toEqual(RECORDS.map((_, i) => i + 1));
     expect(lines[0]).toMatchObject({ annotation: 'P', votes: { down: 1 } });
     for (const raw of [...RAW_IDS, 'sal-do-teste-de-export']) {
       expect(result.stdout).not.toContain(raw);

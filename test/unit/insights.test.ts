@@ -13,15 +13,16 @@ import { loadTransformersEmbedder, type TransformersEmbedder } from '../../src/e
 import { agreement } from '../../src/evaluation/agreement.js';
 import { InsightsAggregator, KNOWN_KINDS, type AggregateOptions, type GapQuestion } from '../../src/insights/aggregate.js';
 import { weekOf } from '../../src/insights/calendar.js';
-import { collectInsights } from '../../src/insights/collect.js';
+import { collectInsights, insightsSource } from '../../src/insights/collect.js';
 import { groupGaps } from '../../src/insights/gaps.js';
 import type { LectureCatalog } from '../../src/insights/lectures.js';
 import { toInsightRecord } from '../../src/insights/records.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { KeyvFeedbackStore } from '../../src/store/keyvStore.js';
-import type { EscalationCase, FullRecord, Label } from '../../src/store/types.js';
+import type { CaseStatus, EscalationCase, FullRecord, Label } from '../../src/store/types.js';
 import { silentLogger } from '../helpers/course.js';
-import { generateActivity, withCases, writeActivity } from '../helpers/insightsData.js';
+import { caseRecord } from '../helpers/humanLoopStoreSuite.js';
+import { generateActivity, writeActivity } from '../helpers/insightsData.js';
 import { fullRecord, judgeRecord } from '../helpers/records.js';
 import { writeTinyModel } from '../helpers/tinyModel.js';
 
@@ -346,7 +347,7 @@ describe('coverage gaps', () => {
 });
 
 describe('collecting insights from a store', () => {
-  it('streams the store once: same insights as aggregating listRecords, escalations from listCases', async () => {
+  it('streams the store once: same insights as aggregating listRecords, escalations from the human loop\'s cases', async () => {
     const store = (await createFeedbackStore({ url: 'memory://', salt: 'sal-insights', logger: silentLogger(), journalDir: null })) as KeyvFeedbackStore;
     const cases: EscalationCase[] = [];
     for (const item of generateActivity({ count: 300, end: NOW, days: 30 })) {
@@ -354,9 +355,12 @@ describe('collecting insights from a store', () => {
       if (item.escalation) cases.push(item.escalation);
     }
     expect(cases.length).toBeGreaterThan(3);
-    const withEscalations = withCases(store, cases);
+    // The cases as the human loop (#17) records them; the question comes from the escalated answer.
+    for (const c of cases) {
+      await store.loop.openOrJoin(c.answerId!, () => caseRecord({ id: c.id, answerId: c.answerId!, status: c.status as CaseStatus, createdAt: c.createdAt, origin: c.platform ?? 'discord' }), () => null);
+    }
     const options = { now: NOW, timeZone: TZ, lectures: null, embedder: null, logger: silentLogger() };
-    const report = await collectInsights(withEscalations, options);
+    const report = await collectInsights(insightsSource(store), options);
 
     const { insights } = aggregate(await store.listRecords(), { lectures: null }, cases);
     const { gapQuestions, ...expected } = insights;

@@ -11,6 +11,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { createLlm } from '../../src/answer/llm.js';
 import { NOT_COVERED_SENTENCE } from '../../src/answer/prompt.js';
 import {
+  answerCorrectnessMessages,
   answerRelevanceMessages,
   automatedLabel,
   contextRelevanceMessages,
@@ -174,9 +175,14 @@ describe('judge prompts', () => {
       groundednessMessages('Uma afirmação.', [seg(1), seg(2)]),
     ];
     const hash = createHash('sha256').update(JSON.stringify(prompts)).digest('hex');
-    expect({ version: JUDGE_PROMPT_VERSION, hash }).toEqual({
-      version: 'juiz-2026-11-26.1',
+    // The correctness prompt (against a TA's answer, the human loop) came with juiz-2026-12-06.1;
+    // the three prompts above kept their text (their hash is unchanged).
+    const correctness = answerCorrectnessMessages(' Pergunta <x>? ', ' Resposta & mais. ', ' Referência <b> & c. ');
+    const correctnessHash = createHash('sha256').update(JSON.stringify(correctness)).digest('hex');
+    expect({ version: JUDGE_PROMPT_VERSION, hash, correctnessHash }).toEqual({
+      version: 'juiz-2026-12-06.1',
       hash: '003dadd3da46c3287d31a25aecea135164cb7fd8b45b87e84b3a390a5b8697ee',
+      correctnessHash: '1ac17b5f9cba525ef75592932a618ab4f0dc8891b0fae0f5489c8af232477978',
     });
     expect(prompts[2]?.[1]?.content).toBe(
       [

@@ -16,9 +16,9 @@ import {
   type AutocompleteInteraction,
   type ChatInputCommandInteraction,
 } from 'discord.js';
-import { MAX_LECTURE_CHOICES, MAX_QUESTION_CHARS } from '../../../src/bot/index.js';
+import { LOOP_MESSAGES, MAX_LECTURE_CHOICES, MAX_QUESTION_CHARS } from '../../../src/bot/index.js';
 import { deliverAnswer } from '../answering.js';
-import { renderNotice, type DiscordMessage } from '../cards.js';
+import { renderDelivery, renderNotice, type DiscordMessage } from '../cards.js';
 import { logUser, NO_MENTIONS, toOptions, type HandlerContext } from '../context.js';
 import { describeError, isUnknownInteraction } from '../errors.js';
 
@@ -76,7 +76,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
     return;
   }
 
-  await deliverAnswer(
+  const outcome = await deliverAnswer(
     ctx,
     {
       edit: (message) => interaction.editReply(toOptions(message)),
@@ -94,6 +94,7 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
     },
     { user, started, via: '/pergunta' },
   );
+  if (outcome.status === 'answered') await showPendingAnswers(interaction, ctx);
 }
 
 /** Autocomplete of `aula`: the lectures matching what was typed, at most 25, answered at once. */
@@ -113,6 +114,17 @@ export async function autocomplete(interaction: AutocompleteInteraction, ctx: Ha
   await interaction
     .respond(choices)
     .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not answer the lecture autocomplete'));
+}
+
+/**
+ * TAs' answers that could not reach this student (DMs closed) are shown now, privately, after
+ * their answer (the human loop). A failure leaves them for the next question.
+ */
+async function showPendingAnswers(interaction: ChatInputCommandInteraction, ctx: HandlerContext): Promise<void> {
+  if (!ctx.humanLoop) return;
+  await ctx.humanLoop.deliverNotices('discord', interaction.user.id, async (view) => {
+    await interaction.followUp({ ...toOptions(renderDelivery(view, { intro: LOOP_MESSAGES.deliveredNoticeIntro })), flags: MessageFlags.Ephemeral });
+  });
 }
 
 /**

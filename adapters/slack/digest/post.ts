@@ -18,17 +18,20 @@ export class DigestPostError extends UserError {
   }
 }
 
-export type DigestSettings = Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_API_URL' | 'SLACK_DIGEST_CHANNEL'>;
+export type DigestSettings = Pick<Config, 'SLACK_BOT_TOKEN' | 'SLACK_API_URL' | 'SLACK_DIGEST_CHANNEL'> & Partial<Pick<Config, 'SLACK_ESCALATION_CHANNEL'>>;
 
 export interface PostedDigest {
   channel: string;
   ts: string;
 }
 
-/** The channel to post to: `--channel`, else SLACK_DIGEST_CHANNEL; and the token. */
+/**
+ * The channel to post to: `--channel`, else SLACK_DIGEST_CHANNEL, else the TAs' channel of the
+ * human loop (SLACK_ESCALATION_CHANNEL, where they already work); and the token.
+ */
 export function digestTarget(settings: DigestSettings, channel?: string): { token: string; channel: string } {
-  const target = channel ?? settings.SLACK_DIGEST_CHANNEL;
-  const missing = [!settings.SLACK_BOT_TOKEN && 'SLACK_BOT_TOKEN', !target && 'SLACK_DIGEST_CHANNEL (or --channel)'].filter(Boolean);
+  const target = channel ?? settings.SLACK_DIGEST_CHANNEL ?? settings.SLACK_ESCALATION_CHANNEL;
+  const missing = [!settings.SLACK_BOT_TOKEN && 'SLACK_BOT_TOKEN', !target && 'SLACK_DIGEST_CHANNEL (or SLACK_ESCALATION_CHANNEL, or --channel)'].filter(Boolean);
   if (!settings.SLACK_BOT_TOKEN || !target) {
     throw new DigestPostError(`${missing.join(' and ')} must be set to post the weekly digest (see .env.example and docs/insights.md).`, EXIT.invalidInput);
   }

@@ -41,7 +41,7 @@ export function scheduleDigest({ config, logger, build }: ScheduleOptions): Dige
     return running;
   };
   const job = new Cron(pattern, { timezone: config.COURSE_TIMEZONE, protect: true }, () => run());
-  log.info({ cron: pattern, timezone: config.COURSE_TIMEZONE, channel: config.SLACK_DIGEST_CHANNEL, next: job.nextRun()?.toISOString() }, 'weekly digest scheduled');
+  log.info({ cron: pattern, timezone: config.COURSE_TIMEZONE, channel: config.SLACK_DIGEST_CHANNEL ?? config.SLACK_ESCALATION_CHANNEL, next: job.nextRun()?.toISOString() }, 'weekly digest scheduled');
   return {
     nextRun: () => job.nextRun(),
     runNow: run,

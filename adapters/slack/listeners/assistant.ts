@@ -80,7 +80,7 @@ export function assistant(ctx: ListenerContext): Assistant {
     const { result } = outcome;
     try {
       const { plainText } = await reply.showAnswer(
-        renderAnswer(result, { feedback: outcome.recorded }),
+        renderAnswer(result, { feedback: outcome.recorded, forward: ctx.humanLoop !== undefined }),
         () => renderPlainAnswer(result, {}),
         (error) => ctx.logger.warn({ answerId: result.id, error }, 'slack refused the rendered answer; sending it as plain text'),
       );

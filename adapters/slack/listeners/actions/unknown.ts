@@ -7,11 +7,12 @@
 import type { BlockAction, SlackActionMiddlewareArgs } from '@slack/bolt';
 import { MESSAGES } from '../../../../src/bot/index.js';
 import { ACTION_IDS } from '../../cards.js';
+import { CASE_ACTION_IDS } from '../../caseCard.js';
 import { ephemeral, tryRespond, type ListenerContext } from '../../context.js';
 
-/** Matches every action id except the ones registered in ./index.ts. */
+/** Matches every action id except the ones registered in ./index.ts (answers' and the human loop's). */
 export const UNKNOWN_ACTION_ID = new RegExp(
-  `^(?!(?:${Object.values(ACTION_IDS)
+  `^(?!(?:${[...Object.values(ACTION_IDS), ...Object.values(CASE_ACTION_IDS)]
     .map((id) => id.replace(/[.*+?^${}()|[\]\\]/g, '\\$&'))
     .join('|')})$)`,
 );

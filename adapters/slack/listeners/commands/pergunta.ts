@@ -52,7 +52,7 @@ export function perguntaCommand(ctx: ListenerContext) {
     }
 
     const { result, recorded } = outcome;
-    const message = renderAnswer(result, { feedback: recorded, askedBy: command.user_id });
+    const message = renderAnswer(result, { feedback: recorded, askedBy: command.user_id, forward: ctx.humanLoop !== undefined });
     const logged = { answerId: result.id, kind: result.kind, blocks: message.blocks.length, recorded };
     const plain = () => renderPlainAnswer(result, { askedBy: command.user_id });
     if (ctx.config.SLACK_RESPONSE_TYPE === 'in_channel' && command.channel_id) {

@@ -62,7 +62,7 @@ export function appMention(ctx: ListenerContext) {
       if (outcome.status === 'answered') {
         const { result } = outcome;
         const { plainText } = await reply.showAnswer(
-          renderAnswer(result, { feedback: outcome.recorded, askedBy: user }),
+          renderAnswer(result, { feedback: outcome.recorded, askedBy: user, forward: ctx.humanLoop !== undefined }),
           () => renderPlainAnswer(result, { askedBy: user }),
           (error) => ctx.logger.warn({ answerId: result.id, error }, 'slack refused the rendered answer; sending it as plain text'),
         );
