@@ -599,6 +599,21 @@ export class KeyvFeedbackStore implements FeedbackStore {
         if (annotation) annotations.set(annotation.answerId, annotation);
       }
     }
+    // Cases are few (one per escalated answer): read first, like votes. The answers a verified
+    // answer was made from are held back to the end, once every answer it served was counted.
+    const cases = new Map<string, CaseSummary>();
+    const verifiedFrom = new Map<string, string>();
+    for await (const batch of this.scanKind('case:')) {
+      for (const [key, value] of batch) {
+        if (key.split(':').length !== 2) continue;
+        const record = asCase(value);
+        if (!record) continue;
+        cases.set(record.answerId, summarizeCase(record));
+        if (record.resolution?.verifiedId) verifiedFrom.set(record.answerId, record.resolution.verifiedId);
+      }
+    }
+    const hitsByVerified = new Map<string, number>();
+    const heldBack: AnswerRecord[] = [];
     // Without their texts, verdicts are small enough to read first, like votes; with them, they
     // are read with each page of answers.
     let judges: Map<string, JudgeRecord> | undefined;
@@ -622,6 +637,8 @@ export class KeyvFeedbackStore implements FeedbackStore {
       record.votes = { up, down: items.length - up, items };
       record.annotation = annotations.get(answer.id) ?? null;
       record.judge = judge;
+      record.case = cases.get(answer.id) ?? null;
+      record.verifiedHits = 0;
       return record;
     };
     const sinceMs = options.since?.getTime();
@@ -636,8 +653,11 @@ export class KeyvFeedbackStore implements FeedbackStore {
         if (key.split(':').length !== 2) continue;
         const answer = asAnswer(value);
         if (!answer) continue;
+        // Every answer a verified answer served counts, whatever `since` leaves out.
+        if (answer.verified) hitsByVerified.set(answer.verified.id, (hitsByVerified.get(answer.verified.id) ?? 0) + 1);
         if (sinceMs !== undefined && !(Date.parse(answer.createdAt) >= sinceMs)) continue;
-        page.push(answer);
+        if (verifiedFrom.has(answer.id)) heldBack.push(answer);
+        else page.push(answer);
       }
       if (page.length >= SCAN_PAGE_ROWS) {
         yield* await completePage(page);
@@ -645,6 +665,10 @@ export class KeyvFeedbackStore implements FeedbackStore {
       }
     }
     if (page.length > 0) yield* await completePage(page);
+    for (const record of heldBack.length > 0 ? await completePage(heldBack) : []) {
+      record.verifiedHits = hitsByVerified.get(verifiedFrom.get(record.id)!) ?? 0;
+      yield record;
+    }
   }
 
   /**
