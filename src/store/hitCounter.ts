@@ -89,6 +89,24 @@ export function redisHitCounter(client: () => Promise<RedisScriptClient>): HitCo
 
 export type SqlQuery = (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
 
+/**
+ * Runs `createTable` once, on first use, for every caller. Forgotten on failure, so a store that
+ * was down gets its table once it answers.
+ */
+export function tableOnce(query: SqlQuery, createTable: string): () => Promise<void> {
+  let table: Promise<void> | undefined;
+  return () => {
+    table ??= query(createTable).then(
+      () => undefined,
+      (err: unknown) => {
+        table = undefined;
+        throw err;
+      },
+    );
+    return table;
+  };
+}
+
 export const POSTGRES_HITS_TABLE = 'pergunta_hits';
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${POSTGRES_HITS_TABLE} (
@@ -126,19 +144,8 @@ FROM ${POSTGRES_HITS_TABLE} WHERE key = $1`;
 const CLEANUP_EVERY_MS = 10 * 60_000;
 
 export function postgresHitCounter(query: SqlQuery): HitCounter {
-  let table: Promise<void> | undefined;
   let lastCleanup = 0;
-  const ensureTable = () => {
-    // Forgotten on failure, so a store that was down gets its table once it answers.
-    table ??= query(CREATE_TABLE).then(
-      () => undefined,
-      (err: unknown) => {
-        table = undefined;
-        throw err;
-      },
-    );
-    return table;
-  };
+  const ensureTable = tableOnce(query, CREATE_TABLE);
   const numbers = (value: unknown): number[] => (Array.isArray(value) ? value.map(Number) : []);
   return {
     async hit(key, { now, since, limit, ttlMs }) {

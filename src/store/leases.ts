@@ -21,7 +21,7 @@
  * Keys are built by callers from ids the store already holds (case ids, pseudonyms), never raw
  * platform ids.
  */
-import type { RedisScriptClient, SqlQuery } from './hitCounter.js';
+import { tableOnce, type RedisScriptClient, type SqlQuery } from './hitCounter.js';
 
 export interface LeaseStore {
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -84,19 +84,8 @@ const RELEASE = `DELETE FROM ${POSTGRES_LEASES_TABLE} WHERE key = $1 AND owner =
 const CLEANUP_EVERY_MS = 10 * 60_000;
 
 export function postgresLeases(query: SqlQuery): LeaseStore {
-  let table: Promise<void> | undefined;
   let lastCleanup = 0;
-  const ensureTable = () => {
-    // Forgotten on failure, so a store that was down gets its table once it answers.
-    table ??= query(CREATE_TABLE).then(
-      () => undefined,
-      (err: unknown) => {
-        table = undefined;
-        throw err;
-      },
-    );
-    return table;
-  };
+  const ensureTable = tableOnce(query, CREATE_TABLE);
   return {
     async acquire(key, owner, ttlMs) {
       await ensureTable();
