@@ -16,6 +16,7 @@
 import pLimit from 'p-limit';
 import type { AnswerService } from '../answer/answerService.js';
 import type { Judge } from './judge.js';
+import { buildAnswerRecord } from '../store/keyvStore.js';
 import type { AnswerRecord, JudgeRecord, Label } from '../store/types.js';
 import type { AnswerKind, AnswerResult, Reference } from '../types.js';
 import { questionKind, type LabelledQuestion, type QuestionKind } from './retrievalEval.js';
@@ -151,25 +152,9 @@ export interface EvaluateAnswersOptions {
   onProgress?: (done: number, total: number) => void;
 }
 
-/** The record the judge reads, built from an answer that is never stored. */
+/** The record the judge reads, built as the store builds it from an answer that is never stored. */
 function asRecord(result: AnswerResult): AnswerRecord {
-  return {
-    ...result,
-    segments: result.segments.map(({ corpusId, score, foundBy, videoId, title, url, start, end, text }) => ({
-      corpusId,
-      score,
-      foundBy,
-      videoId,
-      title,
-      url,
-      start,
-      end,
-      text,
-    })),
-    platform: 'cli',
-    channel: null,
-    user: 'cli:eval-answers',
-  };
+  return buildAnswerRecord(result, { platform: 'cli', channel: null, rawUserId: 'eval-answers' }, () => 'cli:eval-answers');
 }
 
 function summarizeJudge(verdict: JudgeRecord): JudgeSummary {

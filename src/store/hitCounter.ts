@@ -89,6 +89,29 @@ export function redisHitCounter(client: () => Promise<RedisScriptClient>): HitCo
 
 export type SqlQuery = (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
 
+/**
+ * Runs `createTable` once, on first use, for every caller. Two processes starting at the same
+ * moment can both find the table missing, and one then fails on Postgres' own catalog
+ * (`duplicate key value violates unique constraint "pg_type_typname_nsp_index"`): the table
+ * exists by then, so a second try succeeds. Forgotten on failure, so a store that was down gets
+ * its table once it answers.
+ */
+export function tableOnce(query: SqlQuery, createTable: string): () => Promise<void> {
+  let table: Promise<void> | undefined;
+  return () => {
+    table ??= query(createTable)
+      .catch(() => query(createTable))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          table = undefined;
+          throw err;
+        },
+      );
+    return table;
+  };
+}
+
 export const POSTGRES_HITS_TABLE = 'pergunta_hits';
 
 const CREATE_TABLE = `CREATE TABLE IF NOT EXISTS ${POSTGRES_HITS_TABLE} (
@@ -125,32 +148,9 @@ FROM ${POSTGRES_HITS_TABLE} WHERE key = $1`;
 /** Expired keys are deleted now and then, not on every hit. */
 const CLEANUP_EVERY_MS = 10 * 60_000;
 
-/**
- * A table's `CREATE TABLE IF NOT EXISTS`, run once per process. Two processes starting at the
- * same moment can both find the table missing, and one then fails on Postgres' own catalog
- * (`duplicate key value violates unique constraint "pg_type_typname_nsp_index"`): the table
- * exists by then, so a second try succeeds. Forgotten on failure, so a store that was down gets
- * its table once it answers.
- */
-export function tableEnsurer(query: SqlQuery, createTable: string): () => Promise<void> {
-  let table: Promise<void> | undefined;
-  return () => {
-    table ??= query(createTable)
-      .catch(() => query(createTable))
-      .then(
-        () => undefined,
-        (err: unknown) => {
-          table = undefined;
-          throw err;
-        },
-      );
-    return table;
-  };
-}
-
 export function postgresHitCounter(query: SqlQuery): HitCounter {
   let lastCleanup = 0;
-  const ensureTable = tableEnsurer(query, CREATE_TABLE);
+  const ensureTable = tableOnce(query, CREATE_TABLE);
   const numbers = (value: unknown): number[] => (Array.isArray(value) ? value.map(Number) : []);
   return {
     async hit(key, { now, since, limit, ttlMs }) {

@@ -697,6 +697,21 @@ export class KeyvFeedbackStore implements FeedbackStore {
         if (annotation) annotations.set(annotation.answerId, annotation);
       }
     }
+    // Cases are few (one per escalated answer): read first, like votes. The answers a verified
+    // answer was made from are held back to the end, once every answer it served was counted.
+    const cases = new Map<string, CaseSummary>();
+    const verifiedFrom = new Map<string, string>();
+    for await (const batch of this.scanKind('case:')) {
+      for (const [key, value] of batch) {
+        if (key.split(':').length !== 2) continue;
+        const record = asCase(value);
+        if (!record) continue;
+        cases.set(record.answerId, summarizeCase(record));
+        if (record.resolution?.verifiedId) verifiedFrom.set(record.answerId, record.resolution.verifiedId);
+      }
+    }
+    const hitsByVerified = new Map<string, number>();
+    const heldBack: AnswerRecord[] = [];
     // Without their texts, verdicts are small enough to read first, like votes; with them, they
     // are read with each page of answers.
     let judges: Map<string, JudgeRecord> | undefined;
@@ -710,27 +725,6 @@ export class KeyvFeedbackStore implements FeedbackStore {
         }
       }
     }
-    // Cases (the human loop) are few, like votes: read first, as listRecords gives them.
-    const cases = new Map<string, CaseSummary>();
-    for await (const batch of this.scanKind('case:')) {
-      for (const [key, value] of batch) {
-        if (key.split(':').length !== 2) continue;
-        const record = asCase(value);
-        if (record) cases.set(record.answerId, summarizeCase(record));
-      }
-    }
-    // verifiedHits counts the answers a case's verified answer served: one more pass over the
-    // answers (without their texts), only when some case made a verified answer.
-    const hitsByVerified = new Map<string, number>();
-    if ([...cases.values()].some((c) => c.resolution?.verifiedId)) {
-      for await (const batch of this.scanKind('answer:', { omitTexts: true })) {
-        for (const [key, value] of batch) {
-          if (key.split(':').length !== 2) continue;
-          const id = asAnswer(value)?.verified?.id;
-          if (id) hitsByVerified.set(id, (hitsByVerified.get(id) ?? 0) + 1);
-        }
-      }
-    }
     // The answer object was just parsed for this call: completed in place rather than copied.
     const full = (answer: AnswerRecord, judge: JudgeRecord | null): FullRecord => {
       const items = (votes.get(answer.id) ?? []).sort(byTime);
@@ -741,10 +735,8 @@ export class KeyvFeedbackStore implements FeedbackStore {
       record.votes = { up, down: items.length - up, items };
       record.annotation = annotations.get(answer.id) ?? null;
       record.judge = judge;
-      const caseOf = cases.get(answer.id) ?? null;
-      record.case = caseOf;
-      const verifiedId = caseOf?.resolution?.verifiedId;
-      record.verifiedHits = verifiedId ? (hitsByVerified.get(verifiedId) ?? 0) : 0;
+      record.case = cases.get(answer.id) ?? null;
+      record.verifiedHits = 0;
       return record;
     };
     const sinceMs = options.since?.getTime();
@@ -759,8 +751,11 @@ export class KeyvFeedbackStore implements FeedbackStore {
         if (key.split(':').length !== 2) continue;
         const answer = asAnswer(value);
         if (!answer) continue;
+        // Every answer a verified answer served counts, whatever `since` leaves out.
+        if (answer.verified) hitsByVerified.set(answer.verified.id, (hitsByVerified.get(answer.verified.id) ?? 0) + 1);
         if (sinceMs !== undefined && !(Date.parse(answer.createdAt) >= sinceMs)) continue;
-        page.push(answer);
+        if (verifiedFrom.has(answer.id)) heldBack.push(answer);
+        else page.push(answer);
       }
       if (page.length >= SCAN_PAGE_ROWS) {
         yield* await completePage(page);
@@ -768,6 +763,10 @@ export class KeyvFeedbackStore implements FeedbackStore {
       }
     }
     if (page.length > 0) yield* await completePage(page);
+    for (const record of heldBack.length > 0 ? await completePage(heldBack) : []) {
+      record.verifiedHits = hitsByVerified.get(verifiedFrom.get(record.id)!) ?? 0;
+      yield record;
+    }
   }
 
   /**

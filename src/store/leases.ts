@@ -21,7 +21,7 @@
  * Keys are built by callers from ids the store already holds (case ids, pseudonyms), never raw
  * platform ids.
  */
-import { tableEnsurer, type RedisScriptClient, type SqlQuery } from './hitCounter.js';
+import { tableOnce, type RedisScriptClient, type SqlQuery } from './hitCounter.js';
 
 export interface LeaseStore {
   acquire(key: string, owner: string, ttlMs: number): Promise<boolean>;
@@ -85,7 +85,7 @@ const CLEANUP_EVERY_MS = 10 * 60_000;
 
 export function postgresLeases(query: SqlQuery): LeaseStore {
   let lastCleanup = 0;
-  const ensureTable = tableEnsurer(query, CREATE_TABLE);
+  const ensureTable = tableOnce(query, CREATE_TABLE);
   return {
     async acquire(key, owner, ttlMs) {
       await ensureTable();

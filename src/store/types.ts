@@ -5,7 +5,7 @@
  * raw Discord/Slack ids are never stored.
  */
 import type { CoverageEstimate } from '../retrieval/coverage.js';
-import type { AnswerKind, Moment, Reference, RetrieverName, SegmentEvidence, Timings } from '../types.js';
+import type { AnswerKind, Moment, Reference, RetrieverName, SegmentEvidence, StaffNoteView, Timings } from '../types.js';
 import { EXIT, UserError } from '../errors.js';
 import type { HitCounter } from './hitCounter.js';
 import type { HumanLoopData } from './humanLoopData.js';
@@ -370,14 +370,7 @@ export interface VerifiedAnswer {
 }
 
 /** A TA's correction pinned to a lecture moment: shown with every later answer that cites it. */
-export interface StaffNote {
-  id: string;
-  text: string;
-  videoId: string;
-  title: string;
-  start: number;
-  end: number;
-  url: string;
+export interface StaffNote extends StaffNoteView {
   caseId: string | null;
   answerId: string | null;
   by: StaffRef;

@@ -9,7 +9,7 @@
 import { randomUUID } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { CaseNotFoundError, INDEX_GRACE_MS } from '../../src/store/humanLoopData.js';
-import type { CaseRecord, FeedbackStore, OutboxTask, StaffRef, VerifiedAnswer } from '../../src/store/types.js';
+import type { CaseRecord, FeedbackStore, FullRecord, OutboxTask, StaffRef, VerifiedAnswer } from '../../src/store/types.js';
 import { newAnswer } from './records.js';
 
 export interface LoopBackend {
@@ -246,6 +246,15 @@ export function humanLoopStoreSemantics(name: string, setup: () => LoopBackend, 
       expect(escalated.verifiedHits).toBe(2);
       expect(JSON.stringify(records)).not.toContain('ZGF0YQ==');
       expect(records.filter((r) => r.verified?.id === 'v1')).toHaveLength(2);
+      // The streamed read (report, digest) gives the same case and hits, texts left out or not.
+      for (const omitTexts of [false, true]) {
+        const streamed: FullRecord[] = [];
+        for await (const record of store.iterateRecords({ omitTexts })) streamed.push(record);
+        const same = streamed.find((r) => r.id === answer.id)!;
+        expect(same.case).toEqual(escalated.case);
+        expect(same.verifiedHits).toBe(2);
+        expect(streamed.filter((r) => r.verified?.id === 'v1').every((r) => r.case === null && r.verifiedHits === 0)).toBe(true);
+      }
     });
 
     it('derives the same key for a purpose from every store object on the same data, and different keys per purpose', async () => {
