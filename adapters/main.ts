@@ -6,7 +6,7 @@
  * it dies (src/cli/launcher.ts) — stops them (in-flight questions finish, their votes are stored)
  * before closing the store.
  */
-import { BotService } from '../src/bot/botService.js';
+import { BotService, botServiceOptions } from '../src/bot/botService.js';
 import { RateLimiter } from '../src/bot/rateLimiter.js';
 import type { AdapterDeps, RunningAdapter } from '../src/bot/adapter.js';
 import { createProgram, runProgram } from '../src/cli/harness.js';
@@ -49,9 +49,7 @@ void runProgram(program, async ({ config, logger }) => {
   logger.info({ store: store.description }, 'feedback store ready');
   const loop = await setupHumanLoop({ config, logger, store, embedder: core.embedder, videos: core.index.videos, adapters: wanted });
   core.answers.useKnowledge(loop.knowledge);
-  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, {
-    linkDomains: config.ANSWER_LINK_DOMAINS,
-  });
+  const bot = new BotService(core.answers, store, new RateLimiter(config.RATE_LIMIT_PER_MINUTE), logger, botServiceOptions(config));
   const deps: AdapterDeps = { config, logger, bot, store, ...(loop.loop ? { humanLoop: loop.loop } : {}) };
 
   const running: RunningAdapter[] = [];

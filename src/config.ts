@@ -63,6 +63,10 @@ const schema = z.object({
   STORE_JOURNAL_DIR: z.string().optional(),
 
   RATE_LIMIT_PER_MINUTE: int(1, 10_000).default(5),
+  DAILY_QUESTION_LIMIT: int(0, 100_000).default(0),
+  ANSWER_POLICY: z.enum(['guide', 'open']).optional(),
+  CONVERSATION_MAX_TURNS: int(1, 100).default(10),
+  CONVERSATION_MAX_TOKENS: int(200, 100_000).default(3000),
   ANSWER_LINK_DOMAINS: z.string().optional(),
 
   DISCORD_TOKEN: z.string().optional(),
@@ -79,6 +83,7 @@ const schema = z.object({
   SLACK_ANNOTATOR_IDS: z.string().optional(),
   PORT: int(1, 65_535).default(3000),
 
+  // The course's calendar: the daily quota's midnight, the report's days and weeks, DIGEST_CRON.
   COURSE_TIMEZONE: z.string().default('America/Sao_Paulo'),
   DASHBOARD_TOKEN: z.string().optional(),
   DASHBOARD_PORT: int(1, 65_535).default(3001),

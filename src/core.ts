@@ -6,6 +6,7 @@
 import path from 'node:path';
 import { AnswerService } from './answer/answerService.js';
 import { createLlm, type Llm } from './answer/llm.js';
+import { effectivePolicy } from './answer/policy.js';
 import type { Config } from './config.js';
 import { EmbeddingModelUnavailableError, type Embedder } from './embeddings/embedder.js';
 import { loadTransformersEmbedder, type TransformersEmbedderOptions } from './embeddings/transformersEmbedder.js';
@@ -133,6 +134,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
         logger,
       })
     : null;
+  const policy = effectivePolicy(config.ANSWER_POLICY, index.policy);
   logger.info(
     {
       index: indexDir,
@@ -142,6 +144,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
       retriever: retriever.name,
       embeddingModel: retriever.denseAvailable() ? index.manifest.embeddingModel : null,
       llm: llm ? llm.model : 'none (extractive answers)',
+      answerPolicy: policy ? `${policy.mode} (${policy.version}${index.policy ? ', politica.md' : ', ANSWER_POLICY'})` : 'none',
       glossary: index.glossary ? index.glossary.size : 0,
       minCoverage: config.MIN_COVERAGE,
       minDenseSimilarity: config.MIN_DENSE_SIMILARITY ?? null,
@@ -154,6 +157,7 @@ export async function createCore(config: Config, logger: Logger, options: Create
     llm,
     k: config.RETRIEVAL_K,
     coverage: coverageThresholds(config),
+    policy,
     logger,
   });
   return { config, index, embedder, retriever, llm, answers, close: async () => undefined };

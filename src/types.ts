@@ -99,6 +99,8 @@ export type AnswerKind = 'llm' | 'extractive' | 'not-found' | 'verified';
 
 /** Milliseconds spent per stage of answering. */
 export interface Timings {
+  /** Rewriting a follow-up into a standalone question (one LLM call), when it was. */
+  condenseMs?: number;
   embedMs?: number;
   retrieveMs: number;
   generateMs: number;
@@ -124,6 +126,21 @@ export interface AnswerResult {
   notices: string[];
   timings: Timings;
   createdAt: string;
+  /**
+   * What retrieval searched when it was not the question itself: a follow-up rewritten into a
+   * standalone question (with an LLM), or extended with the previous question's key terms.
+   */
+  retrievalQuery: string | null;
+  /** Video ids the search was restricted to (the lecture filter), or null. */
+  lectureFilter: string[] | null;
+  /** The answer policy applied (guardrails against solving graded work), or null. */
+  policy: { version: string; mode: string; text: string | null } | null;
+  /**
+   * The conversation this answer is a turn of and its 1-based turn: set by the chat layer
+   * (src/bot/) when it records the answer; null from the answer service alone (e.g. the CLI).
+   */
+  conversationId: string | null;
+  turn: number | null;
   /** The evidence on whether the lectures cover the question (absent when the retriever keeps none). */
   coverage?: CoverageEstimate;
   /** Kind `verified`: the TA-verified answer that answered the question (src/humanloop/). */

@@ -79,6 +79,14 @@ export const LABELS = {
   voteDown: 'Não ajudou',
   leaveComment: 'Deixar comentário',
   commentModalTitle: 'Comentário sobre a resposta',
+  followUp: 'Perguntar mais',
+  followUpModalTitle: 'Perguntar mais sobre esta resposta',
+  followUpPrompt: 'Sua pergunta de continuação',
+  followUpPlaceholder: 'Por exemplo: e no keras, como faço isso?',
+  lecture: 'aula',
+  askedBy: (userId: string) => `Pergunta de <@${userId}>`,
+  answeredInThread: (threadId: string) => `Respondendo no tópico <#${threadId}>: a conversa continua lá (mencione o bot ou use “Perguntar mais”).`,
+  threadName: (question: string) => question,
   escalate: 'Chamar um monitor',
   escalateModalTitle: 'Chamar um monitor',
   staffNote: `📌 ${LOOP_MESSAGES.staffNoteLabel}`,
@@ -237,13 +245,25 @@ function linkButtonRow(references: readonly Reference[]): MessageRow | null {
   return buttons.length > 0 ? { type: ComponentType.ActionRow, components: buttons } : null;
 }
 
-export function voteRow(answerId: string): MessageRow {
+/** 👍/👎 and, when the conversation can go on, "Perguntar mais". */
+export function voteRow(answerId: string, opts: { followUp?: boolean } = {}): MessageRow {
   return {
     type: ComponentType.ActionRow,
     components: [
       { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.vote('up', answerId), emoji: { name: '👍' }, label: LABELS.voteUp },
       { type: ComponentType.Button, style: ButtonStyle.Secondary, custom_id: customIds.vote('down', answerId), emoji: { name: '👎' }, label: LABELS.voteDown },
+      ...(opts.followUp
+        ? [{ type: ComponentType.Button as const, style: ButtonStyle.Primary as const, custom_id: customIds.followUp(answerId), emoji: { name: '💬' }, label: LABELS.followUp }]
+        : []),
     ],
+  };
+}
+
+/** "Buscar em todas as aulas", after a lecture-filtered search found nothing. */
+export function everywhereRow(answerId: string): MessageRow {
+  return {
+    type: ComponentType.ActionRow,
+    components: [{ type: ComponentType.Button, style: ButtonStyle.Primary, custom_id: customIds.everywhere(answerId), emoji: { name: '🔎' }, label: MESSAGES.searchEverywhere }],
   };
 }
 
@@ -274,15 +294,30 @@ export function caseRatingRow(caseId: string): MessageRow {
   };
 }
 
+export interface AnswerRenderOptions {
+  /** 👍/👎 (false when the answer could not be recorded: a vote would only fail). */
+  votes: boolean;
+  /** "Perguntar mais" (recorded answers; default true). */
+  followUp?: boolean;
+  /** A line above the embed naming who asked (answers posted in a thread as the bot's own messages). */
+  askedBy?: string;
+  /** The human loop is on: a "not found" answer offers "Chamar um monitor". */
+  escalate?: boolean;
+}
+
 /**
- * 👍/👎 under an answer; with the human loop on (`escalate`), a "not found" answer adds
- * "Chamar um monitor": the student the lectures could not help is the one who most needs a TA,
- * and needs no 👎 first.
+ * 👍/👎 and "Perguntar mais" under an answer; with the human loop on (`escalate`), a "not found"
+ * answer adds "Chamar um monitor": the student the lectures could not help is the one who most
+ * needs a TA, and needs no 👎 first. A lecture-filtered "not found" also gets "Buscar em todas as
+ * aulas".
  */
-function answerRow(result: AnswerResult, opts: { escalate?: boolean }): MessageRow {
-  const row = voteRow(result.id);
+function feedbackRows(result: AnswerResult, opts: AnswerRenderOptions): MessageRow[] {
+  if (!opts.votes) return [];
+  const row = voteRow(result.id, { followUp: opts.followUp ?? true });
   if (opts.escalate && result.kind === 'not-found') row.components.push(escalateButton(result.id));
-  return row;
+  const rows = [row];
+  if (result.kind === 'not-found' && result.lectureFilter) rows.push(everywhereRow(result.id));
+  return rows;
 }
 
 /** "📌 Nota do monitor" fields: the note and the lecture moment it is pinned to. */
@@ -295,11 +330,13 @@ function noteFields(notes: readonly StaffNoteView[]): APIEmbedField[] {
 }
 
 /**
- * The final reply for an answer. `votes: false` leaves out the 👍/👎 row (when the answer
- * could not be recorded, a vote would only fail). `escalate: true` (the human loop is on) adds
- * "Chamar um monitor" to a "not-found" answer's row.
+ * The final reply for an answer. `votes: false` leaves out the 👍/👎 row and "Perguntar mais"
+ * (when the answer could not be recorded, a vote would only fail and a follow-up would have no
+ * conversation). `escalate: true` (the human loop is on) adds "Chamar um monitor" to a
+ * "not-found" answer's row. A lecture-filtered search that found nothing gets "Buscar em todas
+ * as aulas".
  */
-export function renderAnswer(result: AnswerResult, opts: { votes: boolean; escalate?: boolean }): RenderedAnswer {
+export function renderAnswer(result: AnswerResult, opts: AnswerRenderOptions): RenderedAnswer {
   const color = result.kind === 'not-found' ? COLORS.notFound : result.kind === 'verified' ? COLORS.verified : COLORS.answer;
   const title = questionTitle(result.question);
   const notices = result.notices.join(' · ');
@@ -337,7 +374,7 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean; escal
   const components: MessageRow[] = [];
   const links = linkButtonRow(result.references);
   if (links) components.push(links);
-  if (opts.votes) components.push(answerRow(result, opts));
+  components.push(...feedbackRows(result, opts));
 
   const total = 1 + rest.length + references.more.length;
   const continuations: DiscordMessage[] = [
@@ -352,7 +389,8 @@ export function renderAnswer(result: AnswerResult, opts: { votes: boolean; escal
       components: [],
     })),
   ];
-  return { message: { content: null, embeds: [embed], components }, continuations };
+  const content = opts.askedBy ? LABELS.askedBy(opts.askedBy) : null;
+  return { message: { content, embeds: [embed], components }, continuations };
 }
 
 /**
@@ -379,14 +417,15 @@ const MAX_PLAIN_ANSWER_PARTS = 4;
 
 /**
  * The same answer and links as plain messages (no embed, no link buttons): what the reply
- * becomes when Discord refuses the rendered one. The first message keeps the 👍/👎 row.
+ * becomes when Discord refuses the rendered one. The first message keeps the 👍/👎 row (with
+ * "Perguntar mais") and, in a thread, who asked.
  * Links are written `<url>` (clickable, without a preview).
  */
-export function renderPlainAnswer(result: AnswerResult, opts: { votes: boolean; escalate?: boolean }): DiscordMessage[] {
+export function renderPlainAnswer(result: AnswerResult, opts: AnswerRenderOptions): DiscordMessage[] {
   const label = result.kind === 'verified' ? `${LOOP_MESSAGES.verifiedLabel}\n` : '';
   const question = `${label}**${literalWithin(result.question.replace(/\s+/g, ' ').trim(), 300)}**`;
   const notices = result.notices.map((notice) => `-# ${literal(notice)}`).join('\n');
-  const head = `${question}\n\n`;
+  const head = `${opts.askedBy ? `${LABELS.askedBy(opts.askedBy)}\n` : ''}${question}\n\n`;
   let parts = splitText(result.answer, DISCORD_LIMITS.content, DISCORD_LIMITS.content - head.length);
   if (parts.length > MAX_PLAIN_ANSWER_PARTS) {
     const note = `\n\n${MESSAGES.answerCut}`;
@@ -404,7 +443,7 @@ export function renderPlainAnswer(result: AnswerResult, opts: { votes: boolean; 
   });
   const tail = [notices, references, ...notes].filter((t) => t !== '').join('\n\n');
   const contents = [...parts, ...(tail ? splitText(tail, DISCORD_LIMITS.content) : [])];
-  return contents.map((content, i) => ({ content, embeds: [], components: i === 0 && opts.votes ? [answerRow(result, opts)] : [] }));
+  return contents.map((content, i) => ({ content, embeds: [], components: i === 0 ? feedbackRows(result, opts) : [] }));
 }
 
 /** A rendered message's text (title, description, fields, footer) as plain messages. */
@@ -419,11 +458,11 @@ export function asPlainMessages(message: DiscordMessage): DiscordMessage[] {
 }
 
 /** The reply while the answer is being written (streaming preview). */
-export function renderProgress(question: string, textSoFar: string): DiscordMessage {
+export function renderProgress(question: string, textSoFar: string, askedBy?: string): DiscordMessage {
   const title = questionTitle(question);
   const text = textSoFar.trim();
   return {
-    content: null,
+    content: askedBy ? LABELS.askedBy(askedBy) : null,
     embeds: [
       {
         color: COLORS.progress,

@@ -8,6 +8,10 @@
  *   vote:down:<answerId>  👎 on an answer                     (components/vote.ts)
  *   comment:<answerId>    the "Deixar comentário" button, and the modal it opens
  *                                                             (components/comment.ts)
+ *   followup:<answerId>   the "Perguntar mais" button, and the modal it opens
+ *                                                             (components/followUp.ts)
+ *   everywhere:<answerId> "Buscar em todas as aulas" after a lecture-filtered "not found"
+ *                                                             (components/everywhere.ts)
  *   escalate:<answerId>[:<messageId>]
  *                         "Chamar um monitor", and the modal it opens; the message id is the
  *                         public answer to reply to when the TA answers (components/escalate.ts)
@@ -25,8 +29,14 @@ export interface CommentAction {
   answerId: string;
 }
 
+export interface AnswerAction {
+  answerId: string;
+}
+
 /** The text input of the comment modal. */
 export const COMMENT_FIELD_ID = 'comentario';
+/** The text input of the follow-up modal. */
+export const FOLLOW_UP_FIELD_ID = 'pergunta';
 
 /** The text input of the "Chamar um monitor" modal. */
 export const ESCALATION_FIELD_ID = 'detalhes';
@@ -50,9 +60,28 @@ const ANSWER_ID = /^[A-Za-z0-9_-]{1,80}$/;
 export const customIds = {
   vote: (value: VoteValue, answerId: string): string => `vote:${value}:${answerId}`,
   comment: (answerId: string): string => `comment:${answerId}`,
+  followUp: (answerId: string): string => `followup:${answerId}`,
+  everywhere: (answerId: string): string => `everywhere:${answerId}`,
   escalate: (answerId: string, messageId?: string | null): string => (messageId ? `escalate:${answerId}:${messageId}` : `escalate:${answerId}`),
   caseRating: (value: VoteValue, caseId: string): string => `caserate:${value}:${caseId}`,
 };
+
+/** `<prefix>:<answerId>` → the answer id; null for anything else. */
+function parseAnswerId(prefix: string, customId: string): AnswerAction | null {
+  const parts = customId.split(':');
+  if (parts[0] === prefix && parts.length === 2 && ANSWER_ID.test(parts[1] ?? '')) return { answerId: parts[1] as string };
+  return null;
+}
+
+/** A custom_id written by `customIds.followUp`; null for anything else. */
+export function parseFollowUpId(customId: string): AnswerAction | null {
+  return parseAnswerId('followup', customId);
+}
+
+/** A custom_id written by `customIds.everywhere`; null for anything else. */
+export function parseEverywhereId(customId: string): AnswerAction | null {
+  return parseAnswerId('everywhere', customId);
+}
 
 /** A custom_id written by `customIds.escalate`; null for anything else. */
 export function parseEscalateId(customId: string): EscalateAction | null {
@@ -83,9 +112,5 @@ export function parseVoteId(customId: string): VoteAction | null {
 
 /** A custom_id written by `customIds.comment`; null for anything else. */
 export function parseCommentId(customId: string): CommentAction | null {
-  const parts = customId.split(':');
-  if (parts[0] === 'comment' && parts.length === 2 && ANSWER_ID.test(parts[1] ?? '')) {
-    return { answerId: parts[1] as string };
-  }
-  return null;
+  return parseAnswerId('comment', customId);
 }

@@ -1,17 +1,21 @@
 /**
- * The Discord adapter: a discord.js Client (gateway intent `Guilds` only, no privileged intents)
- * that answers `/pergunta` and takes 👍/👎 and comments. REST and gateway both go through
+ * The Discord adapter: a discord.js Client that answers `/pergunta`, takes 👍/👎 and comments, and
+ * follows up in threads ("Perguntar mais", mentions of the bot in its threads). Gateway intents:
+ * `Guilds` and `GuildMessages`, neither privileged (Message Content stays off: Discord delivers
+ * the content of messages that mention the bot anyway). REST and gateway both go through
  * DISCORD_API_URL (the client asks `/gateway/bot` where to connect), so a proxy or a test fake
  * replaces Discord with one setting.
  */
-import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction } from 'discord.js';
+import { Client, Events, GatewayIntentBits, type ClientOptions, type Interaction, type Message } from 'discord.js';
 import { AdapterStartError, type AdapterDeps, type RunningAdapter } from '../../src/bot/index.js';
 import { commands } from './commands/index.js';
 import { NO_MENTIONS, type HandlerContext } from './context.js';
 import { discordDeliveryHandlers } from './delivery.js';
 import { describeError, isTokenRefused } from './errors.js';
 import { onInteraction } from './events/interactionCreate.js';
+import { onMessage } from './events/messageCreate.js';
 import { DEFAULT_EDIT_INTERVAL_MS } from './streaming.js';
+import { INVITE_PERMISSIONS, THREAD_PERMISSIONS } from './threads.js';
 
 export interface DiscordAdapterOptions {
   /** Minimum gap between two streaming edits of one reply (ms). Default 1000. */
@@ -44,7 +48,7 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
   };
   const client = new Client({
     ...options.clientOptions,
-    intents: [GatewayIntentBits.Guilds],
+    intents: [GatewayIntentBits.Guilds, GatewayIntentBits.GuildMessages],
     rest: { ...options.clientOptions?.rest, api: config.DISCORD_API_URL },
     allowedMentions: NO_MENTIONS,
   });
@@ -57,6 +61,13 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
     inFlight.add(work);
   };
   client.on(Events.InteractionCreate, onCreate);
+  const onMessageCreate = (message: Message): void => {
+    const work = onMessage(message, ctx)
+      .catch((err: unknown) => logger.error({ err: describeError(err) }, 'discord: message handler failed'))
+      .finally(() => inFlight.delete(work));
+    inFlight.add(work);
+  };
+  client.on(Events.MessageCreate, onMessageCreate);
   client.on(Events.Error, (err) => logger.error({ err: describeError(err) }, 'discord: client error'));
   client.on(Events.Warn, (message) => logger.warn(`discord: ${message}`));
   let lastCloseCode: number | undefined;
@@ -95,6 +106,7 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
     logger.warn({ applicationId }, 'discord: DISCORD_APPLICATION_ID is not the application of this bot token; run discord:register with the right one');
   }
   if (options.checkCommands ?? true) await checkRegistration(readyClient, config.DISCORD_GUILD_ID, deps);
+  checkThreadPermissions(readyClient, deps);
   // TAs' answers (written by this process or another one sharing the store) are delivered from here.
   const stopDelivering = deps.humanLoop?.serve('discord', discordDeliveryHandlers(readyClient, ctx));
   if (deps.humanLoop) logger.info({ pollSeconds: config.OUTBOX_POLL_SECONDS }, 'discord: delivering TAs\' answers to students (human loop)');
@@ -110,6 +122,7 @@ export async function startDiscord(deps: AdapterDeps, options: DiscordAdapterOpt
     stop() {
       stopping ??= (async () => {
         client.off(Events.InteractionCreate, onCreate);
+        client.off(Events.MessageCreate, onMessageCreate);
         const pending = inFlight.size;
         if (pending > 0) logger.info({ pending }, 'discord: waiting for interactions in flight');
         await whenIdle();
@@ -134,5 +147,25 @@ async function checkRegistration(client: Client<true>, guildId: string | undefin
     }
   } catch (err) {
     logger.warn({ err: describeError(err) }, 'discord: could not check the registered commands');
+  }
+}
+
+/**
+ * Warns, per server, when the bot lacks what follow-ups in threads need (an installation invited
+ * before threads existed, with `permissions=0`): the feature would otherwise fail silently, one
+ * student at a time. Follow-ups there are answered privately instead (components/followUp.ts).
+ */
+function checkThreadPermissions(client: Client<true>, { logger, config }: AdapterDeps): void {
+  for (const guild of client.guilds.cache.values()) {
+    const me = guild.members.me;
+    if (!me) continue;
+    const missing = THREAD_PERMISSIONS.filter(([, bit]) => !me.permissions.has(bit)).map(([name]) => name);
+    if (missing.length === 0) continue;
+    logger.warn(
+      { guild: guild.id, missing },
+      `discord: the bot lacks ${missing.join(', ')} in server "${guild.name}": "Perguntar mais" answers privately instead of in a thread. ` +
+        `Grant them to the bot's role, or invite it again with the link in adapters/discord/README.md ` +
+        `(https://discord.com/oauth2/authorize?client_id=${config.DISCORD_APPLICATION_ID ?? 'APPLICATION_ID'}&scope=bot+applications.commands&permissions=${INVITE_PERMISSIONS})`,
+    );
   }
 }

@@ -253,6 +253,11 @@ export function renderAnswer(result: AnswerResult, options: RenderOptions): Slac
         .map((notice) => ({ type: 'mrkdwn' as const, text: escapeMrkdwn(truncate(notice, 500)) })),
     });
   }
+  if (result.kind === 'not-found' && result.lectureFilter) {
+    // Slack has no "search everywhere" button here: the hint says how (a filtered question that
+    // found nothing, answered to a TA who can ask again without the prefix).
+    tail.push({ type: 'context', elements: [{ type: 'mrkdwn', text: escapeMrkdwn(truncate(MESSAGES.searchEverywhereHint(result.question), 2000)) }] });
+  }
   const feedback = options.feedback ? [feedbackBlock(result.id, options.forward === true)] : [];
   const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note): ContextBlock => ({
     type: 'context',
@@ -293,7 +298,8 @@ export function renderPlainAnswer(result: AnswerResult, options: Pick<RenderOpti
   const label = result.kind === 'verified' ? `*${LOOP_MESSAGES.verifiedLabel}*\n` : '';
   const question = `${label}*${SLACK_LABELS.question}${asker}:* ${literalMrkdwn(truncate(result.question, 500))}`;
   const notes = (result.notes ?? []).slice(0, MAX_NOTES).map((note) => `*${SLACK_LABELS.staffNote}:* ${escapeMrkdwn(truncate(note.text, 500))} — ${referenceLabel(note)}`);
-  const notices = [...result.notices.map((notice) => escapeMrkdwn(truncate(notice, 500))), ...notes].join('\n');
+  const hint = result.kind === 'not-found' && result.lectureFilter ? [escapeMrkdwn(truncate(MESSAGES.searchEverywhereHint(result.question), 500))] : [];
+  const notices = [...result.notices.map((notice) => escapeMrkdwn(truncate(notice, 500))), ...hint, ...notes].join('\n');
   const link = (url: string) => {
     const escaped = mrkdwnUrl(url);
     return escaped.length <= SLACK_LIMITS.linkUrl ? `<${escaped}>` : null;

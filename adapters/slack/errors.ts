@@ -17,6 +17,22 @@ export function refusedStatus(err: unknown): number | null {
   return statusCode >= 400 && statusCode < 500 && statusCode !== 404 && statusCode !== 410 ? statusCode : null;
 }
 
+/** Slack's Web API errors for a message it refuses as written (its blocks, or its length). */
+const REFUSED_MESSAGE = new Set(['invalid_blocks', 'invalid_blocks_format', 'msg_too_long', 'msg_blocks_too_long', 'no_text']);
+
+/**
+ * The error of a `chat.postMessage` / `chat.update` that Slack refused because of the message
+ * itself (sending it as plain text may work), or null for anything else (`not_in_channel`,
+ * `missing_scope`, network…).
+ */
+export function refusedMessageError(err: unknown): string | null {
+  if (err instanceof Error && (err as { code?: unknown }).code === webApi.ErrorCode.PlatformError) {
+    const error = (err as webApi.WebAPIPlatformError).data?.error;
+    if (typeof error === 'string' && REFUSED_MESSAGE.has(error)) return error;
+  }
+  return null;
+}
+
 /** Slack's answers to a token it does not take (auth.test, apps.connections.open). */
 const REFUSED_TOKEN = new Set(['invalid_auth', 'not_authed', 'account_inactive', 'token_revoked', 'token_expired', 'not_allowed_token_type']);
 

@@ -26,6 +26,7 @@ import { guardRequestBodies, MAX_BODY_BYTES, type HttpGuardOptions } from './htt
 import { checkEscalationChannel, slackLoopHandlers } from './humanLoop.js';
 import { registerListeners } from './listeners/index.js';
 import { createBoltLogger } from './logging.js';
+import { checkScopes } from './scopes.js';
 
 export interface SlackAdapterOptions {
   /**
@@ -153,6 +154,7 @@ export async function startSlack(deps: AdapterDeps, options: SlackAdapterOptions
     }
     throw new AdapterStartError(`Slack login failed (auth.test): ${errorText(err)}`);
   });
+  await checkScopes(app.client, logger);
   let server: Server | null = null;
   if (receiver instanceof HTTPReceiver) {
     guardRequestBodies(receiver, signingSecret as string, logger, options.httpGuard);

@@ -1,6 +1,10 @@
 /**
  * What users feel: numbers of the whole bot rather than of the retrieval core.
  *
+ * - Follow-ups in a thread: on answers of that same run, "Perguntar mais" pressed and the
+ *   follow-up submitted; from the fake sending the modal submission to the first message in the
+ *   thread carrying answer text, minus the fake LLM's condense reply delay and time to first
+ *   token; and how many LLM calls each follow-up made (the condense step adds one).
  * - Bot overhead to the first streamed text: `npm start` (adapters/main.ts, a child process)
  *   connected to the fake Discord (test/fakes/fakeDiscord.ts) through the real discord.js
  *   client, answering with the fake OpenAI server (test/fakes/fakeOpenAI.ts) whose first words
@@ -36,6 +40,7 @@ import type { Video } from '../../src/types.js';
 import { buildWindows } from '../../src/windowing.js';
 import { makeUser, startFakeDiscord, type FakeDiscord, type FakeInteraction, type Json } from '../../test/fakes/fakeDiscord.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../../test/fakes/fakeOpenAI.js';
+import { isCondenseRequest } from '../../test/helpers/conversationLlm.js';
 import { writeTinyModel } from '../../test/helpers/tinyModel.js';
 import { syntheticVideo, type Vocabulary } from './corpus.js';
 import { lectureSrt } from './ingestBench.js';
@@ -57,6 +62,8 @@ export interface UserFacingSettings {
    * run varies by a factor of two (the first after the initial build is often the slowest).
    */
   reingestRounds: number;
+  /** Follow-ups timed ("Perguntar mais" on answers of the first-text run), after one untimed. */
+  followUps: number;
   /** The human loop: cases answered in one process, across two, and verified answers matched against. */
   loopCases: number;
   loopCrossProcessCases: number;
@@ -70,13 +77,29 @@ export const DEFAULT_USER_FACING: UserFacingSettings = {
   largeWindows: 2000,
   llmFirstTokenMs: 40,
   reingestRounds: 3,
+  followUps: 10,
   loopCases: 20,
   loopCrossProcessCases: 10,
   loopPollSeconds: 2,
   loopVerified: 10_000,
 };
 
-export const GOALS = { overheadP95Ms: 30, reingestMs: 2000 } as const;
+/** The condense step may add one LLM call per follow-up: two in all. */
+export const GOALS = { overheadP95Ms: 30, reingestMs: 2000, llmCallsPerFollowUp: 2 } as const;
+
+/** How long the fake LLM takes to answer the condense prompt (a short non-streamed reply), ms. */
+const CONDENSE_REPLY_MS = 40;
+
+export interface FollowUpResult {
+  followUps: number;
+  /** Modal submitted → first thread message with answer text, minus the condense reply delay and the answer's first token. */
+  overhead: LatencyStats;
+  /** Modal submitted → first thread message with answer text, as the student sees it. */
+  total: LatencyStats;
+  /** LLM calls of each follow-up (condense + answer). */
+  llmCalls: number[];
+  condenseReplyMs: number;
+}
 
 export interface FirstTextResult {
   questions: number;
@@ -133,6 +156,7 @@ export interface UserFacingResult {
   /** Words per window of the generated course (the tiny model's tokenizer cuts windows shorter than E5 would). */
   wordsPerWindow: number;
   firstText: Maybe<FirstTextResult>;
+  followUps: Maybe<FollowUpResult>;
   memorySample: Maybe<StartMemory>;
   memoryLarge: Maybe<StartMemory>;
   reingest: Maybe<ReingestResult>;
@@ -195,7 +219,12 @@ export async function benchUserFacing(options: UserFacingOptions): Promise<UserF
   const embedder = await loadTransformersEmbedder(embedderOptions(config));
   const [discord, llm] = await Promise.all([
     startFakeDiscord({ token: DISCORD_TOKEN }),
-    startFakeOpenAI({ defaultBehavior: { type: 'text', text: ANSWER, firstChunkDelayMs: settings.llmFirstTokenMs, chunkDelayMs: WORD_DELAY_MS } }),
+    startFakeOpenAI({
+      defaultBehavior: (req) =>
+        isCondenseRequest(req)
+          ? { type: 'text', text: 'Como evitar overfitting com regularização e validação cruzada?', delayMs: CONDENSE_REPLY_MS }
+          : { type: 'text', text: ANSWER, firstChunkDelayMs: settings.llmFirstTokenMs, chunkDelayMs: WORD_DELAY_MS },
+    }),
   ]);
   const botEnv = (indexDir: string, store: string): Record<string, string> => ({
     PATH: process.env.PATH ?? '',
@@ -222,17 +251,21 @@ export async function benchUserFacing(options: UserFacingOptions): Promise<UserF
     const questions = (JSON.parse(await readFile(path.join(options.courseDir, 'questions.json'), 'utf8')) as { q: string }[]).map((q) => q.q);
     let memorySample: Maybe<StartMemory>;
     let firstText: Maybe<FirstTextResult>;
+    let followUps: Maybe<FollowUpResult>;
     try {
       const bot = await startBot(botEnv(sampleIndex, 'store-sample.sqlite'), dir);
       try {
         memorySample = bot.memory;
         firstText = await measureFirstText(discord, llm, questions, settings, bot).catch(failed('first streamed text'));
+        log('what users feel: follow-ups in a thread');
+        followUps = await measureFollowUps(discord, llm, settings, bot).catch(failed('follow-ups'));
       } finally {
         await bot.stop();
       }
     } catch (err) {
       memorySample = failed('npm start on the sample course')(err);
       firstText = memorySample;
+      followUps = memorySample;
     }
 
     log(`what users feel: a ~${settings.largeWindows}-window course`);
@@ -267,6 +300,7 @@ export async function benchUserFacing(options: UserFacingOptions): Promise<UserF
       baselineRss,
       wordsPerWindow: large.wordsPerWindow,
       firstText,
+      followUps,
       memorySample,
       memoryLarge,
       reingest,
@@ -372,9 +406,14 @@ function statusBytes(status: string, field: string): number {
 // ---------------------------------------------------------------------------------------------
 // Overhead to the first streamed text
 
-function isFinal(ix: FakeInteraction): boolean {
-  const rows = (ix.original?.components ?? []) as Json[];
+/** An answer's final message: it has the 👍/👎 buttons. */
+function hasVotes(message: Json | undefined): boolean {
+  const rows = (message?.components ?? []) as Json[];
   return rows.some((row) => ((row.components ?? []) as Json[]).some((b) => String(b.custom_id ?? '').startsWith('vote:')));
+}
+
+function isFinal(ix: FakeInteraction): boolean {
+  return hasVotes(ix.original);
 }
 
 function firstDescription(body: Json): string {
@@ -429,6 +468,49 @@ async function measureFirstText(
     retriever: bot.retriever,
     windows: bot.memory.windows,
   };
+}
+
+/**
+ * Follow-ups through "Perguntar mais", each on a fresh answer: the button (modal), then the
+ * submission; timed to the first message the bot posts in the thread (it carries the answer's
+ * first words, see adapters/discord/answering.ts).
+ */
+async function measureFollowUps(discord: FakeDiscord, llm: FakeOpenAI, settings: UserFacingSettings, bot: RunningBot): Promise<FollowUpResult> {
+  const overhead: number[] = [];
+  const total: number[] = [];
+  const llmCalls: number[] = [];
+  for (let i = 0; i < settings.followUps + 1; i++) {
+    const user = makeUser();
+    const ix = discord.slashCommand({ name: 'pergunta', options: { texto: 'O que é overfitting?' }, user });
+    await ix.waitFor(() => isFinal(ix), 30_000);
+    const answerId = customIdOf(ix.original, 'followup:');
+    if (!answerId) throw new Error(`follow-up ${i + 1}: the answer has no "Perguntar mais" button`);
+    const click = discord.clickButton({ customId: answerId, message: ix.original, user });
+    await click.waitFor(() => click.callback, 10_000);
+    const before = llm.requests.length;
+    const submit = discord.submitModal({ customId: answerId, fields: { pergunta: 'E como eu evito isso?' }, message: ix.original, user });
+    const threadId = String(ix.original!.id);
+    const inThread = () => discord.messagesIn(threadId).filter((m) => (m.author as Json).id === discord.botUser.id);
+    try {
+      await discord.waitFor(() => inThread().some(hasVotes), 30_000);
+    } catch {
+      throw new Error(`follow-up ${i + 1} was not answered in a thread: ${JSON.stringify(submit.events.map((e) => e.kind))}\n${bot.output().slice(-1500)}`);
+    }
+    const firstPost = discord.requests.find((r) => r.method === 'POST' && r.path === `/channels/${threadId}/messages`);
+    const calls = llm.requests.slice(before);
+    const answer = calls.find((r) => r.stream);
+    if (!firstPost || !answer || answer.firstContentAt === undefined) throw new Error(`follow-up ${i + 1}: no thread message or no streamed answer`);
+    if (i === 0) continue; // untimed: the first follow-up of a process pays for JIT
+    llmCalls.push(calls.length);
+    total.push(firstPost.at - submit.dispatchedAt);
+    overhead.push(firstPost.at - submit.dispatchedAt - CONDENSE_REPLY_MS - (answer.firstContentAt - answer.receivedAt));
+  }
+  return { followUps: overhead.length, overhead: summarize(overhead), total: summarize(total), llmCalls, condenseReplyMs: CONDENSE_REPLY_MS };
+}
+
+function customIdOf(message: Json | undefined, prefix: string): string | undefined {
+  const rows = (message?.components ?? []) as Json[];
+  return rows.flatMap((row) => (row.components ?? []) as Json[]).map((b) => String(b.custom_id ?? '')).find((id) => id.startsWith(prefix));
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -548,6 +630,19 @@ export function userFacingRows(r: UserFacingResult): UserFacingRow[] {
           `first token → Discord p95 ${ms(f.firstTokenToDiscord.p95)} ms; fake LLM's first token p50 ${ms(f.llmFirstToken.p50)} ms)`,
     goal: `≤ ${GOALS.overheadP95Ms} ms p95`,
     met: 'skipped' in f ? null : f.overhead.p95 <= GOALS.overheadP95Ms,
+  });
+  const u = r.followUps;
+  rows.push({
+    what:
+      `Follow-up in a thread (Discord): "Perguntar mais" submitted → first answer text in the thread, minus the fake LLM's condense reply ` +
+      `(${'skipped' in u ? CONDENSE_REPLY_MS : u.condenseReplyMs} ms) and first token; LLM calls per follow-up${'skipped' in u ? '' : ` (${u.followUps} follow-ups)`}`,
+    value:
+      'skipped' in u
+        ? u.skipped
+        : `p50 ${ms(u.overhead.p50)} ms, p95 ${ms(u.overhead.p95)} ms (as seen: p50 ${ms(u.total.p50)} ms); ` +
+          `LLM calls per follow-up: ${Math.max(...u.llmCalls)} at most (condense + answer)`,
+    goal: `≤ ${GOALS.llmCallsPerFollowUp} LLM calls (the condense step adds at most one)`,
+    met: 'skipped' in u ? null : Math.max(...u.llmCalls) <= GOALS.llmCallsPerFollowUp,
   });
   const memory = (label: string, m: Maybe<StartMemory>): UserFacingRow => ({
     what: `Memory of npm start, ${'skipped' in m ? label : `${label} (${m.windows.toLocaleString('en')} windows, ${m.videos} videos)`}: RSS when it logs "pergunta is running"`,

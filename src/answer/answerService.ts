@@ -8,15 +8,50 @@ import { DEFAULT_THRESHOLDS, isCovered, type CoverageThresholds } from '../retri
 import type { Retriever } from '../retrieval/retriever.js';
 import { removeInvisible } from '../transcripts/common.js';
 import type { AnswerKind, AnswerResult, Reference, RetrievedSegment, StaffNoteView, Video } from '../types.js';
-import { extractiveAnswer } from './extractive.js';
+import { LectureCatalog } from '../course/lectures.js';
+import { extractiveAnswer, questionTerms } from './extractive.js';
 import { LlmError, type Llm, type LlmLogger } from './llm.js';
-import { NOT_COVERED_CLOSEST_MESSAGE, NOT_FOUND_MESSAGE, PROMPT_VERSION, VERIFIED_PROMPT_VERSION, buildMessages, isNothingToAdd, isNotCoveredAnswer } from './prompt.js';
+import type { AnswerPolicy } from './policy.js';
+import {
+  CONDENSE_PROMPT_VERSION,
+  NOT_COVERED_CLOSEST_MESSAGE,
+  NOT_FOUND_MESSAGE,
+  PROMPT_VERSION,
+  VERIFIED_PROMPT_VERSION,
+  buildCondenseMessages,
+  buildMessages,
+  cleanCondensed,
+  isNothingToAdd,
+  isNotCoveredAnswer,
+  type PromptOptions,
+  type PromptTurn,
+} from './prompt.js';
 import { buildReferences, citedReferences } from './references.js';
 import { EXIT, UserError } from '../errors.js';
 
 export const MAX_QUESTION_CHARS = 2000;
 
 export const EXTRACTIVE_NOTICE = 'Sem modelo de linguagem configurado: resposta extraída das transcrições.';
+
+/** Shown when a lecture-filtered search found nothing in the chosen lectures (no LLM call is made). */
+export function notFoundInLectures(titles: readonly string[]): string {
+  return titles.length === 1
+    ? `Não encontrei isso na aula escolhida (${titles[0]}): ela não parece abordar esse assunto.`
+    : `Não encontrei isso nas aulas escolhidas (${titles.join('; ')}): elas não parecem abordar esse assunto.`;
+}
+
+/**
+ * Shown when the chosen lectures do not cover the question but some of their moments come close:
+ * the references that follow are those moments, not an answer.
+ */
+export function notCoveredInLecturesClosest(titles: readonly string[]): string {
+  return `${notFoundInLectures(titles)} Os momentos mais próximos ${titles.length === 1 ? 'nela' : 'nelas'} foram estes, mas eles não respondem à pergunta.`;
+}
+
+/** Notice of an answer whose search was restricted to some lectures. */
+export function lectureFilterNotice(titles: readonly string[]): string {
+  return `Busca restrita ${titles.length === 1 ? 'à aula' : 'às aulas'}: ${titles.join('; ')}.`;
+}
 
 /** Shown with an LLM answer that reached the length limit (LLM_MAX_TOKENS) before its end. */
 export const CUT_ANSWER_NOTICE =
@@ -54,6 +89,19 @@ export class InvalidQuestionError extends UserError {
 }
 
 /**
+ * A follow-up extended with the key terms of the previous question that it does not already
+ * have ("e no keras?" after "como usar dropout?" searches "e no keras? dropout usar"): without
+ * an LLM, what keeps retrieval on the conversation's subject.
+ */
+export function withPreviousTerms(question: string, history: readonly HistoryTurn[]): string {
+  const previous = history.at(-1);
+  if (!previous) return question;
+  const own = new Set(questionTerms(question));
+  const extra = questionTerms(previous.retrievalQuery ?? previous.question).filter((t, i, all) => !own.has(t) && all.indexOf(t) === i);
+  return extra.length > 0 ? `${question} ${extra.join(' ')}` : question;
+}
+
+/**
  * NFC; zero-width, bidi and other format characters removed (except the joiners inside emoji
  * sequences such as 👩‍💻), and unpaired surrogates; line breaks/tabs become spaces, other
  * control characters are removed; whitespace collapsed; trimmed.
@@ -85,11 +133,19 @@ export interface AnswerServiceOptions {
    * closest moments as links) and no LLM is called. Default `DEFAULT_THRESHOLDS`.
    */
   coverage?: CoverageThresholds;
+  /** The course's answer policy (guardrails against solving graded work); null or absent: none. */
+  policy?: AnswerPolicy | null;
   logger?: LlmLogger;
 }
 
 /** Closest moments shown with a "not found" answer, at most. */
 export const MAX_CLOSEST_MOMENTS = 3;
+
+/** A previous turn of the conversation a follow-up continues. */
+export interface HistoryTurn extends PromptTurn {
+  /** What retrieval searched for that turn. */
+  retrievalQuery?: string;
+}
 
 export interface AnswerOptions {
   /** Overrides the service's `k` for this question. */
@@ -100,6 +156,15 @@ export interface AnswerOptions {
    */
   onDelta?: (text: string) => void;
   signal?: AbortSignal;
+  /** Search only these videos (the lecture filter); unknown ids are ignored. */
+  lectureFilter?: readonly string[];
+  /**
+   * Earlier turns of the conversation this question continues, oldest first, already capped.
+   * With an LLM the question is first rewritten into a standalone one for retrieval (one extra,
+   * non-streamed call) and the answer prompt gets these turns; without one, retrieval searches the
+   * question plus the previous question's key terms.
+   */
+  history?: readonly HistoryTurn[];
 }
 
 export type AnswerStreamEvent = { type: 'delta'; text: string } | { type: 'done'; result: AnswerResult };
@@ -135,6 +200,10 @@ export class AnswerService {
   private readonly minScore: number | undefined;
   private readonly thresholds: CoverageThresholds;
   private readonly logger: LlmLogger | undefined;
+  /** The answer policy in force, or null. */
+  readonly policy: AnswerPolicy | null;
+  /** The course's lectures, for the lecture filter. */
+  readonly lectures: LectureCatalog;
   private knowledge: AnswerKnowledge | null = null;
 
   constructor(opts: AnswerServiceOptions) {
@@ -144,7 +213,14 @@ export class AnswerService {
     this.k = opts.k;
     this.minScore = opts.minScore;
     this.thresholds = opts.coverage ?? DEFAULT_THRESHOLDS;
+    this.policy = opts.policy ?? null;
     this.logger = opts.logger;
+    this.lectures = new LectureCatalog(opts.videos.values());
+  }
+
+  /** Whether follow-ups are rewritten by an LLM (one extra call each). */
+  get condensesWithLlm(): boolean {
+    return this.llm !== null;
   }
 
   /**
@@ -170,8 +246,26 @@ export class AnswerService {
     opts.signal?.throwIfAborted();
 
     const k = opts.k ?? this.k;
+    const history = opts.history ?? [];
+    const filter = (opts.lectureFilter ?? []).filter((id) => this.videos.has(id));
+    const lectureFilter = filter.length > 0 ? filter : null;
+    const filterTitles = (lectureFilter ?? []).map((id) => this.videos.get(id)?.title ?? id);
+
+    // A follow-up is searched as a standalone question.
+    let retrievalQuery = q;
+    let condenseMs: number | undefined;
+    let condensed = false;
+    if (history.length > 0) {
+      const tCondense = performance.now();
+      const rewritten = await this.standaloneQuestion(q, history, opts.signal, id);
+      if (this.llm) condenseMs = elapsed(tCondense);
+      condensed = rewritten.byLlm;
+      retrievalQuery = rewritten.query;
+      opts.signal?.throwIfAborted();
+    }
+
     const tRetrieve = performance.now();
-    const search = await this.retriever.search(q, k);
+    const search = await this.retriever.search(retrievalQuery, k, lectureFilter ? { videoIds: new Set(lectureFilter) } : {});
     const retrieveMs = elapsed(tRetrieve);
     opts.signal?.throwIfAborted();
 
@@ -185,24 +279,33 @@ export class AnswerService {
     segments = segments.filter((s) => !s.evidence || s.evidence.matched.length > 0 || s.foundBy.dense !== undefined);
     const covered = !search.coverage || isCovered(search.coverage, this.thresholds);
     const notices = [...search.notices];
+    if (lectureFilter) notices.push(lectureFilterNotice(filterTitles));
 
     let answer: string;
     let kind: AnswerKind;
     let references: AnswerResult['references'];
     let promptVersion = PROMPT_VERSION;
     const tGenerate = performance.now();
+    let promptCarriedPolicy = false;
     // Before the "not covered" decision: a TA may have answered what the lectures do not cover.
-    const verified = this.knowledge?.match(q, search.queryVector ?? null) ?? null;
+    // A follow-up is matched as it was searched (its standalone rewrite), not as "e isso?".
+    const verified = this.knowledge?.match(retrievalQuery, search.queryVector ?? null) ?? null;
     if (verified) {
       // Excerpts that do not cover the question would only invite the LLM to pad the TA's answer.
       let truncated: boolean;
-      ({ answer, references, truncated } = await this.answerVerified(id, q, verified.answer, covered ? segments : [], opts));
+      let askedLlm: boolean;
+      ({ answer, references, truncated, askedLlm } = await this.answerVerified(id, q, verified.answer, covered ? segments : [], opts, {
+        history,
+        standaloneQuestion: condensed ? retrievalQuery : null,
+        policy: this.policy,
+      }));
+      promptCarriedPolicy = askedLlm && this.policy !== null;
       // The complement stops short; the TA's answer before it is whole.
       if (truncated) notices.push(CUT_ANSWER_NOTICE);
       kind = 'verified';
       promptVersion = VERIFIED_PROMPT_VERSION;
     } else if (segments.length === 0) {
-      answer = NOT_FOUND_MESSAGE;
+      answer = lectureFilter ? notFoundInLectures(filterTitles) : NOT_FOUND_MESSAGE;
       kind = 'not-found';
       references = [];
       opts.onDelta?.(answer);
@@ -210,15 +313,22 @@ export class AnswerService {
       // Not covered: no LLM call; the moments that share something with the question are links.
       const closest = closestMoments(segments);
       references = buildReferences(closest, this.videos).map((r) => ({ ...r, closest: true }));
-      answer = references.length > 0 ? NOT_COVERED_CLOSEST_MESSAGE : NOT_FOUND_MESSAGE;
+      answer = lectureFilter
+        ? references.length > 0
+          ? notCoveredInLecturesClosest(filterTitles)
+          : notFoundInLectures(filterTitles)
+        : references.length > 0
+          ? NOT_COVERED_CLOSEST_MESSAGE
+          : NOT_FOUND_MESSAGE;
       kind = 'not-found';
       opts.onDelta?.(answer);
     } else if (this.llm) {
       // Only the retrieved videos' titles: copying every title would grow with the course.
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
+      promptCarriedPolicy = this.policy !== null;
       try {
         const reply = await this.llm.complete(
-          buildMessages(q, segments, titles),
+          buildMessages(q, segments, titles, { history, standaloneQuestion: condensed ? retrievalQuery : null, policy: this.policy }),
           { ...(opts.onDelta ? { onDelta: opts.onDelta } : {}), ...(opts.signal ? { signal: opts.signal } : {}) },
         );
         answer = reply.text;
@@ -248,7 +358,7 @@ export class AnswerService {
         references = citedReferences(answer, segments, this.videos);
       }
     } else {
-      answer = extractiveAnswer(q, segments, this.videos);
+      answer = extractiveAnswer(retrievalQuery, segments, this.videos);
       kind = 'extractive';
       references = citedReferences(answer, segments, this.videos);
       notices.push(EXTRACTIVE_NOTICE);
@@ -267,15 +377,21 @@ export class AnswerService {
       retriever: search.retriever,
       embeddingModel: search.embeddingModel,
       model: this.llm?.model ?? 'extractive',
-      promptVersion,
+      promptVersion: condensed ? `${promptVersion}+${CONDENSE_PROMPT_VERSION}` : promptVersion,
       notices,
       timings: {
+        ...(condenseMs !== undefined ? { condenseMs } : {}),
         ...(search.embedMs !== undefined ? { embedMs: Math.round(search.embedMs) } : {}),
         retrieveMs,
         generateMs,
         totalMs: elapsed(t0),
       },
       createdAt,
+      retrievalQuery: retrievalQuery !== q ? retrievalQuery : null,
+      lectureFilter,
+      policy: this.policy && promptCarriedPolicy ? { version: this.policy.version, mode: this.policy.mode, text: this.policy.text } : null,
+      conversationId: null,
+      turn: null,
       ...(search.coverage ? { coverage: search.coverage } : {}),
       ...(verified
         ? { verified: { id: verified.answer.id, similarity: verified.match.similarity, method: verified.match.method, question: verified.answer.question, at: verified.answer.createdAt } }
@@ -302,6 +418,32 @@ export class AnswerService {
   }
 
   /**
+   * A follow-up as a standalone question for retrieval. With an LLM: the condense prompt (one
+   * short call; if it fails or returns nothing usable, the follow-up plus the previous question's
+   * key terms, logged). Without one: those key terms appended to the follow-up.
+   */
+  private async standaloneQuestion(
+    question: string,
+    history: readonly HistoryTurn[],
+    signal: AbortSignal | undefined,
+    id: string,
+  ): Promise<{ query: string; byLlm: boolean }> {
+    if (this.llm) {
+      try {
+        const output = await this.llm.complete(buildCondenseMessages(question, history), signal ? { signal } : {});
+        const clean = cleanCondensed(output.text);
+        if (clean) return { query: clean, byLlm: true };
+        this.logger?.warn({ id }, 'follow-up not rewritten: the LLM returned no usable question; searching with the previous question\'s terms');
+      } catch (err) {
+        if (signal?.aborted) throw err;
+        if (!(err instanceof LlmError)) throw err;
+        this.logger?.warn({ id, kind: err.kind, err: err.message }, 'follow-up not rewritten: the LLM failed; searching with the previous question\'s terms');
+      }
+    }
+    return { query: withPreviousTerms(question, history), byLlm: false };
+  }
+
+  /**
    * A question that matched a verified answer: the verified text goes out first (its own delta, at
    * once); with an LLM and excerpts, the LLM is asked for a complement that must not contradict it
    * (VERIFIED_RULES), added under VERIFIED_COMPLEMENT_HEADER when it has one. The complement is
@@ -315,16 +457,19 @@ export class AnswerService {
     verified: { answer: string; references: Reference[] },
     segments: RetrievedSegment[],
     opts: AnswerOptions,
-  ): Promise<{ answer: string; references: Reference[]; truncated: boolean }> {
+    prompt: Omit<PromptOptions, 'verified'> = {},
+  ): Promise<{ answer: string; references: Reference[]; truncated: boolean; askedLlm: boolean }> {
     const base = verified.answer.trim();
     opts.onDelta?.(base);
     let complement = '';
     let truncated = false;
     let cited: Reference[] = [];
+    let askedLlm = false;
     if (this.llm && segments.length > 0) {
       const titles = new Map(segments.map((seg) => [seg.videoId, this.videos.get(seg.videoId)?.title ?? seg.title]));
       try {
-        const reply = await this.llm.complete(buildMessages(question, segments, titles, { verified: { answer: base } }), opts.signal ? { signal: opts.signal } : {});
+        askedLlm = true;
+        const reply = await this.llm.complete(buildMessages(question, segments, titles, { ...prompt, verified: { answer: base } }), opts.signal ? { signal: opts.signal } : {});
         const text = reply.text;
         if (!isNothingToAdd(text) && !isNotCoveredAnswer(text)) {
           complement = text.trim();
@@ -345,7 +490,7 @@ export class AnswerService {
       seen.add(key);
       return true;
     });
-    return { answer: base + tail, references, truncated };
+    return { answer: base + tail, references, truncated, askedLlm };
   }
 
   /**
@@ -367,7 +512,7 @@ export class AnswerService {
     let wake: (() => void) | undefined;
     let outcome: { ok: true; result: AnswerResult } | { ok: false; error: unknown } | undefined;
     const run = this.answer(question, {
-      ...(opts.k !== undefined ? { k: opts.k } : {}),
+      ...opts,
       signal: ac.signal,
       onDelta: (text) => {
         queue.push(text);

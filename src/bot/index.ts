@@ -11,7 +11,9 @@
 
 // The service the adapters call, and the contract with `npm start`.
 export { BotService } from './botService.js';
-export type { AskInput, AskOutcome, FeedbackOutcome } from './botService.js';
+export type { AskInput, AskOutcome, ConversationRef, FeedbackOutcome } from './botService.js';
+export type { LectureChoice } from '../course/lectures.js';
+export { MAX_LECTURE_CHOICES } from '../course/lectures.js';
 export { AdapterStartError, type AdapterDeps, type RunningAdapter } from './adapter.js';
 
 // Every pt-BR sentence users see, and text helpers for platform limits.

@@ -1,5 +1,19 @@
 /** Every pt-BR sentence the chat adapters show that does not come from the answer itself. */
 import type { Label, VoteValue } from '../store/types.js';
+import { describeDay } from './courseClock.js';
+
+function plural(n: number, one: string, many: string): string {
+  return `${n} ${n === 1 ? one : many}`;
+}
+
+/** "5 h 12 min", "12 min", "menos de 1 min". */
+function duration(ms: number): string {
+  const minutes = Math.ceil(ms / 60_000);
+  if (minutes < 1) return 'menos de 1 min';
+  const h = Math.floor(minutes / 60);
+  const m = minutes % 60;
+  return h > 0 ? `${h} h${m > 0 ? ` ${m} min` : ''}` : `${m} min`;
+}
 
 export const MESSAGES = {
   searching: 'Procurando nas aulas…',
@@ -21,6 +35,31 @@ export const MESSAGES = {
   annotationRecorded: (label: Label) => `Avaliação registrada: ${LABEL_NAMES[label]}.`,
   annotationRefused: 'Só monitores e professores da disciplina podem avaliar respostas.',
   unknownCommand: 'Não conheço esse comando. Use /pergunta.',
+
+  /** The daily quota is used up: how many, and when (in the course's time zone) it resets. */
+  dailyQuotaReached: (limit: number, resetsAt: number, timeZone: string, now: number) => {
+    const { date, zoneName } = describeDay(resetsAt, timeZone);
+    return (
+      `Você já fez ${plural(limit, 'pergunta', 'perguntas')} hoje, o limite diário. ` +
+      `Sua cota renova à meia-noite de ${date} (${zoneName}), daqui a ${duration(resetsAt - now)}.`
+    );
+  },
+
+  /** Follow-ups. */
+  conversationTooLong: (maxTurns: number) =>
+    `Esta conversa chegou ao limite de ${plural(maxTurns, 'pergunta', 'perguntas')}. ` +
+    'Para continuar, faça uma nova pergunta com /pergunta fora deste tópico: ela começa uma conversa nova.',
+  historyTrimmed: (kept: number) => `Conversa longa: considerei só ${kept === 1 ? 'a última pergunta' : `as últimas ${kept} perguntas`} dela.`,
+  historyUnavailable: 'Não consegui ler o começo desta conversa agora; respondi só a esta pergunta.',
+  followUpNotFound: 'Não encontrei a conversa desta resposta (ela pode ser antiga). Faça a pergunta de novo com /pergunta.',
+
+  /** The lecture filter. */
+  unknownLecture: (reference: string, lectures: readonly string[]) =>
+    `Não encontrei a aula “${reference}”. ${lectures.length > 0 ? `Aulas disponíveis: ${lectures.join('; ')}.` : ''}`.trim(),
+  ambiguousLecture: (reference: string, lectures: readonly string[]) =>
+    `“${reference}” corresponde a mais de uma aula: ${lectures.join('; ')}. Escolha uma, por exemplo pelo número (“aula 3”).`,
+  searchEverywhere: 'Buscar em todas as aulas',
+  searchEverywhereHint: (question: string) => `Para buscar em todas as aulas, pergunte de novo sem o nome da aula: /pergunta ${question}`,
   answerCut: '✂️ Resposta cortada: ela é longa demais para ser exibida inteira aqui.',
   linkTooLong: 'link longo demais para exibir aqui',
 } as const;

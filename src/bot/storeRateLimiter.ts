@@ -1,11 +1,11 @@
 /**
- * The question rate limit counted in a networked store (Redis, Postgres), so that it holds across
- * every bot process that shares the store: with two processes, a user who asked `limit` times in
- * the last minute through one is refused by the other.
+ * A per-user limit counted in a networked store (Redis, Postgres), so that it holds across every
+ * bot process that shares the store: with two processes, a user who asked `limit` times in the
+ * last minute (the rate limit) or today (the daily quota) through one is refused by the other.
  *
- * Semantics are the in-memory RateLimiter's (an exact per-user sliding window; a refused attempt
- * is not counted), on the store's HitCounter. Keys are `rate:<pseudonym>`: no raw platform id
- * leaves the process.
+ * Semantics are the in-memory RateLimiter's (its window: a sliding minute, or the course's day;
+ * a refused attempt is not counted), on the store's HitCounter. Keys are `<name>:<pseudonym>`
+ * (`rate:…`, `quota:…`): no raw platform id leaves the process.
  *
  * `peek` must answer synchronously (adapters check it before they open a public reply), so it
  * answers from what this process knows: its own attempts (the in-memory limiter, which mirrors
@@ -18,31 +18,18 @@
  */
 import type { Logger } from '../logger.js';
 import type { HitCounter } from '../store/hitCounter.js';
+import type { LimitWindow } from './limitWindow.js';
 import type { RateDecision, RateLimiter } from './rateLimiter.js';
-
-/** How the window that counts is placed in time. */
-export interface LimitWindow {
-  /** Hits at or after this time count. */
-  since(now: number): number;
-  /** When a user at the limit may act again, given the oldest hit that counts. */
-  retryAt(oldestHit: number, now: number): number;
-  /** How long the store keeps a user's hits after the last one. */
-  ttlMs: number;
-}
-
-/**
- * The last `ms` milliseconds (the rate limit). A daily quota would be another LimitWindow:
- * `since` = the day's start, `retryAt` = the next reset, `ttlMs` = a day.
- */
-export function slidingWindow(ms: number): LimitWindow {
-  return { since: (now) => now - ms + 1, retryAt: (oldest) => oldest + ms, ttlMs: ms };
-}
 
 export interface StoreRateLimiterOptions {
   /** Longest wait for the store before the in-memory limiter decides, ms. */
   deadlineMs?: number;
   /** After a failure, the in-memory limiter decides alone for this long, ms. */
   retryStoreAfterMs?: number;
+  /** Prefix of the store keys, default `rate`. */
+  keyPrefix?: string;
+  /** What the log lines call this limit, default `rate limit`. */
+  label?: string;
 }
 
 export class StoreRateLimiter {
@@ -53,6 +40,8 @@ export class StoreRateLimiter {
   private readonly blockedUntil = new Map<string, number>();
   private degradedUntil = 0;
   private degraded = false;
+  private readonly keyPrefix: string;
+  private readonly label: string;
 
   constructor(
     private readonly counter: HitCounter,
@@ -61,9 +50,11 @@ export class StoreRateLimiter {
     private readonly logger: Logger,
     options: StoreRateLimiterOptions = {},
   ) {
-    this.window = slidingWindow(local.windowMs);
+    this.window = local.window;
     this.deadlineMs = options.deadlineMs ?? 2_000;
     this.retryStoreAfterMs = options.retryStoreAfterMs ?? 30_000;
+    this.keyPrefix = options.keyPrefix ?? 'rate';
+    this.label = options.label ?? 'rate limit';
   }
 
   /** What this process knows without asking the store (see the file comment). */
@@ -87,7 +78,7 @@ export class StoreRateLimiter {
     let result: Awaited<ReturnType<HitCounter['hit']>>;
     try {
       result = await this.withDeadline(
-        this.counter.hit(`rate:${sharedKey}`, { now, since: this.window.since(now), limit: this.local.limit, ttlMs: this.window.ttlMs }),
+        this.counter.hit(`${this.keyPrefix}:${sharedKey}`, { now, since: this.window.since(now), limit: this.local.limit, ttlMs: this.window.ttlMs }),
       );
     } catch (err) {
       this.degradedUntil = now + this.retryStoreAfterMs;
@@ -95,14 +86,14 @@ export class StoreRateLimiter {
         this.degraded = true;
         this.logger.warn(
           { reason: (err as Error).message },
-          'rate limit counted in this process only: the feedback store does not answer (each bot process keeps its own count until it does)',
+          `${this.label} counted in this process only: the feedback store does not answer (each bot process keeps its own count until it does)`,
         );
       }
       return this.local.take(localKey);
     }
     if (this.degraded) {
       this.degraded = false;
-      this.logger.info('rate limit counted in the feedback store again');
+      this.logger.info(`${this.label} counted in the feedback store again`);
     }
     const oldest = result.hits[0] ?? now;
     if (!result.recorded) {

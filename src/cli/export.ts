@@ -11,7 +11,7 @@ import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { Option } from 'commander';
 import { UsageError } from '../errors.js';
-import { csvHeader, csvRow, jsonlLine, markdownBlock, parseSince, SINCE_HELP, toMarkdown } from '../evaluation/exportRecords.js';
+import { csvHeader, csvRow, jsonlLine, markdownEntries, markdownEntry, parseSince, SINCE_HELP, toMarkdown } from '../evaluation/exportRecords.js';
 import type { Logger } from '../logger.js';
 import { createProgress } from '../progress.js';
 import { createFeedbackStore, sqlitePathOf } from '../store/createStore.js';
@@ -50,12 +50,19 @@ function render(records: readonly FullRecord[], format: ExportFormat, hideUrls: 
   if (format === 'md' && records.length === 0) return toMarkdown(records, exportOptions);
   const progress = records.length >= PROGRESS_FROM ? createProgress('export', records.length, logger) : undefined;
   const parts: string[] = format === 'csv' ? [csvHeader()] : [];
-  records.forEach((record, i) => {
-    if (format === 'jsonl') parts.push(jsonlLine(record, i + 1, exportOptions));
-    else if (format === 'csv') parts.push(csvRow(record, i + 1, exportOptions));
-    else parts.push(`${i > 0 ? '\n' : ''}${markdownBlock(record, i + 1, exportOptions)}\n\n---\n`);
-    progress?.update(i + 1);
-  });
+  if (format === 'md') {
+    // A conversation's turns are shown together (in turn order), so the report has its own order.
+    markdownEntries(records).forEach((entry, i) => {
+      parts.push(markdownEntry(entry, i, exportOptions));
+      progress?.update(i + 1);
+    });
+  }
+  if (format !== 'md') {
+    records.forEach((record, i) => {
+      parts.push(format === 'jsonl' ? jsonlLine(record, i + 1, exportOptions) : csvRow(record, i + 1, exportOptions));
+      progress?.update(i + 1);
+    });
+  }
   progress?.stop();
   return parts.join('');
 }

@@ -86,13 +86,14 @@ export class HnswIndex {
     return this.index.getPoint(label);
   }
 
-  search(query: ArrayLike<number>, k: number): DenseHit[] {
+  /** The k nearest windows; with `filter`, only labels it accepts (hnswlib filters while it searches). */
+  search(query: ArrayLike<number>, k: number, filter?: (label: number) => boolean): DenseHit[] {
     const n = Math.min(k, this.live);
     if (n <= 0) return [];
     const buffer = this.queryBuffer;
     for (let i = 0; i < this.dimensions; i++) buffer[i] = query[i] ?? 0;
     if (this.params.ef < n) this.index.setEf(n);
-    const { neighbors, distances } = this.index.searchKnn(buffer, n);
+    const { neighbors, distances } = filter ? this.index.searchKnn(buffer, n, filter) : this.index.searchKnn(buffer, n);
     if (this.params.ef < n) this.index.setEf(this.params.ef);
     return neighbors.map((label, i) => ({ label, score: 1 - distances[i]! }));
   }

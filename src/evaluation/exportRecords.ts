@@ -14,7 +14,7 @@ import { formatClock, formatHms } from '../course/links.js';
 import { HIDDEN_URL, hideUrlsInText } from './hideUrls.js';
 import { escapeBlock, escapeHtml, escapeInline, opensFence } from './markdownText.js';
 import { isNotCoveredAnswer } from '../answer/prompt.js';
-import type { CaseStatus, FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
+import type { AppliedPolicy, CaseStatus, FullRecord, JudgeRecord, JudgeScore, Label, Platform, VoteValue } from '../store/types.js';
 import type { AnswerKind, Moment, SegmentEvidence, Timings } from '../types.js';
 
 // ---------------------------------------------------------------------------------------------
@@ -128,6 +128,15 @@ export interface ExportRecord {
   staffNotes: string[];
   /** The case, when a student asked a TA about this answer. */
   case: ExportCase | null;
+  /** The conversation the answer is a turn of, and its 1-based turn; null in records from before conversations. */
+  conversationId: string | null;
+  turn: number | null;
+  /** Video ids the question was restricted to (lecture filter); null when it searched every lecture. */
+  lectureFilter: string[] | null;
+  /** The answer policy applied (mode, version and the policy text); null when none was. */
+  policy: AppliedPolicy | null;
+  /** What retrieval searched when it was not the question itself (a follow-up made standalone); null otherwise. */
+  retrievalQuery: string | null;
 }
 
 function hideText(text: string, opts: ExportOptions): string {
@@ -141,6 +150,17 @@ function hideUrl(url: string, opts: ExportOptions): string {
 /** A video id that appears in its own URL identifies the video (`watch?v=<id>`, `vimeo.com/<id>`). */
 function hideVideoId(videoId: string, url: string, opts: ExportOptions): string {
   return opts.hideUrls && videoId !== '' && url.includes(videoId) ? HIDDEN_URL : videoId;
+}
+
+/**
+ * A video id of the lecture filter, hidden like `hideVideoId` by the URL of a segment or
+ * reference of that video; without one in the record (nothing found there), the id may be the
+ * video itself (a YouTube id), so it is hidden.
+ */
+function hideFilterVideoId(videoId: string, record: FullRecord, opts: ExportOptions): string {
+  if (!opts.hideUrls) return videoId;
+  const url = [...record.segments, ...record.references].find((s) => s.videoId === videoId)?.url;
+  return url === undefined ? HIDDEN_URL : hideVideoId(videoId, url, opts);
 }
 
 function mean(values: readonly number[]): number | null {
@@ -265,6 +285,11 @@ export function toExportRecord(record: FullRecord, number: number, opts: ExportO
     verified: record.verified ? { id: record.verified.id, similarity: record.verified.similarity, method: record.verified.method } : null,
     staffNotes: [...(record.staffNotes ?? [])],
     case: exportCase(record, opts),
+    conversationId: record.conversationId ?? null,
+    turn: record.turn ?? null,
+    lectureFilter: record.lectureFilter ? record.lectureFilter.map((id) => hideFilterVideoId(id, record, opts)) : null,
+    policy: record.policy ? { version: record.policy.version, mode: record.policy.mode, text: record.policy.text === null ? null : hideText(record.policy.text, opts) } : null,
+    retrievalQuery: record.retrievalQuery == null ? null : hideText(record.retrievalQuery, opts),
   };
 }
 
@@ -334,6 +359,14 @@ export const CSV_COLUMNS = [
   'caseRatingsUp',
   'caseRatingsDown',
   'verifiedHits',
+  // Added with conversations (issue #16), after the older columns (and the human loop's) so their positions hold.
+  'conversationId',
+  'turn',
+  'lectureFilter',
+  'policyMode',
+  'policyVersion',
+  'retrievalQuery',
+  'condenseMs',
 ] as const;
 
 type CsvColumn = (typeof CSV_COLUMNS)[number];
@@ -416,6 +449,13 @@ function csvCells(record: FullRecord, number: number, opts: ExportOptions): Reco
     caseRatingsUp: r.case?.ratings.up ?? null,
     caseRatingsDown: r.case?.ratings.down ?? null,
     verifiedHits: r.case ? r.case.verifiedHits : null,
+    conversationId: r.conversationId,
+    turn: r.turn,
+    lectureFilter: r.lectureFilter?.join(';') ?? null,
+    policyMode: r.policy?.mode ?? null,
+    policyVersion: r.policy?.version ?? null,
+    retrievalQuery: r.retrievalQuery === null ? null : spreadsheetText(r.retrievalQuery),
+    condenseMs: r.timings.condenseMs ?? null,
   };
 }
 
@@ -475,6 +515,7 @@ function answerHeading(record: FullRecord): string {
 
 function timingsText(t: Timings): string {
   const parts: string[] = [];
+  if (t.condenseMs !== undefined) parts.push(`reescrita da pergunta ${t.condenseMs} ms`);
   if (t.embedMs !== undefined) parts.push(`embedding ${t.embedMs} ms`);
   parts.push(`recuperação ${t.retrieveMs} ms`, `geração ${t.generateMs} ms`, `total ${t.totalMs} ms`);
   return parts.join(', ');
@@ -485,6 +526,8 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
   const r = toExportRecord(record, number, opts);
   const out: string[] = [];
   out.push(`**Pergunta ${number}**: ${mdText(r.question)}`, '');
+  if (r.retrievalQuery !== null) out.push(`**Pergunta usada na busca**: ${mdText(r.retrievalQuery)}`, '');
+  if (r.lectureFilter !== null) out.push(`**Aulas consultadas**: ${r.lectureFilter.map(mdText).join(', ')}`, '');
 
   const heading = `**Segmentos recuperados pelo ${retrieverLabel(r.retriever)}**:`;
   if (r.segments.length === 0) {
@@ -550,10 +593,69 @@ export function markdownBlock(record: FullRecord, number: number, opts: ExportOp
     );
   }
   const embedding = r.embeddingModel ? ` (${r.embeddingModel})` : '';
+  const policy = r.policy ? ` · **Política de respostas**: ${POLICY_MODE_NAMES[r.policy.mode] ?? mdText(r.policy.mode)} (versão ${mdText(r.policy.version)})` : '';
   out.push(
-    `**Modelo**: ${r.model} · **Versão do prompt**: ${r.promptVersion} · **Recuperação**: ${r.retriever}${embedding} · **Tempos**: ${timingsText(r.timings)}`,
+    `**Modelo**: ${r.model} · **Versão do prompt**: ${r.promptVersion} · **Recuperação**: ${r.retriever}${embedding}${policy} · **Tempos**: ${timingsText(r.timings)}`,
   );
   return out.join('\n');
+}
+
+const POLICY_MODE_NAMES: Record<string, string> = { guide: 'orientar sem resolver trabalhos avaliados' };
+
+/** One entry of the Markdown report: a record, its number in the export and, for a conversation's turn, where it sits. */
+export interface MarkdownEntry {
+  record: FullRecord;
+  /** Its position in the export (the JSONL/CSV `number`). */
+  number: number;
+  /**
+   * Set when the export holds two or more turns of its conversation: the n-th such conversation,
+   * how many of its turns the export holds, and whether this entry is the first shown.
+   */
+  conversation: { number: number; turns: number; first: boolean } | null;
+}
+
+/**
+ * The report's order: records in export order, except that the turns of one conversation are
+ * shown together, in turn order, where its first exported turn is. Each keeps its export number.
+ */
+export function markdownEntries(records: readonly FullRecord[]): MarkdownEntry[] {
+  const byConversation = new Map<string, { record: FullRecord; number: number }[]>();
+  records.forEach((record, i) => {
+    if (!record.conversationId) return;
+    const turns = byConversation.get(record.conversationId);
+    if (turns) turns.push({ record, number: i + 1 });
+    else byConversation.set(record.conversationId, [{ record, number: i + 1 }]);
+  });
+  const entries: MarkdownEntry[] = [];
+  let conversations = 0;
+  records.forEach((record, i) => {
+    const turns = record.conversationId ? byConversation.get(record.conversationId) : undefined;
+    if (!turns || turns.length < 2) {
+      entries.push({ record, number: i + 1, conversation: null });
+      return;
+    }
+    if (turns[0]!.record !== record) return; // shown with the conversation's first turn
+    const number = ++conversations;
+    const ordered = [...turns].sort((a, b) => (a.record.turn ?? 0) - (b.record.turn ?? 0) || a.number - b.number);
+    ordered.forEach((turn, j) => entries.push({ ...turn, conversation: { number, turns: turns.length, first: j === 0 } }));
+  });
+  return entries;
+}
+
+/**
+ * The Markdown of one entry, separator included: a conversation's first turn is preceded by a
+ * "Conversa <n>" heading, and each of its turns by its turn number.
+ */
+export function markdownEntry(entry: MarkdownEntry, index: number, opts: ExportOptions = {}): string {
+  const head: string[] = [];
+  const { conversation, record } = entry;
+  if (conversation) {
+    if (conversation.first) {
+      head.push(`## Conversa ${conversation.number} (${conversation.turns} ${conversation.turns === 1 ? 'turno' : 'turnos'})`, '');
+    }
+    head.push(`_Turno ${record.turn ?? '?'} da conversa ${conversation.number}_`, '');
+  }
+  return `${index > 0 ? '\n' : ''}${head.join('\n')}${head.length > 0 ? '\n' : ''}${markdownBlock(record, entry.number, opts)}\n\n---\n`;
 }
 
 const CASE_WORDS: Record<CaseStatus, string> = { open: 'aberto', claimed: 'assumido', answered: 'respondido', endorsed: 'resposta do bot confirmada', closed: 'encerrado' };
@@ -580,5 +682,7 @@ function caseLines(c: ExportCase): string[] {
 
 export function toMarkdown(records: readonly FullRecord[], opts: ExportOptions = {}): string {
   if (records.length === 0) return '_Nenhuma resposta registrada no período._\n';
-  return records.map((r, i) => `${markdownBlock(r, i + 1, opts)}\n\n---\n`).join('\n');
+  return markdownEntries(records)
+    .map((entry, i) => markdownEntry(entry, i, opts))
+    .join('');
 }

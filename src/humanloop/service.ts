@@ -188,12 +188,9 @@ export function deliveryNonce(taskId: string): string {
   return createHash('sha256').update(taskId).digest('hex').slice(0, 25);
 }
 
-/**
- * The conversation an answer record belongs to (`conversationId`, added by the conversations
- * feature, #16), read structurally so that records without it stay valid; null when none.
- */
+/** The conversation an answer record belongs to (#16); null for records written before conversations. */
 export function conversationIdOf(answer: AnswerRecord | null | undefined): string | null {
-  const id = (answer as (AnswerRecord & { conversationId?: unknown }) | null | undefined)?.conversationId;
+  const id = answer?.conversationId;
   return typeof id === 'string' && id !== '' ? id : null;
 }
 
@@ -739,19 +736,16 @@ export class HumanLoop {
   }
 
   /**
-   * The earlier turns of the case's conversation, when it has one and the store can read
-   * conversations (`getConversation`, from the conversations feature); else null.
+   * The turns of the case's conversation before its answer (`store.getConversation`), when it
+   * has one; else null. A turn after the answer is not what the student asked the TA about.
    */
   private async conversationOf(conversationId: string | null, answer: AnswerRecord | null): Promise<ConversationTurn[] | null> {
-    const reader = (this.store as FeedbackStore & { getConversation?: (id: string) => Promise<unknown> }).getConversation;
-    if (typeof conversationId !== 'string' || typeof reader !== 'function') return null;
+    if (typeof conversationId !== 'string') return null;
     try {
-      const turns = await reader.call(this.store, conversationId);
-      if (!Array.isArray(turns)) return null;
-      return turns
-        .filter((t): t is { question: string; answer: string; id?: unknown } => typeof t?.question === 'string' && typeof t?.answer === 'string')
-        .filter((t) => t.id === undefined || t.id !== answer?.id)
-        .map((t) => ({ question: t.question, answer: t.answer }));
+      const conversation = await this.store.getConversation(conversationId);
+      if (!conversation) return null;
+      const before = answer?.turn ?? Number.POSITIVE_INFINITY;
+      return conversation.turns.filter((t) => t.answerId !== answer?.id && t.turn < before).map((t) => ({ question: t.question, answer: t.answer }));
     } catch (err) {
       this.logger.warn({ reason: (err as Error).message }, 'human loop: the conversation could not be read for the card');
       return null;

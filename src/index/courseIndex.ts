@@ -6,6 +6,7 @@
  */
 import { readFile } from 'node:fs/promises';
 import path from 'node:path';
+import { parsePolicy, type AnswerPolicy } from '../answer/policy.js';
 import { cleanTitle, cleanUrl } from '../course/cleanText.js';
 import { HnswIndex } from '../dense/hnswIndex.js';
 import { Bm25Index } from '../lexical/bm25Index.js';
@@ -37,6 +38,8 @@ export interface CourseIndex {
   glossary: CompiledGlossary | null;
   /** Null when the index was built without an embedding model. */
   dense: HnswIndex | null;
+  /** The course's answer policy (politica.md at ingest), or null. */
+  policy: AnswerPolicy | null;
 }
 
 /** `glossary.json` in a generation folder. */
@@ -156,5 +159,14 @@ export async function loadCourseIndex(dir: string, options: LoadIndexOptions): P
   const videos = new Map<string, Video>(
     manifest.videos.map((v) => [v.id, { id: v.id, title: cleanTitle(v.title), url: cleanUrl(v.url), transcript: v.transcript }]),
   );
-  return { dir, generationDir, manifest, windows, positions, videos, lexical, glossary, dense };
+  let policy: AnswerPolicy | null = null;
+  if (manifest.files[FILES.policy]) {
+    const file = path.join(generationDir, FILES.policy);
+    try {
+      policy = parsePolicy(await readFile(file, 'utf8'), file);
+    } catch (err) {
+      throw new IndexCorruptError(file, (err as Error).message);
+    }
+  }
+  return { dir, generationDir, manifest, windows, positions, videos, lexical, glossary, dense, policy };
 }

@@ -12,6 +12,7 @@
  *       lexical.json/.bin        BM25 vocabulary and postings
  *       glossary.json            the course glossary (absent when the course has none)
  *       dense.hnsw               hnswlib index (absent when built without an embedding model)
+ *       politica.md              the course's answer policy (absent when its folder has none)
  *
  * A build is written to a hidden temporary folder, flushed, renamed into place, and only then is
  * CURRENT switched. A crash at any point leaves CURRENT naming the previous complete build.
@@ -37,6 +38,8 @@ export const FILES = {
   lexicalBody: 'lexical.bin',
   glossary: 'glossary.json',
   dense: 'dense.hnsw',
+  /** The course's answer policy (src/answer/policy.ts), copied from its folder when it has one. */
+  policy: 'politica.md',
 } as const;
 /** Files larger than this are checked by size only (a CRC of gigabytes would slow every start). */
 const CHECKSUM_LIMIT_BYTES = 512 * 1024 * 1024;
@@ -60,6 +63,8 @@ export interface IndexManifest {
   counts: { videos: number; windows: number; vocabulary: number };
   nextCorpusId: number;
   videos: IndexedVideo[];
+  /** The course's answer policy when its folder had one (absent in indexes built before policies). */
+  policy?: { mode: string; version: string; assignments: number } | null;
   /** The course glossary stored with the index; absent when the course has none (and in older indexes). */
   glossary?: { source: string; concepts: number } | null;
   files: Record<string, { bytes: number; crc32: number | null }>;
@@ -155,6 +160,8 @@ export interface GenerationContent {
   glossary?: string;
   /** Writes the dense index to the given path, when there is one. */
   writeDense?: (file: string) => Promise<void>;
+  /** The course's policy file as read, when it has one. */
+  policy?: string;
 }
 
 export interface WriteGenerationOptions {
@@ -180,6 +187,7 @@ export async function writeGeneration(indexDir: string, content: GenerationConte
     await writeFile(path.join(tmp, FILES.lexicalBody), content.lexical.body);
     if (content.glossary !== undefined) await writeFile(path.join(tmp, FILES.glossary), content.glossary);
     if (content.writeDense) await content.writeDense(path.join(tmp, FILES.dense));
+    if (content.policy !== undefined) await writeFile(path.join(tmp, FILES.policy), content.policy);
     const files: IndexManifest['files'] = {};
     for (const entry of await readdir(tmp)) {
       if (entry === GENERATION_MARKER) continue;

@@ -9,6 +9,7 @@
 import { createHash } from 'node:crypto';
 import path from 'node:path';
 import { splitPlainText } from '../bot/text.js';
+import { readPolicyFile } from '../answer/policy.js';
 import { loadCourseTranscripts, readCourse } from '../course/manifest.js';
 import { HnswIndex, type HnswParams } from '../dense/hnswIndex.js';
 import type { Embedder } from '../embeddings/embedder.js';
@@ -64,17 +65,27 @@ export async function ingestCourse(options: IngestOptions): Promise<IngestReport
   const started = Date.now();
   // The course is checked before anything is written: a refused manifest or glossary leaves no trace.
   const { videos } = await readCourse(options.sourceDir);
+  // A policy file that cannot be used stops the ingest too: answering without the guardrails the
+  // course asked for would be worse than answering from yesterday's index.
+  const policy = await readPolicyFile(options.sourceDir);
   const glossary = await readGlossary(options.sourceDir);
   await claimIndexFolder(options.indexDir);
   const lock = await lockIndexFolder(options.indexDir, { logger: options.logger, ...options.lock });
   try {
-    return await ingestLocked(options, videos, glossary, lock, started);
+    return await ingestLocked(options, videos, glossary, lock, started, policy);
   } finally {
     await lock.release();
   }
 }
 
-async function ingestLocked(options: IngestOptions, videos: Video[], glossary: Glossary | null, lock: IndexLock, started: number): Promise<IngestReport> {
+async function ingestLocked(
+  options: IngestOptions,
+  videos: Video[],
+  glossary: Glossary | null,
+  lock: IndexLock,
+  started: number,
+  policy: Awaited<ReturnType<typeof readPolicyFile>>,
+): Promise<IngestReport> {
   const { logger, embedder } = options;
   logger.info({ source: options.sourceDir, videos: videos.length }, 'reading transcripts');
 
@@ -167,13 +178,18 @@ async function ingestLocked(options: IngestOptions, videos: Video[], glossary: G
       counts: { videos: indexedVideos.length, windows: windows.length, vocabulary: lexical.vocabularySize },
       nextCorpusId,
       videos: indexedVideos,
+      policy: policy ? { mode: policy.policy.mode, version: policy.policy.version, assignments: policy.policy.assignments.length } : null,
       glossary: glossary ? { source: glossary.source, concepts: glossary.concepts.length } : null,
     },
     windows,
     lexical: serialized,
     ...(glossary ? { glossary: `${JSON.stringify({ format: 'glossary-v1', source: glossary.source, concepts: glossary.concepts } satisfies StoredGlossary)}\n` } : {}),
     writeDense: dense ? (file: string) => dense.save(file) : undefined,
+    ...(policy ? { policy: policy.raw } : {}),
   };
+  if (policy) {
+    logger.info({ mode: policy.policy.mode, version: policy.policy.version, assignments: policy.policy.assignments.length }, 'answer policy read from politica.md');
+  }
   try {
     await writeGeneration(options.indexDir, content, { assertOwner: () => lock.assertHeld() });
   } catch (err) {

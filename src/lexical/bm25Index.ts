@@ -161,6 +161,18 @@ export class Bm25Index {
   }
 
   /**
+   * Top `k` among the given documents only (a lecture filter: the windows of some videos), for
+   * resolved, weighted terms (see `planTerms`), scored exactly as `searchTerms` scores them (the
+   * whole index's statistics); documents sharing no term with the query are not returned. Costs
+   * documents × query terms × log(postings): meant for a few lectures' windows, not the whole index.
+   */
+  searchTermsAmong(terms: readonly WeightedTerm[], k: number, docs: Iterable<number>): LexicalHit[] {
+    const plan = this.planTerms(terms, k);
+    if (!plan) return [];
+    return this.rescore(plan, docs).filter((hit) => hit.score > 0);
+  }
+
+  /**
    * The query's terms in this index, and which way `search` takes; null when there is nothing
    * to search (no known term, empty index, k < 1).
    */
@@ -276,6 +288,7 @@ export class Bm25Index {
     const exact: LexicalHit[] = [];
     const f32 = new Float32Array(1);
     for (const doc of new Set(candidates)) {
+      if (!(doc >= 0 && doc < this.docLengths.length)) continue;
       f32[0] = 0;
       for (let i = 0; i < ids.length; i++) {
         const weight = this.weightOf(ids[i]!, doc);

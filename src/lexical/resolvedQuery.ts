@@ -114,7 +114,7 @@ export function windowCoverage(index: Bm25Index, query: ResolvedQuery, doc: numb
   return { coverage: Math.min(1, covered / query.totalMass), matched };
 }
 
-/** BM25 top `k` for the query. */
-export function searchQuery(index: Bm25Index, query: ResolvedQuery, k: number): LexicalHit[] {
-  return index.searchTerms(query.terms, k);
+/** BM25 top `k` for the query; with `docs`, among those documents only (the lecture filter). */
+export function searchQuery(index: Bm25Index, query: ResolvedQuery, k: number, docs?: Iterable<number>): LexicalHit[] {
+  return docs ? index.searchTermsAmong(query.terms, k, docs) : index.searchTerms(query.terms, k);
 }

@@ -19,7 +19,7 @@ import type { RetrievedSegment, SegmentEvidence } from '../types.js';
 import type { CoverageEstimate } from './coverage.js';
 import { reciprocalRankFusion, type RankedList } from './fusion.js';
 import { denseMoment, lexicalMoment, spanTexts } from './moments.js';
-import type { Retriever, SearchResult } from './retriever.js';
+import type { Retriever, SearchOptions, SearchResult } from './retriever.js';
 
 export const NOTICE_NO_MODEL = 'Busca só por palavras-chave: o modelo de embeddings não pôde ser carregado.';
 export const NOTICE_NO_DENSE_INDEX =
@@ -37,6 +37,8 @@ const MEANING_PLACED = 3;
 export class HybridRetriever implements Retriever {
   private readonly notices: string[];
   readonly name: string;
+  /** Lexical documents (positions in `windows`) per video, built at the first filtered search. */
+  private docsByVideo: Map<string, number[]> | undefined;
 
   constructor(
     private readonly index: CourseIndex,
@@ -53,7 +55,7 @@ export class HybridRetriever implements Retriever {
     return this.embedder !== null && this.index.dense !== null;
   }
 
-  async search(question: string, k: number): Promise<SearchResult> {
+  async search(question: string, k: number, options: SearchOptions = {}): Promise<SearchResult> {
     let embedMs: number | undefined;
     let queryVector: Float32Array | null = null;
     if (this.embedder && this.index.dense) {
@@ -62,7 +64,7 @@ export class HybridRetriever implements Retriever {
       embedMs = performance.now() - t0;
     }
     const t1 = performance.now();
-    const { segments, coverage } = this.searchWithEvidence(question, queryVector, k);
+    const { segments, coverage } = this.searchWithEvidence(question, queryVector, k, options.videoIds);
     if (queryVector && this.embedder) await this.placeByMeaning(segments, queryVector);
     return {
       segments,
@@ -77,8 +79,8 @@ export class HybridRetriever implements Retriever {
   }
 
   /** The search itself, given the question's vector (null → lexical-only). Synchronous and fast. */
-  searchVector(question: string, queryVector: ArrayLike<number> | null, k: number): RetrievedSegment[] {
-    return this.searchWithEvidence(question, queryVector, k).segments;
+  searchVector(question: string, queryVector: ArrayLike<number> | null, k: number, videoIds?: ReadonlySet<string>): RetrievedSegment[] {
+    return this.searchWithEvidence(question, queryVector, k, videoIds).segments;
   }
 
   /**
@@ -107,19 +109,35 @@ export class HybridRetriever implements Retriever {
     return resolveQuery(this.index.lexical, analyseQuestion(question, this.index.glossary));
   }
 
-  /** `searchVector`, with the coverage estimate for the question. */
-  searchWithEvidence(question: string, queryVector: ArrayLike<number> | null, k: number): { segments: RetrievedSegment[]; coverage: CoverageEstimate } {
+  /**
+   * `searchVector`, with the coverage estimate for the question. With `videoIds` (the lecture
+   * filter), both halves search only those videos' windows: the dense index through hnswlib's
+   * filter, BM25 by scoring those windows alone, so a lecture's best windows are found even when
+   * other lectures' windows outrank them everywhere; the coverage is then the chosen lectures'.
+   */
+  searchWithEvidence(
+    question: string,
+    queryVector: ArrayLike<number> | null,
+    k: number,
+    videoIds?: ReadonlySet<string>,
+  ): { segments: RetrievedSegment[]; coverage: CoverageEstimate } {
     const { windows, positions, lexical, dense } = this.index;
     const candidates = Math.max(k, this.options.candidates ?? 30);
     const query = this.resolve(question);
     const lists: RankedList[] = [];
+    const docs = videoIds ? this.docsOf(videoIds) : undefined;
+    const unknown = query.concepts.filter((c) => c.forms.every((f) => f.ids.some((id) => id < 0))).map((c) => c.label);
+    if (docs && docs.length === 0) {
+      return { segments: [], coverage: { lexical: 0, matched: [], unknown, contentWords: query.concepts.length, dense: null } };
+    }
     let denseBest: number | null = null;
     if (queryVector && dense) {
-      const hits = dense.search(queryVector, candidates);
+      const allowed = docs ? (label: number) => videoIds!.has(windows[positions.get(label) ?? -1]?.videoId ?? '') : undefined;
+      const hits = dense.search(queryVector, candidates, allowed);
       denseBest = hits[0]?.score ?? null;
       lists.push({ name: 'dense', hits: hits.map((h) => ({ id: h.label, score: h.score })) });
     }
-    const lexicalHits = searchQuery(lexical, query, candidates);
+    const lexicalHits = searchQuery(lexical, query, candidates, docs);
     lists.push({ name: 'lexical', hits: lexicalHits.map((h) => ({ id: windows[h.doc]!.corpusId, score: h.score })) });
 
     // The best lexical coverage among the BM25 candidates (and, below, the fused segments).
@@ -155,11 +173,24 @@ export class HybridRetriever implements Retriever {
         ...(moment ? { moment } : {}),
       });
     }
-    const unknown = query.concepts.filter((c) => c.forms.every((f) => f.ids.some((id) => id < 0))).map((c) => c.label);
     return {
       segments,
       coverage: { lexical: best.coverage, matched: best.matched, unknown, contentWords: query.concepts.length, dense: denseBest },
     };
+  }
+
+  /** The lexical documents (window positions) of these videos. */
+  private docsOf(videoIds: ReadonlySet<string>): number[] {
+    if (!this.docsByVideo) {
+      const byVideo = new Map<string, number[]>();
+      this.index.windows.forEach((w, i) => {
+        const list = byVideo.get(w.videoId);
+        if (list) list.push(i);
+        else byVideo.set(w.videoId, [i]);
+      });
+      this.docsByVideo = byVideo;
+    }
+    return [...videoIds].flatMap((id) => this.docsByVideo!.get(id) ?? []);
   }
 }
 

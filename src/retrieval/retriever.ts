@@ -21,7 +21,12 @@ export interface SearchResult {
   queryVector?: Float32Array;
 }
 
+export interface SearchOptions {
+  /** Search only the windows of these videos (the lecture filter); every video when absent. */
+  videoIds?: ReadonlySet<string>;
+}
+
 /** Finds the transcript windows most relevant to a question. */
 export interface Retriever {
-  search(question: string, k: number): Promise<SearchResult>;
+  search(question: string, k: number, options?: SearchOptions): Promise<SearchResult>;
 }

@@ -90,19 +90,24 @@ export function redisHitCounter(client: () => Promise<RedisScriptClient>): HitCo
 export type SqlQuery = (sql: string, values?: unknown[]) => Promise<Record<string, unknown>[]>;
 
 /**
- * Runs `createTable` once, on first use, for every caller. Forgotten on failure, so a store that
- * was down gets its table once it answers.
+ * Runs `createTable` once, on first use, for every caller. Two processes starting at the same
+ * moment can both find the table missing, and one then fails on Postgres' own catalog
+ * (`duplicate key value violates unique constraint "pg_type_typname_nsp_index"`): the table
+ * exists by then, so a second try succeeds. Forgotten on failure, so a store that was down gets
+ * its table once it answers.
  */
 export function tableOnce(query: SqlQuery, createTable: string): () => Promise<void> {
   let table: Promise<void> | undefined;
   return () => {
-    table ??= query(createTable).then(
-      () => undefined,
-      (err: unknown) => {
-        table = undefined;
-        throw err;
-      },
-    );
+    table ??= query(createTable)
+      .catch(() => query(createTable))
+      .then(
+        () => undefined,
+        (err: unknown) => {
+          table = undefined;
+          throw err;
+        },
+      );
     return table;
   };
 }

@@ -32,12 +32,15 @@ import {
   type AnswerRecord,
   type CaseStatus,
   type CaseSummary,
+  type Conversation,
+  type ConversationTurn,
   type FeedbackStore,
   type FullRecord,
   type IterateOptions,
   type JudgeRecord,
   type Label,
   type Platform,
+  type ThreadLink,
   type VoteRecord,
   type VoteValue,
 } from './types.js';
@@ -56,7 +59,9 @@ type Entry =
   | { v: 1; type: 'answer'; record: AnswerRecord }
   | { v: 1; type: 'vote'; vote: VoteRecord }
   | { v: 1; type: 'comment'; answerId: string; user: string; platform: Platform; comment: string; at: string }
-  | { v: 1; type: 'annotation'; annotation: AnnotationRecord };
+  | { v: 1; type: 'annotation'; annotation: AnnotationRecord }
+  | { v: 1; type: 'turn'; turn: ConversationTurn }
+  | { v: 1; type: 'thread'; link: Omit<ThreadLink, 'at'> };
 
 function isObject(value: unknown): value is Record<string, unknown> {
   return typeof value === 'object' && value !== null && !Array.isArray(value);
@@ -79,13 +84,32 @@ function asEntry(value: unknown): Entry | undefined {
       return isObject(value.annotation) && str(value.annotation.answerId) && ['C', 'P', 'I'].includes(value.annotation.label as string) && str(value.annotation.at)
         ? (value as unknown as Entry)
         : undefined;
+    case 'turn':
+      return isObject(value.turn) && str(value.turn.conversationId) && typeof value.turn.turn === 'number' && str(value.turn.answerId) ? (value as unknown as Entry) : undefined;
+    case 'thread':
+      return isObject(value.link) && str(value.link.platform) && str(value.link.thread) && str(value.link.conversationId) ? (value as unknown as Entry) : undefined;
     default:
       return undefined;
   }
 }
 
-const answerOf = (entry: Entry): string =>
-  entry.type === 'answer' ? entry.record.id : entry.type === 'vote' ? entry.vote.answerId : entry.type === 'comment' ? entry.answerId : entry.annotation.answerId;
+/** What an entry belongs to, for the bookkeeping of pending entries: an answer id (a thread link: its thread). */
+function answerOf(entry: Entry): string {
+  switch (entry.type) {
+    case 'answer':
+      return entry.record.id;
+    case 'vote':
+      return entry.vote.answerId;
+    case 'comment':
+      return entry.answerId;
+    case 'annotation':
+      return entry.annotation.answerId;
+    case 'turn':
+      return entry.turn.answerId;
+    case 'thread':
+      return `thread\n${entry.link.platform}\n${entry.link.thread}`;
+  }
+}
 
 const voteKey = (answerId: string, user: string) => `${answerId}\n${user}`;
 
@@ -232,6 +256,38 @@ export class JournaledFeedbackStore implements FeedbackStore {
   listRecords(options?: { since?: Date }): Promise<FullRecord[]> {
     return this.direct(() => this.inner.listRecords(options));
   }
+  nextTurnNumber(conversationId: string): Promise<number> {
+    return this.direct(() => this.inner.nextTurnNumber(conversationId));
+  }
+  getConversation(conversationId: string): Promise<Conversation | null> {
+    return this.direct(() => this.inner.getConversation(conversationId));
+  }
+  threadConversation(platform: Platform, thread: string): Promise<string | null> {
+    return this.direct(() => this.inner.threadConversation(platform, thread));
+  }
+
+  /** A turn the store cannot take is journaled with the answer it belongs to. */
+  async saveTurn(turn: ConversationTurn): Promise<void> {
+    if (!this.journaledAnswers.has(turn.answerId)) {
+      try {
+        return await this.direct(() => this.inner.saveTurn(turn));
+      } catch (err) {
+        if (!(err instanceof StoreUnavailableError)) throw err;
+        return this.write({ v: 1, type: 'turn', turn }, err);
+      }
+    }
+    return this.write({ v: 1, type: 'turn', turn });
+  }
+
+  async linkThread(link: Omit<ThreadLink, 'at'>): Promise<void> {
+    try {
+      return await this.direct(() => this.inner.linkThread(link));
+    } catch (err) {
+      if (!(err instanceof StoreUnavailableError)) throw err;
+      return this.write({ v: 1, type: 'thread', link: { platform: link.platform, thread: link.thread, conversationId: link.conversationId } }, err);
+    }
+  }
+
   listCases(options?: { since?: Date; status?: CaseStatus[] }): Promise<CaseSummary[]> {
     return this.direct(() => this.inner.listCases(options));
   }
@@ -425,6 +481,12 @@ export class JournaledFeedbackStore implements FeedbackStore {
           break;
         case 'annotation':
           await this.inner.applyAnnotation(entry.annotation);
+          break;
+        case 'turn':
+          await this.inner.saveTurn(entry.turn);
+          break;
+        case 'thread':
+          await this.inner.linkThread(entry.link);
           break;
       }
     } catch (err) {

@@ -11,6 +11,8 @@
  * | `annotation:<id>`                          | latest AnnotationRecord                |
  * | `annotation:<id>:<ISO time>:<annotator>`   | every AnnotationRecord (history)       |
  * | `judge:<id>`                               | JudgeRecord                            |
+ * | `conversation:<conversation id>:<turn>`    | ConversationTurn: one key per turn     |
+ * | `thread:<platform>:<thread>`               | ThreadLink: the conversation a platform thread holds |
  * | `meta:salt`                                | generated salt (only without USER_ID_SALT) |
  * | `meta:saltCheck`                           | HMAC of a constant under the salt (detects a changed salt) |
  * | `case:…`, `verified:…`, `note:…`, `outbox:…`… | the human loop's records (src/store/humanLoopData.ts) |
@@ -27,6 +29,11 @@
  * cheapest query (src/store/prefixScan.ts), holds only votes and current annotations, and reads
  * answers page by page with their verdicts (one `getMany` per page).
  *
+ * A conversation's turns are read by key (`conversation:<id>:1`, `:2`, …, in batches), never by
+ * listing the store, so answering a follow-up costs a few reads whatever the store's size. Turn
+ * numbers come from the shared counter when the backend has one (Redis, Postgres: distinct across
+ * processes), from a lock in this process otherwise (SQLite and memory serve one process).
+ *
  * Raw platform user ids are never stored: `pseudonymize` is HMAC-SHA256(salt,
  * `<platform>:<rawId>`) truncated to 16 hex characters and prefixed by the platform.
  */
@@ -39,6 +46,7 @@ import { asCase, HumanLoopData, LockBusyError, summarizeCase, type DocumentBacke
 import { processLeases, type LeaseStore } from './leases.js';
 import {
   AnswerNotFoundError,
+  CONVERSATION_FIELDS,
   OMITTED_ANSWER_CHARS,
   StoreUnavailableError,
   VoteNotFoundError,
@@ -46,13 +54,17 @@ import {
   type AnswerRecord,
   type CaseStatus,
   type CaseSummary,
+  type Conversation,
+  type ConversationTurn,
   type FeedbackStore,
   type FullRecord,
   type IterateOptions,
   type JudgeRecord,
   type JudgeScore,
   type Label,
+  type NewAnswerRecord,
   type Platform,
+  type ThreadLink,
   type VoteRecord,
   type VoteValue,
 } from './types.js';
@@ -74,6 +86,8 @@ export const storeKeys = {
   annotationHistory: (answerId: string, at: string, annotator: string) =>
     `annotation:${encodeURIComponent(answerId)}:${at}:${annotator}`,
   judge: (answerId: string) => `judge:${encodeURIComponent(answerId)}`,
+  turn: (conversationId: string, turn: number) => `conversation:${encodeURIComponent(conversationId)}:${turn}`,
+  thread: (platform: Platform, thread: string) => `thread:${platform}:${encodeURIComponent(thread)}`,
   salt: 'meta:salt',
   saltCheck: 'meta:saltCheck',
 } as const;
@@ -112,7 +126,20 @@ function isObject(value: unknown): value is Record<string, unknown> {
 
 // The values below were written by this module; the guards only reject foreign or corrupt data.
 function asAnswer(value: unknown): AnswerRecord | undefined {
-  return isObject(value) && typeof value.id === 'string' && typeof value.question === 'string' ? (value as unknown as AnswerRecord) : undefined;
+  if (!(isObject(value) && typeof value.id === 'string' && typeof value.question === 'string')) return undefined;
+  // Records written before conversations, the lecture filter and answer policies lack those fields.
+  const record = value as unknown as AnswerRecord;
+  return CONVERSATION_FIELDS.every((field) => field in record)
+    ? record
+    : { ...record, ...Object.fromEntries(CONVERSATION_FIELDS.filter((field) => !(field in record)).map((field) => [field, null])) };
+}
+function asTurn(value: unknown): ConversationTurn | undefined {
+  return isObject(value) && typeof value.conversationId === 'string' && typeof value.turn === 'number' && typeof value.answerId === 'string'
+    ? (value as unknown as ConversationTurn)
+    : undefined;
+}
+function asThreadLink(value: unknown): ThreadLink | undefined {
+  return isObject(value) && typeof value.conversationId === 'string' && typeof value.thread === 'string' ? (value as unknown as ThreadLink) : undefined;
 }
 function asVote(value: unknown): VoteRecord | undefined {
   return isObject(value) && typeof value.answerId === 'string' && (value.value === 'up' || value.value === 'down')
@@ -146,6 +173,7 @@ function plainJson(raw: string): unknown {
 /** An answer as `iterateRecords({ omitTexts: true })` gives it (IterateOptions.omitTexts); changed in place (it was just parsed). */
 function withoutAnswerTexts(answer: AnswerRecord): AnswerRecord {
   if (typeof answer.answer === 'string' && answer.answer.length > OMITTED_ANSWER_CHARS) answer.answer = answer.answer.slice(0, OMITTED_ANSWER_CHARS);
+  if (isObject(answer.policy)) answer.policy.text = null;
   if (Array.isArray(answer.segments)) {
     for (const segment of answer.segments) {
       if (!isObject(segment)) continue;
@@ -174,7 +202,7 @@ function byTime<T extends { at: string }>(a: T, b: T): number {
 
 /** The record `recordAnswer` stores: only the known fields, the asker pseudonymised. */
 export function buildAnswerRecord(
-  answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user'>,
+  answer: NewAnswerRecord,
   context: { platform: Platform; channel: string | null; rawUserId: string },
   pseudonymize: (platform: Platform, rawUserId: string) => string,
 ): AnswerRecord {
@@ -217,10 +245,22 @@ export function buildAnswerRecord(
     channel: context.channel,
     user: pseudonymize(context.platform, context.rawUserId),
     createdAt: answer.createdAt,
+    conversationId: answer.conversationId ?? null,
+    turn: answer.turn ?? null,
+    lectureFilter: answer.lectureFilter ? [...answer.lectureFilter] : null,
+    policy: answer.policy ? { version: answer.policy.version, mode: answer.policy.mode, text: answer.policy.text ?? null } : null,
+    retrievalQuery: answer.retrievalQuery ?? null,
     ...(answer.verified ? { verified: { id: answer.verified.id, similarity: answer.verified.similarity, method: answer.verified.method } } : {}),
     ...(answer.staffNotes && answer.staffNotes.length > 0 ? { staffNotes: [...answer.staffNotes] } : {}),
   };
 }
+
+/** Turns read per batch of keys; a batch with none ends the conversation. */
+const TURN_BATCH = 20;
+/** A conversation longer than this is not read further (settings cap conversations far below). */
+const MAX_STORED_TURNS = 1000;
+/** How long the shared counter remembers a conversation's turn numbers after its last turn. */
+const TURN_NUMBERS_TTL_MS = 400 * 24 * 3600_000;
 
 /** `comment` as the store keeps it: one line, at most 1000 characters; null when empty. */
 export function normalizeComment(comment: string): string | null {
@@ -276,6 +316,8 @@ export class KeyvFeedbackStore implements FeedbackStore {
   private readonly now: () => Date;
   private readonly scan: PrefixScan;
   private readonly mutex = new KeyedMutex();
+  /** The last turn number this process handed out per conversation (a turn is saved after its answer). */
+  private readonly lastTurns = new Map<string, number>();
   private readonly inFlight = new Set<Promise<unknown>>();
   private lastBackendError: string | undefined;
   private lastBackendErrorAt = 0;
@@ -343,7 +385,7 @@ export class KeyvFeedbackStore implements FeedbackStore {
   }
 
   async recordAnswer(
-    answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user'>,
+    answer: NewAnswerRecord,
     context: { platform: Platform; channel: string | null; rawUserId: string },
   ): Promise<AnswerRecord> {
     return this.track(async () => {
@@ -576,6 +618,62 @@ export class KeyvFeedbackStore implements FeedbackStore {
       }
       return records.sort((a, b) => Date.parse(a.createdAt) - Date.parse(b.createdAt) || (a.id < b.id ? -1 : a.id > b.id ? 1 : 0));
     });
+  }
+
+  async nextTurnNumber(conversationId: string): Promise<number> {
+    return this.track(() =>
+      this.mutex.run(`turn-number:${conversationId}`, async () => {
+        const stored = (await this.readTurns(conversationId)).reduce((max, t) => Math.max(max, t.turn), 1);
+        let next = Math.max(stored, this.lastTurns.get(conversationId) ?? 1) + 1;
+        if (this.counter) {
+          // Atomic across processes: the counter counts the follow-ups (turn 1 starts the
+          // conversation without asking). The stored turns cover a counter that forgot.
+          const now = Date.now();
+          const counted = await this.counter.hit(`turn:${conversationId}`, { now, since: 0, limit: MAX_STORED_TURNS, ttlMs: TURN_NUMBERS_TTL_MS });
+          if (counted.recorded) next = Math.max(next, counted.hits.length + 1);
+        }
+        this.lastTurns.set(conversationId, next);
+        if (this.lastTurns.size > 10_000) this.lastTurns.delete(this.lastTurns.keys().next().value as string);
+        return next;
+      }),
+    );
+  }
+
+  async saveTurn(turn: ConversationTurn): Promise<void> {
+    return this.track(async () => {
+      await this.set('record conversation turn', storeKeys.turn(turn.conversationId, turn.turn), turn);
+    });
+  }
+
+  async getConversation(conversationId: string): Promise<Conversation | null> {
+    return this.track(async () => {
+      const turns = await this.readTurns(conversationId);
+      return turns.length === 0 ? null : { id: conversationId, turns };
+    });
+  }
+
+  async linkThread(link: Omit<ThreadLink, 'at'>): Promise<void> {
+    return this.track(async () => {
+      const record: ThreadLink = { platform: link.platform, thread: link.thread, conversationId: link.conversationId, at: this.timestamp() };
+      await this.set('record thread link', storeKeys.thread(link.platform, link.thread), record);
+    });
+  }
+
+  async threadConversation(platform: Platform, thread: string): Promise<string | null> {
+    return this.track(async () => asThreadLink(await this.get('read thread link', storeKeys.thread(platform, thread)))?.conversationId ?? null);
+  }
+
+  /** A conversation's turns by key, in batches, oldest first (a turn whose write failed is a gap, skipped). */
+  private async readTurns(conversationId: string): Promise<ConversationTurn[]> {
+    const turns: ConversationTurn[] = [];
+    for (let first = 1; first <= MAX_STORED_TURNS; first += TURN_BATCH) {
+      const keys = Array.from({ length: TURN_BATCH }, (_, i) => storeKeys.turn(conversationId, first + i));
+      const values = await this.backend('read conversation', () => this.keyv.getMany<unknown>(keys));
+      const found = values.map(asTurn).filter((t): t is ConversationTurn => t !== undefined);
+      if (found.length === 0) break;
+      turns.push(...found);
+    }
+    return turns.sort((a, b) => a.turn - b.turn);
   }
 
   async *iterateRecords(options: IterateOptions = {}): AsyncGenerator<FullRecord, void, undefined> {

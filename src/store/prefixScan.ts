@@ -55,12 +55,13 @@ function sqliteWithout(paths: readonly string[]): string {
 const upTo = (n: number, path: (i: number) => string[]) => Array.from({ length: n }, (_, i) => path(i)).flat();
 
 /**
- * What `omitTexts` leaves out in the query: each segment's transcript and its moment's excerpt; the judge's reasoning,
+ * What `omitTexts` leaves out in the query: each segment's transcript and its moment's excerpt, the
+ * answer policy's text (the course's politica.md, in every answer it applied to); the judge's reasoning,
  * criteria, evidence and sentences. (The answer text is cut by the store: cutting it here costs
  * another parse of the value.) Texts beyond these paths are stripped by the store.
  */
 const SQLITE_OMITTED: Record<string, string[]> = {
-  'answer:': upTo(MAX_SEGMENTS, (i) => [`segments[${i}].text`, `segments[${i}].moment.excerpt`]),
+  'answer:': ['policy.text', ...upTo(MAX_SEGMENTS, (i) => [`segments[${i}].text`, `segments[${i}].moment.excerpt`])],
   'judge:': [
     'reasoning',
     'answerRelevance.criteria',

@@ -33,6 +33,18 @@ export interface StoredSegment {
   moment?: Moment;
 }
 
+/**
+ * The answer policy applied to an answer (homework guardrails, src/answer/policy.ts): its mode
+ * (`guide`: explain and point to the lectures, never solve graded work) and version, and the
+ * policy text the prompt carried.
+ */
+export interface AppliedPolicy {
+  version: string;
+  mode: string;
+  /** The course's policy text as the prompt carried it; null when the mode came from ANSWER_POLICY alone. */
+  text: string | null;
+}
+
 export interface AnswerRecord {
   id: string;
   question: string;
@@ -53,10 +65,83 @@ export interface AnswerRecord {
   /** Pseudonymous id of the asker. */
   user: string;
   createdAt: string;
+  /**
+   * The conversation this answer is a turn of (every answer since conversations exist starts or
+   * continues one; `getConversation` reads its turns). Null in records written before.
+   */
+  conversationId: string | null;
+  /** 1-based position in the conversation; null in records written before conversations. */
+  turn: number | null;
+  /** Video ids the question was restricted to (the lecture filter); null when it searched every lecture. */
+  lectureFilter: string[] | null;
+  /** The answer policy applied (src/answer/policy.ts); null when none was. */
+  policy: AppliedPolicy | null;
+  /**
+   * What retrieval searched when it was not the question as asked: a follow-up rewritten into a
+   * standalone question (or extended with the previous question's key terms). Null otherwise.
+   */
+  retrievalQuery: string | null;
   /** Set when the answer is a TA-verified answer that matched the question (kind `verified`). */
   verified?: VerifiedHit;
   /** Ids of the staff notes shown with the answer (notes pinned to segments it cites). */
   staffNotes?: string[];
+}
+
+/** The fields of AnswerRecord that records written before them lack (read back as null). */
+export const CONVERSATION_FIELDS = ['conversationId', 'turn', 'lectureFilter', 'policy', 'retrievalQuery'] as const;
+type ConversationField = (typeof CONVERSATION_FIELDS)[number];
+
+/** What `recordAnswer` takes: the answer without who asked it; the conversation fields default to null. */
+export type NewAnswerRecord = Omit<AnswerRecord, 'platform' | 'channel' | 'user' | 'segments' | ConversationField> &
+  Partial<Pick<AnswerRecord, ConversationField>> & { segments: StoredSegment[] };
+
+/** A segment as a conversation turn keeps it: what the answer cited, for the next turns. */
+export interface TurnSegment {
+  corpusId: number;
+  videoId: string;
+  title: string;
+  start: number;
+  end: number;
+  url: string;
+  text: string;
+}
+
+/**
+ * One turn of a conversation, as the next turns (and the staff's views) read it: the question,
+ * what was searched, the answer and the segments it cited. Kept under its own key per turn
+ * (`conversation:<id>:<turn>`), so concurrent writes never rewrite a shared value.
+ */
+export interface ConversationTurn {
+  conversationId: string;
+  turn: number;
+  answerId: string;
+  question: string;
+  /** What retrieval searched (the question itself, or its standalone rewrite). */
+  retrievalQuery: string;
+  answer: string;
+  kind: AnswerKind;
+  /** The segments the answer cited (the retrieved ones when it cited none), best first. */
+  segments: TurnSegment[];
+  lectureFilter: string[] | null;
+  platform: Platform;
+  /** Pseudonymous id of the asker. */
+  user: string;
+  at: string;
+}
+
+/** A conversation's turns, oldest first. */
+export interface Conversation {
+  id: string;
+  turns: ConversationTurn[];
+}
+
+/** A platform thread (Discord thread id, Slack `channel:thread_ts`) and the conversation it holds. */
+export interface ThreadLink {
+  platform: Platform;
+  /** Platform-specific thread reference, without any user id. */
+  thread: string;
+  conversationId: string;
+  at: string;
 }
 
 /** Which verified answer answered a question, and how closely it matched. */
@@ -343,8 +428,8 @@ export interface IterateOptions {
   /**
    * Leave out the long texts an aggregation never reads, which are most of a store's bytes:
    * each segment's transcript and the judge's criteria, evidence, sentences and reasoning become
-   * '' and the answer keeps its first `OMITTED_ANSWER_CHARS` characters (enough to tell an
-   * abstention). SQLite and Postgres drop them in the query; other backends after parsing.
+   * '', the answer policy's text null (its mode and version stay), and the answer keeps its first
+   * `OMITTED_ANSWER_CHARS` characters (enough to tell an abstention). SQLite and Postgres drop them in the query; other backends after parsing.
    */
   omitTexts?: boolean;
 }
@@ -365,7 +450,7 @@ export interface FeedbackStore {
   pseudonymize(platform: Platform, rawUserId: string): string;
   /** Stores the answer as sent; `rawUserId` is pseudonymised before it is stored. */
   recordAnswer(
-    answer: Omit<AnswerRecord, 'platform' | 'channel' | 'user' | 'segments'> & { segments: StoredSegment[] },
+    answer: NewAnswerRecord,
     context: { platform: Platform; channel: string | null; rawUserId: string },
   ): Promise<AnswerRecord>;
   getAnswer(id: string): Promise<AnswerRecord | undefined>;
@@ -384,6 +469,29 @@ export interface FeedbackStore {
   judge(answerId: string): Promise<JudgeRecord | null>;
   /** Every answer (oldest first) with votes, annotation and judge; `since` filters by createdAt. */
   listRecords(options?: { since?: Date }): Promise<FullRecord[]>;
+
+  // --- Conversations (follow-up questions in a thread). Every answer is a turn of one.
+
+  /**
+   * The number the next follow-up of `conversationId` gets: 2, 3, … (turn 1 is the question that
+   * starts a conversation, under a new id, and needs no number from the store). Distinct for
+   * concurrent callers: counted in the store's shared counter when it has one (several
+   * processes), under a lock in this process otherwise.
+   */
+  nextTurnNumber(conversationId: string): Promise<number>;
+  /** Stores one turn (its own key; writing the same turn again replaces it). */
+  saveTurn(turn: ConversationTurn): Promise<void>;
+  /**
+   * A conversation's turns, oldest first, or null when it has none. What the human loop (issue
+   * #17) and the staff report (#18) read to show a conversation; the bot reads it to answer a
+   * follow-up.
+   */
+  getConversation(conversationId: string): Promise<Conversation | null>;
+  /** Records that a platform thread holds a conversation (the latest link wins). */
+  linkThread(link: Omit<ThreadLink, 'at'>): Promise<void>;
+  /** The conversation a platform thread holds, or null. */
+  threadConversation(platform: Platform, thread: string): Promise<string | null>;
+
   /**
    * The same records as `listRecords`, streamed for large stores: in store order (not by time),
    * read page by page, so a caller that aggregates as it goes never holds every record. Votes

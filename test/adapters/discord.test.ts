@@ -208,6 +208,11 @@ function answerResult(over: Partial<AnswerResult>): AnswerResult {
     notices: [],
     timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
     createdAt: new Date(0).toISOString(),
+    retrievalQuery: null,
+    lectureFilter: null,
+    policy: null,
+    conversationId: null,
+    turn: null,
     ...over,
   };
 }
@@ -611,7 +616,10 @@ describe('Discord command registration', () => {
       name: 'pergunta',
       type: 1,
       contexts: [0, 1],
-      options: [{ name: 'texto', type: 3, required: true, min_length: 1, max_length: 2000 }],
+      options: [
+        { name: 'texto', type: 3, required: true, min_length: 1, max_length: 2000 },
+        { name: 'aula', type: 3, required: false, max_length: 100, autocomplete: true },
+      ],
     });
     expect(String(body[0]!.description)).toMatch(/aulas/);
     expect(discord.commands.guild(discord.guildId).map((c) => c.name)).toEqual(['pergunta']);
@@ -684,6 +692,11 @@ describe('Discord rendering limits', () => {
       notices: ['Busca só lexical.', 'Outro aviso.'],
       timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
       createdAt: new Date().toISOString(),
+      retrievalQuery: null,
+      lectureFilter: null,
+      policy: null,
+      conversationId: null,
+      turn: null,
     };
     const rendered = renderAnswer(result, { votes: true });
     for (const m of [rendered.message, ...rendered.continuations]) expectWithinLimits(m as unknown as Json);

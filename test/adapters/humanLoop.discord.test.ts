@@ -160,6 +160,38 @@ describe('Discord: a student calls a TA', () => {
     expect(logLines.join('\n')).not.toContain(student.id);
   });
 
+  it('in a follow-up thread: 👎 → "Chamar um monitor" on the thread answer; the card carries the conversation and the TA answers inside the thread (#16)', async () => {
+    const r = await start();
+    const student = makeUser('estudante-topico');
+    const { ix, answerId } = await askQuestion(r, student);
+    // "Perguntar mais": the follow-up is answered in a thread started on the answer.
+    await settled(discord.clickButton({ customId: customIds.followUp(answerId), message: ix.original!, user: student }), r);
+    await settled(discord.submitModal({ customId: customIds.followUp(answerId), fields: { pergunta: 'e como evito isso?' }, message: ix.original!, user: student }), r);
+    const threadId = String(ix.original!.id);
+    const inThread = discord.messagesIn(threadId).filter((m) => (m.author as Json).id === discord.botUser.id);
+    const followUp = inThread.at(-1)!;
+    const followUpId = customIdsOf(followUp).find((id) => id.startsWith('vote:up:'))!.split(':')[2]!;
+    expect(await r.store.getAnswer(followUpId)).toMatchObject({ turn: 2 });
+
+    // 👎 on the thread answer, then "Chamar um monitor" and its form, all inside the thread.
+    const down = await settled(discord.clickButton({ customId: `vote:down:${followUpId}`, message: followUp, user: student }), r);
+    const escalateId = customIdsOf(down.edits.at(-1)!.body).find((id) => id.startsWith('escalate:'))!;
+    expect(escalateId).toBe(customIds.escalate(followUpId, String(followUp.id)));
+    await settled(discord.clickButton({ customId: escalateId, message: String(followUp.id), user: student }), r);
+    const submitted = await settled(discord.submitModal({ customId: escalateId, fields: { detalhes: '' }, user: student, channelId: threadId }), r);
+    expect(submitted.edits.at(-1)!.body.content).toBe(LOOP_MESSAGES.escalated(false));
+    await r.loop.idle();
+    const card = r.cards[0]!;
+    expect(card.answer?.id).toBe(followUpId);
+    expect(card.case.conversationId).toBe((await r.store.getAnswer(answerId))?.conversationId);
+    expect(card.conversation).toEqual([{ question: 'O que é overfitting?', answer: (await r.store.getAnswer(answerId))!.answer }]);
+
+    await r.loop.answer(card.case.id, TA, { text: 'Use regularização e validação cruzada, como na aula 3.' });
+    const delivered = await discord.waitForChannelMessage((m) => m.body.content === `<@${student.id}>`);
+    expect(delivered.channelId).toBe(threadId);
+    expect(delivered.message.message_reference).toMatchObject({ message_id: followUp.id });
+  });
+
   it('a "not found" answer (no LLM call) offers "Chamar um monitor" on the answer itself; the TA\'s answer then answers the next student who asks it', async () => {
     const r = await start();
     const student = makeUser();
@@ -169,7 +201,8 @@ describe('Discord: a student calls a TA', () => {
     const { ix, answerId } = await askQuestion(r, student, QUESTION);
     expect(llm.requests.length).toBe(llmCalls);
     expect((await r.store.getAnswer(answerId))?.kind).toBe('not-found');
-    expect(customIdsOf(ix.original).filter(Boolean)).toEqual([customIds.vote('up', answerId), customIds.vote('down', answerId), customIds.escalate(answerId)]);
+    // 👍/👎, "Perguntar mais" (every recorded answer has it, #16), then "Chamar um monitor".
+    expect(customIdsOf(ix.original).filter(Boolean)).toEqual([customIds.vote('up', answerId), customIds.vote('down', answerId), customIds.followUp(answerId), customIds.escalate(answerId)]);
     const open = await settled(discord.clickButton({ customId: customIds.escalate(answerId), message: ix.original!, user: student }), r);
     // The button on a public answer carries that answer's id into the modal.
     const escalateId = customIds.escalate(answerId, String(ix.original!.id));
@@ -197,7 +230,7 @@ describe('Discord: a student calls a TA', () => {
     expect(embed.description).toBe(TA_TEXT);
     expect(llm.requests.length).toBe(llmCalls);
     // A verified answer is not a "not found": no escalation button on it (👎 still offers one).
-    expect(customIdsOf(again.ix.original).filter(Boolean)).toEqual([customIds.vote('up', again.answerId), customIds.vote('down', again.answerId)]);
+    expect(customIdsOf(again.ix.original).filter(Boolean)).toEqual([customIds.vote('up', again.answerId), customIds.vote('down', again.answerId), customIds.followUp(again.answerId)]);
   });
 
   it('a "not found" answer Discord refuses as rendered keeps "Chamar um monitor" in its plain-text form', async () => {

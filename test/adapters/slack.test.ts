@@ -167,6 +167,8 @@ function secondOf(link: string): number {
 beforeAll(async () => {
   indexDir = await mkdtemp(path.join(tmpdir(), 'pergunta-slack-'));
   [slack, llm] = await Promise.all([startFakeSlack(), startFakeOpenAI({ defaultBehavior: { type: 'text', text: LLM_ANSWER } })]);
+  // The channel the slash commands come from: the bot is in it, so public answers are posted there.
+  slack.addChannel({ id: 'C0DUVIDAS', name: 'duvidas' });
   const bootConfig = loadConfig(
     { COURSE_DIR: path.resolve('examples/curso-exemplo'), OPENAI_API_KEY: OPENAI_KEY, OPENAI_BASE_URL: llm.baseURL, LLM_MAX_RETRIES: '0' },
     path.join(indexDir, 'no-such.env'),
@@ -201,13 +203,19 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
   const post = (payload: SlashCommandPayload | BlockActionsPayload, tamper?: 'signature' | 'no-headers' | 'stale') =>
     postToApp(eventsUrl, payload, { signingSecret: SIGNING_SECRET, ...(tamper ? { tamper } : {}) });
 
-  /** Asks through /pergunta and returns the answer message. */
+  /**
+   * Asks through /pergunta and returns the answer: public answers are posted as messages
+   * (chat.postMessage, so they have a thread), refusals and errors come through the response_url.
+   */
   async function ask(text: string, userId = `U0ALUNO${++asked}`): Promise<{ body: ResponseBody; key: string }> {
     const key = `ask-${++asked}`;
+    const posted = slack.channelMessages.length;
     const res = await post(slashCommand({ text, user_id: userId, response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
-    const [answer] = await slack.waitForResponses(key, 1);
-    return { body: (answer as { body: ResponseBody }).body, key };
+    await slack.waitFor(() => slack.channelMessages.length > posted || slack.responsesFor(key).length > 0, `the answer to "${text}"`);
+    const message = slack.channelMessages[posted];
+    if (message) return { body: { response_type: 'in_channel', text: message.text, blocks: message.blocks }, key };
+    return { body: slack.responsesFor(key)[0]!.body, key };
   }
 
   async function click(userId: string, action: Parameters<typeof blockActions>[0]['action']): Promise<ResponseBody> {
@@ -222,14 +230,23 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
   it('acks at once with "Procurando nas aulas…", then answers with links to the moment and feedback controls', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 400 });
     const key = 'first-question';
+    const posted = slack.channelMessages.length;
     const res = await post(slashCommand({ text: 'O que é aprendizado de máquina?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
     expect(res.ms).toBeLessThan(400); // the ack does not wait for the LLM
     expect(res.json).toEqual({ response_type: 'ephemeral', text: MESSAGES.searching });
 
-    const [answer] = await slack.waitForResponses(key, 1);
-    const body = (answer as { body: ResponseBody }).body;
-    expect(body.response_type).toBe('in_channel');
+    // Public: posted as a message in the channel (it has a ts, so it has a thread), not through the response_url.
+    await slack.waitFor(() => slack.channelMessages.length > posted, 'the answer message');
+    const message = slack.channelMessages[posted]!;
+    expect(message).toMatchObject({ channel: 'C0DUVIDAS', ts: expect.stringMatching(/^\d+\.\d{6}$/) });
+    expect(message.threadTs).toBeNull();
+    const postCall = slack.apiCalls.find((c) => c.method === 'chat.postMessage' && c.body.channel === 'C0DUVIDAS')!;
+    expect(postCall.headers.authorization).toBe(`Bearer ${BOT_TOKEN}`);
+    expect(postCall.body).toMatchObject({ unfurl_links: 'false', unfurl_media: 'false' });
+    await app.adapter.idle();
+    expect(slack.responsesFor(key)).toEqual([]);
+    const body: ResponseBody = { text: message.text, blocks: message.blocks };
     expect(body.text).toContain('Aprendizado de máquina é quando o computador');
     expect(body.blocks!.length).toBeLessThanOrEqual(SLACK_LIMITS.blocks);
     expect(body.blocks![0]).toMatchObject({ type: 'context' });
@@ -278,11 +295,7 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
 
   it('a question the lectures do not cover: "not found" with the closest moments under their own heading, no LLM call', async () => {
     const before = llm.requests.length;
-    const key = 'not-covered';
-    const res = await post(slashCommand({ text: 'O que é uma LSTM e por que ela lembra de sequências longas?', user_id: 'U0ANA', response_url: slack.responseUrl(key) }));
-    expect(res.status).toBe(200);
-    const [answer] = await slack.waitForResponses(key, 1);
-    const body = (answer as { body: ResponseBody }).body;
+    const { body } = await ask('O que é uma LSTM e por que ela lembra de sequências longas?', 'U0ANA');
     expect(answerSections(body).join('\n')).toContain(escapeMrkdwn(NOT_COVERED_CLOSEST_MESSAGE));
     const closest = sectionTexts(body).find((t) => t.startsWith(`*${CLOSEST_MOMENTS_HEADING}:*`));
     expect(closest).toBeDefined();
@@ -457,27 +470,41 @@ describe('Slack adapter over HTTP (signed requests to /slack/events)', () => {
     expect(slack.responsesFor(key)).toEqual([]);
   });
 
-  it('survives a response_url that refuses the answer (logged, no crash)', async () => {
-    slack.setResponseStatus(404);
-    const key = 'expired';
-    await post(slashCommand({ text: 'O que é precisão e recall?', response_url: slack.responseUrl(key) }));
-    const posts = await slack.waitForResponses(key, 2);
-    expect(posts[0]!.body.blocks).toBeDefined();
-    expect(posts[1]!.body).toEqual({ response_type: 'ephemeral', replace_original: false, text: MESSAGES.failed });
-    await app.adapter.idle();
-    expect(logLines.some((l) => l.includes('slack answer could not be sent'))).toBe(true);
+  it('where it cannot post a message, answers through the response_url; survives that refusing too (logged, no crash)', async () => {
+    slack.onApi('chat.postMessage', () => ({ body: { ok: false, error: 'not_in_channel' } }));
+    try {
+      const fallback = 'not-in-channel';
+      await post(slashCommand({ text: 'O que é precisão e recall?', response_url: slack.responseUrl(fallback) }));
+      const [answer] = await slack.waitForResponses(fallback, 1);
+      expect(answer!.body).toMatchObject({ response_type: 'in_channel' });
+      expect(answer!.body.blocks).toBeDefined();
+      await app.adapter.idle();
+      expect(logLines.some((l) => l.includes('could not post the answer as a message') && l.includes('not_in_channel'))).toBe(true);
+
+      slack.setResponseStatus(404);
+      const key = 'expired';
+      await post(slashCommand({ text: 'O que é precisão e recall?', response_url: slack.responseUrl(key) }));
+      const posts = await slack.waitForResponses(key, 2);
+      expect(posts[0]!.body.blocks).toBeDefined();
+      expect(posts[1]!.body).toEqual({ response_type: 'ephemeral', replace_original: false, text: MESSAGES.failed });
+      await app.adapter.idle();
+      expect(logLines.some((l) => l.includes('slack answer could not be sent'))).toBe(true);
+    } finally {
+      slack.reset(); // the default chat.postMessage again, and response_urls that answer 200
+    }
   });
 
   it('stop() waits for the question in flight (answered and stored), then closes the port', async () => {
     llm.enqueue({ type: 'text', text: LLM_ANSWER, delayMs: 300 });
     const key = 'in-flight';
+    const posted = slack.channelMessages.length;
     const res = await post(slashCommand({ text: 'O que é a curva ROC?', user_id: 'U0TARDE', response_url: slack.responseUrl(key) }));
     expect(res.status).toBe(200);
     expect(app.adapter.inFlight).toBe(1);
     await app.adapter.stop();
     expect(app.adapter.inFlight).toBe(0);
-    const [answer] = slack.responsesFor(key);
-    expect(await app.store.getAnswer(answerIdOf(answer!.body))).toBeDefined();
+    const answer = slack.channelMessages[posted]!;
+    expect(await app.store.getAnswer(answerIdOf({ blocks: answer.blocks }))).toBeDefined();
     await expect(fetch(eventsUrl, { method: 'POST' })).rejects.toThrow();
   });
 
@@ -593,6 +620,7 @@ describe('Slack adapter: answers Slack would refuse', () => {
     if (courseIndex) await rm(courseIndex, { recursive: true, force: true });
   });
 
+  /** Asks through /pergunta; the answer goes through the response_url (the bot may not post in the channel). */
   async function askCourse(key: string): Promise<ResponsePost[]> {
     const res = await postToApp(eventsUrl, slashCommand({ text: 'O que é overfitting?', user_id: `U0${key.toUpperCase()}`, response_url: slack.responseUrl(key) }), {
       signingSecret: SIGNING_SECRET,
@@ -603,11 +631,36 @@ describe('Slack adapter: answers Slack would refuse', () => {
     return slack.responsesFor(key);
   }
 
+  /** A chat.postMessage the app made: what it sent and whether Slack (the fake) took it. */
+  interface PostAttempt {
+    ok: boolean;
+    error: string | undefined;
+    body: ResponseBody;
+  }
+
+  /** Asks through /pergunta; the public answer is posted as a message (chat.postMessage). */
+  async function askPosted(key: string): Promise<PostAttempt[]> {
+    const before = slack.apiCalls.length;
+    const res = await postToApp(eventsUrl, slashCommand({ text: 'O que é overfitting?', user_id: `U0${key.toUpperCase()}`, response_url: slack.responseUrl(key) }), {
+      signingSecret: SIGNING_SECRET,
+    });
+    expect(res.status).toBe(200);
+    const posts = () => slack.apiCalls.slice(before).filter((c) => c.method === 'chat.postMessage');
+    await slack.waitFor(() => posts().some((c) => (c.answer as { ok?: boolean } | undefined)?.ok === true), 'the posted answer');
+    await app.adapter.idle();
+    expect(slack.responsesFor(key)).toEqual([]);
+    return posts().map((c) => {
+      const answer = c.answer as { ok: boolean; error?: string };
+      const blocks = typeof c.body.blocks === 'string' ? (JSON.parse(c.body.blocks) as SlackBlock[]) : (c.body.blocks as SlackBlock[] | undefined);
+      return { ok: answer.ok, error: answer.error, body: { text: c.body.text as string, ...(blocks ? { blocks } : {}) } };
+    });
+  }
+
   it('caps titles and URLs per line: the answer with its references is accepted', async () => {
     llm.enqueue({ type: 'text', text: 'Overfitting é decorar o treino.' });
-    const [answer, ...more] = await askCourse('long-lines');
+    const [answer, ...more] = await askPosted('long-lines');
     expect(more).toEqual([]);
-    expect(answer!.status).toBe(200); // the fake checks Slack's limits and would answer 400 invalid_blocks
+    expect(answer!.ok).toBe(true); // the fake checks Slack's limits and would answer invalid_blocks
     const refs = referenceText(answer!.body);
     expect(refs.length).toBeLessThanOrEqual(SLACK_LIMITS.sectionText);
     // The long (escaped) signed URL is still a link; the title is shortened and shown literally.
@@ -618,10 +671,29 @@ describe('Slack adapter: answers Slack would refuse', () => {
     expect(refs).not.toContain('aula-2.mp4');
   });
 
-  it('when Slack refuses the rendered answer anyway, sends the same answer and links as plain text and logs why', async () => {
+  it('when Slack refuses the rendered answer anyway, posts the same answer and links as plain text and logs why', async () => {
     slack.rejectNext();
     llm.enqueue({ type: 'text', text: 'Overfitting é **decorar** o treino.' });
-    const [refused, plain, ...more] = await askCourse('refused');
+    const [refused, plain, ...more] = await askPosted('refused-posted');
+    expect(refused).toMatchObject({ ok: false, error: 'invalid_blocks' });
+    expect(refused!.body.blocks).toBeDefined();
+    expect(more).toEqual([]);
+    expect(plain!.ok).toBe(true);
+    expect(plain!.body.blocks).toBeUndefined();
+    const text = plain!.body.text!;
+    expect(text).toContain('Overfitting é *decorar* o treino.');
+    expect(text).toMatch(new RegExp(`<${escapeRegExp(escapeMrkdwn(signed(1, 60)))}#t=\\d+>`));
+    expect(text).toContain('Aula 2 — validação');
+    expect(text).not.toContain(MESSAGES.failed);
+    expect(logLines.some((l) => l.includes('slack refused the rendered answer') && l.includes('invalid_blocks'))).toBe(true);
+  });
+
+  it('in a channel the bot cannot post in, the answer goes through the command response; refused there too, it is sent as plain text', async () => {
+    // e.g. a private channel the bot was not invited to: chat.postMessage answers not_in_channel.
+    slack.onApi('chat.postMessage', () => ({ body: { ok: false, error: 'not_in_channel' } }));
+    slack.rejectNext();
+    llm.enqueue({ type: 'text', text: 'Overfitting é **decorar** o treino.' });
+    const [refused, plain, ...more] = await askCourse('refused').finally(() => slack.onApi('chat.postMessage', null));
     expect(refused!.status).toBe(400);
     expect(refused!.body.blocks).toBeDefined();
     expect(more).toEqual([]);
@@ -652,6 +724,11 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     notices: [],
     timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
     createdAt: new Date(0).toISOString(),
+    retrievalQuery: null,
+    lectureFilter: null,
+    policy: null,
+    conversationId: null,
+    turn: null,
     ...over,
   });
 
@@ -784,6 +861,9 @@ describe('Slack rendering (cards.ts, markdown.ts)', () => {
     const manifest = await readFile('adapters/slack/manifest.yml', 'utf8');
     expect(manifest).toMatch(/slash_commands:\n\s+- command: \/pergunta\n\s+description: \S/);
     expect(manifest).toMatch(/bot:\n\s+- commands\n\s+- chat:write\n/);
+    for (const scope of ['chat:write.public', 'app_mentions:read', 'assistant:write', 'im:history']) expect(manifest).toMatch(new RegExp(`\\n\\s+- ${scope}\\n`));
+    expect(manifest).toMatch(/bot_events:\n\s+- app_mention\n\s+- assistant_thread_started\n\s+- assistant_thread_context_changed\n\s+- message\.im\n/);
+    expect(manifest).toMatch(/assistant_view:\n\s+assistant_description: \S/);
     expect(manifest).toMatch(/interactivity:\n\s+is_enabled: true/);
     expect(manifest).toMatch(/socket_mode_enabled: true/);
   });

@@ -127,12 +127,13 @@ describe('npm start', () => {
       const click = discord.clickButton({ customId: final, message: ix.original, user: student });
       await click.waitFor(() => click.original?.content);
 
-      // Slack (Socket Mode): a question answered through response_url.
+      // Slack (Socket Mode): a question answered, posted in the channel as a message.
       await slack.waitForSocket(20_000);
       const responseUrl = slack.responseUrl('start');
       const ack = await slack.sendEnvelope('slash_commands', slashCommand({ text: 'o que é overfitting', response_url: responseUrl }));
       expect(ack.envelope_id).toBeTruthy();
-      await slack.waitForResponses('start', 1, 20_000);
+      const answer = await slack.waitForReply('start', 'C0DUVIDAS', 20_000);
+      expect(answer.response_type).toBe('in_channel');
 
       // The live page for TAs, on since DASHBOARD_TOKEN is set, and the digest's schedule.
       expect(info.livePage).toBe(`http://127.0.0.1:${env.DASHBOARD_PORT}/painel`);

@@ -29,6 +29,15 @@
  *   10062 "Unknown interaction" afterwards).
  * - `GET|PATCH|DELETE /webhooks/:app/:token/messages/:id` (`@original` or a follow-up id) and
  *   `POST /webhooks/:app/:token` (follow-up): answer full message objects, as Discord does.
+ * - Channels and threads (bot-token routes): `GET /channels/:id`; `POST
+ *   /channels/:id/messages/:mid/threads` (Start Thread from Message: a PUBLIC_THREAD whose id is
+ *   the message's, dispatched as THREAD_CREATE; 400 code 160004 when the message already has
+ *   one, 50024 inside a thread, 404 10008 for an unknown or ephemeral message); `POST
+ *   /channels/:id/messages` and `PATCH /channels/:id/messages/:mid` (the bot's messages in a
+ *   channel or thread, validated like interaction messages, dispatched as MESSAGE_CREATE and
+ *   MESSAGE_UPDATE); `POST /channels/:id/typing`. Each checks the bot's permissions in the guild
+ *   (`botPermissions`: VIEW_CHANNEL, SEND_MESSAGES / SEND_MESSAGES_IN_THREADS,
+ *   CREATE_PUBLIC_THREADS) and answers 403 code 50013 "Missing Permissions" without them.
  * - Bot-token auth (`Authorization: Bot <token>`) is checked on every route except the
  *   interaction callback and webhook routes, which Discord authenticates by interaction token.
  * - Message and modal bodies are validated against Discord's limits (content 2000; embeds 10,
@@ -45,9 +54,19 @@
  * GUILD_CREATE per guild; heartbeats are ACKed. A wrong token (or one other than `identifyToken`)
  * closes the socket with 4004.
  * `dispatch(event, data)` sends any event to every identified session; `slashCommand`,
- * `clickButton` and `submitModal` send INTERACTION_CREATE payloads with everything discord.js
- * needs (`entitlements`, `authorizing_integration_owners`, a `channel` object, `member.user` in
- * guilds or `user` in DMs, a full `message` for components).
+ * `clickButton`, `submitModal` and `autocomplete` send INTERACTION_CREATE payloads with
+ * everything discord.js needs (`entitlements`, `authorizing_integration_owners`, a `channel`
+ * object — a thread's when asked in one —, `member.user` in guilds or `user` in DMs, a full
+ * `message` for components, `focused` on the option being typed for autocomplete, whose
+ * callback (type 8) must carry at most 25 choices). GUILD_CREATE lists the guild's active
+ * threads and the bot's own member, so `guild.members.me.permissions` is the guild's
+ * `botPermissions`.
+ *
+ * Messages users write: `userMessage({ channelId, content, user })` dispatches MESSAGE_CREATE as
+ * Discord does: only to sessions that identified with the GuildMessages intent (1 << 9), and
+ * with the content only when the session has the privileged MessageContent intent (1 << 15) or
+ * the message mentions the bot (`<@bot id>` in the content; otherwise `content` is ''). Messages
+ * in a channel or thread (the bot's and users') are listed by `messagesIn(id)`.
  *
  * Disconnects and RESUME, as Discord does them:
  * - A session whose socket closes with any code but 1000/1001 (the client's own clean close)
@@ -64,8 +83,11 @@
  *   and resumes).
  *
  * Channel messages and DMs (what a bot posts outside interactions; bot-token auth):
- * - `POST /channels/:id/messages` into a guild channel (or a thread added with `addChannel`) or a DM
- *   channel: validated like other message bodies; `allowed_mentions` decides whom the message
+ * - `POST /channels/:id/messages` into a guild channel, a thread the bot started (or one added
+ *   with `addChannel`) or a DM channel: in a server the bot's permissions decide (View Channel,
+ *   and Send Messages or, in a thread, Send Messages in Threads: `403 50013`); validated like
+ *   other message bodies; the message comes back as MESSAGE_CREATE to GuildMessages sessions;
+ *   `PATCH /channels/:id/messages/:mid` edits one of the bot's own messages (MESSAGE_UPDATE); `allowed_mentions` decides whom the message
  *   pings (`mentions` in the answer and in `channelMessages`); `message_reference` to an unknown
  *   message is `400 50035` unless `fail_if_not_exists: false` (then a plain message, as Discord
  *   does); with `nonce` and `enforce_nonce: true`, a second create with the same nonce by the bot
@@ -131,6 +153,8 @@ export interface FakeDiscordOptions {
   strictLimits?: boolean;
   /** HELLO heartbeat interval. Default 41250 (Discord's). */
   heartbeatIntervalMs?: number;
+  /** The bot's permissions in every guild (a decimal bitfield, as Discord sends them). Default: all it may need. */
+  botPermissions?: string;
   /** How long `enforce_nonce` dedupes a create (ms). Default 5 minutes. */
   nonceWindowMs?: number;
 }
@@ -217,6 +241,26 @@ export interface ButtonClickInput {
   locale?: string;
 }
 
+export interface AutocompleteInput {
+  name: string;
+  /** The options typed so far, by name; `focused` names the one being typed. */
+  options: Record<string, string>;
+  focused: string;
+  user?: FakeUser;
+  guildId?: string | null;
+  channelId?: string;
+  locale?: string;
+}
+
+export interface UserMessageInput {
+  channelId: string;
+  /** As typed; a mention of the bot is `<@bot id>` (see `FakeDiscord.mention`). */
+  content: string;
+  user?: FakeUser;
+  /** Reply to this message (Discord's message_reference). */
+  replyTo?: string;
+}
+
 export interface ModalSubmitInput {
   customId: string;
   /** Text input values by custom_id, sent as label components (Discord's current modal shape). */
@@ -281,6 +325,12 @@ export class FakeInteraction {
   get ephemeral(): boolean {
     const flags = Number(this.callback?.data?.flags ?? 0);
     return (flags & EPHEMERAL) !== 0;
+  }
+
+  /** Choices answered to an autocomplete (callback type 8), if any. */
+  get choices(): Json[] | undefined {
+    const cb = this.callback;
+    return cb?.type === 8 ? ((cb.data?.choices ?? []) as Json[]) : undefined;
   }
 
   /** Data of the modal shown (callback type 9), if any. */
@@ -370,6 +420,17 @@ export interface FakeDiscord {
   slashCommand(input: SlashCommandInput): FakeInteraction;
   clickButton(input: ButtonClickInput): FakeInteraction;
   submitModal(input: ModalSubmitInput): FakeInteraction;
+  autocomplete(input: AutocompleteInput): FakeInteraction;
+  /** A message a user writes (MESSAGE_CREATE, gated by the session's intents as Discord gates it). */
+  userMessage(input: UserMessageInput): Json;
+  /** `<@bot id>`: how a user mentions the bot in a message. */
+  readonly mention: string;
+  /** Threads started on messages, by thread id (= the starter message's id). */
+  readonly threads: Map<string, Json>;
+  /** Every message in a channel or thread that is not an interaction response (the bot's and users'), oldest first. */
+  messagesIn(channelId: string): Json[];
+  /** Intents of the latest IDENTIFY. */
+  readonly intents: number;
   /** Sends a gateway dispatch (op 0) to every identified session (kept for resumable sessions that are away). */
   dispatch(event: string, data: unknown): void;
   /** Drops every gateway connection (see the header): close code (default 4000), or `abrupt`; `resumable: false` invalidates the sessions. */
@@ -407,6 +468,17 @@ interface GatewaySession {
 }
 
 const HISTORY_LIMIT = 1000;
+
+/** Permission bits the fake checks (Discord's values). */
+export const PERMISSIONS = {
+  viewChannel: 1n << 10n,
+  sendMessages: 1n << 11n,
+  readMessageHistory: 1n << 16n,
+  createPublicThreads: 1n << 35n,
+  sendMessagesInThreads: 1n << 38n,
+} as const;
+/** Gateway intents the fake honours. */
+export const INTENTS = { guilds: 1 << 0, guildMessages: 1 << 9, messageContent: 1 << 15 } as const;
 
 interface GuildState {
   id: string;
@@ -459,12 +531,31 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
   const nonceWindowMs = options.nonceWindowMs ?? 5 * 60_000;
   let restSeq = 0;
   let closed = false;
+  const botPermissions = BigInt(options.botPermissions ?? '2248473465835073');
+  /** Threads by id (= their starter message's id). */
+  const threads = new Map<string, Json>();
+  const channelLog = new Map<string, Json[]>();
+  let intents = 0;
+  const logMessage = (message: Json) => {
+    const list = channelLog.get(String(message.channel_id));
+    if (list) list.push(message);
+    else channelLog.set(String(message.channel_id), [message]);
+  };
+  const has = (bit: bigint) => (botPermissions & bit) === bit;
 
   // ---------------------------------------------------------------- helpers
   const now = () => Date.now();
   const channelById = (id: string) => {
     for (const g of guilds) for (const c of g.channels) if (c.id === id) return { guild: g, channel: c };
     return undefined;
+  };
+  /** The channel object Discord sends for a guild text channel or a thread. */
+  const channelObject = (id: string): Json | undefined => {
+    const thread = threads.get(id);
+    if (thread) return thread;
+    const found = channelById(id);
+    if (!found) return undefined;
+    return { id, type: 0, guild_id: found.guild.id, name: found.channel.name, position: 0, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0, flags: 0 };
   };
 
   function makeMessage(ix: FakeInteraction | undefined, body: Json, id = snowflake()): Json {
@@ -672,8 +763,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const recipient = dmRecipient.get(channelId) ?? null;
     const guildChannel = channelById(channelId);
     const extra = extraChannels.get(channelId);
-    if (!recipient && !guildChannel && !extra) return send(res, call, 404, discordError('Unknown Channel', 10003));
+    const thread = threads.get(channelId);
+    if (!recipient && !guildChannel && !extra && !thread) return send(res, call, 404, discordError('Unknown Channel', 10003));
     if (deniedChannels.has(channelId)) return send(res, call, 403, discordError('Missing Permissions', 50013));
+    // In a server, the bot's role decides (a thread needs Send Messages in Threads); a DM needs none.
+    const inThread = thread !== undefined || extra !== undefined;
+    if (!recipient && (!has(PERMISSIONS.viewChannel) || !has(inThread ? PERMISSIONS.sendMessagesInThreads : PERMISSIONS.sendMessages))) {
+      return send(res, call, 403, discordError('Missing Permissions', 50013));
+    }
     if (recipient && closedDms.has(recipient)) return send(res, call, 403, discordError('Cannot send messages to this user', 50007));
     if (strict) {
       const problems = validateMessage(body);
@@ -707,7 +804,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       id: snowflake(),
       type: referenced ? 19 : 0,
       channel_id: channelId,
-      ...(guildChannel ? { guild_id: guildChannel.guild.id } : extra ? { guild_id: extra.guildId } : {}),
+      ...(guildChannel ? { guild_id: guildChannel.guild.id } : extra ? { guild_id: extra.guildId } : thread ? { guild_id: thread.guild_id } : {}),
       author: botUser,
       content: '',
       timestamp: new Date().toISOString(),
@@ -728,6 +825,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     messages.set(String(message.id), message);
     if (nonceKey) nonces.set(nonceKey, { message, at: call.at });
     channelMessages.push({ channelId, body, message, mentions, dm: recipient !== null, recipientId: recipient, at: call.at });
+    logMessage(message);
+    if (thread) thread.message_count = Number(thread.message_count) + 1;
+    // The bot's own message comes back over the gateway like anyone's (GuildMessages intent).
+    if (!recipient && (intents & INTENTS.guildMessages) !== 0) dispatch('MESSAGE_CREATE', message);
     return send(res, call, 200, message);
   }
 
@@ -754,6 +855,17 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
       }
       if (![4, 5, 6, 7, 9, 8].includes(type)) return send(res, call, 400, discordError('Invalid interaction response type', 50035));
+      if (type === 8) {
+        const choices = Array.isArray(data?.choices) ? (data.choices as Json[]) : null;
+        const bad =
+          ix.type !== 4 ||
+          !choices ||
+          choices.length > 25 ||
+          choices.some((c) => typeof c.name !== 'string' || c.name.length < 1 || c.name.length > 100 || typeof c.value !== 'string' || c.value.length > 100);
+        if (bad) return send(res, call, 400, discordError('Invalid Form Body', 50035, ['autocomplete choices: at most 25, name 1..100, value ≤ 100']));
+      } else if (ix.type === 4) {
+        return send(res, call, 400, discordError('Interaction has already been acknowledged.', 40060));
+      }
       ix.record({ kind: 'callback', at: call.at, type, data });
       let message: Json | undefined;
       if (type === 4 || type === 5) {
@@ -836,6 +948,64 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     // Everything else needs the bot token.
     if (!call.authorized) return send(res, call, 401, discordError('401: Unauthorized', 0));
 
+    if ((m = path.match(/^\/channels\/(\d+)$/)) && method === 'GET') {
+      const channel = channelObject(m[1]!);
+      return channel ? send(res, call, 200, channel) : send(res, call, 404, discordError('Unknown Channel', 10003));
+    }
+    if ((m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)\/threads$/)) && method === 'POST') {
+      const [, channelId, messageId] = m as unknown as [string, string, string];
+      const channel = channelObject(channelId);
+      if (!channel) return send(res, call, 404, discordError('Unknown Channel', 10003));
+      if (threads.has(channelId)) return send(res, call, 400, discordError('Cannot execute action on this channel type', 50024));
+      if (!has(PERMISSIONS.viewChannel) || !has(PERMISSIONS.createPublicThreads)) return send(res, call, 403, discordError('Missing Permissions', 50013));
+      const starter = messages.get(messageId);
+      if (!starter || String(starter.channel_id) !== channelId || (Number(starter.flags) & EPHEMERAL) !== 0) return send(res, call, 404, discordError('Unknown Message', 10008));
+      if (threads.has(messageId)) return send(res, call, 400, discordError('A thread has already been created for this message', 160004));
+      const name = typeof body.name === 'string' ? body.name : '';
+      if (strict && (name.length < 1 || name.length > 100)) return send(res, call, 400, discordError('Invalid Form Body', 50035, ['name: 1..100']));
+      const archive = Number(body.auto_archive_duration ?? 4320);
+      if (strict && ![60, 1440, 4320, 10080].includes(archive)) return send(res, call, 400, discordError('Invalid Form Body', 50035, ['auto_archive_duration: 60, 1440, 4320 or 10080']));
+      const thread: Json = {
+        id: messageId,
+        type: 11,
+        guild_id: channel.guild_id,
+        parent_id: channelId,
+        owner_id: botUser.id,
+        name,
+        last_message_id: null,
+        rate_limit_per_user: 0,
+        message_count: 0,
+        member_count: 1,
+        total_message_sent: 0,
+        flags: 0,
+        thread_metadata: { archived: false, auto_archive_duration: archive, archive_timestamp: new Date().toISOString(), locked: false, create_timestamp: new Date().toISOString() },
+        member: { id: messageId, user_id: botUser.id, join_timestamp: new Date().toISOString(), flags: 0 },
+      };
+      threads.set(messageId, thread);
+      starter.thread = thread;
+      dispatch('THREAD_CREATE', { ...thread, newly_created: true });
+      return send(res, call, 201, thread);
+    }
+    if ((m = path.match(/^\/channels\/(\d+)\/typing$/)) && method === 'POST') {
+      return channelObject(m[1]!) ? send(res, call, 204) : send(res, call, 404, discordError('Unknown Channel', 10003));
+    }
+    if ((m = path.match(/^\/channels\/(\d+)\/messages$/)) && method === 'POST') return createChannelMessage(m[1]!, call, res);
+    if ((m = path.match(/^\/channels\/(\d+)\/messages\/(\d+)$/)) && method === 'PATCH') {
+      const channelId = m[1]!;
+      if (!channelObject(channelId) && !dmRecipient.has(channelId) && !extraChannels.has(channelId)) return send(res, call, 404, discordError('Unknown Channel', 10003));
+      if (strict) {
+        const problems = validateMessage(body);
+        if (problems.length) return send(res, call, 400, discordError('Invalid Form Body', 50035, problems));
+      }
+      const message = messages.get(m[2]!);
+      if (!message || String(message.channel_id) !== channelId) return send(res, call, 404, discordError('Unknown Message', 10008));
+      if ((message.author as Json | undefined)?.id !== botUser.id) return send(res, call, 403, discordError('Cannot edit a message authored by another user', 50005));
+      applyBody(message, body);
+      message.edited_timestamp = new Date().toISOString();
+      if ((intents & INTENTS.guildMessages) !== 0 && !dmRecipient.has(channelId)) dispatch('MESSAGE_UPDATE', message);
+      return send(res, call, 200, message);
+    }
+
     if ((path === '/gateway/bot' || path === '/gateway') && method === 'GET') {
       const url = `ws://127.0.0.1:${port}/gateway`;
       if (path === '/gateway') return send(res, call, 200, { url });
@@ -857,7 +1027,6 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       }
       return send(res, call, 200, { id, type: 1, last_message_id: null, flags: 0, recipients: [{ id: recipient, username: `user${recipient.slice(-4)}`, global_name: null, discriminator: '0', avatar: null }] });
     }
-    if ((m = path.match(/^\/channels\/(\d+)\/messages$/)) && method === 'POST') return createChannelMessage(m[1]!, call, res);
     if (path === '/applications/@me' && method === 'GET') {
       return send(res, call, 200, { id: applicationId, name: botUser.username, description: '', bot_public: true, bot_require_code_grant: false, flags: 0, bot: botUser });
     }
@@ -939,7 +1108,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       verification_level: 0,
       default_message_notifications: 0,
       explicit_content_filter: 0,
-      roles: [{ id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: '2248473465835073', managed: false, mentionable: false, flags: 0 }],
+      roles: [{ id: g.id, name: '@everyone', color: 0, hoist: false, position: 0, permissions: String(botPermissions), managed: false, mentionable: false, flags: 0 }],
       emojis: [],
       stickers: [],
       features: [],
@@ -960,9 +1129,10 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       unavailable: false,
       member_count: 2,
       voice_states: [],
-      members: [],
+      // The bot's own member: discord.js builds `guild.members.me` from it.
+      members: [{ user: botUser, roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0, nick: null, avatar: null, premium_since: null, pending: false }],
       channels: g.channels.map((c, i) => ({ id: c.id, type: 0, guild_id: g.id, name: c.name, position: i, permission_overwrites: [], nsfw: false, parent_id: null, topic: null, last_message_id: null, rate_limit_per_user: 0 })),
-      threads: [],
+      threads: [...threads.values()].filter((t) => t.guild_id === g.id),
       presences: [],
       stage_instances: [],
       guild_scheduled_events: [],
@@ -990,6 +1160,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         case 2: {
           const d = (frame.d ?? {}) as Json;
           identifies.push(d);
+          intents = Number(d.intents ?? 0);
           if (d.token !== identifyToken && d.token !== `Bot ${identifyToken}`) {
             ws.close(4004, 'Authentication failed.');
             return;
@@ -1090,7 +1261,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
         guild: { id: guildId, locale: 'pt-BR', features: [] },
         guild_locale: 'pt-BR',
         channel_id: channelId,
-        channel: { id: channelId, type: 0, guild_id: guildId, name: channelName, position: 0, permission_overwrites: [], nsfw: false, parent_id: null, flags: 0 },
+        channel: threads.get(channelId) ?? { id: channelId, type: 0, guild_id: guildId, name: channelName, position: 0, permission_overwrites: [], nsfw: false, parent_id: null, flags: 0 },
         member: {
           user,
           roles: [],
@@ -1124,7 +1295,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       type,
       token: itoken,
       version: 1,
-      app_permissions: '2248473465835073',
+      app_permissions: String(botPermissions),
       locale,
       entitlements: [],
       attachment_size_limit: 10_485_760,
@@ -1176,7 +1347,53 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       component: { type: 4, id: ++n, custom_id: customId, value },
     }));
     const message = input.message === undefined ? undefined : resolveMessage(input.message, input.channelId);
-    return interactionBase(5, input, { custom_id: input.customId, components }, message);
+    const channelId = input.channelId ?? (message ? String(message.channel_id) : undefined);
+    return interactionBase(5, { ...input, ...(channelId ? { channelId } : {}) }, { custom_id: input.customId, components }, message);
+  }
+
+  function autocomplete(input: AutocompleteInput): FakeInteraction {
+    const registered = [...globalCommands, ...[...guildCommands.values()].flat()].find((c) => c.name === input.name);
+    const options = Object.entries(input.options).map(([name, value]) => ({ name, value, type: 3, ...(name === input.focused ? { focused: true } : {}) }));
+    return interactionBase(4, input, { id: registered?.id ?? snowflake(), name: input.name, type: 1, options });
+  }
+
+  const mention = `<@${botUser.id}>`;
+
+  function userMessage(input: UserMessageInput): Json {
+    const user = input.user ?? defaultUser;
+    const channel = channelObject(input.channelId);
+    const guildId = channel?.guild_id as string | undefined;
+    const mentionsBot = new RegExp(`<@!?${botUser.id}>`).test(input.content);
+    const message: Json = {
+      id: snowflake(),
+      type: input.replyTo ? 19 : 0,
+      channel_id: input.channelId,
+      ...(guildId ? { guild_id: guildId } : {}),
+      author: user,
+      member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 },
+      content: input.content,
+      timestamp: new Date().toISOString(),
+      edited_timestamp: null,
+      tts: false,
+      mention_everyone: false,
+      mentions: mentionsBot ? [{ ...botUser, member: { roles: [], joined_at: new Date().toISOString(), deaf: false, mute: false, flags: 0 } }] : [],
+      mention_roles: [],
+      attachments: [],
+      embeds: [],
+      components: [],
+      pinned: false,
+      flags: 0,
+      ...(input.replyTo ? { message_reference: { type: 0, message_id: input.replyTo, channel_id: input.channelId, ...(guildId ? { guild_id: guildId } : {}) } } : {}),
+    };
+    logMessage(message);
+    messages.set(String(message.id), message);
+    // Discord's gating: no GuildMessages intent, no event; without MessageContent, no content
+    // unless the message mentions the bot.
+    if ((intents & INTENTS.guildMessages) !== 0) {
+      const visible = (intents & INTENTS.messageContent) !== 0 || mentionsBot;
+      dispatch('MESSAGE_CREATE', visible ? message : { ...message, content: '', embeds: [], attachments: [], components: [] });
+    }
+    return message;
   }
 
   // ---------------------------------------------------------------- server
@@ -1230,6 +1447,14 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     slashCommand,
     clickButton,
     submitModal,
+    autocomplete,
+    userMessage,
+    mention,
+    threads,
+    messagesIn: (channelId: string) => [...(channelLog.get(channelId) ?? [])],
+    get intents() {
+      return intents;
+    },
     dispatch,
     disconnectGateway,
     requestReconnect,
@@ -1259,6 +1484,7 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
       byToken.clear();
       messages.clear();
       failRules.length = 0;
+      channelLog.clear();
       channelMessages.length = 0;
       nonces.clear();
     },

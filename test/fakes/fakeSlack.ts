@@ -4,18 +4,25 @@
  *
  * - the Web API: `POST /api/<method>` (point the app at it with `clientOptions.slackApiUrl`,
  *   i.e. SLACK_API_URL = `fake.apiUrl`). Every call is recorded in `apiCalls` (form or JSON
- *   body parsed). `auth.test` answers a bot identity, `apps.connections.open` the fake's own
- *   Socket Mode URL, anything else `{ ok: true }`; `onApi(method, handler)` overrides one.
- *   A small workspace stands behind the methods the human loop uses, answering as Slack does:
+ *   body parsed, and the answer given). `auth.test` answers a bot identity with the
+ *   `x-oauth-scopes` header listing the bot token's scopes (option `scopes`, default every scope
+ *   of the manifest; Slack sends it on every call), `apps.connections.open` the fake's own
+ *   Socket Mode URL, anything else `{ ok: true }`; `onApi(method, handler)` overrides one
+ *   (`null` restores it). A method whose scope the token lacks answers Slack's `{ok: false,
+ *   error: 'missing_scope', needed, provided}` (`chat:write` for `chat.*`, `assistant:write` for
+ *   `assistant.threads.*`). A small workspace stands behind the messaging methods, answering as
+ *   Slack does:
  *   - channels (`addChannel({ id, name, isPrivate, isMember, archived })`; the bot is a member
  *     unless told otherwise): `conversations.info` gives the channel (`channel_not_found` for an
  *     unknown one, or a private one the bot is not in; `missing_scope` when `scopes` lacks
- *     `channels:read`/`groups:read`);
- *   - `chat.postMessage`: into a channel the bot is in (`not_in_channel`, `channel_not_found`,
- *     `is_archived` otherwise), in a thread (`thread_ts`, `reply_broadcast`), or to a user id (the
- *     app's DM with that user, channel `D…`); `chat.update` of a message it posted
- *     (`message_not_found`); `chat.postEphemeral`. Bodies are checked against Block Kit's limits
- *     (`invalid_blocks`). Messages are kept in `channelMessages` (current state, by `channel:ts`).
+ *     `channels:read`/`groups:read`); `D…` ids are the app's direct-message channels;
+ *   - `chat.postMessage`: into a channel the bot is in, or a public one with `chat:write.public`
+ *     (`not_in_channel`, `channel_not_found`, `is_archived` otherwise), in a thread (`thread_ts`,
+ *     `reply_broadcast`), or to a user id (the app's DM with that user, channel `D…`);
+ *     `chat.update` of a message it posted (`message_not_found`); `chat.postEphemeral`. Bodies
+ *     are checked against Block Kit's limits, as for a response_url below (`invalid_blocks`,
+ *     `msg_too_long`). Messages are kept in `channelMessages` (current state, and every
+ *     `chat.update` in `edits`); `threadMessages(channel, ts)` lists a thread.
  *   - `views.open`: needs a `trigger_id` the fake issued less than 3 seconds ago (`blockActions`
  *     and `slashCommand` issue them; `expired_trigger_id` after, `invalid_trigger_id` for an
  *     unknown one) and a valid modal (`invalid_arguments`: title/submit/close ≤ 24 characters,
@@ -27,7 +34,8 @@
  *   message Slack would refuse is answered `400 {ok:false, error:'invalid_blocks', errors}`
  *   (more than 50 blocks, a section text empty or over 3000 characters, more than 10 context
  *   elements, button or option texts too long…), or `msg_too_long` / `no_text`;
- *   `rejectNext(n)` refuses the next `n` messages with blocks that way whatever they hold.
+ *   `rejectNext(n)` refuses the next `n` messages with blocks that way whatever they hold
+ *   (posted to a response_url or through chat.postMessage / chat.update).
  * - Socket Mode: a `ws` WebSocket server at `/link/`. On connection it sends `{type:'hello'}`;
  *   `sendEnvelope(type, payload)` sends `{envelope_id, type, payload, accepts_response_payload}`
  *   to the newest connection and resolves with the app's acknowledgement
@@ -35,6 +43,9 @@
  *
  * And, for HTTP mode, Slack's side of a request:
  * - `slashCommand({...})` / `blockActions({...})`: realistic payloads (every field Bolt needs).
+ * - Events API: `eventCallback(event)` wraps an event in Slack's `event_callback` envelope
+ *   (`appMention`, `assistantThreadStarted`, `imMessage` build the events); over HTTP it is
+ *   posted as JSON with `postEventToApp`, in Socket Mode as `sendEnvelope('events_api', …)`.
  * - `formBody(payload)`: the urlencoded body Slack posts (interactive payloads as the `payload`
  *   field holding JSON); content type exactly `application/x-www-form-urlencoded`.
  * - `postToApp(url, payload, { signingSecret, timestamp?, tamper? })`: signs (`v0=` +
@@ -71,6 +82,8 @@ export interface ApiCall {
   /** Parsed form or JSON body. */
   body: Record<string, unknown>;
   at: number;
+  /** What the fake answered (`{ok, …}`), once it has. */
+  answer?: unknown;
 }
 
 export interface ResponsePost {
@@ -129,6 +142,8 @@ export interface PostedMessage {
   /** For DMs: the user the app wrote to. */
   user: string | null;
   updates: number;
+  /** What each chat.update sent, in order. */
+  edits: Array<{ text?: string; blocks?: SlackBlock[] }>;
 }
 
 /** A modal the app opened. */
@@ -137,6 +152,14 @@ export interface OpenedView {
   triggerId: string;
   view: Record<string, unknown>;
   at: number;
+}
+
+/** Every scope the app's manifest asks for (adapters/slack/manifest.yml). */
+export const ALL_SCOPES = ['commands', 'chat:write', 'channels:read', 'groups:read', 'chat:write.public', 'app_mentions:read', 'assistant:write', 'im:history'];
+
+export interface FakeSlackOptions {
+  /** Scopes of the bot token, sent in `x-oauth-scopes`. Default ALL_SCOPES. */
+  scopes?: string[];
 }
 
 export interface FakeSlack {
@@ -157,15 +180,31 @@ export interface FakeSlack {
   waitForResponseCount(n: number, timeoutMs?: number): Promise<void>;
   /** HTTP status the response_url answers with (default 200). */
   setResponseStatus(status: number): void;
-  /** The next `times` (default 1) posts carrying blocks are refused with 400 `invalid_blocks`. */
+  /**
+   * The next `times` (default 1) messages carrying blocks are refused with `invalid_blocks` (400
+   * on a response_url, `{ok: false}` from chat.postMessage / chat.update).
+   */
   rejectNext(times?: number): void;
   /**
    * The next `times` (default 1) Web API calls of `method` (`chat.postMessage`, `chat.update`)
    * carrying blocks are refused as Slack does: HTTP 200 `{ok: false, error: 'invalid_blocks'}`.
    */
   rejectBlocksNext(method: 'chat.postMessage' | 'chat.update', times?: number): void;
-  /** Overrides the answer to one Web API method. */
-  onApi(method: string, handler: ApiHandler): void;
+  /** Overrides the answer to one Web API method; `null` restores the fake's own. */
+  onApi(method: string, handler: ApiHandler | null): void;
+  /** The messages of a thread: its parent (when the app posted it) and every reply, oldest first. */
+  threadMessages(channel: string, threadTs: string): PostedMessage[];
+  /**
+   * The reply to a `/pergunta` asked in `channel` with response_url `key`: the message the app
+   * posted in that channel (public answers, chat.postMessage), or the first post to the
+   * response_url (private answers, refusals, errors), whichever comes first; shaped as a
+   * response_url post (`response_type: 'in_channel'` for a posted message).
+   */
+  waitForReply(key: string, channel: string, timeoutMs?: number): Promise<ResponseBody>;
+  /** Resolves when `check()` holds, re-checked after every Web API call; rejects after `timeoutMs` (default 5000). */
+  waitFor(check: () => boolean, what: string, timeoutMs?: number): Promise<void>;
+  /** The scopes `auth.test` reports (see FakeSlackOptions; `setScopes` sets them too). */
+  scopes: string[];
   /** Socket Mode connections currently open. */
   readonly openSockets: number;
   /** Resolves once a Socket Mode client is connected (and has been sent `hello`). */
@@ -176,7 +215,7 @@ export interface FakeSlack {
   sendEnvelope(type: 'slash_commands' | 'interactive' | 'events_api', payload: object, timeoutMs?: number): Promise<SocketAck>;
   /** Adds a channel to the workspace (default: public, the bot a member). */
   addChannel(channel: Partial<FakeChannel> & { id: string }): void;
-  /** Scopes the bot token has; `conversations.info` needs channels:read (public) / groups:read (private). Default both. */
+  /** Scopes the bot token has (`x-oauth-scopes`); `conversations.info` needs channels:read (public) / groups:read (private). Default ALL_SCOPES. */
   setScopes(scopes: string[]): void;
   /** Messages the app posted, in order (current state). */
   readonly channelMessages: PostedMessage[];
@@ -318,7 +357,17 @@ function waiter() {
   };
 }
 
-export async function startFakeSlack(): Promise<FakeSlack> {
+/** Web API methods and the scope each needs (the ones the fake checks). */
+const NEEDED_SCOPES: Record<string, string> = {
+  'chat.postMessage': 'chat:write',
+  'chat.update': 'chat:write',
+  'chat.postEphemeral': 'chat:write',
+  'assistant.threads.setStatus': 'assistant:write',
+  'assistant.threads.setSuggestedPrompts': 'assistant:write',
+  'assistant.threads.setTitle': 'assistant:write',
+};
+
+export async function startFakeSlack(options: FakeSlackOptions = {}): Promise<FakeSlack> {
   const apiCalls: ApiCall[] = [];
   const responses: ResponsePost[] = [];
   const byKey = new Map<string, ResponsePost[]>();
@@ -328,14 +377,22 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const acks = new Map<string, (ack: SocketAck) => void>();
   const changes = waiter();
   let responseStatus = 200;
+  /** `rejectNext`: refusals still due, for a response_url or a Web API message alike. */
   let rejections = 0;
   const apiRejections = new Map<string, number>();
-  /** Whether a `rejectBlocksNext` refusal is due for this call (and counts it). */
+  /** Whether a `rejectNext` / `rejectBlocksNext` refusal is due for this call (and counts it). */
   const rejectsBlocks = (method: string, blocks: unknown): boolean => {
+    if (!Array.isArray(blocks) || blocks.length === 0) return false;
     const left = apiRejections.get(method) ?? 0;
-    if (left <= 0 || !Array.isArray(blocks)) return false;
-    apiRejections.set(method, left - 1);
-    return true;
+    if (left > 0) {
+      apiRejections.set(method, left - 1);
+      return true;
+    }
+    if (rejections > 0) {
+      rejections--;
+      return true;
+    }
+    return false;
   };
   let tickets = 0;
   let url = '';
@@ -343,10 +400,13 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   const posted: PostedMessage[] = [];
   const byTs = new Map<string, PostedMessage>();
   const openedViews: OpenedView[] = [];
-  let scopes = ['commands', 'chat:write', 'channels:read', 'groups:read'];
+  let scopes = [...(options.scopes ?? ALL_SCOPES)];
   let tsCounter = 0;
+  /** Slack message timestamps: seconds, a dot, six digits, increasing. */
   const nextTs = () => `${Math.floor(Date.now() / 1000)}.${String(++tsCounter).padStart(6, '0')}`;
   const dmOf = (user: string) => `D${user.replace(/^[UW]/, '')}`;
+  /** A direct-message channel of the app (Slack's `D…` ids): it may always write there. */
+  const isDm = (channel: string) => /^D[A-Z0-9]+$/.test(channel);
   const slackError = (error: string, extra: Record<string, unknown> = {}) => ({ body: { ok: false, error, ...extra } });
   /** Form bodies carry JSON fields as strings (the Web API client sends blocks that way). */
   const jsonField = (value: unknown): unknown => {
@@ -358,27 +418,18 @@ export async function startFakeSlack(): Promise<FakeSlack> {
     }
   };
 
-  function blockProblems(blocks: unknown): string[] {
-    if (blocks === undefined) return [];
-    if (!Array.isArray(blocks)) return ['blocks must be an array'];
-    const problems: string[] = [];
-    if (blocks.length > 50) problems.push(`${blocks.length} blocks > 50`);
-    blocks.forEach((b: Record<string, unknown>, i) => {
-      const text = (b.text as { text?: unknown } | undefined)?.text;
-      if (b.type === 'section' && typeof text === 'string' && text.length > 3000) problems.push(`blocks[${i}].text > 3000`);
-      if (b.type === 'header' && typeof text === 'string' && text.length > 150) problems.push(`blocks[${i}] header > 150`);
-      if (b.type === 'context' && Array.isArray(b.elements) && b.elements.length > 10) problems.push(`blocks[${i}] context > 10 elements`);
-      if (b.type === 'actions' && Array.isArray(b.elements)) {
-        if (b.elements.length > 25) problems.push(`blocks[${i}] actions > 25`);
-        for (const e of b.elements as Array<Record<string, unknown>>) {
-          const label = (e.text as { text?: unknown } | undefined)?.text;
-          if (typeof label === 'string' && label.length > 75) problems.push(`blocks[${i}] button text > 75`);
-          if (typeof e.value === 'string' && e.value.length > 2000) problems.push(`blocks[${i}] value > 2000`);
-        }
-      }
-      if (typeof b.block_id === 'string' && b.block_id.length > 255) problems.push(`blocks[${i}].block_id > 255`);
-    });
-    return problems;
+  /**
+   * Why Slack would refuse a message posted or updated through the Web API: the same Block Kit
+   * limits as a response_url (`slackMessageProblems`), or a refusal asked for (`rejectNext`,
+   * `rejectBlocksNext`). Slack answers these with HTTP 200 `{ok: false, error}`.
+   */
+  function messageRefusal(method: string, text: unknown, rawBlocks: unknown): { error: string; errors: string[] } | null {
+    const blocks = jsonField(rawBlocks);
+    if (rawBlocks !== undefined && !Array.isArray(blocks)) return { error: 'invalid_blocks_format', errors: ['blocks: not a JSON array'] };
+    const refusal = slackMessageProblems({ ...(typeof text === 'string' ? { text } : {}), ...(Array.isArray(blocks) ? { blocks: blocks as SlackBlock[] } : {}) });
+    if (refusal) return refusal;
+    if (rejectsBlocks(method, blocks)) return { error: 'invalid_blocks', errors: ['fakeSlack: refused on request (rejectNext / rejectBlocksNext)'] };
+    return null;
   }
 
   const triggers = new Map<string, number>();
@@ -408,22 +459,24 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const blocks = jsonField(b.blocks);
         const text = typeof b.text === 'string' ? b.text : '';
         if (!text && !Array.isArray(blocks)) return slackError('no_text');
-        const problems = blockProblems(blocks);
-        if (rejectsBlocks(call.method, blocks)) problems.push('fakeSlack: refused on request (rejectBlocksNext)');
-        if (problems.length) return slackError('invalid_blocks', { errors: problems });
+        const refused = messageRefusal(call.method, b.text, b.blocks);
+        if (refused) return slackError(refused.error, { errors: refused.errors });
         let channelId = target;
         let user: string | null = null;
         if (/^[UW][A-Z0-9]+$/.test(target)) {
           user = target;
           channelId = dmOf(target);
-        } else {
+        } else if (!isDm(target)) {
           const channel = channels.get(target);
           if (!channel || (channel.isPrivate && !channel.isMember)) return slackError('channel_not_found');
           if (channel.archived) return slackError('is_archived');
-          if (!channel.isMember) return slackError('not_in_channel');
+          // chat:write.public lets a bot post in a public channel it was not invited to.
+          if (!channel.isMember && (channel.isPrivate || !scopes.includes('chat:write.public'))) return slackError('not_in_channel');
         }
         const threadTs = typeof b.thread_ts === 'string' ? b.thread_ts : null;
-        if (threadTs && !byTs.has(`${channelId}:${threadTs}`)) return slackError('thread_not_found');
+        // A thread under one of the app's messages, or under a person's (which the fake never saw,
+        // e.g. the message of an app_mention): any well-formed timestamp.
+        if (threadTs && !byTs.has(`${channelId}:${threadTs}`) && !/^\d+\.\d+$/.test(threadTs)) return slackError('thread_not_found');
         const message: PostedMessage = {
           channel: channelId,
           ts: nextTs(),
@@ -433,6 +486,7 @@ export async function startFakeSlack(): Promise<FakeSlack> {
           replyBroadcast: b.reply_broadcast === true || b.reply_broadcast === 'true',
           user,
           updates: 0,
+          edits: [],
         };
         posted.push(message);
         byTs.set(`${channelId}:${message.ts}`, message);
@@ -442,17 +496,18 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         const message = byTs.get(`${String(b.channel ?? '')}:${String(b.ts ?? '')}`);
         if (!message) return slackError('message_not_found');
         const blocks = jsonField(b.blocks);
-        const problems = blockProblems(blocks);
-        if (rejectsBlocks(call.method, blocks)) problems.push('fakeSlack: refused on request (rejectBlocksNext)');
-        if (problems.length) return slackError('invalid_blocks', { errors: problems });
+        const refused = messageRefusal(call.method, b.text, b.blocks);
+        if (refused) return slackError(refused.error, { errors: refused.errors });
         if (typeof b.text === 'string') message.text = b.text;
         if (Array.isArray(blocks)) message.blocks = blocks as SlackBlock[];
         message.updates++;
+        message.edits.push({ ...(typeof b.text === 'string' ? { text: b.text } : {}), ...(Array.isArray(blocks) ? { blocks: blocks as SlackBlock[] } : {}) });
         return { body: { ok: true, channel: message.channel, ts: message.ts, text: message.text, message: { type: 'message', text: message.text, blocks: message.blocks } } };
       }
       case 'chat.postEphemeral': {
-        const channel = channels.get(String(b.channel ?? ''));
-        if (!channel) return slackError('channel_not_found');
+        const channel = String(b.channel ?? '');
+        if (!isDm(channel) && !channels.has(channel)) return slackError('channel_not_found');
+        if (typeof b.user !== 'string' || b.user === '') return slackError('user_not_in_channel');
         return { body: { ok: true, message_ts: nextTs() } };
       }
       case 'views.open': {
@@ -482,6 +537,8 @@ export async function startFakeSlack(): Promise<FakeSlack> {
   }
 
   const defaultApi = (call: ApiCall): { status?: number; body: unknown } => {
+    const needed = NEEDED_SCOPES[call.method];
+    if (needed && !scopes.includes(needed)) return { body: { ok: false, error: 'missing_scope', needed, provided: scopes.join(',') } };
     switch (call.method) {
       case 'auth.test':
         return {
@@ -513,6 +570,10 @@ export async function startFakeSlack(): Promise<FakeSlack> {
         apiCalls.push(call);
         changes.signal();
         const answer = await (handlers.get(call.method) ?? defaultApi)(call);
+        call.answer = answer.body;
+        // Slack lists the token's scopes on every Web API answer (the WebClient reads them into
+        // response_metadata.scopes); auth.test is where apps look.
+        res.setHeader('x-oauth-scopes', scopes.join(','));
         sendJson(res, answer.status ?? 200, answer.body);
         changes.signal();
         return;
@@ -613,7 +674,22 @@ export async function startFakeSlack(): Promise<FakeSlack> {
       apiRejections.set(method, (apiRejections.get(method) ?? 0) + times);
     },
     onApi(method, handler) {
-      handlers.set(method, handler);
+      if (handler) handlers.set(method, handler);
+      else handlers.delete(method);
+    },
+    threadMessages: (channel, threadTs) => posted.filter((m) => m.channel === channel && (m.ts === threadTs || m.threadTs === threadTs)),
+    waitFor: (check, what, timeoutMs = 5000) => changes.until(check, timeoutMs, () => what),
+    async waitForReply(key, channel, timeoutMs = 5000) {
+      const inChannel = () => posted.find((m) => m.channel === channel && m.threadTs === null);
+      await changes.until(() => inChannel() !== undefined || (byKey.get(key)?.length ?? 0) > 0, timeoutMs, () => `a reply in ${channel} or to response_url ${key}`);
+      const message = inChannel();
+      return message ? { response_type: 'in_channel', text: message.text, blocks: message.blocks } : byKey.get(key)![0]!.body;
+    },
+    get scopes() {
+      return scopes;
+    },
+    set scopes(value: string[]) {
+      scopes = [...value];
     },
     get openSockets() {
       return wsClients.size;
@@ -848,4 +924,98 @@ export async function postToApp(
   if (opts.tamper === 'no-headers') return postRaw(url, body, { omit: ['signature', 'timestamp'] });
   const signingSecret = opts.tamper === 'signature' ? `${opts.signingSecret}-wrong` : opts.signingSecret;
   return postRaw(url, body, { signingSecret, timestamp });
+}
+
+// ---------------------------------------------------------------------------------------------
+// Events API
+
+/** Slack's `event_callback` envelope around one event (what Bolt receives over HTTP or a socket). */
+export interface EventCallback {
+  token: string;
+  team_id: string;
+  api_app_id: string;
+  event: Record<string, unknown>;
+  type: 'event_callback';
+  event_id: string;
+  event_time: number;
+  authorizations: Array<Record<string, unknown>>;
+  is_ext_shared_channel: boolean;
+  event_context: string;
+}
+
+let eventCounter = 0;
+
+export function eventCallback(event: Record<string, unknown>): EventCallback {
+  eventCounter++;
+  return {
+    token: 'legacy-verification-token',
+    team_id: DEFAULT_TEAM.id,
+    api_app_id: 'A0FAKE',
+    event,
+    type: 'event_callback',
+    event_id: `Ev${String(eventCounter).padStart(8, '0')}`,
+    event_time: Math.floor(Date.now() / 1000),
+    authorizations: [{ enterprise_id: null, team_id: DEFAULT_TEAM.id, user_id: 'U0BOT', is_bot: true, is_enterprise_install: false }],
+    is_ext_shared_channel: false,
+    event_context: `4-fake-${eventCounter}`,
+  };
+}
+
+/** A message timestamp, as Slack writes them. */
+export function slackTs(): string {
+  eventCounter++;
+  return `${Math.floor(Date.now() / 1000)}.${String(900_000 + eventCounter).padStart(6, '0')}`;
+}
+
+/** An `app_mention` event: a message in a channel (or one of its threads) mentioning the bot `<@U0BOT>`. */
+export function appMention(opts: { text: string; user: string; channel?: string; ts?: string; thread_ts?: string }): Record<string, unknown> {
+  const ts = opts.ts ?? slackTs();
+  return {
+    type: 'app_mention',
+    user: opts.user,
+    text: opts.text,
+    ts,
+    channel: opts.channel ?? 'C0DUVIDAS',
+    event_ts: ts,
+    team: DEFAULT_TEAM.id,
+    client_msg_id: `msg-${ts}`,
+    ...(opts.thread_ts ? { thread_ts: opts.thread_ts, parent_user_id: 'U0BOT' } : {}),
+    blocks: [{ type: 'rich_text', block_id: 'b1', elements: [{ type: 'rich_text_section', elements: [{ type: 'text', text: opts.text }] }] }],
+  };
+}
+
+/** `assistant_thread_started`: a user opened the app's assistant container. */
+export function assistantThreadStarted(opts: { user: string; channel: string; thread_ts: string; context?: Record<string, unknown> }): Record<string, unknown> {
+  return {
+    type: 'assistant_thread_started',
+    assistant_thread: { user_id: opts.user, context: opts.context ?? {}, channel_id: opts.channel, thread_ts: opts.thread_ts },
+    event_ts: slackTs(),
+  };
+}
+
+/** `assistant_thread_context_changed`: the user moved to another channel with the container open. */
+export function assistantThreadContextChanged(opts: { user: string; channel: string; thread_ts: string; context: Record<string, unknown> }): Record<string, unknown> {
+  return { ...assistantThreadStarted(opts), type: 'assistant_thread_context_changed' };
+}
+
+/** A `message` event in a direct-message channel (`message.im`), e.g. in an assistant thread. */
+export function imMessage(opts: { user: string; channel: string; text: string; thread_ts?: string; ts?: string }): Record<string, unknown> {
+  const ts = opts.ts ?? slackTs();
+  return {
+    type: 'message',
+    user: opts.user,
+    text: opts.text,
+    ts,
+    channel: opts.channel,
+    channel_type: 'im',
+    event_ts: ts,
+    team: DEFAULT_TEAM.id,
+    client_msg_id: `msg-${ts}`,
+    ...(opts.thread_ts ? { thread_ts: opts.thread_ts } : {}),
+  };
+}
+
+/** Posts an event callback to the app as Slack's Events API does: JSON, signed. */
+export async function postEventToApp(url: string, callback: EventCallback, opts: { signingSecret: string }): Promise<PostResult> {
+  return postRaw(url, JSON.stringify(callback), { signingSecret: opts.signingSecret, contentType: 'application/json' });
 }

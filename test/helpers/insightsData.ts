@@ -13,7 +13,7 @@ import { mulberry32 } from '../../bench/lib/prng.js';
 import { videoLinkAt } from '../../src/course/links.js';
 import { analyze } from '../../src/lexical/portugueseAnalyzer.js';
 import type { KeyvFeedbackStore } from '../../src/store/keyvStore.js';
-import type { AnnotationRecord, AnswerRecord, EscalationCase, JudgeRecord, Label, Platform, StoredSegment, VoteRecord } from '../../src/store/types.js';
+import type { AnnotationRecord, AnswerRecord, CONVERSATION_FIELDS, EscalationCase, JudgeRecord, Label, Platform, StoredSegment, VoteRecord } from '../../src/store/types.js';
 
 export interface GeneratedLecture {
   id: string;
@@ -75,8 +75,11 @@ export interface ActivityOptions {
   plant?: string;
 }
 
+type ConversationField = (typeof CONVERSATION_FIELDS)[number];
+
 export interface Activity {
-  answer: AnswerRecord & { conversationId?: string | null; turn?: number | null };
+  /** Without the conversation fields unless in a conversation, like records written before them (read back as null). */
+  answer: Omit<AnswerRecord, ConversationField> & Partial<Pick<AnswerRecord, ConversationField>>;
   votes: VoteRecord[];
   annotation: AnnotationRecord | null;
   judge: JudgeRecord | null;
@@ -221,7 +224,8 @@ export function* generateActivity(options: ActivityOptions): Generator<Activity>
 
 /** Writes one item of activity as the store keeps it (the answer as given, conversation fields included). */
 export async function writeActivity(store: KeyvFeedbackStore, item: Activity): Promise<void> {
-  await store.putAnswer(item.answer);
+  // Stored as given: an answer outside a conversation lacks its fields, as older records do.
+  await store.putAnswer(item.answer as AnswerRecord);
   for (const vote of item.votes) await store.applyVote(vote);
   if (item.annotation) await store.applyAnnotation(item.annotation);
   if (item.judge) await store.saveJudge(item.judge);

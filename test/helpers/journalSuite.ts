@@ -113,7 +113,8 @@ export function journalSuite(name: string, server: () => StoppableServer): void 
       // On disk meanwhile: pseudonyms, never the raw ids; the store itself refuses to list.
       const { files, text } = journalText(journalDir);
       expect(files.length).toBeGreaterThan(0);
-      expect(text.split('\n').filter(Boolean)).toHaveLength(20 + 40 + 1 + 1 + 1 + 1);
+      // 20 answers and their 20 conversation turns, 40 votes, a vote change, a comment, an annotation, a vote.
+      expect(text.split('\n').filter(Boolean)).toHaveLength(20 + 20 + 40 + 1 + 1 + 1 + 1);
       expect(text).not.toMatch(/RAW-|111111111111111111|222222222222222222/);
       expect(text).toContain(store.pseudonymize('discord', 'RAW-VOTER-A'));
       await expect(store.listRecords()).rejects.toThrow(/unavailable/);
@@ -140,7 +141,12 @@ export function journalSuite(name: string, server: () => StoppableServer): void 
       expect(toJsonl(records).trim().split('\n')).toHaveLength(21);
       // Every journal line was replayed (in one go or a few, as the server came back), none dropped.
       const replays = log.lines.filter((l) => l.includes('now stored')).map((l) => JSON.parse(l) as { replayed: number; dropped: number });
-      expect(replays.reduce((n, r) => n + r.replayed, 0)).toBe(64);
+      expect(replays.reduce((n, r) => n + r.replayed, 0)).toBe(84);
+      // The conversations of the journaled answers are there too: a follow-up will see them.
+      for (const id of ids.slice(0, 3)) {
+        const conversationId = byId.get(id)!.conversationId!;
+        expect((await store.getConversation(conversationId))?.turns.map((t) => [t.turn, t.answerId])).toEqual([[1, id]]);
+      }
       expect(replays.reduce((n, r) => n + r.dropped, 0)).toBe(0);
       // Back to normal: votes go straight to the store.
       expect((await bot.vote({ platform: 'discord', userId: 'RAW-VOTER-C', answerId: ids[3]!, value: 'up' })).ok).toBe(true);
@@ -163,7 +169,7 @@ export function journalSuite(name: string, server: () => StoppableServer): void 
       await first.close(); // a clean stop while the store is still down: the journal stays
       const { files, text } = journalText(journalDir);
       expect(files.length).toBeGreaterThan(0);
-      expect(text.split('\n').filter(Boolean)).toHaveLength(10);
+      expect(text.split('\n').filter(Boolean)).toHaveLength(15); // 5 answers, their 5 turns, 5 votes
       // A crash in the middle of a line leaves it torn.
       await appendFile(files.sort().at(-1)!, '{"v":1,"type":"vote","vote":{"answerId":"');
 

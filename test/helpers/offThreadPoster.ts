@@ -26,7 +26,7 @@ export interface BurstResult {
 const WORKER_SOURCE = `
 const { parentPort, workerData } = require('node:worker_threads');
 const { createHmac } = require('node:crypto');
-const { url, bodies, signingSecret } = workerData;
+const { url, bodies, signingSecret, contentType } = workerData;
 async function one(body) {
   const ts = Math.floor(Date.now() / 1000);
   const signature = 'v0=' + createHmac('sha256', signingSecret).update('v0:' + ts + ':' + body).digest('hex');
@@ -34,7 +34,7 @@ async function one(body) {
   try {
     const res = await fetch(url, {
       method: 'POST',
-      headers: { 'content-type': 'application/x-www-form-urlencoded', 'x-slack-signature': signature, 'x-slack-request-timestamp': String(ts) },
+      headers: { 'content-type': contentType, 'x-slack-signature': signature, 'x-slack-request-timestamp': String(ts) },
       body,
     });
     const text = await res.text();
@@ -46,10 +46,20 @@ async function one(body) {
 Promise.all(bodies.map(one)).then((results) => parentPort.postMessage(results));
 `;
 
-/** Posts every body (urlencoded, see fakeSlack's `formBody`) to `url` at once, signed; resolves with the results in order. */
-export function postBurstOffThread(url: string, bodies: string[], signingSecret: string, timeoutMs = 60_000): Promise<BurstResult[]> {
+/**
+ * Posts every body to `url` at once, signed; resolves with the results in order. Bodies are
+ * urlencoded (commands and actions, see fakeSlack's `formBody`) unless `contentType` says
+ * otherwise (`application/json` for Events API callbacks).
+ */
+export function postBurstOffThread(
+  url: string,
+  bodies: string[],
+  signingSecret: string,
+  timeoutMs = 60_000,
+  contentType = 'application/x-www-form-urlencoded',
+): Promise<BurstResult[]> {
   return new Promise((resolve, reject) => {
-    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url, bodies, signingSecret } });
+    const worker = new Worker(WORKER_SOURCE, { eval: true, workerData: { url, bodies, signingSecret, contentType } });
     const timer = setTimeout(() => {
       void worker.terminate();
       reject(new Error(`offThreadPoster: no answer to ${bodies.length} requests after ${timeoutMs} ms`));

@@ -93,6 +93,31 @@ export function rateLimitAcrossProcesses(name: string, server: () => SharedServe
       now += 120_000;
     });
 
+    it('counts the daily quota in the store too: it holds across both processes until the course’s midnight', async () => {
+      const store = async () => {
+        const opened = await createFeedbackStore({ url: server().url, salt: 'sal-do-limite', logger: silentLogger(), operationTimeoutMs: 3_000, connectTimeoutMs: 2_000, journalDir: journal });
+        stores.push(opened);
+        return opened;
+      };
+      const options = { dailyLimit: 2, timeZone: 'America/Sao_Paulo' };
+      const day = Date.UTC(2026, 3, 6, 15, 0, 0); // 12:00 in São Paulo
+      now = day;
+      const a = sample.bot(await store(), { limit: 100, now: clock, options });
+      const b = sample.bot(await store(), { limit: 100, now: clock, options });
+      expect((await ask(a, 'aluna-cota')).status).toBe('answered');
+      now += 3_600_000;
+      expect((await ask(b, 'aluna-cota')).status).toBe('answered');
+      now += 3_600_000;
+      const refused = await ask(a, 'aluna-cota');
+      expect(refused).toMatchObject({ status: 'rate-limited', limit: 'daily' });
+      expect(refused.status === 'rate-limited' && refused.message).toMatch(/^Você já fez 2 perguntas hoje, o limite diário\. Sua cota renova à meia-noite de 07\/04 \(Horário Padrão de Brasília\), daqui a 10 h\.$/);
+      expect((await server().counterKeys()).some((k) => k.endsWith(`quota:${stores.at(-1)!.pseudonymize('discord', 'aluna-cota')}`))).toBe(true);
+      // The next day in São Paulo (03:00 UTC), through the other process.
+      now = Date.UTC(2026, 3, 7, 3, 0, 1);
+      expect((await ask(b, 'aluna-cota')).status).toBe('answered');
+      now += 120_000;
+    });
+
     it('keys the counters by pseudonym, never by the raw platform id', async () => {
       const [a] = await twoProcesses();
       await ask(a, '998877665544332211');

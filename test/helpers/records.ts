@@ -4,7 +4,7 @@
  * added here once. Every factory takes overrides; defaults are plausible pt-BR course data.
  */
 import { randomUUID } from 'node:crypto';
-import type { AnswerRecord, FeedbackStore, FullRecord, JudgeRecord, Platform, StoredSegment } from '../../src/store/types.js';
+import type { AnswerRecord, ConversationTurn, FeedbackStore, FullRecord, JudgeRecord, Platform, StoredSegment } from '../../src/store/types.js';
 
 /** What `FeedbackStore.recordAnswer` takes: an answer without who asked it. */
 export type NewAnswer = Parameters<FeedbackStore['recordAnswer']>[0];
@@ -40,6 +40,11 @@ export function newAnswer(overrides: Partial<NewAnswer> = {}): NewAnswer {
     notices: [],
     timings: { embedMs: 12, retrieveMs: 30, generateMs: 800, totalMs: 850 },
     createdAt: new Date().toISOString(),
+    conversationId: null,
+    turn: null,
+    lectureFilter: null,
+    policy: null,
+    retrievalQuery: null,
     ...overrides,
   };
 }
@@ -47,7 +52,18 @@ export function newAnswer(overrides: Partial<NewAnswer> = {}): NewAnswer {
 /** A stored answer: `newAnswer` plus who asked it (already pseudonymous). */
 export function answerRecord(overrides: Partial<AnswerRecord> = {}): AnswerRecord {
   const { platform = 'discord', channel = 'c1', user = 'discord:0123456789abcdef', ...answer } = overrides;
-  return { ...newAnswer(answer), platform, channel, user };
+  const fresh = newAnswer(answer);
+  return {
+    ...fresh,
+    conversationId: fresh.conversationId ?? null,
+    turn: fresh.turn ?? null,
+    lectureFilter: fresh.lectureFilter ?? null,
+    policy: fresh.policy ?? null,
+    retrievalQuery: fresh.retrievalQuery ?? null,
+    platform,
+    channel,
+    user,
+  };
 }
 
 /** The part of a stored answer that `recordAnswer` takes, and the context it takes with it. */
@@ -83,4 +99,24 @@ export function judgeRecord(answerId: string, overrides: Partial<JudgeRecord> = 
 export function fullRecord(overrides: Partial<FullRecord> = {}): FullRecord {
   const { votes = { up: 0, down: 0, items: [] }, annotation = null, judge = null, case: caseSummary = null, verifiedHits = 0, ...answer } = overrides;
   return { ...answerRecord(answer), votes, annotation, judge, case: caseSummary, verifiedHits };
+}
+
+/** Turn `turn` of a conversation, as BotService saves it (question "Pergunta <turn>"). */
+export function turnOf(conversationId: string, turn: number, user = 'discord:0123456789abcdef', overrides: Partial<ConversationTurn> = {}): ConversationTurn {
+  const { corpusId, videoId, title, start, end, url, text } = segment();
+  return {
+    conversationId,
+    turn,
+    answerId: randomUUID(),
+    question: `Pergunta ${turn}`,
+    retrievalQuery: `Pergunta ${turn}`,
+    answer: `Resposta ${turn} [1].`,
+    kind: 'llm',
+    segments: [{ corpusId, videoId, title, start, end, url, text }],
+    lectureFilter: null,
+    platform: 'discord',
+    user,
+    at: new Date().toISOString(),
+    ...overrides,
+  };
 }

@@ -8,7 +8,7 @@
  */
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
-import { BotService } from '../../src/bot/botService.js';
+import { BotService, type BotServiceOptions } from '../../src/bot/botService.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
@@ -18,8 +18,8 @@ import { SAMPLE_COURSE, silentLogger, tempDir } from './course.js';
 
 export interface SampleCore {
   core: Core;
-  /** A BotService on this core and `store` (rate limit `limit` per minute, default 1000). */
-  bot(store: FeedbackStore, opts?: { limit?: number; logger?: Logger; now?: () => number }): BotService;
+  /** A BotService on this core and `store` (rate limit `limit` per minute, default 1000; `options`: quota, conversations). */
+  bot(store: FeedbackStore, opts?: { limit?: number; logger?: Logger; now?: () => number; options?: BotServiceOptions }): BotService;
   close(): Promise<void>;
 }
 
@@ -30,7 +30,7 @@ export async function startSampleCore(): Promise<SampleCore> {
   return {
     core,
     bot: (store, opts = {}) =>
-      new BotService(core.answers, store, new RateLimiter(opts.limit ?? 1000, 60_000, opts.now ?? Date.now), opts.logger ?? silentLogger()),
+      new BotService(core.answers, store, new RateLimiter(opts.limit ?? 1000, 60_000, opts.now ?? Date.now), opts.logger ?? silentLogger(), opts.options),
     async close() {
       await core.close();
       await rm(work, { recursive: true, force: true });

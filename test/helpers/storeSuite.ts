@@ -8,11 +8,12 @@
  * same data every time (to test reopening) and whose `dump` returns every stored key and value
  * as text (to prove what is, and is not, written).
  */
+import { randomUUID } from 'node:crypto';
 import { beforeEach, describe, expect, it } from 'vitest';
 import { pseudonymFor, storeKeys } from '../../src/store/keyvStore.js';
 import { SCAN_PAGE_ROWS } from '../../src/store/prefixScan.js';
 import { AnswerNotFoundError, OMITTED_ANSWER_CHARS, VoteNotFoundError, type FeedbackStore, type FullRecord, type Platform } from '../../src/store/types.js';
-import { judgeRecord, newAnswer } from './records.js';
+import { judgeRecord, newAnswer, turnOf } from './records.js';
 
 export const DISCORD_ID = '987654321012345678';
 export const SLACK_ID = 'U0RAWSLACK42';
@@ -260,6 +261,11 @@ export function storeSemantics(name: string, setup: () => Backend) {
         question: ':dois-pontos no começo',
         segments: base.segments.map((s) => ({ ...s, evidence: { coverage: 0.5, matched: ['dropout'] }, moment: { at: s.start + 5, excerpt: 'então o dropout desliga' } })),
         coverage: { lexical: 0.5, matched: ['dropout'], unknown: ['lstm'], contentWords: 2, dense: null },
+        conversationId: randomUUID(),
+        turn: 2,
+        lectureFilter: ['aula06'],
+        retrievalQuery: 'Como usar dropout no keras?',
+        policy: { mode: 'guide', version: '2026-1', text: `Não resolva a Lista 3. ${'Explique os conceitos. '.repeat(100)}` },
       });
       await store.recordAnswer(a, ctx());
       await store.vote({ answerId: a.id, platform: 'discord', rawUserId: DISCORD_ID, value: 'down', comment: ':comentário' });
@@ -274,8 +280,10 @@ export function storeSemantics(name: string, setup: () => Backend) {
         const original = full.find((r) => r.id === record.id)!;
         expect(record.segments.every((s) => s.text === '' && (s.moment?.excerpt ?? '') === '')).toBe(true);
         expect(record.answer).toBe(original.answer.slice(0, OMITTED_ANSWER_CHARS));
-        // Everything else is as stored: the moments' seconds, the evidence, the coverage.
-        expect({ ...record, answer: '', segments: [], judge: null }).toEqual({ ...original, answer: '', segments: [], judge: null });
+        // Everything else is as stored: the moments' seconds, the evidence, the coverage, the
+        // conversation, the lecture filter, the policy's mode and version.
+        const policy = original.policy ? { ...original.policy, text: null } : null;
+        expect({ ...record, answer: '', segments: [], judge: null }).toEqual({ ...original, answer: '', segments: [], judge: null, policy });
         const withoutTexts = (segments: FullRecord['segments']) =>
           segments.map(({ text: _t, moment, ...rest }) => ({ ...rest, ...(moment ? { moment: { ...moment, excerpt: '' } } : {}) }));
         expect(withoutTexts(record.segments)).toEqual(withoutTexts(original.segments));
@@ -283,6 +291,7 @@ export function storeSemantics(name: string, setup: () => Backend) {
       const judged = slim.find((r) => r.id === a.id)!;
       expect(judged.segments[0]?.moment).toEqual({ at: a.segments[0]!.start + 5, excerpt: '' });
       expect(judged.coverage?.unknown).toEqual(['lstm']);
+      expect(judged).toMatchObject({ turn: 2, lectureFilter: ['aula06'], retrievalQuery: 'Como usar dropout no keras?', policy: { mode: 'guide', version: '2026-1', text: null } });
       expect(judged.question).toBe(':dois-pontos no começo');
       expect(judged.answer.startsWith(':resposta longa')).toBe(true);
       expect(judged.votes.items[0]?.comment).toBe(':comentário');
@@ -315,6 +324,63 @@ export function storeSemantics(name: string, setup: () => Backend) {
           expect(keys.some((k) => k.endsWith(storeKeys.salt))).toBe(true);
         }
       }
+    });
+
+    it('keeps a conversation: turn numbers distinct under concurrency, turns read back in order, threads linked', async () => {
+      const store = await open();
+      const other = await open();
+      const conversationId = randomUUID();
+      expect(await store.getConversation(conversationId)).toBeNull();
+      // Callers asking for numbers at once never get the same one: across two "processes" when the
+      // backend counts in the store (Redis, Postgres), within one process otherwise (SQLite, memory).
+      const numbers = await Promise.all(Array.from({ length: 6 }, (_, i) => (i % 2 && store.counter ? other : store).nextTurnNumber(conversationId)));
+      expect([...numbers].sort((a, b) => a - b)).toEqual([2, 3, 4, 5, 6, 7]);
+      for (const n of [3, 1, 2]) await store.saveTurn(turnOf(conversationId, n, store.pseudonymize('discord', DISCORD_ID)));
+      const conversation = await other.getConversation(conversationId);
+      expect(conversation?.id).toBe(conversationId);
+      expect(conversation?.turns.map((t) => [t.turn, t.question])).toEqual([
+        [1, 'Pergunta 1'],
+        [2, 'Pergunta 2'],
+        [3, 'Pergunta 3'],
+      ]);
+      expect(conversation?.turns[0]?.segments[0]).toMatchObject({ corpusId: 412, videoId: 'aula6' });
+      // A later number never repeats a stored turn, whichever store instance asks (nor, with a
+      // shared counter, one handed out elsewhere and not stored yet).
+      expect(await other.nextTurnNumber(conversationId)).toBeGreaterThan(store.counter ? 7 : 3);
+
+      expect(await store.threadConversation('discord', '1300000000000000001')).toBeNull();
+      await store.linkThread({ platform: 'discord', thread: '1300000000000000001', conversationId });
+      expect(await other.threadConversation('discord', '1300000000000000001')).toBe(conversationId);
+      expect(await other.threadConversation('slack', '1300000000000000001')).toBeNull();
+      await store.linkThread({ platform: 'slack', thread: 'C0DUVIDAS:1712345678.000100', conversationId });
+      expect(await store.threadConversation('slack', 'C0DUVIDAS:1712345678.000100')).toBe(conversationId);
+      // Conversations and links are not answers: the export lists none of them.
+      expect(await store.listRecords()).toEqual([]);
+    });
+
+    it('stores the conversation fields of an answer and reads records written before them with nulls', async () => {
+      const store = await open();
+      const a = newAnswer({
+        conversationId: 'c-1',
+        turn: 2,
+        lectureFilter: ['aula03'],
+        policy: { version: 'v1', mode: 'guide', text: 'Não resolva a Lista 2.' },
+        retrievalQuery: 'Como evitar overfitting no keras?',
+      });
+      await store.recordAnswer(a, ctx());
+      expect(await store.getAnswer(a.id)).toMatchObject({
+        conversationId: 'c-1',
+        turn: 2,
+        lectureFilter: ['aula03'],
+        policy: { version: 'v1', mode: 'guide', text: 'Não resolva a Lista 2.' },
+        retrievalQuery: 'Como evitar overfitting no keras?',
+      });
+      const { conversationId: _c, turn: _t, lectureFilter: _l, policy: _p, retrievalQuery: _r, ...old } = newAnswer();
+      await store.recordAnswer(old, ctx());
+      const read = await store.getAnswer(old.id);
+      expect(read).toMatchObject({ conversationId: null, turn: null, lectureFilter: null, policy: null, retrievalQuery: null });
+      const listed = (await store.listRecords()).find((r) => r.id === old.id);
+      expect(listed).toMatchObject({ conversationId: null, turn: null, lectureFilter: null, policy: null, retrievalQuery: null });
     });
 
     it('never stores raw platform user ids', async () => {

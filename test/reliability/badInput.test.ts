@@ -25,7 +25,7 @@ import { startDiscord, type DiscordAdapter, type DiscordAdapterOptions } from '.
 import { ACTION_IDS, annotationValue } from '../../adapters/slack/cards.js';
 import { startSlack, type SlackAdapter } from '../../adapters/slack/index.js';
 import { InvalidQuestionError, MAX_QUESTION_CHARS } from '../../src/answer/answerService.js';
-import { NOT_FOUND_MESSAGE, SYSTEM_PROMPT, escapeContent } from '../../src/answer/prompt.js';
+import { NOT_FOUND_MESSAGE, SYSTEM_PROMPT, escapeContent, guideRules } from '../../src/answer/prompt.js';
 import { BotService, type AskOutcome } from '../../src/bot/botService.js';
 import { MESSAGES } from '../../src/bot/messages.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
@@ -240,7 +240,8 @@ function occurrences(text: string, needle: string): number {
 }
 
 /**
- * Checks the structure of the prompt sent to the LLM (the fixed system prompt, one user
+ * Checks the structure of the prompt sent to the LLM (the fixed system prompt, with the sample
+ * course's answer policy (examples/curso-exemplo/politica.md) after it, one user
  * message, each delimiter exactly once, one closing tag per excerpt) and returns the text
  * between `<pergunta>` and `</pergunta>`.
  */
@@ -248,7 +249,7 @@ function questionInPrompt(calls: FakeRequest[]): string {
   expect(calls).toHaveLength(1);
   const messages = calls[0]!.messages;
   expect(messages.map((m) => m.role)).toEqual(['system', 'user']);
-  expect(messages[0]!.content).toBe(SYSTEM_PROMPT);
+  expect(messages[0]!.content).toBe(SYSTEM_PROMPT + (core.answers.policy ? guideRules(core.answers.policy) : ''));
   const user = messages[1]!.content;
   for (const tag of ['<trechos>', '</trechos>', '<pergunta>', '</pergunta>']) expect(occurrences(user, tag), tag).toBe(1);
   expect(occurrences(user, '<trecho ')).toBe(occurrences(user, '</trecho>'));
@@ -322,6 +323,21 @@ async function slackCommand(text: string, replies: number, fields: Partial<Slash
   const posts = replies > 0 ? await slack.waitForResponses(key, replies) : [];
   await slackAdapter.idle();
   return { ack, replies: posts.map((p) => p.body), late: slack.responsesFor(key).slice(replies) };
+}
+
+/**
+ * Runs `/pergunta` and returns its answer: public answers are posted as messages
+ * (chat.postMessage, so they have a thread); the response_url carries the others.
+ */
+async function slackAnswer(text: string): Promise<ResponseBody> {
+  const key = `cmd-${++slackKeys}`;
+  const posted = slack.channelMessages.length;
+  const ack = await slackPost(slashCommand({ text, user_id: 'U0MENCAO', response_url: slack.responseUrl(key) }));
+  expect(ack.status).toBe(200);
+  await slack.waitFor(() => slack.channelMessages.length > posted || slack.responsesFor(key).length > 0, 'the answer');
+  await slackAdapter.idle();
+  const message = slack.channelMessages[posted];
+  return message ? { text: message.text, blocks: message.blocks } : slack.responsesFor(key)[0]!.body;
 }
 
 /** Clicks an element of a message and returns the reply posted to its response_url. */
@@ -1066,8 +1082,8 @@ const ROWS: Row[] = [
     store: 'one-answer',
     run: async () => {
       llm.enqueue({ type: 'text', text: '<!channel> <!here> <!everyone> <@U0OUTRO> <!subteam^S0EQUIPE> Overfitting é decorar o treino [1]. @channel' });
-      const { replies } = await slackCommand('<!channel> <!here|@here> <@U0OUTRO|outro> <!subteam^S0EQUIPE|@monitores> O que é overfitting?', 1);
-      const all = JSON.stringify(replies[0]);
+      const answer = await slackAnswer('<!channel> <!here|@here> <@U0OUTRO|outro> <!subteam^S0EQUIPE|@monitores> O que é overfitting?');
+      const all = JSON.stringify(answer);
       expect(all).toContain('Overfitting é decorar o treino');
       expect(all).not.toMatch(/<!/);
       expect([...new Set(all.match(/<@[^>]*>/g) ?? [])]).toEqual(['<@U0MENCAO>']); // only who asked, in the header

@@ -126,11 +126,13 @@ let slackKeys = 0;
 async function askSlack(question: string): Promise<SlackOutcome> {
   const started = Date.now();
   const key = `fault-${++slackKeys}`;
-  const ack = await postToApp(eventsUrl, slashCommand({ text: question, user_id: `U0F${slackKeys}`, response_url: slack.responseUrl(key) }), {
+  // Each question in its own channel: a public answer is posted there, errors come through the response_url.
+  const channel = `C0FAULT${slackKeys}`;
+  const ack = await postToApp(eventsUrl, slashCommand({ text: question, user_id: `U0F${slackKeys}`, channel_id: channel, response_url: slack.responseUrl(key) }), {
     signingSecret: SIGNING_SECRET,
   });
-  const [reply] = await slack.waitForResponses(key, 1, HUNG_AFTER_MS);
-  return { ackStatus: ack.status, body: reply!.body, ms: Date.now() - started };
+  const body = await slack.waitForReply(key, channel, HUNG_AFTER_MS);
+  return { ackStatus: ack.status, body, ms: Date.now() - started };
 }
 
 // ------------------------------------------------------------------ setup

@@ -60,10 +60,11 @@ async function askDiscord(question: string): Promise<FakeInteraction> {
 let slackKeys = 0;
 async function askSlack(question: string): Promise<string> {
   const key = `socket-${++slackKeys}`;
-  const ack = await slack.sendEnvelope('slash_commands', slashCommand({ text: question, user_id: `U0R${slackKeys}`, response_url: slack.responseUrl(key) }));
+  const channel = `C0RECON${slackKeys}`;
+  const ack = await slack.sendEnvelope('slash_commands', slashCommand({ text: question, user_id: `U0R${slackKeys}`, channel_id: channel, response_url: slack.responseUrl(key) }));
   expect(ack.payload).toEqual({ response_type: 'ephemeral', text: MESSAGES.searching });
-  const [reply] = await slack.waitForResponses(key, 1, 15_000);
-  return String(reply!.body.text);
+  const reply = await slack.waitForReply(key, channel, 15_000);
+  return String(reply.text);
 }
 
 beforeAll(async () => {

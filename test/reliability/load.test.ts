@@ -10,6 +10,12 @@
  *   verified; the bursts are posted from a worker thread, as Slack's clients do not share the
  *   bot's event loop), the real Redis feedback store (a redis-server spawned on loopback).
  *
+ * Then the conversations of issue #16 under the same load: 100 "Perguntar mais" pressed at
+ * once (every modal opens within 3 s), their 100 follow-ups submitted at once (each acknowledged
+ * within 3 s and answered in a thread started on its answer), and 100 mentions of the bot in
+ * those threads (each acknowledged by a reply within 3 s); on Slack, 100 app_mention events in
+ * the answers' threads (each acked within 3 s and answered in its thread).
+ *
  * Timing assertions are only the protocol deadlines (Discord: first response within 3 s of the
  * dispatch; Slack: HTTP 200 within 3 s) and a generous bound on the event-loop lag. Both
  * adapters are warmed up first with a few questions and votes (a running bot's code is compiled;
@@ -31,8 +37,9 @@ import { type Core, createCore } from '../../src/core.js';
 import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { FeedbackStore, VoteValue } from '../../src/store/types.js';
 import { type FakeDiscord, type FakeInteraction, type Json, makeUser, startFakeDiscord } from '../fakes/fakeDiscord.js';
-import { type FakeOpenAI, startFakeOpenAI } from '../fakes/fakeOpenAI.js';
-import { blockActions, type FakeSlack, formBody, type ResponseBody, slashCommand, startFakeSlack } from '../fakes/fakeSlack.js';
+import { type FakeOpenAI, type FakeRequest, startFakeOpenAI } from '../fakes/fakeOpenAI.js';
+import { appMention, blockActions, eventCallback, type FakeSlack, formBody, type ResponseBody, slashCommand, startFakeSlack } from '../fakes/fakeSlack.js';
+import { condensedFrom, isCondenseRequest } from '../helpers/conversationLlm.js';
 import { recordingLogger, SAMPLE_COURSE, silentLogger, tempDir } from '../helpers/course.js';
 import { ConcurrencyProbe, maxOf, percentile, slowAnswer } from '../helpers/llmLoad.js';
 import { type LagReport, pollUntil, startLagProbe } from '../helpers/loopLag.js';
@@ -53,7 +60,10 @@ describe('Load: Discord', () => {
   };
 
   const TOPICS = ['overfitting', 'regularização', 'dropout', 'fine-tuning', 'transfer learning', 'gradiente descendente', 'validação cruzada'];
-  const answerFor = (question: string) => `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
+  // A follow-up's condense request gets a standalone question, as a real model writes it
+  // (the previous question, then the follow-up): the one a "not covered" decision is made on.
+  const answerFor = (question: string, req?: FakeRequest) =>
+    req && isCondenseRequest(req) ? condensedFrom(req) : `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
 
   let discord: FakeDiscord;
   let llm: FakeOpenAI;
@@ -246,6 +256,73 @@ describe('Load: Discord', () => {
       });
       measured.sameUserVotesStored = votes.length;
     });
+
+    it('100 "Perguntar mais" at once: every modal within 3 s; 100 follow-ups at once: each acknowledged within 3 s and answered in its own thread', async () => {
+      expect(answered).toHaveLength(QUESTIONS);
+      const answerIds = answered.map((ix) => voteIds(ix.original)[0]!.split(':')[2]!);
+      const users = answered.map((_, i) => makeUser(`aluno-mais-${i}`));
+      const lag = startLagProbe();
+      const clicks = answered.map((ix, i) => discord.clickButton({ customId: `followup:${answerIds[i]}`, message: ix.original, user: users[i] }));
+      await pollUntil(() => clicks.every((ix) => ix.callback), 15_000, () => `${clicks.filter((ix) => ix.callback).length}/${QUESTIONS} modals`);
+      const modalMs = clicks.map((ix) => {
+        expect(ix.callback!.type).toBe(9);
+        return firstResponseMs(ix);
+      });
+      expect(maxOf(modalMs)).toBeLessThan(DISCORD_DEADLINE_MS);
+
+      const llmBefore = llm.requests.length;
+      // Follow-ups without numbers: numbers no lecture says would make some "not covered" (no answer call).
+      const submits = answered.map((ix, i) =>
+        discord.submitModal({ customId: `followup:${answerIds[i]}`, fields: { pergunta: 'E como isso aparece nos exemplos da aula?' }, message: ix.original, user: users[i] }),
+      );
+      const threadIds = answered.map((ix) => String(ix.original!.id));
+      const inThread = (id: string) => discord.messagesIn(id).filter((m) => (m.author as Json).id === discord.botUser.id);
+      const done = (id: string) => voteIds(inThread(id).at(-1)).length === 2;
+      await pollUntil(() => threadIds.every(done), 90_000, () => `${threadIds.filter(done).length}/${QUESTIONS} threaded answers`);
+      await adapter.whenIdle();
+      const loop = lag.stop();
+      const ackMs = submits.map((ix) => {
+        expect(ix.callback?.type).toBe(4); // the private pointer to the thread
+        expect(ix.ephemeral).toBe(true);
+        return firstResponseMs(ix);
+      });
+      expect(maxOf(ackMs)).toBeLessThan(DISCORD_DEADLINE_MS);
+      expect(discord.requests.filter((r) => r.path.endsWith('/callback') && (r.status ?? 0) >= 300)).toEqual([]);
+      // One thread per answer, started within the deadline too.
+      expect(threadIds.every((id) => discord.threads.has(id))).toBe(true);
+      const threadMs = submits.map((ix, i) => discord.requests.find((r) => r.path.endsWith(`/messages/${threadIds[i]}/threads`))!.at - ix.dispatchedAt);
+      expect(maxOf(threadMs)).toBeLessThan(DISCORD_DEADLINE_MS);
+      // The condense step adds one LLM call per follow-up, no more.
+      expect(llm.requests.length - llmBefore).toBe(2 * QUESTIONS);
+      const records = await store.listRecords();
+      expect(records.filter((r) => r.turn === 2)).toHaveLength(QUESTIONS);
+      expect(loop.maxMs).toBeLessThan(500);
+      Object.assign(measured, {
+        followUps: QUESTIONS,
+        modalMaxMs: maxOf(modalMs),
+        followUpAckMaxMs: maxOf(ackMs),
+        threadStartMaxMs: maxOf(threadMs),
+        followUpLoopLagMaxMs: loop.maxMs,
+      });
+
+      // 100 mentions of the bot, one in each thread, at once: each acknowledged by the bot's reply within 3 s.
+      const sent = threadIds.map((id, i) => ({ at: Date.now(), message: discord.userMessage({ channelId: id, content: `${discord.mention} e no caso ${i}?`, user: users[i] }) }));
+      const replied = (i: number) => inThread(threadIds[i]!).some((m) => (m.message_reference as Json | undefined)?.message_id === sent[i]!.message.id);
+      const answeredMention = (i: number) => {
+        const reply = inThread(threadIds[i]!).find((m) => (m.message_reference as Json | undefined)?.message_id === sent[i]!.message.id);
+        return voteIds(reply).length === 2;
+      };
+      await pollUntil(() => sent.every((_, i) => answeredMention(i)), 90_000, () => `${sent.filter((_, i) => answeredMention(i)).length}/${QUESTIONS} mentions answered`);
+      await adapter.whenIdle();
+      const mentionAckMs = sent.map((s, i) => {
+        expect(replied(i)).toBe(true);
+        const first = discord.requests.find((r) => r.method === 'POST' && r.path === `/channels/${threadIds[i]}/messages` && (r.body as Json).message_reference !== undefined && ((r.body as Json).message_reference as Json).message_id === s.message.id)!;
+        return first.at - s.at;
+      });
+      expect(maxOf(mentionAckMs)).toBeLessThan(DISCORD_DEADLINE_MS);
+      expect((await store.listRecords()).filter((r) => r.turn === 3)).toHaveLength(QUESTIONS);
+      Object.assign(measured, { mentions: QUESTIONS, mentionAckMaxMs: maxOf(mentionAckMs), mentionAckP95Ms: percentile(mentionAckMs, 95) });
+    });
   });
 });
 
@@ -260,7 +337,10 @@ describeWith('redis')('Load: Slack', () => {
   const SIGNING_SECRET = 'load-signing-secret-0123456789';
 
   const TOPICS = ['overfitting', 'regularização', 'dropout', 'fine-tuning', 'transfer learning', 'gradiente descendente', 'validação cruzada'];
-  const answerFor = (question: string) => `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
+  // A follow-up's condense request gets a standalone question, as a real model writes it
+  // (the previous question, then the follow-up): the one a "not covered" decision is made on.
+  const answerFor = (question: string, req?: FakeRequest) =>
+    req && isCondenseRequest(req) ? condensedFrom(req) : `Resposta sobre "${question}": as aulas explicam isso no trecho citado [1].`;
   const questionText = (i: number) => `Pergunta ${i + 1}: o que a aula diz sobre ${TOPICS[i % TOPICS.length]}?`;
 
   let slack: FakeSlack;
@@ -288,6 +368,8 @@ describeWith('redis')('Load: Slack', () => {
 
   beforeAll(async () => {
     [slack, llm, redis] = await Promise.all([startFakeSlack(), startFakeOpenAI(), startRedisServer()]);
+    // The channel the slash commands come from: the bot is in it, so public answers are posted there.
+    slack.addChannel({ id: 'C0DUVIDAS', name: 'duvidas' });
     work = await tempDir('load-slack-');
     const config = loadConfig(
       {
@@ -317,14 +399,14 @@ describeWith('redis')('Load: Slack', () => {
     llm.setDefault(slowAnswer(warmProbe, { minMs: 10, maxMs: 50, text: answerFor }));
     const warm = await burst(Array.from({ length: WARMUP }, (_, i) => slashCommand({ text: `Aquecimento ${i}: o que é dropout?`, user_id: `U0WARM${i}`, response_url: slack.responseUrl(`warm${i}`) })));
     expect(warm.every((r) => r.status === 200)).toBe(true);
-    await slack.waitForResponseCount(WARMUP, 30_000);
-    const warmId = answerIdOf(slack.responsesFor('warm0')[0]!.body);
+    await slack.waitFor(() => slack.channelMessages.length >= WARMUP, `${WARMUP} warm-up answers`, 30_000);
+    const warmId = answerIdOf({ blocks: slack.channelMessages[0]!.blocks });
     await burst(
       Array.from({ length: WARMUP_VOTES }, (_, i) =>
         blockActions({ userId: `U0WARMV${i}`, action: { type: 'button', action_id: ACTION_IDS.voteUp, value: warmId }, response_url: slack.responseUrl(`warm-vote${i}`) }),
       ),
     );
-    await slack.waitForResponseCount(WARMUP + WARMUP_VOTES, 30_000);
+    await slack.waitForResponseCount(WARMUP_VOTES, 30_000);
     await adapter.idle();
     slack.reset();
     llm.reset();
@@ -343,7 +425,9 @@ describeWith('redis')('Load: Slack', () => {
   describe('Slack adapter (HTTP mode) under load', () => {
     let answerIds: string[] = [];
 
-    it('100 signed /pergunta at once: all acked with 200 within 3 s, all answered via response_url, LLM calls bounded, loop responsive', async () => {
+    let answerTs: string[] = [];
+
+    it('100 signed /pergunta at once: all acked with 200 within 3 s, all answered as messages (chat.postMessage), LLM calls bounded, loop responsive', async () => {
       const lag = startLagProbe();
       const started = Date.now();
       const acks = await burst(
@@ -356,20 +440,20 @@ describeWith('redis')('Load: Slack', () => {
       }
       expect(maxOf(ackMs)).toBeLessThan(SLACK_ACK_DEADLINE_MS);
 
-      await slack.waitForResponseCount(QUESTIONS, 60_000);
+      await slack.waitFor(() => slack.channelMessages.length >= QUESTIONS, `${QUESTIONS} answers`, 60_000);
       await adapter.idle();
       const wallMs = Date.now() - started;
       const loop = lag.stop();
 
       // Exactly one answer per question, each its own (no cross-talk), with feedback buttons.
       answerIds = [];
+      answerTs = [];
+      expect(slack.responses).toEqual([]);
       for (let i = 0; i < QUESTIONS; i++) {
-        const posts = slack.responsesFor(`q${i}`);
+        const posts = slack.channelMessages.filter((m) => m.text.includes(`Resposta sobre "${questionText(i)}"`));
         expect(posts).toHaveLength(1);
-        const body = posts[0]!.body;
-        expect(body.response_type).toBe('in_channel');
-        expect(body.text).toContain(`Resposta sobre "${questionText(i)}"`);
-        answerIds.push(answerIdOf(body));
+        answerIds.push(answerIdOf({ blocks: posts[0]!.blocks }));
+        answerTs.push(posts[0]!.ts);
       }
       expect(new Set(answerIds).size).toBe(QUESTIONS);
       expect((await store.listRecords()).length).toBe(QUESTIONS + WARMUP);
@@ -443,6 +527,29 @@ describeWith('redis')('Load: Slack', () => {
       const texts = values.map((_, i) => slack.responsesFor(`same${i}`)[0]?.body.text);
       expect(texts.filter((t) => t === MESSAGES.voteRecorded('up', null) || t === MESSAGES.voteRecorded('down', null))).toHaveLength(1);
       measured.sameUserVotesStored = votes.length;
+    });
+
+    it('100 app_mention events at once, each in an answer’s thread: all acked with 200 within 3 s, each answered in its thread as turn 2', async () => {
+      slack.reset();
+      const llmBefore = llm.requests.length;
+      const lag = startLagProbe();
+      const callbacks = answerTs.map((ts, i) =>
+        JSON.stringify(eventCallback(appMention({ text: '<@U0BOT> e como isso aparece nos exemplos da aula?', user: `U0LOAD${i}`, channel: 'C0DUVIDAS', thread_ts: ts }))),
+      );
+      const acks = await postBurstOffThread(eventsUrl, callbacks, SIGNING_SECRET, 60_000, 'application/json');
+      for (const ack of acks) expect(ack.status).toBe(200);
+      const ackMs = acks.map((a) => a.ms);
+      expect(maxOf(ackMs)).toBeLessThan(SLACK_ACK_DEADLINE_MS);
+      const answeredIn = (ts: string) => slack.channelMessages.some((m) => m.threadTs === ts && m.edits.some((u) => (u.blocks ?? []).some((b) => b.type === 'actions')));
+      await slack.waitFor(() => answerTs.every(answeredIn), `${QUESTIONS} threaded answers`, 90_000);
+      await adapter.idle();
+      const loop = lag.stop();
+      // One reply per thread, and one extra LLM call (the condense step) per follow-up.
+      for (const ts of answerTs) expect(slack.channelMessages.filter((m) => m.threadTs === ts)).toHaveLength(1);
+      expect(llm.requests.length - llmBefore).toBe(2 * QUESTIONS);
+      expect((await store.listRecords()).filter((r) => r.turn === 2)).toHaveLength(QUESTIONS);
+      expect(loop.maxMs).toBeLessThan(500);
+      Object.assign(measured, { mentions: QUESTIONS, mentionAckMaxMs: Math.round(maxOf(ackMs)), mentionAckP95Ms: Math.round(percentile(ackMs, 95)) });
     });
   });
 

@@ -92,6 +92,8 @@ beforeAll(async () => {
     startFakeDiscord({ token: SECRETS.DISCORD_TOKEN }),
     startFakeSlack(),
   ]);
+  // The channel the slash commands come from: the bot is in it, so public answers are posted there.
+  slack.addChannel({ id: 'C0DUVIDAS', name: 'duvidas' });
   indexDir = path.join(work, 'index');
   storeFile = path.join(work, 'store', 'pergunta.sqlite');
   config = loadConfig(
@@ -147,12 +149,16 @@ async function signed(body: string, key: string, replies: number): Promise<{ sta
   return { status: res.status, replies: posts.map((p) => p.body) };
 }
 
+/** Asks with /pergunta; the public answer is posted as a message (chat.postMessage). */
 async function slackAsk(text: string, userId: string): Promise<string> {
   const key = `ask-${++keys}`;
-  const { replies } = await signed(formBody(slashCommand({ text, user_id: userId, response_url: slack.responseUrl(key) })), key, 1);
-  const actions = (replies[0]?.blocks ?? []).find((b) => b.type === 'actions');
+  const posted = slack.channelMessages.length;
+  await signed(formBody(slashCommand({ text, user_id: userId, response_url: slack.responseUrl(key) })), key, 0);
+  await slack.waitFor(() => slack.channelMessages.length > posted, `the answer to ${text}`);
+  const answer = slack.channelMessages[posted];
+  const actions = (answer?.blocks ?? []).find((b) => b.type === 'actions');
   const id = actions?.elements?.find((e) => e.action_id === ACTION_IDS.voteUp)?.value;
-  if (typeof id !== 'string') throw new Error(`no answer: ${JSON.stringify(replies[0])}`);
+  if (typeof id !== 'string') throw new Error(`no answer: ${JSON.stringify(answer)}`);
   return id;
 }
 
@@ -357,8 +363,8 @@ describeWith('redis')('tokens, keys, the salt and the store password are never l
       await slack.waitForSocket();
       const ack = await slack.sendEnvelope('slash_commands', slashCommand({ text: 'O que é overfitting?', user_id: 'U0FILHO', response_url: slack.responseUrl('child') }), 10_000);
       expect(ack.payload).toEqual({ response_type: 'ephemeral', text: MESSAGES.searching });
-      const [answer] = await slack.waitForResponses('child', 1, 20_000);
-      expect(JSON.stringify(answer?.body)).toContain('Overfitting é quando');
+      // Public answers are posted as messages (they have a thread).
+      await slack.waitFor(() => slack.channelMessages.some((m) => JSON.stringify(m.blocks).includes('Overfitting é quando')), 'the answer message', 20_000);
     } finally {
       llm.reset(); // nothing queued for this test may reach the next one
       const exit = await bot.stop('SIGTERM');

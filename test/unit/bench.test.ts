@@ -226,7 +226,7 @@ describe('npm run bench: what users feel (small sizes)', () => {
       realCourse: false,
       e5: false,
       userFacing: true,
-      userFacingSettings: { questions: 5, warmup: 1, largeWindows: 300, loopCases: 2, loopCrossProcessCases: 2, loopVerified: 500 },
+      userFacingSettings: { questions: 5, warmup: 1, largeWindows: 300, followUps: 2, loopCases: 2, loopCrossProcessCases: 2, loopVerified: 500 },
       courseDir: SAMPLE_COURSE,
       keep: false,
       log: (m) => logs.push(m),
@@ -248,6 +248,12 @@ describe('npm run bench: what users feel (small sizes)', () => {
     expect(f.llmFirstTokenMs).toBe(40);
     // The bot ran hybrid retrieval with the tiny model.
     expect(f.retriever).toMatch(/\+bm25$/);
+
+    // Follow-ups in a thread: each made exactly one extra LLM call (the condense step).
+    if (isSkipped(uf.followUps)) throw new Error(uf.followUps.skipped);
+    expect(uf.followUps.followUps).toBe(2);
+    expect(uf.followUps.llmCalls).toEqual([2, 2]);
+    expect(uf.followUps.total.p50).toBeGreaterThanOrEqual(uf.followUps.overhead.p50);
 
     // Memory of npm start, read from /proc after the ready line.
     if (isSkipped(uf.memorySample) || isSkipped(uf.memoryLarge)) throw new Error('memory skipped');
@@ -295,6 +301,7 @@ describe('npm run bench: what users feel (small sizes)', () => {
     const rows = userFacingRows(uf);
     expect(rows.map((r) => r.goal)).toEqual([
       '≤ 30 ms p95',
+      '≤ 2 LLM calls (the condense step adds at most one)',
       'none set',
       'none set',
       '≤ 2.00 s',
@@ -303,11 +310,13 @@ describe('npm run bench: what users feel (small sizes)', () => {
       '≤ 5 ms p95',
     ]);
     expect(typeof rows[0]!.met).toBe('boolean');
-    expect(typeof rows[3]!.met).toBe('boolean');
+    expect(rows[1]!.met).toBe(true);
+    expect(typeof rows[4]!.met).toBe('boolean');
     const text = renderReport(result);
     const table = text.slice(text.indexOf('### What users feel'));
     expect(table).toContain('| what | value | goal | met |');
     expect(table).toMatch(/\| Bot overhead to the first streamed text.*\| p50 [\d.]+ ms, p95 [\d.]+ ms/);
+    expect(table).toMatch(/\| Follow-up in a thread \(Discord\).*\| p50 [\d.]+ ms, p95 [\d.]+ ms .*LLM calls per follow-up: 2 at most/);
     expect(table).toMatch(/\| Memory of npm start, sample course \(\d+ windows, 7 videos\).*\| \d+ MiB/);
     expect(table).toMatch(/\| Re-ingest of one new lecture \(\d+ windows\) into a [\d,]+-window course.*\| [\d.]+ s \(ingestCourse.*median of 3 re-ingests/);
     expect(table).toMatch(/\| Human loop, one process \(SQLite\): the TA's "Enviar" → the answer's reply in Discord \(2 cases.*\| p50 [\d.]+ ms, p95 [\d.]+ ms/);

@@ -59,6 +59,11 @@ const RECORDS: FullRecord[] = [
     channel: '1200000000000000001',
     user: 'discord:0f1e2d3c4b5a6978',
     createdAt: '2026-03-02T13:45:10.000Z',
+    conversationId: 'a1b2c3d4-0000-4000-8000-00000000c0de',
+    turn: 1,
+    lectureFilter: null,
+    policy: null,
+    retrievalQuery: null,
     votes: {
       up: 1,
       down: 1,
@@ -143,6 +148,11 @@ const RECORDS: FullRecord[] = [
     channel: null,
     user: 'cli:0000000000000000',
     createdAt: '2026-03-06T12:00:00.000Z',
+    conversationId: null,
+    turn: null,
+    lectureFilter: null,
+    policy: null,
+    retrievalQuery: null,
     votes: {
       up: 0,
       down: 1,
@@ -180,6 +190,8 @@ const RECORDS: FullRecord[] = [
     channel: 'C0123ABCD',
     user: 'slack:abcdefabcdefabcd',
     createdAt: '2026-03-08T10:00:00.000Z',
+    conversationId: 'e5f6a7b8-0000-4000-8000-0000000005ad',
+    turn: 1,
   }),
   // A student asked a TA about this answer; the TA's answer became a verified answer used twice.
   fullRecord({
@@ -229,6 +241,31 @@ const RECORDS: FullRecord[] = [
     createdAt: '2026-03-10T08:00:00.000Z',
     verified: { id: 'vvvvvvvv-vvvv-4vvv-8vvv-vvvvvvvvvvvv', similarity: 0.91, method: 'lexical' },
   }),
+  // A follow-up to question 1, days later, in its thread: rewritten for retrieval, restricted to
+  // one lecture, under the course's answer policy.
+  fullRecord({
+    id: '88888888-8888-4888-8888-888888888888',
+    question: 'E no keras, como faço isso?',
+    answer: 'Nas aulas, o dropout aparece como uma camada que desliga neurônios no treino [1]; a aula não mostra o código do keras.',
+    kind: 'llm',
+    retriever: 'e5+bm25',
+    embeddingModel: 'Xenova/multilingual-e5-small',
+    model: 'gpt-4o-mini',
+    promptVersion: '2026-12-01.1',
+    segments: [seg(412, 'abc123', 'Aula 6 — Regularização', 2470, 2615, 0.03226, 'então o dropout ele desliga aleatoriamente alguns neurônios durante o treino')],
+    references: [{ videoId: 'abc123', title: 'Aula 6 — Regularização', start: 2470, end: 2615, url: 'https://youtu.be/abc123?t=2470' }],
+    notices: [],
+    timings: { condenseMs: 350, embedMs: 11, retrieveMs: 28, generateMs: 900, totalMs: 1400 },
+    platform: 'discord',
+    channel: '1300000000000000009',
+    user: 'discord:0f1e2d3c4b5a6978',
+    createdAt: '2026-03-10T18:30:00.000Z',
+    conversationId: 'a1b2c3d4-0000-4000-8000-00000000c0de',
+    turn: 2,
+    lectureFilter: ['abc123'],
+    policy: { version: '2026-1', mode: 'guide', text: 'Não resolva a Lista 3 nem o Trabalho final.' },
+    retrievalQuery: 'Como usar dropout no keras?',
+  }),
 ];
 
 function golden(name: string, actual: string): void {
@@ -250,13 +287,23 @@ describe('JSONL', () => {
     expect(lines.at(-1)).toBe('');
     expect(lines).toHaveLength(RECORDS.length + 1);
     const first = JSON.parse(lines[0] ?? '') as Record<string, unknown>;
-    for (const field of ['number', 'id', 'question', 'answer', 'retriever', 'segments', 'references', 'votes', 'annotation', 'annotationInfo', 'judge', 'model', 'promptVersion', 'timings', 'platform', 'channel', 'user', 'createdAt']) {
+    for (const field of ['number', 'id', 'question', 'answer', 'retriever', 'segments', 'references', 'votes', 'annotation', 'annotationInfo', 'judge', 'model', 'promptVersion', 'timings', 'platform', 'channel', 'user', 'createdAt', 'conversationId', 'turn', 'lectureFilter', 'policy', 'retrievalQuery']) {
       expect(first).toHaveProperty(field);
     }
     expect(first.annotation).toBe('C');
     expect(first.votes).toMatchObject({ up: 1, down: 1 });
     const second = JSON.parse(lines[1] ?? '') as Record<string, unknown>;
-    expect(second).toMatchObject({ number: 2, annotation: null, annotationInfo: null, judge: null });
+    expect(second).toMatchObject({ number: 2, annotation: null, annotationInfo: null, judge: null, conversationId: null, turn: null, policy: null });
+    const followUp = JSON.parse(lines[7] ?? '') as Record<string, unknown>;
+    expect(followUp).toMatchObject({
+      number: 8,
+      conversationId: first.conversationId,
+      turn: 2,
+      lectureFilter: ['abc123'],
+      policy: { version: '2026-1', mode: 'guide', text: 'Não resolva a Lista 3 nem o Trabalho final.' },
+      retrievalQuery: 'Como usar dropout no keras?',
+    });
+    expect(first).toMatchObject({ turn: 1 });
   });
 });
 
@@ -282,6 +329,15 @@ describe('CSV', () => {
     expect(rows[0]?.answerRelevance).toBe('1.00');
     expect(rows[0]?.segmentScores).toBe('0.8421;0.5000');
     expect(rows[3]?.judgeStatus).toBe('failed');
+    expect(rows[7]).toMatchObject({
+      conversationId: RECORDS[0]?.conversationId,
+      turn: '2',
+      lectureFilter: 'abc123',
+      policyMode: 'guide',
+      policyVersion: '2026-1',
+      retrievalQuery: 'Como usar dropout no keras?',
+    });
+    expect(rows[1]).toMatchObject({ conversationId: '', turn: '', policyMode: '' });
   });
 
   it('hides URLs when asked', () => {
@@ -307,6 +363,21 @@ describe('Markdown', () => {
     for (let n = 1; n <= RECORDS.length; n++) expect(md).toContain(`**Pergunta ${n}**: `);
     expect(md.split('\n---\n')).toHaveLength(RECORDS.length + 1);
     expect(toMarkdown([])).toBe('_Nenhuma resposta registrada no período._\n');
+  });
+
+  it("shows a conversation's turns together, in turn order, under a Conversa heading; lone turns as before", () => {
+    const md = toMarkdown(RECORDS);
+    const blocks = md.split('\n---\n');
+    // Pergunta 8 (turn 2 of question 1's conversation) comes right after Pergunta 1.
+    expect(blocks[0]).toMatch(/^## Conversa 1 \(2 turnos\)\n\n_Turno 1 da conversa 1_\n\n\*\*Pergunta 1\*\*: Como funciona o dropout\?/);
+    expect(blocks[1]).toMatch(/^\n_Turno 2 da conversa 1_\n\n\*\*Pergunta 8\*\*: E no keras, como faço isso\?/);
+    expect(blocks[1]).toContain('**Pergunta usada na busca**: Como usar dropout no keras?');
+    expect(blocks[1]).toContain('**Aulas consultadas**: abc123');
+    expect(blocks[1]).toContain('**Política de respostas**: orientar sem resolver trabalhos avaliados (versão 2026-1)');
+    expect(blocks[2]).toMatch(/^\n\*\*Pergunta 2\*\*/);
+    // A one-turn conversation is not a "Conversa".
+    expect(blocks[5]).toMatch(/^\n\*\*Pergunta 5\*\*/);
+    expect(md.match(/## Conversa/g)).toHaveLength(1);
   });
 
   it('--hide-urls prints oculto for every link', () => {
@@ -346,6 +417,7 @@ describe('--hide-urls with links planted everywhere', () => {
   const YT = 'dQw4w9WgXcQ';
   const planted = fullRecord({
     id: '66666666-6666-4666-8666-666666666666',
+    lectureFilter: [YT],
     question: 'O material está em docs.google.com/document/d/DOCSEGREDO/edit? Sobre train.py e df.at',
     answer:
       'Veja www.exemplo.com.br/aula e youtu.be/dQw4w9WgXcQ, a pasta drive.google.com/drive/folders/XYZSECRETFOLDER, ' +
@@ -406,6 +478,10 @@ describe('--hide-urls with links planted everywhere', () => {
     // segment(): videoId "aula6", URL https://youtu.be/abc123?t=2470.
     const lecture = fullRecord({ segments: [segment()], references: [] });
     expect(toExportRecord(lecture, 1, { hideUrls: true }).segments[0]?.videoId).toBe('aula6');
+    // The lecture filter's ids likewise; with no URL of that video in the record, hidden.
+    expect(toExportRecord(planted, 1, { hideUrls: true }).lectureFilter).toEqual(['oculto']);
+    expect(toExportRecord(fullRecord({ segments: [segment()], lectureFilter: ['aula6'] }), 1, { hideUrls: true }).lectureFilter).toEqual(['aula6']);
+    expect(toExportRecord(fullRecord({ segments: [], references: [], lectureFilter: ['aula6'] }), 1, { hideUrls: true }).lectureFilter).toEqual(['oculto']);
   });
 });
 

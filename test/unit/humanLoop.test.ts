@@ -24,7 +24,7 @@ import { createFeedbackStore } from '../../src/store/createStore.js';
 import type { FeedbackStore } from '../../src/store/types.js';
 import type { Video } from '../../src/types.js';
 import { recordingLogger } from '../helpers/course.js';
-import { newAnswer } from '../helpers/records.js';
+import { newAnswer, turnOf } from '../helpers/records.js';
 
 const STUDENT = '301234567890123456';
 const STUDENT_2 = '301234567890123457';
@@ -214,34 +214,22 @@ describe('escalation', () => {
     await named.stop();
   });
 
-  it('fills the card with the conversation when the answer has one and the store can read it (conversations, #16)', async () => {
-    const answer = await recordedAnswer('e no keras, como faço isso?');
-    const stored = await store.getAnswer(answer.id);
-    // A store of the conversations feature: answers carry conversationId, getConversation reads the turns.
-    const withConversations = new Proxy(store, {
-      get(target, prop, receiver) {
-        if (prop === 'getAnswer') return async (id: string) => (id === answer.id ? { ...stored, conversationId: 'conv-1', turn: 2 } : target.getAnswer(id));
-        if (prop === 'getConversation')
-          return async (id: string) =>
-            id === 'conv-1'
-              ? [
-                  { id: 'a0', question: 'O que é dropout?', answer: 'É desligar neurônios ao acaso [1].' },
-                  { id: answer.id, question: 'e no keras, como faço isso?', answer: stored!.answer },
-                ]
-              : [];
-        return Reflect.get(target, prop, receiver) as unknown;
-      },
-    });
-    const conversational = new HumanLoop({ store: withConversations, logger: log.logger, videos: VIDEOS, knowledge, settings: { showNames: false, reminderHours: 24, pollMs: 60_000 } });
-    const outcome = await conversational.escalate({ platform: 'discord', userId: STUDENT, answerId: answer.id, address: address() });
-    const view = await conversational.caseView(outcome.status === 'created' ? outcome.caseId : '');
+  it('fills the card with the conversation before the answer (conversations, #16)', async () => {
+    // The answer is turn 2 of a conversation whose turns the store keeps (and a turn 3 came later).
+    const answer = await recordedAnswer('e no keras, como faço isso?', { conversationId: 'conv-1', turn: 2 });
+    await store.saveTurn(turnOf('conv-1', 1, undefined, { question: 'O que é dropout?', answer: 'É desligar neurônios ao acaso [1].' }));
+    await store.saveTurn(turnOf('conv-1', 2, undefined, { answerId: answer.id, question: answer.question, answer: answer.answer }));
+    await store.saveTurn(turnOf('conv-1', 3, undefined, { question: 'e no pytorch?' }));
+    const outcome = await loop.escalate({ platform: 'discord', userId: STUDENT, answerId: answer.id, address: address() });
+    const view = await loop.caseView(outcome.status === 'created' ? outcome.caseId : '');
     expect(view?.conversation).toEqual([{ question: 'O que é dropout?', answer: 'É desligar neurônios ao acaso [1].' }]);
     // The case keeps which conversation it came from, for the staff report and exports.
     expect(view?.case.conversationId).toBe('conv-1');
     expect((await store.listCases())[0]?.conversationId).toBe('conv-1');
-    // Without conversations (today's store), no conversation.
-    expect((await loop.caseView(outcome.status === 'created' ? outcome.caseId : ''))?.conversation).toBeNull();
-    await conversational.stop();
+    // An answer outside a conversation: no conversation.
+    const lone = await recordedAnswer();
+    const loneCase = await loop.escalate({ platform: 'discord', userId: STUDENT, answerId: lone.id, address: address() });
+    expect((await loop.caseView(loneCase.status === 'created' ? loneCase.caseId : ''))?.conversation).toBeNull();
   });
 });
 

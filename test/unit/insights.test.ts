@@ -39,7 +39,7 @@ function ref(videoId: string, start: number, end: number) {
   return { videoId, title: lecture?.title ?? videoId, start, end, url: videoLinkAt(lecture?.url ?? `https://example.edu/${videoId}.mp4`, start) };
 }
 
-function record(overrides: Partial<FullRecord> & Record<string, unknown>): FullRecord {
+function record(overrides: { [K in keyof FullRecord]?: unknown } & Record<string, unknown>): FullRecord {
   return fullRecord({ createdAt: '2026-04-14T15:00:00.000Z', ...overrides } as Partial<FullRecord>);
 }
 

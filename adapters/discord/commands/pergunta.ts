@@ -1,26 +1,29 @@
 /**
- * `/pergunta texto:<pergunta>`: the command as registered with Discord (`data`, pt-BR name and
- * descriptions) and its handler (`execute`).
+ * `/pergunta texto:<pergunta> [aula:<aula>]`: the command as registered with Discord (`data`,
+ * pt-BR name and descriptions), its handler (`execute`) and the autocomplete of `aula`.
  *
  * Over-limit users get a private message at once; otherwise the reply is deferred before
- * anything slow, the answer streams into it with throttled edits, and it ends as the final
- * embed with links and vote buttons, or as a pt-BR error message. The reply is never left
- * "thinking".
+ * anything slow and the answer streams into it (answering.ts). `aula` restricts the search to one
+ * lecture: Discord autocompletes it with the course's lecture titles (the value is the video id;
+ * text typed without choosing is resolved by the core, "aula 6" or part of a title). Inside a
+ * thread the bot started on an answer, the question continues that conversation.
  */
 import {
   ApplicationIntegrationType,
   InteractionContextType,
   MessageFlags,
   SlashCommandBuilder,
+  type AutocompleteInteraction,
   type ChatInputCommandInteraction,
 } from 'discord.js';
-import { type AskOutcome, LOOP_MESSAGES, MAX_QUESTION_CHARS, MESSAGES, normalizeQuestion } from '../../../src/bot/index.js';
-import { asPlainMessages, renderAnswer, renderDelivery, renderNotice, renderPlainAnswer, renderProgress, type DiscordMessage } from '../cards.js';
+import { LOOP_MESSAGES, MAX_LECTURE_CHOICES, MAX_QUESTION_CHARS } from '../../../src/bot/index.js';
+import { deliverAnswer } from '../answering.js';
+import { renderDelivery, renderNotice, type DiscordMessage } from '../cards.js';
 import { logUser, NO_MENTIONS, toOptions, type HandlerContext } from '../context.js';
-import { describeError, isRefusedMessage, isUnknownInteraction } from '../errors.js';
-import { ThrottledEditor } from '../streaming.js';
+import { describeError, isUnknownInteraction } from '../errors.js';
 
 export const QUESTION_OPTION = 'texto';
+export const LECTURE_OPTION = 'aula';
 
 export const data = new SlashCommandBuilder()
   .setName('pergunta')
@@ -35,6 +38,14 @@ export const data = new SlashCommandBuilder()
       .setMinLength(1)
       // Discord enforces this in the client, before the question reaches the bot.
       .setMaxLength(MAX_QUESTION_CHARS),
+  )
+  .addStringOption((option) =>
+    option
+      .setName(LECTURE_OPTION)
+      .setDescription('Opcional: procurar só nesta aula (comece a digitar o nome ou o número)')
+      .setRequired(false)
+      .setMaxLength(100)
+      .setAutocomplete(true),
   );
 
 export async function execute(interaction: ChatInputCommandInteraction, ctx: HandlerContext): Promise<void> {
@@ -45,15 +56,17 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
   // Checked before deferring, so the refusal can be private even when answers are public.
   const limited = ctx.bot.checkRateLimit({ platform: 'discord', userId });
   if (limited) {
-    ctx.logger.info({ user, retryAfter: limited.retryAfterSeconds }, 'discord: question rate-limited');
+    ctx.logger.info({ user, limit: limited.limit, retryAfter: limited.retryAfterSeconds }, 'discord: question refused by a limit');
     await interaction
       .reply({ ...toOptions(renderNotice(limited.message, '⏳')), flags: MessageFlags.Ephemeral })
       .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not send the rate-limit message'));
     return;
   }
 
-  // Read before deferring: reading it cannot fail afterwards and leave the reply "thinking".
-  const question = questionOf(interaction);
+  // Read before deferring: reading them cannot fail afterwards and leave the reply "thinking".
+  const question = optionOf(interaction, QUESTION_OPTION);
+  const lecture = optionOf(interaction, LECTURE_OPTION);
+  const inThread = interaction.channel?.isThread() ?? false;
   const ephemeral = ctx.config.DISCORD_EPHEMERAL;
   try {
     await interaction.deferReply(ephemeral ? { flags: MessageFlags.Ephemeral } : {});
@@ -63,109 +76,44 @@ export async function execute(interaction: ChatInputCommandInteraction, ctx: Han
     return;
   }
 
-  const preview = normalizeQuestion(question);
-  const editor = new ThrottledEditor<DiscordMessage>(
-    (message) => interaction.editReply(toOptions(message)),
-    ctx.editIntervalMs,
-    ctx.logger,
-  );
-
-  let outcome: AskOutcome;
-  let text = '';
-  try {
-    outcome = await ctx.bot.ask({
+  const outcome = await deliverAnswer(
+    ctx,
+    {
+      edit: (message) => interaction.editReply(toOptions(message)),
+      more: (message) => interaction.followUp({ ...toOptions(message), ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) }),
+      refusePrivately: (message) => replacePrivately(interaction, message, ctx),
+    },
+    {
       platform: 'discord',
       userId,
       channel: interaction.channelId,
       question,
-      onDelta: (delta) => {
-        text += delta;
-        editor.update(() => renderProgress(preview, ctx.bot.displayText(text)));
-      },
-    });
-  } catch (err) {
-    // BotService.ask does not throw; this is a last line of defence.
-    ctx.logger.error({ user, err: describeError(err) }, 'discord: ask threw');
-    outcome = { status: 'failed', message: MESSAGES.failed };
-  }
+      ...(lecture ? { lecture } : {}),
+      // In a thread the bot started on an answer, the question continues that conversation.
+      ...(inThread && interaction.channelId ? { conversation: { thread: interaction.channelId } } : {}),
+    },
+    { user, started, via: '/pergunta' },
+  );
+  if (outcome.status === 'answered') await showPendingAnswers(interaction, ctx);
+}
 
+/** Autocomplete of `aula`: the lectures matching what was typed, at most 25, answered at once. */
+export async function autocomplete(interaction: AutocompleteInteraction, ctx: HandlerContext): Promise<void> {
+  let typed = '';
   try {
-    switch (outcome.status) {
-      case 'answered': {
-        const { result, recorded } = outcome;
-        const followUp = (message: DiscordMessage) =>
-          interaction.followUp({ ...toOptions(message), ...(ephemeral ? { flags: MessageFlags.Ephemeral } : {}) });
-        // With the human loop on, a "not found" answer offers "Chamar um monitor" (cards.ts).
-        const escalate = ctx.humanLoop !== undefined;
-        const rendered = renderAnswer(result, { votes: recorded, escalate });
-        let continuations = rendered.continuations;
-        let plainText = false;
-        try {
-          await editor.finish(rendered.message);
-        } catch (err) {
-          if (!isRefusedMessage(err)) throw err;
-          // Discord refused the embed: the same answer and links as plain text beat an error.
-          ctx.logger.warn({ user, answerId: result.id, err: describeError(err) }, 'discord: the rendered answer was refused; sending it as plain text');
-          const [first, ...rest] = renderPlainAnswer(result, { votes: recorded, escalate });
-          await interaction.editReply(toOptions(first!));
-          continuations = rest;
-          plainText = true;
-        }
-        let sentParts = 1;
-        for (const part of continuations) {
-          try {
-            try {
-              await followUp(part);
-            } catch (err) {
-              if (plainText || !isRefusedMessage(err)) throw err;
-              ctx.logger.warn({ user, answerId: result.id, err: describeError(err) }, 'discord: a continuation was refused; sending it as plain text');
-              for (const plain of asPlainMessages(part)) await followUp(plain);
-            }
-            sentParts++;
-          } catch (err) {
-            // The answer itself is already shown: keep it, only the rest of a long text is missing.
-            ctx.logger.error({ user, answerId: result.id, err: describeError(err) }, 'discord: could not send the rest of a long answer');
-            break;
-          }
-        }
-        ctx.logger.info(
-          {
-            user,
-            answerId: result.id,
-            kind: result.kind,
-            references: result.references.length,
-            answerChars: result.answer.length,
-            edits: editor.edits,
-            parts: sentParts,
-            plainText,
-            recorded,
-            ms: Date.now() - started,
-          },
-          'discord: question answered',
-        );
-        await showPendingAnswers(interaction, ctx);
-        return;
-      }
-      case 'rate-limited':
-        // Lost a race with another question of the same user after the check above.
-        await editor.close();
-        await replacePrivately(interaction, renderNotice(outcome.message, '⏳'), ctx);
-        return;
-      case 'invalid':
-        await editor.finish(renderNotice(outcome.message, 'ℹ️'));
-        return;
-      case 'failed':
-        await editor.finish(renderNotice(outcome.message));
-        ctx.logger.info({ user, ms: Date.now() - started }, 'discord: question failed, error shown');
-        return;
+    const focused = interaction.options.getFocused(true);
+    if (focused.name !== LECTURE_OPTION) {
+      await interaction.respond([]);
+      return;
     }
-  } catch (err) {
-    // The final edit was refused (or the network failed): never leave the reply "thinking".
-    ctx.logger.error({ user, err: describeError(err) }, 'discord: could not send the answer');
-    await interaction
-      .editReply(toOptions(renderNotice(MESSAGES.failed)))
-      .catch((again: unknown) => ctx.logger.error({ user, err: describeError(again) }, 'discord: could not send the error message either'));
+    typed = String(focused.value ?? '');
+  } catch {
+    // A malformed payload: no choices rather than no answer.
   }
+  const choices = ctx.bot.lectureChoices(typed.slice(0, 100)).slice(0, MAX_LECTURE_CHOICES);
+  await interaction
+    .respond(choices)
+    .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not answer the lecture autocomplete'));
 }
 
 /**
@@ -180,13 +128,13 @@ async function showPendingAnswers(interaction: ChatInputCommandInteraction, ctx:
 }
 
 /**
- * The question as sent; '' (answered with "Escreva uma pergunta…") when the option is missing
- * or is not a string, which Discord never sends for the registered command but a stale
+ * An option's text as sent; '' when missing or not a string (the question is then answered with
+ * "Escreva uma pergunta…"), which Discord never sends for the registered command but a stale
  * registration or a malformed payload could: discord.js would throw, after the defer.
  */
-function questionOf(interaction: ChatInputCommandInteraction): string {
+function optionOf(interaction: ChatInputCommandInteraction, name: string): string {
   try {
-    return interaction.options.getString(QUESTION_OPTION) ?? '';
+    return interaction.options.getString(name) ?? '';
   } catch {
     return '';
   }

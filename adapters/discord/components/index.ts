@@ -8,6 +8,8 @@ import type { ButtonInteraction, ModalSubmitInteraction } from 'discord.js';
 import type { HandlerContext } from '../context.js';
 import * as caseRating from './caseRating.js';
 import * as comment from './comment.js';
+import * as everywhere from './everywhere.js';
+import * as followUp from './followUp.js';
 import * as escalate from './escalate.js';
 import * as vote from './vote.js';
 
@@ -27,7 +29,7 @@ function route<I extends { customId: string }, A>(component: Component<I, A>): C
 }
 
 /** Components that are buttons. */
-export const buttons: readonly ComponentRoute<ButtonInteraction>[] = [route(vote), route(comment), route(escalate), route(caseRating)];
+export const buttons: readonly ComponentRoute<ButtonInteraction>[] = [route(vote), route(comment), route(followUp), route(everywhere), route(escalate), route(caseRating)];
 
 /** Components that are modals (submitted). */
-export const modals: readonly ComponentRoute<ModalSubmitInteraction>[] = [route(comment), route(escalate)];
+export const modals: readonly ComponentRoute<ModalSubmitInteraction>[] = [route(comment), route(followUp), route(escalate)];

@@ -36,6 +36,8 @@ export async function onInteraction(interaction: Interaction, ctx: HandlerContex
     return explain(interaction, MESSAGES.answerNotFound, ctx);
   }
   if (interaction.isAutocomplete()) {
+    const command = commands.get(interaction.commandName);
+    if (command?.autocomplete) return command.autocomplete(interaction, ctx);
     await interaction.respond([]).catch(() => undefined);
     return;
   }
