@@ -16,6 +16,7 @@ import { BotService } from '../../src/bot/botService.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
+import { toJsonl } from '../../src/evaluation/exportRecords.js';
 import { Knowledge } from '../../src/humanloop/knowledge.js';
 import { LOOP_MESSAGES } from '../../src/humanloop/messages.js';
 import { HumanLoop, type CaseView, type StaffInput } from '../../src/humanloop/service.js';
@@ -242,6 +243,12 @@ describe('Discord: a student calls a TA', () => {
     expect(delivered.channelId).toBe(threadId);
     expect(delivered.message.message_reference).toMatchObject({ message_id: mentionReply.id });
     expect(delivered.mentions).toEqual([student.id]);
+
+    // The export: the case carries the conversation it came from (docs/data-and-export.md).
+    const exported = toJsonl(await r.store.listRecords()).trim().split('\n').map((line) => JSON.parse(line) as { id: string; conversationId: string | null; case: Json | null });
+    const row = exported.find((x) => x.id === mentionId)!;
+    expect(row.conversationId).toBe((await r.store.getAnswer(answerId))?.conversationId);
+    expect(row.case).toMatchObject({ id: card.case.id, conversationId: row.conversationId });
   });
 
   it('a thread a moderator locked and archived, or deleted, since the question: the TA\'s answer goes by DM', async () => {
