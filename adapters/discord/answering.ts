@@ -5,7 +5,7 @@
  * embed with links, 👍/👎 and "Perguntar mais" (or as a pt-BR notice; as plain text when Discord
  * refuses the embed); the message is never left "thinking".
  */
-import { type AskInput, type AskOutcome, MESSAGES, normalizeQuestion } from '../../src/bot/index.js';
+import { type AnswerResult, type AskInput, type AskOutcome, MESSAGES, normalizeQuestion } from '../../src/bot/index.js';
 import { asPlainMessages, renderAnswer, renderNotice, renderPlainAnswer, renderProgress, type DiscordMessage } from './cards.js';
 import type { HandlerContext } from './context.js';
 import { describeError, isRefusedMessage } from './errors.js';
@@ -34,6 +34,17 @@ export interface DeliverOptions {
   via: string;
 }
 
+/**
+ * The answer is a later turn of a conversation: a follow-up ("Perguntar mais", whose answer
+ * continues the one it was pressed on, even one from before conversations), or a question in a
+ * thread that holds a conversation (a mention, `/pergunta`). A `/pergunta` in some other thread
+ * starts a conversation of its own (turn 1) and is not one.
+ */
+export function continuesConversation(input: Pick<AskInput, 'conversation'>, result: Pick<AnswerResult, 'turn'>): boolean {
+  if (!input.conversation) return false;
+  return 'answerId' in input.conversation || (result.turn ?? 0) > 1;
+}
+
 /** Asks the core and delivers the outcome into `target`; returns the outcome. */
 export async function deliverAnswer(ctx: HandlerContext, target: AnswerTarget, input: Omit<AskInput, 'onDelta'>, opts: DeliverOptions): Promise<AskOutcome> {
   const preview = normalizeQuestion(input.question);
@@ -58,8 +69,13 @@ export async function deliverAnswer(ctx: HandlerContext, target: AnswerTarget, i
     switch (outcome.status) {
       case 'answered': {
         const { result, recorded } = outcome;
-        // With the human loop on, a "not found" answer offers "Chamar um monitor" (cards.ts).
-        const renderOptions = { votes: recorded, escalate: ctx.humanLoop !== undefined, ...(opts.askedBy ? { askedBy: opts.askedBy } : {}) };
+        // With the human loop on, a "not found" answer, and every follow-up, offers "Chamar um monitor" (cards.ts).
+        const renderOptions = {
+          votes: recorded,
+          escalate: ctx.humanLoop !== undefined,
+          conversationTurn: continuesConversation(input, result),
+          ...(opts.askedBy ? { askedBy: opts.askedBy } : {}),
+        };
         const rendered = renderAnswer(result, renderOptions);
         let continuations = rendered.continuations;
         let plainText = false;

@@ -303,18 +303,25 @@ export interface AnswerRenderOptions {
   askedBy?: string;
   /** The human loop is on: a "not found" answer offers "Chamar um monitor". */
   escalate?: boolean;
+  /**
+   * The answer continues a conversation (a follow-up in its thread, a mention or `/pergunta` there,
+   * or a private follow-up): with `escalate`, it offers "Chamar um monitor" whatever its kind.
+   */
+  conversationTurn?: boolean;
 }
 
 /**
  * 👍/👎 and "Perguntar mais" under an answer; with the human loop on (`escalate`), a "not found"
  * answer adds "Chamar um monitor": the student the lectures could not help is the one who most
- * needs a TA, and needs no 👎 first. A lecture-filtered "not found" also gets "Buscar em todas as
- * aulas".
+ * needs a TA, and needs no 👎 first. So does every answer of a conversation after its first turn
+ * (the thread's latest answer is where a student who kept asking and is still stuck looks; earlier
+ * answers keep theirs, which still works). A lecture-filtered "not found" also gets "Buscar em
+ * todas as aulas".
  */
 function feedbackRows(result: AnswerResult, opts: AnswerRenderOptions): MessageRow[] {
   if (!opts.votes) return [];
   const row = voteRow(result.id, { followUp: opts.followUp ?? true });
-  if (opts.escalate && result.kind === 'not-found') row.components.push(escalateButton(result.id));
+  if (opts.escalate && (result.kind === 'not-found' || opts.conversationTurn)) row.components.push(escalateButton(result.id));
   const rows = [row];
   if (result.kind === 'not-found' && result.lectureFilter) rows.push(everywhereRow(result.id));
   return rows;
@@ -333,7 +340,7 @@ function noteFields(notes: readonly StaffNoteView[]): APIEmbedField[] {
  * The final reply for an answer. `votes: false` leaves out the 👍/👎 row and "Perguntar mais"
  * (when the answer could not be recorded, a vote would only fail and a follow-up would have no
  * conversation). `escalate: true` (the human loop is on) adds "Chamar um monitor" to a
- * "not-found" answer's row. A lecture-filtered search that found nothing gets "Buscar em todas
+ * "not-found" answer's row, and to every answer with `conversationTurn`. A lecture-filtered search that found nothing gets "Buscar em todas
  * as aulas".
  */
 export function renderAnswer(result: AnswerResult, opts: AnswerRenderOptions): RenderedAnswer {

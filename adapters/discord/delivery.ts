@@ -6,7 +6,9 @@
  *   answer when its id is known (`fail_if_not_exists: false`: a deleted answer does not block the
  *   delivery), mentioning the student; `allowed_mentions` lets exactly that user be pinged.
  * - The answer was private (DISCORD_EPHEMERAL, or asked in a DM): a DM (`POST /users/@me/channels`,
- *   then the message). When the channel cannot be written to (no access, deleted), a DM too.
+ *   then the message). When the channel or thread cannot be written to (no access, deleted, a
+ *   thread a moderator locked), a DM too. An archived thread that is not locked takes the reply
+ *   (Discord unarchives it).
  * - DMs closed (Discord's 50007): `unreachable`, and the core shows the answer at the student's next
  *   `/pergunta`.
  *
@@ -30,7 +32,12 @@ export const DISCORD_CODES = {
   missingAccess: 50001,
   cannotSendToUser: 50007,
   missingPermissions: 50013,
+  /** A thread locked by a moderator and archived: nobody without Manage Threads may post in it. */
+  archivedThread: 50083,
 } as const;
+
+/** The question's channel or thread cannot take the message: deleted, no access, locked or archived for good. */
+const UNWRITABLE: ReadonlySet<number> = new Set([DISCORD_CODES.unknownChannel, DISCORD_CODES.missingAccess, DISCORD_CODES.missingPermissions, DISCORD_CODES.archivedThread]);
 
 const codeOf = (err: unknown): number | null => (err instanceof DiscordAPIError && typeof err.code === 'number' ? err.code : null);
 
@@ -57,7 +64,8 @@ export function discordDeliveryHandlers(client: Client, ctx: Pick<HandlerContext
     try {
       await create(channelId, body(renderDelivery(view, render), { ...extra, nonce, enforce_nonce: true }));
     } catch (err) {
-      if (!isRefusedMessage(err)) throw err;
+      // A 400 about the thread (archived and locked), not about the message: plain text would fail the same way.
+      if (!isRefusedMessage(err) || UNWRITABLE.has(codeOf(err) ?? 0)) throw err;
       ctx.logger.warn({ caseId: view.caseId, code: (err as { code?: unknown }).code }, 'discord: the TA answer was refused as rendered; sending it as plain text');
       const parts = renderPlainDelivery(view, render);
       for (const [i, part] of parts.entries()) {
@@ -104,7 +112,7 @@ export function discordDeliveryHandlers(client: Client, ctx: Pick<HandlerContext
         return { status: 'delivered', via: 'channel' };
       } catch (err) {
         const code = codeOf(err);
-        if (code === DISCORD_CODES.unknownChannel || code === DISCORD_CODES.missingAccess || code === DISCORD_CODES.missingPermissions) {
+        if (code !== null && UNWRITABLE.has(code)) {
           ctx.logger.warn({ caseId: view.caseId, code }, 'discord: cannot post the TA answer in the question\'s channel, sending it by DM');
           return byDm(view, address, nonce);
         }

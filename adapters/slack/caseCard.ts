@@ -63,6 +63,7 @@ export const CARD_LABELS = {
   question: 'Pergunta',
   details: 'Detalhes',
   conversation: 'Conversa até aqui',
+  conversationLeftOut: (n: number) => `_(${n === 1 ? '1 turno anterior não mostrado' : `${n} turnos anteriores não mostrados`}; a conversa inteira está na exportação)_`,
   botAnswer: 'Resposta do bot',
   segments: 'Trechos recuperados',
   votes: (up: number, down: number, waiting: number) => `Votos quando pediu ajuda: 👍 ${up} · 👎 ${down} · ${waiting === 1 ? '1 pessoa aguarda' : `${waiting} pessoas aguardam`}`,
@@ -159,6 +160,37 @@ function deliveryText(d: CaseView['requesters'][number]['delivery']): string {
   return CARD_LABELS.delivery[d.status];
 }
 
+/** Turns of the conversation the card shows, the most recent ones (closest to the question). */
+export const CONVERSATION_TURNS_SHOWN = 4;
+/** Characters of each turn's question and of its answer's excerpt on the card. */
+const TURN_QUESTION_CHARS = 200;
+const TURN_ANSWER_CHARS = 280;
+
+/**
+ * "Conversa até aqui": the turns before the escalated answer, oldest first, each its question and
+ * the start of the bot's answer, both shown literally (what the student typed, and the bot's text
+ * as an excerpt, whose Markdown cut short would not render anyway). At most
+ * CONVERSATION_TURNS_SHOWN, the latest, saying how many earlier ones are left out: one section
+ * that stays under Slack's 3000 characters even when every character of a turn is escaped.
+ */
+/** `literal` whose escaped result (what Slack counts) is at most `max` characters. */
+function literalWithin(text: string, max: number): string {
+  let cut = max;
+  let out = literal(text, cut);
+  while (out.length > max && cut > 1) {
+    cut = Math.max(1, cut - Math.max(1, Math.ceil((out.length - max) / 4)));
+    out = literal(text, cut);
+  }
+  return out;
+}
+
+function conversationSection(turns: readonly { question: string; answer: string }[]): slack.SectionBlock {
+  const shown = turns.slice(-CONVERSATION_TURNS_SHOWN);
+  const leftOut = turns.length - shown.length;
+  const lines = shown.map((t) => `> *P:* ${literalWithin(t.question.replace(/\s+/g, ' ').trim(), TURN_QUESTION_CHARS)}\n> *R:* ${literalWithin(t.answer.replace(/\s+/g, ' ').trim(), TURN_ANSWER_CHARS)}`);
+  return section([`*${CARD_LABELS.conversation}:*`, ...(leftOut > 0 ? [CARD_LABELS.conversationLeftOut(leftOut)] : []), ...lines].join('\n'));
+}
+
 /**
  * The case card: `text` is the notification fallback. `compact`: only the header, the question,
  * the votes, the state and the buttons, for when Slack refused the full card (`invalid_blocks`):
@@ -177,10 +209,7 @@ export function renderCaseCard(view: CaseView, options: { compact?: boolean } = 
   for (const r of options.compact ? [] : view.requesters.filter((x) => x.details).slice(0, 3)) {
     head.push(section(`*${CARD_LABELS.details} (${literalMrkdwn(r.label)}):* ${literal(r.details ?? '', 800)}`));
   }
-  if (!options.compact && view.conversation && view.conversation.length > 0) {
-    const turns = view.conversation.slice(-3).map((t) => `> *P:* ${literal(t.question, 300)}\n> *R:* ${literal(t.answer.replace(/\s+/g, ' '), 400)}`);
-    head.push(section(`*${CARD_LABELS.conversation}:*\n${turns.join('\n')}`));
-  }
+  if (!options.compact && view.conversation && view.conversation.length > 0) head.push(conversationSection(view.conversation));
   if (answer && !options.compact) {
     head.push(section(`*${CARD_LABELS.botAnswer}* (${CARD_LABELS.kind[answer.kind] ?? answer.kind}):\n${markdownToMrkdwn(truncate(answer.answer, 1500))}`));
     if (answer.segments.length > 0) {

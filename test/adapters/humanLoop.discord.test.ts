@@ -16,6 +16,7 @@ import { BotService } from '../../src/bot/botService.js';
 import { RateLimiter } from '../../src/bot/rateLimiter.js';
 import { loadConfig, type Config } from '../../src/config.js';
 import { createCore, type Core } from '../../src/core.js';
+import { toJsonl } from '../../src/evaluation/exportRecords.js';
 import { Knowledge } from '../../src/humanloop/knowledge.js';
 import { LOOP_MESSAGES } from '../../src/humanloop/messages.js';
 import { HumanLoop, type CaseView, type StaffInput } from '../../src/humanloop/service.js';
@@ -190,6 +191,138 @@ describe('Discord: a student calls a TA', () => {
     const delivered = await discord.waitForChannelMessage((m) => m.body.content === `<@${student.id}>`);
     expect(delivered.channelId).toBe(threadId);
     expect(delivered.message.message_reference).toMatchObject({ message_id: followUp.id });
+  });
+
+  it('in a conversation every answer after the first offers "Chamar um monitor" with no 👎 (a follow-up, a mention, /pergunta in the thread); pressed on the latest, the card lists the earlier turns and the TA answers in the thread (#16, #17)', async () => {
+    const r = await start();
+    const student = makeUser('estudante-conversa');
+    const { ix, answerId } = await askQuestion(r, student);
+    // The first answer (found by the LLM): no button until a 👎.
+    expect(customIdsOf(ix.original).some((id) => id.startsWith('escalate:'))).toBe(false);
+    const threadId = String(ix.original!.id);
+    const botInThread = () => discord.messagesIn(threadId).filter((m) => (m.author as Json).id === discord.botUser.id);
+    const idOf = (m: Json | undefined) => customIdsOf(m).find((id) => id.startsWith('vote:up:'))?.split(':')[2];
+
+    // 1. "Perguntar mais": the answer in the thread has the button.
+    await settled(discord.clickButton({ customId: customIds.followUp(answerId), message: ix.original!, user: student }), r);
+    await settled(discord.submitModal({ customId: customIds.followUp(answerId), fields: { pergunta: 'e como evito isso?' }, message: ix.original!, user: student }), r);
+    const followUp = botInThread().at(-1)!;
+    const followUpId = idOf(followUp)!;
+    expect(customIdsOf(followUp)).toContain(customIds.escalate(followUpId));
+
+    // 2. A mention in the thread: its answer has the button too.
+    const mention = discord.userMessage({ channelId: threadId, content: `${discord.mention} e qual taxa de dropout usar?`, user: student });
+    await discord.waitFor(() => botInThread().some((m) => (m.message_reference as Json | undefined)?.message_id === mention.id && idOf(m) !== undefined));
+    await r.adapter.whenIdle();
+    const mentionReply = botInThread().find((m) => (m.message_reference as Json | undefined)?.message_id === mention.id)!;
+    const mentionId = idOf(mentionReply)!;
+    expect(await r.store.getAnswer(mentionId)).toMatchObject({ turn: 3 });
+    expect(customIdsOf(mentionReply)).toContain(customIds.escalate(mentionId));
+
+    // 3. /pergunta in the thread: the same.
+    const slash = await settled(discord.slashCommand({ name: 'pergunta', options: { texto: 'e a regularização L2?' }, user: student, channelId: threadId }), r);
+    const slashId = idOf(slash.original)!;
+    expect(await r.store.getAnswer(slashId)).toMatchObject({ turn: 4 });
+    expect(customIdsOf(slash.original)).toContain(customIds.escalate(slashId));
+
+    // The student presses it on the mention's answer, without a 👎: the modal remembers that message.
+    const open = await settled(discord.clickButton({ customId: customIds.escalate(mentionId), message: mentionReply, user: student }), r);
+    const escalateId = customIds.escalate(mentionId, String(mentionReply.id));
+    expect(open.modal?.custom_id).toBe(escalateId);
+    const submitted = await settled(discord.submitModal({ customId: escalateId, fields: { detalhes: 'Continuo sem entender.' }, user: student, channelId: threadId }), r);
+    expect(submitted.edits.at(-1)!.body.content).toBe(LOOP_MESSAGES.escalated(false));
+    await r.loop.idle();
+    const card = r.cards[0]!;
+    expect(card.answer?.id).toBe(mentionId);
+    expect(card.case.votesAtEscalation).toEqual({ up: 0, down: 0 });
+    // The turns before the escalated one, oldest first; the later /pergunta is not part of it.
+    expect(card.conversation?.map((t) => t.question)).toEqual(['O que é overfitting?', 'e como evito isso?']);
+
+    await r.loop.answer(card.case.id, TA, { text: 'Entre 0,2 e 0,5 costuma funcionar; veja a aula 3.' });
+    const delivered = await discord.waitForChannelMessage((m) => m.body.content === `<@${student.id}>`);
+    expect(delivered.channelId).toBe(threadId);
+    expect(delivered.message.message_reference).toMatchObject({ message_id: mentionReply.id });
+    expect(delivered.mentions).toEqual([student.id]);
+
+    // The export: the case carries the conversation it came from (docs/data-and-export.md).
+    const exported = toJsonl(await r.store.listRecords()).trim().split('\n').map((line) => JSON.parse(line) as { id: string; conversationId: string | null; case: Json | null });
+    const row = exported.find((x) => x.id === mentionId)!;
+    expect(row.conversationId).toBe((await r.store.getAnswer(answerId))?.conversationId);
+    expect(row.case).toMatchObject({ id: card.case.id, conversationId: row.conversationId });
+  });
+
+  it('a thread a moderator locked and archived, or deleted, since the question: the TA\'s answer goes by DM', async () => {
+    const r = await start();
+    const student = makeUser('estudante-trancado');
+    const { ix, answerId } = await askQuestion(r, student);
+    const threadId = String(ix.original!.id);
+    await settled(discord.clickButton({ customId: customIds.followUp(answerId), message: ix.original!, user: student }), r);
+    await settled(discord.submitModal({ customId: customIds.followUp(answerId), fields: { pergunta: 'e como evito isso?' }, message: ix.original!, user: student }), r);
+    const followUp = discord.messagesIn(threadId).filter((m) => (m.author as Json).id === discord.botUser.id).at(-1)!;
+    const followUpId = customIdsOf(followUp).find((id) => id.startsWith('vote:up:'))!.split(':')[2]!;
+    const escalateId = customIds.escalate(followUpId, String(followUp.id));
+    await settled(discord.clickButton({ customId: customIds.escalate(followUpId), message: followUp, user: student }), r);
+    await settled(discord.submitModal({ customId: escalateId, fields: { detalhes: '' }, user: student, channelId: threadId }), r);
+    await r.loop.idle();
+    const caseId = r.cards[0]!.case.id;
+
+    const thread = discord.threads.get(threadId)!;
+    const metadata = thread.thread_metadata as Json;
+    Object.assign(metadata, { archived: true, locked: true });
+    await r.loop.answer(caseId, TA, { text: 'Resposta para um tópico trancado.' });
+    const dm = await discord.waitForChannelMessage((m) => m.dm && m.recipientId === student.id);
+    expect((dm.body.embeds as Json[])[0]!.description).toBe('Resposta para um tópico trancado.');
+    expect(discord.requests.some((q) => q.path === `/channels/${threadId}/messages` && q.status === 400)).toBe(true);
+    expect(discord.channelMessages.some((m) => m.channelId === threadId && m.body.content === `<@${student.id}>`)).toBe(false);
+    await r.loop.idle();
+    expect((await r.store.loop.getCase(caseId))?.requesters[0]!.delivery).toMatchObject({ status: 'delivered', via: 'dm' });
+    expect(logLines.some((l) => l.includes('the TA answer was refused as rendered') && l.includes(caseId))).toBe(false);
+
+    // A thread deleted since: the same (404 Unknown Channel).
+    const other = makeUser('estudante-apagado');
+    const asked = await askQuestion(r, other, 'Como funciona o dropout?');
+    const otherThread = String(asked.ix.original!.id);
+    await settled(discord.clickButton({ customId: customIds.followUp(asked.answerId), message: asked.ix.original!, user: other }), r);
+    await settled(discord.submitModal({ customId: customIds.followUp(asked.answerId), fields: { pergunta: 'e no keras?' }, message: asked.ix.original!, user: other }), r);
+    const inOther = discord.messagesIn(otherThread).filter((m) => (m.author as Json).id === discord.botUser.id).at(-1)!;
+    const inOtherId = customIdsOf(inOther).find((id) => id.startsWith('vote:up:'))!.split(':')[2]!;
+    await settled(discord.submitModal({ customId: customIds.escalate(inOtherId, String(inOther.id)), fields: { detalhes: '' }, user: other, channelId: otherThread }), r);
+    await r.loop.idle();
+    const otherCase = r.cards.find((c) => c.answer?.id === inOtherId)!.case.id;
+    discord.threads.delete(otherThread);
+    await r.loop.answer(otherCase, TA, { text: 'Resposta para um tópico apagado.' });
+    const dm2 = await discord.waitForChannelMessage((m) => m.dm && m.recipientId === other.id);
+    expect((dm2.body.embeds as Json[])[0]!.description).toBe('Resposta para um tópico apagado.');
+  });
+
+  it('a follow-up answered privately (no thread): it offers "Chamar um monitor", and the TA\'s answer comes by DM, not in the channel', async () => {
+    // With DISCORD_EPHEMERAL, and where the bot may not start a thread: the conversation is private.
+    for (const setting of ['ephemeral', 'no-thread'] as const) {
+      const r = await start(setting === 'ephemeral' ? { DISCORD_EPHEMERAL: 'true' } : {});
+      const student = makeUser(`estudante-${setting}`);
+      const { ix, answerId } = await askQuestion(r, student);
+      if (setting === 'no-thread') discord.failNext({ method: 'POST', path: `/messages/${String(ix.original!.id)}/threads`, status: 403, body: { message: 'Missing Permissions', code: 50013 } });
+      await settled(discord.clickButton({ customId: customIds.followUp(answerId), message: ix.original!, user: student }), r);
+      const sub = await settled(discord.submitModal({ customId: customIds.followUp(answerId), fields: { pergunta: 'e como evito isso?' }, message: ix.original!, user: student }), r);
+      expect(discord.threads.has(String(ix.original!.id))).toBe(false);
+      const reply = sub.original!;
+      expect(Number(reply.flags) & 64).toBe(64);
+      const followUpId = customIdsOf(reply).find((id) => id.startsWith('vote:up:'))!.split(':')[2]!;
+      expect(customIdsOf(reply)).toContain(customIds.escalate(followUpId));
+      // The button is on a private message: the modal carries no message to reply to.
+      const open = await settled(discord.clickButton({ customId: customIds.escalate(followUpId), message: reply, user: student }), r);
+      expect(open.modal?.custom_id).toBe(customIds.escalate(followUpId));
+      await settled(discord.submitModal({ customId: customIds.escalate(followUpId), fields: { detalhes: '' }, user: student }), r);
+      await r.loop.idle();
+      const view = r.cards[0]!;
+      expect(view.conversation?.map((t) => t.question)).toEqual(['O que é overfitting?']);
+      const sentBefore = discord.channelMessages.length;
+      await r.loop.answer(view.case.id, TA, { text: `Resposta privada (${setting}).` });
+      const dm = await discord.waitForChannelMessage((m) => m.dm && m.recipientId === student.id && JSON.stringify(m.body).includes(setting));
+      expect(dm.mentions).toEqual([]);
+      expect(discord.channelMessages.slice(sentBefore).filter((m) => !m.dm)).toEqual([]);
+      await stop(r);
+    }
   });
 
   it('a "not found" answer (no LLM call) offers "Chamar um monitor" on the answer itself; the TA\'s answer then answers the next student who asks it', async () => {

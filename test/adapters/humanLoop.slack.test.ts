@@ -200,6 +200,62 @@ describe('Slack: the TAs\' queue', () => {
     await expect.poll(async () => (await r.store.loop.getCase(caseId))?.card).toEqual({ channel: CHANNEL, ts: card.ts });
   });
 
+  it('a follow-up\'s card lists the conversation before it: the latest turns, oldest first, literally, within Slack\'s limits, saying how many were left out; its compact form still posts (#16)', async () => {
+    const r = await start();
+    const conversationId = 'c0c0c0c0-0000-4000-8000-000000000016';
+    const long = (n: number) => `Resposta ${n}: ${'o modelo **aprende** & <b>generaliza</b> '.repeat(40)}`;
+    // Seven turns before the escalated one, and one after it; what students typed may look like markup.
+    const questions = Array.from({ length: 9 }, (_, i) => (i === 4 ? `pergunta 5 <!here> *negrito* & <@U0OUTRO> ${'&'.repeat(400)}` : `pergunta ${i + 1} sobre dropout?`));
+    const ids: string[] = [];
+    for (const [i, question] of questions.entries()) {
+      const answer = newAnswer({ question, answer: long(i + 1), conversationId, turn: i + 1 });
+      ids.push(answer.id);
+      await r.store.recordAnswer(answer, { platform: 'discord', channel: '1200000000000000001', rawUserId: STUDENT });
+      await r.store.saveTurn({
+        conversationId, turn: i + 1, answerId: answer.id, question, retrievalQuery: question, answer: answer.answer, kind: 'llm',
+        segments: [], lectureFilter: null, platform: 'discord', user: 'discord:0123456789abcdef', at: answer.createdAt,
+      });
+    }
+    const escalated = ids[7]!;
+    const outcome = await r.loop.escalate({
+      platform: 'discord', userId: STUDENT, answerId: escalated, details: '',
+      address: { platform: 'discord', userId: STUDENT, channelId: '1200000000000000001', messageId: null, guildId: null, ephemeral: false },
+    });
+    expect(outcome.status).toBe('created');
+    const card = await slack.waitForMessage((m) => m.channel === CHANNEL && m.text.includes('pergunta 8') && m.threadTs === null);
+    const text = textOf(card);
+    expect(text).toContain('Resposta do bot'); // the full card: Slack (the fake, with its limits) took it
+    const sectionTexts = card.blocks.filter((b) => b.type === 'section').map((b) => String((b.text as { text: string }).text));
+    const conversation = sectionTexts.find((t) => t.startsWith('*Conversa até aqui:*'))!;
+    expect(conversation).toBeDefined();
+    expect(conversation.length).toBeLessThanOrEqual(3000);
+    expect(card.blocks.length).toBeLessThanOrEqual(50);
+    // Turns 4 to 7, oldest first; 1 to 3 left out and counted; not the escalated turn, not turn 9.
+    expect(conversation).toContain('3 turnos anteriores não mostrados');
+    const order = [4, 5, 6, 7].map((n) => conversation.indexOf(`*P:* pergunta ${n}`));
+    expect(order.every((at) => at >= 0)).toBe(true);
+    expect([...order].sort((a, b) => a - b)).toEqual(order);
+    for (const absent of ['pergunta 1 ', 'pergunta 2 ', 'pergunta 3 ', 'pergunta 8', 'pergunta 9']) expect(conversation).not.toContain(absent);
+    // An excerpt of each answer, shown literally: no tag, no ping, no bold.
+    expect(conversation).toContain('*R:* Resposta 4:');
+    expect(conversation).toContain('&lt;!here&gt;');
+    expect(conversation).not.toContain('<!here>');
+    expect(conversation).not.toContain('<@U0OUTRO>');
+    expect(conversation).not.toContain('*negrito*');
+    expect(conversation).not.toContain('**aprende**');
+
+    // Refused anyway: the compact card (no conversation) is posted and works.
+    const other = ids[8]!;
+    slack.rejectBlocksNext('chat.postMessage');
+    await r.loop.escalate({
+      platform: 'discord', userId: STUDENT, answerId: other, details: '',
+      address: { platform: 'discord', userId: STUDENT, channelId: '1200000000000000001', messageId: null, guildId: null, ephemeral: false },
+    });
+    const compact = await slack.waitForMessage((m) => m.channel === CHANNEL && m.text.includes('pergunta 9') && m.threadTs === null);
+    expect(textOf(compact)).not.toContain('Conversa até aqui');
+    expect(compact.blocks.find((b) => b.type === 'actions')!.elements!.map((e) => e.action_id)).toContain(CASE_ACTION_IDS.answer);
+  });
+
   it('a card Slack refuses (invalid_blocks) is posted and updated in its compact form: the TAs can still act on it', async () => {
     const r = await start();
     slack.rejectBlocksNext('chat.postMessage');

@@ -93,7 +93,10 @@
  *   does); with `nonce` and `enforce_nonce: true`, a second create with the same nonce by the bot
  *   within `nonceWindowMs` (default 5 minutes; Discord says "the past few minutes") answers the
  *   message created the first time and creates nothing. Unknown channel → `404 10003`; a channel
- *   made unwritable with `denyChannel` → `403 50013 Missing Permissions`; a DM to a user whose
+ *   made unwritable with `denyChannel` → `403 50013 Missing Permissions`; a thread whose
+ *   `thread_metadata` a test set `locked` (without Manage Threads) → `403 50013`, or `400 50083
+ *   Thread is archived` when also `archived`; an archived thread that is not locked is unarchived
+ *   by the message, as Discord does; a DM to a user whose
  *   DMs are closed (`setDmsClosed`) → `403 50007 Cannot send messages to this user`.
  * - `POST /users/@me/channels` `{recipient_id}` → the DM channel with that user (the same one on
  *   every call, as Discord returns the existing DM).
@@ -474,6 +477,7 @@ export const PERMISSIONS = {
   viewChannel: 1n << 10n,
   sendMessages: 1n << 11n,
   readMessageHistory: 1n << 16n,
+  manageThreads: 1n << 34n,
   createPublicThreads: 1n << 35n,
   sendMessagesInThreads: 1n << 38n,
 } as const;
@@ -766,6 +770,16 @@ export async function startFakeDiscord(options: FakeDiscordOptions = {}): Promis
     const thread = threads.get(channelId);
     if (!recipient && !guildChannel && !extra && !thread) return send(res, call, 404, discordError('Unknown Channel', 10003));
     if (deniedChannels.has(channelId)) return send(res, call, 403, discordError('Missing Permissions', 50013));
+    // A thread a moderator locked takes messages only from those with Manage Threads (the bot's
+    // role here never has it); archived and locked, Discord answers 50083. Sending in an archived
+    // thread that is not locked unarchives it, as Discord does.
+    const threadState = thread?.thread_metadata as Json | undefined;
+    if (threadState?.locked === true && !has(PERMISSIONS.manageThreads)) {
+      return threadState.archived === true
+        ? send(res, call, 400, discordError('Thread is archived', 50083))
+        : send(res, call, 403, discordError('Missing Permissions', 50013));
+    }
+    if (threadState?.archived === true) threadState.archived = false;
     // In a server, the bot's role decides (a thread needs Send Messages in Threads); a DM needs none.
     const inThread = thread !== undefined || extra !== undefined;
     if (!recipient && (!has(PERMISSIONS.viewChannel) || !has(inThread ? PERMISSIONS.sendMessagesInThreads : PERMISSIONS.sendMessages))) {

@@ -1,6 +1,6 @@
 /**
  * "Chamar um monitor" (the human loop, docs/human-loop.md): the button (`escalate:<answerId>[:<messageId>]`,
- * offered after 👎 and on "not-found" answers) opens a modal where the student may add details;
+ * offered after 👎, on "not-found" answers and on every follow-up answer of a conversation) opens a modal where the student may add details;
  * submitting it opens the answer's case for the TAs in Slack, or adds the student to it. The
  * confirmation is private. If the TAs already answered, the student sees that answer at once.
  *
@@ -86,7 +86,10 @@ async function submit(interaction: ModalSubmitInteraction, action: EscalateActio
       channelId: interaction.channelId,
       messageId: action.messageId,
       guildId: interaction.guildId,
-      ephemeral: ctx.config.DISCORD_EPHEMERAL || interaction.guildId === null,
+      // No public answer to reply to (a private answer: DISCORD_EPHEMERAL, a DM, or a follow-up
+      // answered privately where the bot may not start threads): what the student asked privately
+      // is answered privately, by DM, not in the channel.
+      ephemeral: ctx.config.DISCORD_EPHEMERAL || interaction.guildId === null || action.messageId === null,
     },
   });
   ctx.logger.info({ user, answerId: action.answerId, status: outcome.status, ...('caseId' in outcome ? { caseId: outcome.caseId } : {}) }, 'discord: escalation');
