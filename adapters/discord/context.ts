@@ -1,7 +1,8 @@
-/** What every interaction handler receives. */
-import type { MessageMentionOptions } from 'discord.js';
+/** What every interaction handler receives, and what they share. */
+import { MessageFlags, type MessageMentionOptions, type ModalSubmitInteraction } from 'discord.js';
 import type { BotService, Config, FeedbackStore, HumanLoop, Logger } from '../../src/bot/index.js';
 import type { DiscordMessage } from './cards.js';
+import { describeError } from './errors.js';
 
 export interface HandlerContext {
   config: Config;
@@ -26,3 +27,27 @@ export function toOptions(message: DiscordMessage): { content: string; embeds: D
 export function logUser(ctx: HandlerContext, userId: string): string {
   return ctx.store.pseudonymize('discord', userId);
 }
+
+/**
+ * A submitted modal's text field, or '' when the modal lacks it (the form changed since it was
+ * opened): every field the bot's modals ask for is optional to the code that reads it.
+ */
+export function modalText(interaction: ModalSubmitInteraction, fieldId: string): string {
+  try {
+    return interaction.fields.getTextInputValue(fieldId);
+  } catch {
+    return '';
+  }
+}
+
+/** Acknowledges privately; false, logged as `discord: <what> defer failed`, when Discord refused. */
+export async function deferPrivately(interaction: ModalSubmitInteraction, ctx: HandlerContext, user: string, what: string): Promise<boolean> {
+  try {
+    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
+    return true;
+  } catch (err) {
+    ctx.logger.warn({ user, err: describeError(err) }, `discord: ${what} defer failed`);
+    return false;
+  }
+}
+

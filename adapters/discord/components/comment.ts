@@ -4,7 +4,6 @@
  */
 import {
   LabelBuilder,
-  MessageFlags,
   ModalBuilder,
   TextInputBuilder,
   TextInputStyle,
@@ -13,7 +12,7 @@ import {
 } from 'discord.js';
 import { MESSAGES, truncate } from '../../../src/bot/index.js';
 import { DISCORD_LIMITS, LABELS, renderNotice } from '../cards.js';
-import { logUser, toOptions, type HandlerContext } from '../context.js';
+import { deferPrivately, logUser, modalText, toOptions, type HandlerContext } from '../context.js';
 import { COMMENT_FIELD_ID, customIds, parseCommentId, type CommentAction } from '../customIds.js';
 import { describeError } from '../errors.js';
 
@@ -52,18 +51,8 @@ async function openModal(interaction: ButtonInteraction, answerId: string, ctx: 
 
 async function submitComment(interaction: ModalSubmitInteraction, answerId: string, ctx: HandlerContext): Promise<void> {
   const user = logUser(ctx, interaction.user.id);
-  try {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  } catch (err) {
-    ctx.logger.warn({ user, err: describeError(err) }, 'discord: comment defer failed');
-    return;
-  }
-  let comment = '';
-  try {
-    comment = interaction.fields.getTextInputValue(COMMENT_FIELD_ID);
-  } catch {
-    // A modal without the field (changed since it was opened): treat as no comment.
-  }
+  if (!(await deferPrivately(interaction, ctx, user, 'comment'))) return;
+  const comment = modalText(interaction, COMMENT_FIELD_ID);
   const outcome = await ctx.bot.comment({ platform: 'discord', userId: interaction.user.id, answerId, comment });
   ctx.logger.info({ user, answerId, chars: comment.length, ok: outcome.ok }, 'discord: comment');
   await interaction

@@ -18,7 +18,7 @@ import {
 } from 'discord.js';
 import { LOOP_MESSAGES, MAX_DETAILS_CHARS, truncate } from '../../../src/bot/index.js';
 import { DISCORD_LIMITS, LABELS, renderDelivery, renderNotice } from '../cards.js';
-import { logUser, toOptions, type HandlerContext } from '../context.js';
+import { deferPrivately, logUser, modalText, toOptions, type HandlerContext } from '../context.js';
 import { customIds, ESCALATION_FIELD_ID, parseEscalateId, type EscalateAction } from '../customIds.js';
 import { describeError } from '../errors.js';
 
@@ -62,18 +62,8 @@ export async function run(interaction: ButtonInteraction | ModalSubmitInteractio
 async function submit(interaction: ModalSubmitInteraction, action: EscalateAction, ctx: HandlerContext): Promise<void> {
   const loop = ctx.humanLoop!;
   const user = logUser(ctx, interaction.user.id);
-  try {
-    await interaction.deferReply({ flags: MessageFlags.Ephemeral });
-  } catch (err) {
-    ctx.logger.warn({ user, err: describeError(err) }, 'discord: escalation defer failed');
-    return;
-  }
-  let details = '';
-  try {
-    details = interaction.fields.getTextInputValue(ESCALATION_FIELD_ID);
-  } catch {
-    // A modal without the field (changed since it was opened): no details.
-  }
+  if (!(await deferPrivately(interaction, ctx, user, 'escalation'))) return;
+  const details = modalText(interaction, ESCALATION_FIELD_ID);
   const outcome = await loop.escalate({
     platform: 'discord',
     userId: interaction.user.id,

@@ -26,7 +26,7 @@ import {
 import { MAX_QUESTION_CHARS, normalizeQuestion, truncate } from '../../../src/bot/index.js';
 import { deliverAnswer, type AnswerTarget } from '../answering.js';
 import { DISCORD_LIMITS, LABELS, renderNotice } from '../cards.js';
-import { logUser, toOptions, type HandlerContext } from '../context.js';
+import { logUser, modalText, toOptions, type HandlerContext } from '../context.js';
 import { customIds, FOLLOW_UP_FIELD_ID, parseFollowUpId, type AnswerAction } from '../customIds.js';
 import { describeError } from '../errors.js';
 import { startOrReuseThread, ThreadMessage } from '../threads.js';
@@ -74,12 +74,8 @@ async function submitFollowUp(interaction: ModalSubmitInteraction, answerId: str
       .catch((err: unknown) => ctx.logger.warn({ err: describeError(err) }, 'discord: could not send the rate-limit message'));
     return;
   }
-  let question = '';
-  try {
-    question = interaction.fields.getTextInputValue(FOLLOW_UP_FIELD_ID);
-  } catch {
-    // A modal without the field: answered as an empty question ("Escreva uma pergunta…").
-  }
+  // A modal without the field gets the empty question's answer ("Escreva uma pergunta…").
+  const question = modalText(interaction, FOLLOW_UP_FIELD_ID);
   const input = { platform: 'discord' as const, userId, channel: interaction.channelId, question, conversation: { answerId } };
   const privately: AnswerTarget = {
     edit: (message) => interaction.editReply(toOptions(message)),
