@@ -29,6 +29,7 @@ import type { FeedbackStore } from '../../src/store/types.js';
 import type { AnswerResult, Reference } from '../../src/types.js';
 import { makeUser, startFakeDiscord, type FakeDiscord, type FakeInteraction, type Json, type RestCall } from '../fakes/fakeDiscord.js';
 import { startFakeOpenAI, type FakeOpenAI } from '../fakes/fakeOpenAI.js';
+import { answerResult as newAnswerResult } from '../helpers/records.js';
 
 const TOKEN = 'discord-bot-TOKEN-secret-4f3e2d1c0b';
 const OPENAI_KEY = 'sk-test-discord-9a8b7c6d';
@@ -194,27 +195,7 @@ function fenceCount(text: string): number {
 
 /** An answer as the core returns it, for the pure rendering functions. */
 function answerResult(over: Partial<AnswerResult>): AnswerResult {
-  return {
-    id: '5d7a2a52-3c1e-4c7e-9a43-1f8c0f2f9a10',
-    question: 'Pergunta?',
-    answer: 'Resposta.',
-    kind: 'llm',
-    references: [],
-    segments: [],
-    retriever: 'bm25',
-    embeddingModel: null,
-    model: 'fake-model',
-    promptVersion: 'x',
-    notices: [],
-    timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
-    createdAt: new Date(0).toISOString(),
-    retrievalQuery: null,
-    lectureFilter: null,
-    policy: null,
-    conversationId: null,
-    turn: null,
-    ...over,
-  };
+  return newAnswerResult({ id: '5d7a2a52-3c1e-4c7e-9a43-1f8c0f2f9a10', promptVersion: 'x', ...over });
 }
 
 // ------------------------------------------------------------------ tests

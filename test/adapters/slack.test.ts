@@ -46,6 +46,7 @@ import {
   type SlackBlock,
   type SlashCommandPayload,
 } from '../fakes/fakeSlack.js';
+import { answerResult } from '../helpers/records.js';
 
 const SIGNING_SECRET = 'slack-signing-secret-4f1c9e2b7a';
 const BOT_TOKEN = 'xoxb-1111-2222-bot-token-secret';
@@ -710,27 +711,7 @@ describe('Slack adapter: answers Slack would refuse', () => {
 });
 
 describe('Slack rendering (cards.ts, markdown.ts)', () => {
-  const baseResult = (over: Partial<AnswerResult>): AnswerResult => ({
-    id: '3f1d2c4b-0000-4000-8000-000000000001',
-    question: 'Pergunta?',
-    answer: 'Resposta.',
-    kind: 'llm',
-    references: [],
-    segments: [],
-    retriever: 'bm25',
-    embeddingModel: null,
-    model: 'fake-model',
-    promptVersion: 'test',
-    notices: [],
-    timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
-    createdAt: new Date(0).toISOString(),
-    retrievalQuery: null,
-    lectureFilter: null,
-    policy: null,
-    conversationId: null,
-    turn: null,
-    ...over,
-  });
+  const baseResult = (over: Partial<AnswerResult>): AnswerResult => answerResult({ id: '3f1d2c4b-0000-4000-8000-000000000001', ...over });
 
   it('escapes &, < and > and turns Markdown into mrkdwn', () => {
     expect(escapeMrkdwn('a < b && c > d')).toBe('a &lt; b &amp;&amp; c &gt; d');

@@ -4,6 +4,7 @@
  * added here once. Every factory takes overrides; defaults are plausible pt-BR course data.
  */
 import { randomUUID } from 'node:crypto';
+import type { AnswerResult } from '../../src/types.js';
 import type { AnswerRecord, ConversationTurn, FeedbackStore, FullRecord, JudgeRecord, Platform, StoredSegment } from '../../src/store/types.js';
 
 /** What `FeedbackStore.recordAnswer` takes: an answer without who asked it. */
@@ -120,3 +121,29 @@ export function turnOf(conversationId: string, turn: number, user = 'discord:012
     ...overrides,
   };
 }
+
+/** An answer as the core returns it, for the adapters' pure rendering functions. */
+export function answerResult(overrides: Partial<AnswerResult> = {}): AnswerResult {
+  return {
+    id: randomUUID(),
+    question: 'Pergunta?',
+    answer: 'Resposta.',
+    kind: 'llm',
+    references: [],
+    segments: [],
+    retriever: 'bm25',
+    embeddingModel: null,
+    model: 'fake-model',
+    promptVersion: 'test',
+    notices: [],
+    timings: { retrieveMs: 1, generateMs: 1, totalMs: 2 },
+    createdAt: new Date(0).toISOString(),
+    retrievalQuery: null,
+    lectureFilter: null,
+    policy: null,
+    conversationId: null,
+    turn: null,
+    ...overrides,
+  };
+}
+
